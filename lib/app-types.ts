@@ -1,0 +1,41 @@
+import type { ChangeEvent, IgnoredEvent } from './change-event.js';
+import type { Config } from './config.js';
+import type { Outcome } from './outcome.js';
+import type { SecretRef } from './secret-ref.js';
+
+/** What `rotor plan` prints: derived objects and workloads per cluster, nothing written. */
+export interface Plan {
+  ref: string;
+  clusters: Array<{
+    cluster: string;
+    error?: string;
+    derived: Array<{ operator: string; kind: string; namespace: string; name: string; targetSecret?: string; warnings: string[] }>;
+    workloads: Array<{ kind: string; namespace: string; name: string; action: string; reason?: string }>;
+  }>;
+}
+
+export interface HealthReport {
+  ok: boolean;
+  checks: Array<{ name: string; kind: 'keyvault' | 'vault' | 'cluster' | 'state'; ok: boolean; ms: number; error?: string }>;
+}
+
+/**
+ * The composition root seen by entry points (functions/, lib/host, CLI). Entry points
+ * decode their trigger into these calls and map the results; nothing else.
+ */
+export interface App {
+  readonly config: Config;
+  /** Runs one event end to end, exactly once per event id (redeliveries return 'duplicate'). */
+  process(event: ChangeEvent): Promise<Outcome>;
+  /** Records that an event was received and deliberately ignored (logged, counted). */
+  ignore(event: IgnoredEvent, source: ChangeEvent['source']): void;
+  /** Manual rotation: write a new version now, then refresh and restart. */
+  rotate(ref: SecretRef, options?: { requestId?: string; dryRun?: boolean }): Promise<Outcome>;
+  /** Manual refresh: force derived objects to sync and restart consumers, no rotation. */
+  refresh(ref: SecretRef, options?: { requestId?: string; dryRun?: boolean }): Promise<Outcome>;
+  plan(ref: SecretRef): Promise<Plan>;
+  /** Timer: rotate every secret whose policy says it is due. */
+  scanDue(): Promise<Outcome[]>;
+  health(): Promise<HealthReport>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,26 @@
+import type { SecretRef } from './secret-ref.js';
+
+/** What happened to a secret, whatever told us. */
+export type ChangeKind = 'changed' | 'near-expiry' | 'expired' | 'deleted' | 'rotate-due' | 'rotate-requested';
+
+export type EventSource = 'eventgrid' | 'vault-audit' | 'timer' | 'manual' | 'rotor';
+
+export interface ChangeEvent {
+  /** Delivery id used for exactly-once effects (Event Grid id, audit request id, ...). */
+  id: string;
+  ref: SecretRef;
+  /** Backend version when the source states it (KV version id, KV v2 version number). */
+  version?: string;
+  kind: ChangeKind;
+  source: EventSource;
+  /** When the source says the change happened. */
+  observedAt: Date;
+  /** When rotor received it; start of the latency clock. */
+  receivedAt: Date;
+}
+
+/** An event the source sent that rotor acknowledges and deliberately does nothing with. */
+export interface IgnoredEvent {
+  id: string;
+  reason: string;
+}

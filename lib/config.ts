@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { normaliseAddress } from './secret-ref.js';
+
+/**
+ * The one place that reads the environment. Small settings come from app settings
+ * (ROTOR_*), the lists from one JSON/YAML document named by ROTOR_CONFIG (a path) or
+ * given inline in ROTOR_CONFIG_JSON. `loadConfig` reports every problem at once.
+ */
+
+const csv = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+
+const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+
+const KeyVaultAuthSchema = z.discriminatedUnion('kind', [
+  /** DefaultAzureCredential / managed identity (production). */
+  z.object({ kind: z.literal('default'), managedIdentityClientId: z.string().optional() }),
+  /** Emulators such as Lowkey Vault accept any bearer token; never use against Azure. */
+  z.object({ kind: z.literal('emulator') }),
+]);
+
+const TlsSchema = z.object({
+  /** PEM file of an extra CA to trust for this endpoint only (emulators, private CAs). */
+  caFile: z.string().optional(),
+});
+
+export const KeyVaultConfigSchema = z.object({
+  name: z.string().min(1).transform((n) => n.toLowerCase()),
+  /** Defaults to https://<name>.vault.azure.net */
+  url: z.string().url().optional(),
+  /** rotor may write new versions here (Secrets Officer) or only reacts (Secrets User). */
+  rotate: boolish.default(true),
+  auth: KeyVaultAuthSchema.default({ kind: 'default' }),
+  tls: TlsSchema.default({}),
+});
+
+const VaultAuthSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('token'), token: z.string().min(1) }),
+  z.object({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
+]);
+
+export const VaultConfigSchema = z.object({
+  name: z.string().min(1),
+  address: z.string().min(1).transform((a) => normaliseAddress(a)),
+  namespace: z.string().default(''),
+  /** KV mounts rotor watches (and scans for due rotations). */
+  mounts: z.array(z.object({ path: z.string().min(1), version: z.enum(['1', '2']).default('2') })).min(1),
+  auth: VaultAuthSchema.optional(),
+  /** Other spellings of this server's address as seen from clusters (in-cluster service names). */
+  aliases: z.array(z.string()).default([]).transform((a) => a.map((x) => normaliseAddress(x))),
+  rotate: boolish.default(true),
+  tls: TlsSchema.default({}),
+});
+
+export const ClusterConfigSchema = z
+  .object({
+    name: z.string().min(1),
+    /** kubeconfig file; with `context` picks one context of it. */
+    kubeconfig: z.string().optional(),
+    /** Inline kubeconfig YAML (tests, Key Vault references in app settings). */
+    kubeconfigYaml: z.string().optional(),
+    context: z.string().optional(),
+    /** AKS with Entra ID: API server URL and CA; token from @azure/identity. */
+    aks: z.object({ server: z.string().url(), caData: z.string().optional(), managedIdentityClientId: z.string().optional() }).optional(),
+  })
+  .refine((c) => [c.kubeconfig, c.kubeconfigYaml, c.aks].filter(Boolean).length === 1, {
+    message: 'give exactly one of kubeconfig, kubeconfigYaml or aks',
+  });
+
+export const RestartConfigSchema = z.object({
+  strategy: z.enum(['env-vars', 'annotations']).default('env-vars'),
+  autoReloadAll: boolish.default(false),
+  /** Label selector namespaces must match (Reloader --namespace-selector). */
+  namespaceSelector: z.string().default(''),
+  namespacesToIgnore: csv.default([]),
+  /** Label selector Secrets/ConfigMaps must match (Reloader --resource-label-selector). */
+  resourceLabelSelector: z.string().default(''),
+  ignoredWorkloadTypes: csv.default([]),
+  /** Changes arriving within this window for one workload are merged into one patch. */
+  coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
+  dryRun: boolish.default(false),
+});
+
+export const RefreshConfigSchema = z.object({
+  timeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+});
+
+export const RotationConfigSchema = z.object({
+  /** NCRONTAB, six fields (with seconds), as the Functions timer trigger uses. */
+  schedule: z.string().default('0 0 * * * *'),
+  nearExpiryWindowDays: z.coerce.number().min(0).default(30),
+  defaultValidityDays: z.coerce.number().positive().default(60),
+});
+
+export const StateConfigSchema = z.object({
+  /** Connection string (Azurite locally) or account URL with managed identity. */
+  connectionString: z.string().optional(),
+  accountUrl: z.string().url().optional(),
+  tablePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,40}$/).default('rotor'),
+  /** An event whose processing has not finished after this long may be taken over. */
+  inProgressExpiryMs: z.coerce.number().int().positive().default(120_000),
+});
+
+export const WebhookConfigSchema = z.object({
+  bearerToken: z.string().min(16).optional(),
+  hmacSecret: z.string().min(16).optional(),
+  hmacHeader: z.string().default('x-rotor-signature'),
+  maxBodyBytes: z.coerce.number().int().positive().default(1_048_576),
+});
+
+export const NotificationSchema = z.object({
+  kind: z.enum(['slack', 'teams', 'webhook']),
+  url: z.string().url(),
+  on: z.array(z.enum(['restart', 'failure'])).default(['restart', 'failure']),
+});
+
+export const ConfigSchema = z.object({
+  keyVaults: z.array(KeyVaultConfigSchema).default([]),
+  vaults: z.array(VaultConfigSchema).default([]),
+  clusters: z.array(ClusterConfigSchema).default([]),
+  restart: RestartConfigSchema.default(RestartConfigSchema.parse({})),
+  refresh: RefreshConfigSchema.default(RefreshConfigSchema.parse({})),
+  rotation: RotationConfigSchema.default(RotationConfigSchema.parse({})),
+  state: StateConfigSchema.default(StateConfigSchema.parse({})),
+  webhook: WebhookConfigSchema.default(WebhookConfigSchema.parse({})),
+  notifications: z.array(NotificationSchema).default([]),
+  telemetry: z
+    .object({
+      appInsightsConnectionString: z.string().optional(),
+      logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    })
+    .default({ logLevel: 'info' }),
+  port: z.coerce.number().int().min(0).max(65535).default(7071),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type KeyVaultConfig = Config['keyVaults'][number];
+export type VaultConfig = Config['vaults'][number];
+export type ClusterConfig = Config['clusters'][number];
+export type RestartConfig = Config['restart'];
+
+/** Validates a config document; every problem is listed in one ConfigError. */
+export function parseConfig(input: unknown): Config {
+  const result = ConfigSchema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return deepFreeze(result.data);
+}
+
+/** Environment variable → config path. Values are strings; the schema coerces them. */
+const ENV_KEYS: Record<string, string[]> = {
+  ROTOR_RESTART_STRATEGY: ['restart', 'strategy'],
+  ROTOR_AUTO_RELOAD_ALL: ['restart', 'autoReloadAll'],
+  ROTOR_NAMESPACE_SELECTOR: ['restart', 'namespaceSelector'],
+  ROTOR_NAMESPACES_TO_IGNORE: ['restart', 'namespacesToIgnore'],
+  ROTOR_RESOURCE_LABEL_SELECTOR: ['restart', 'resourceLabelSelector'],
+  ROTOR_IGNORED_WORKLOAD_TYPES: ['restart', 'ignoredWorkloadTypes'],
+  ROTOR_COALESCE_WINDOW_MS: ['restart', 'coalesceWindowMs'],
+  ROTOR_DRY_RUN: ['restart', 'dryRun'],
+  ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
+  ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
+  ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],
+  ROTOR_DEFAULT_VALIDITY_DAYS: ['rotation', 'defaultValidityDays'],
+  ROTOR_STATE_CONNECTION_STRING: ['state', 'connectionString'],
+  ROTOR_STATE_ACCOUNT_URL: ['state', 'accountUrl'],
+  ROTOR_STATE_TABLE_PREFIX: ['state', 'tablePrefix'],
+  ROTOR_WEBHOOK_TOKEN: ['webhook', 'bearerToken'],
+  ROTOR_WEBHOOK_HMAC_SECRET: ['webhook', 'hmacSecret'],
+  ROTOR_WEBHOOK_MAX_BODY_BYTES: ['webhook', 'maxBodyBytes'],
+  APPLICATIONINSIGHTS_CONNECTION_STRING: ['telemetry', 'appInsightsConnectionString'],
+  ROTOR_LOG_LEVEL: ['telemetry', 'logLevel'],
+  PORT: ['port'],
+};
+
+/**
+ * Reads ROTOR_CONFIG (path to JSON/YAML) or ROTOR_CONFIG_JSON, then overlays the
+ * single-value settings from the environment. Nothing else in rotor reads process.env.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const issues: string[] = [];
+  let doc: Record<string, unknown> = {};
+  try {
+    if (env.ROTOR_CONFIG_JSON) doc = asObject(JSON.parse(env.ROTOR_CONFIG_JSON), 'ROTOR_CONFIG_JSON');
+    else if (env.ROTOR_CONFIG) doc = asObject(parseYaml(readFileSync(env.ROTOR_CONFIG, 'utf8')), env.ROTOR_CONFIG);
+  } catch (error) {
+    issues.push(`cannot read configuration document: ${(error as Error).message}`);
+  }
+  if (!doc.state && (env.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName)) {
+    doc.state = env.AzureWebJobsStorage
+      ? { connectionString: env.AzureWebJobsStorage }
+      : { accountUrl: `https://${env.AzureWebJobsStorage__accountName}.table.core.windows.net` };
+  }
+  for (const [key, path] of Object.entries(ENV_KEYS)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') setPath(doc, path, value);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return parseConfig(doc);
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where} must hold an object`);
+  return value as Record<string, unknown>;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node[key] = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,111 @@
+/**
+ * Every failure rotor reports is a RotorError: a stable `code` for machines, a message a
+ * user can act on, `retryable` to decide between "tell the sender to retry" and "drop it",
+ * and the original `cause`. The HTTP status is derived from the class in one place
+ * (`httpStatusOf`) so entry points never choose status codes themselves.
+ */
+export interface RotorErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class RotorError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: string, message: string, retryable: boolean, options: RotorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = retryable;
+    this.details = options.details ?? {};
+  }
+}
+
+/** Input that will never become valid by retrying: 400, Event Grid dead-letters it. */
+export class ValidationError extends RotorError {
+  readonly issues: string[];
+  constructor(message: string, issues: string[] = [], options: RotorErrorOptions = {}) {
+    super('invalid_input', issues.length > 0 ? `${message}: ${issues.join('; ')}` : message, false, options);
+    this.issues = issues;
+  }
+}
+
+/** Unsupported media type: 415. */
+export class UnsupportedMediaTypeError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('unsupported_media_type', message, false, options);
+  }
+}
+
+/** Body larger than the documented limit: 413, dead-lettered. */
+export class PayloadTooLargeError extends RotorError {
+  constructor(readonly limitBytes: number, options: RotorErrorOptions = {}) {
+    super('payload_too_large', `request body exceeds the ${limitBytes}-byte limit`, false, options);
+  }
+}
+
+/** Missing or wrong credentials on an inbound request: 401. */
+export class AuthenticationError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('unauthenticated', message, false, options);
+  }
+}
+
+/** Configuration is wrong; lists every problem at once. */
+export class ConfigError extends RotorError {
+  readonly issues: string[];
+  constructor(issues: string[], options: RotorErrorOptions = {}) {
+    super('invalid_config', `configuration is invalid:\n  - ${issues.join('\n  - ')}`, false, options);
+    this.issues = issues;
+  }
+}
+
+/** A thing the caller named does not exist (secret, cluster, vault). */
+export class NotFoundError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('not_found', message, false, options);
+  }
+}
+
+/** Optimistic concurrency lost (CAS mismatch, 409, lease held elsewhere). */
+export class ConflictError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('conflict', message, true, options);
+  }
+}
+
+/** Permission denied by a backend or cluster: not retryable until someone grants it. */
+export class ForbiddenError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('forbidden', message, false, options);
+  }
+}
+
+/** Network faults, 5xx, throttling, timeouts: the sender should retry. */
+export class TransientError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('transient', message, true, options);
+  }
+}
+
+/** Status code for a response, derived from the error class and nothing else. */
+export function httpStatusOf(error: unknown): number {
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof AuthenticationError) return 401;
+  if (error instanceof ForbiddenError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof PayloadTooLargeError) return 413;
+  if (error instanceof UnsupportedMediaTypeError) return 415;
+  if (error instanceof ConfigError) return 500;
+  if (error instanceof RotorError) return error.retryable ? 503 : 500;
+  return 500;
+}
+
+/** A message safe to log or return: the error's own message, never a payload. */
+export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
+  if (error instanceof RotorError) return { code: error.code, message: error.message, retryable: error.retryable };
+  if (error instanceof Error) return { code: 'internal', message: error.message, retryable: true };
+  return { code: 'internal', message: String(error), retryable: true };
+}

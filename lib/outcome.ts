@@ -1,0 +1,51 @@
+import type { ChangeEvent } from './change-event.js';
+
+/** Per-workload result of the restart step; every workload gets exactly one. */
+export type WorkloadResult =
+  | { status: 'restarted'; cluster: string; kind: string; namespace: string; name: string; hashes: string[] }
+  | { status: 'already-current'; cluster: string; kind: string; namespace: string; name: string }
+  | { status: 'skipped'; cluster: string; kind: string; namespace: string; name: string; reason: string }
+  | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: string };
+
+/** Per derived object (ExternalSecret, VaultStaticSecret, SecretProviderClass) result of the refresh step. */
+export type RefreshResult =
+  | { status: 'refreshed'; cluster: string; operator: string; kind: string; namespace: string; name: string; targetSecret?: string; secretChanged: boolean; ms: number }
+  | { status: 'restart-only'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string }
+  | { status: 'not-forceable'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string; fix: string }
+  | { status: 'failed'; cluster: string; operator: string; kind: string; namespace: string; name: string; error: string };
+
+export type TimelineStep =
+  | 'received'
+  | 'deduplicated'
+  | 'rotated'
+  | 'resolved'
+  | 'refresh-forced'
+  | 'secret-updated'
+  | 'workloads-patched'
+  | 'done';
+
+export interface TimelineEntry {
+  step: TimelineStep;
+  /** Milliseconds since the event was received. */
+  atMs: number;
+  detail?: string;
+}
+
+export interface ClusterFailure {
+  cluster: string;
+  error: string;
+}
+
+export interface Outcome {
+  eventId: string;
+  ref: string;
+  kind: ChangeEvent['kind'];
+  source: ChangeEvent['source'];
+  status: 'completed' | 'partial' | 'failed' | 'duplicate' | 'nothing-to-do';
+  rotation?: { newVersion: string } | { skipped: string };
+  refreshes: RefreshResult[];
+  workloads: WorkloadResult[];
+  clusterFailures: ClusterFailure[];
+  timeline: TimelineEntry[];
+  dryRun: boolean;
+}

@@ -1,0 +1,40 @@
+/**
+ * What the test environment hands to tests: addresses and credentials of the real
+ * servers it started, as plain JSON (it crosses from vitest's globalSetup to workers).
+ * Tests obtain it with `testEnv()` from `test/env/index.ts`.
+ */
+export interface KubeClusterDescriptor {
+  name: string;
+  server: string;
+  caPem: string;
+  /** kubeconfig YAML for the cluster-admin identity (test setup only). */
+  adminKubeconfig: string;
+  /** kubeconfig YAML for the restricted `rotor` identity bound to infra/k8s RBAC. */
+  rotorKubeconfig: string;
+}
+
+export interface EnvDescriptor {
+  clusters: KubeClusterDescriptor[];
+  openbao: {
+    /** e.g. http://127.0.0.1:8200 */
+    address: string;
+    rootToken: string;
+    /** KV v2 mount path ("secret"). */
+    kvMount: string;
+    /**
+     * The http audit device posts every entry to a relay run by the environment;
+     * POST {url} here to have entries forwarded to your endpoint, DELETE to stop.
+     */
+    auditRelayUrl: string;
+  };
+  lowkey: {
+    /** Base URL of the default vault, e.g. https://127.0.0.1:8443 */
+    vaultUrl: string;
+    /** Name rotor uses for it in config (the host part before the first dot, or configured). */
+    vaultName: string;
+    /** PEM of the certificate to trust for this endpoint. */
+    caPem: string;
+  };
+  azurite: { tableConnectionString: string; tableUrl: string };
+  postgres: { host: string; port: number; user: string; password: string; database: string };
+}

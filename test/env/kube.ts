@@ -1,0 +1,591 @@
+/**
+ * A real kube-apiserver (with embedded etcd) for integration tests.
+ *
+ * The server is built from Go modules (test/env/kube-apiserver) into `.cache/bin`, once,
+ * and rebuilt only when its sources change. Each cluster gets its own loopback ports and
+ * temporary directory, serves TLS with a self-signed CA that clients verify, knows two
+ * token identities (admin in system:masters, and the restricted user `rotor`), has every
+ * upstream CRD from ../shared/crds established and the RBAC of infra/k8s applied.
+ * No controllers run: tests assert on API objects.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+
+export interface KubeCluster {
+  /** Cluster name; also the kubeconfig context name. */
+  name: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** PEM of the CA that signed the serving certificate. */
+  caPem: string;
+  adminToken: string;
+  rotorToken: string;
+  adminKubeconfigPath: string;
+  rotorKubeconfigPath: string;
+  kubeconfigYaml(identity: 'admin' | 'rotor'): string;
+  stop(): Promise<void>;
+}
+
+export interface StartKubeClusterOptions {
+  name: string;
+  /** Parent folder of the cluster's own temporary folder (default: os.tmpdir()). */
+  workDir?: string;
+  /** Bound on apiserver readiness (default 120 s). */
+  readyTimeoutMs?: number;
+}
+
+export class KubeEnvError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeEnvError';
+  }
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SOURCE_DIR = path.join(REPO_ROOT, 'test', 'env', 'kube-apiserver');
+const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go'];
+const CACHE_BIN_DIR = path.join(REPO_ROOT, '.cache', 'bin');
+const BINARY = path.join(CACHE_BIN_DIR, 'kube-apiserver');
+const STAMP = `${BINARY}.sha256`;
+const LOCK = `${BINARY}.lock`;
+const BUILD_LOG = `${BINARY}.build.log`;
+const K8S_VERSION = 'v1.34.4';
+const BUILD_ARGS = [
+  'build',
+  '-mod=readonly',
+  '-trimpath',
+  '-ldflags',
+  [
+    '-s -w',
+    `-X k8s.io/component-base/version.gitVersion=${K8S_VERSION}`,
+    '-X k8s.io/component-base/version.gitMajor=1',
+    '-X k8s.io/component-base/version.gitMinor=34',
+  ].join(' '),
+];
+const CRDS_DIR = process.env.ROTOR_CRDS_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'crds');
+const RBAC_DIR = path.join(REPO_ROOT, 'infra', 'k8s');
+const FIELD_MANAGER = 'rotor-test-env';
+const STOP_GRACE_MS = 5_000;
+
+// ---------------------------------------------------------------------------------------
+// Binary
+
+let ensuring: Promise<string> | undefined;
+
+/** Builds the test kube-apiserver if it is missing or its sources changed; returns its path. */
+export function ensureKubeApiserverBinary(): Promise<string> {
+  ensuring ??= ensureBinary().finally(() => {
+    ensuring = undefined;
+  });
+  return ensuring;
+}
+
+async function ensureBinary(): Promise<string> {
+  const hash = await sourceHash();
+  if (await isCurrent(hash)) return BINARY;
+  await mkdir(CACHE_BIN_DIR, { recursive: true });
+  const release = await acquireLock();
+  try {
+    if (await isCurrent(hash)) return BINARY; // another process built it meanwhile
+    await build();
+    await writeFile(STAMP, `${hash}\n`);
+    return BINARY;
+  } finally {
+    await release();
+  }
+}
+
+async function sourceHash(): Promise<string> {
+  const h = createHash('sha256');
+  h.update(JSON.stringify(BUILD_ARGS));
+  for (const f of SOURCE_FILES) {
+    h.update(`\0${f}\0`);
+    h.update(await readFile(path.join(SOURCE_DIR, f)));
+  }
+  return h.digest('hex');
+}
+
+async function isCurrent(hash: string): Promise<boolean> {
+  try {
+    const [stamp, bin] = await Promise.all([readFile(STAMP, 'utf8'), stat(BINARY)]);
+    return stamp.trim() === hash && bin.isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function build(): Promise<void> {
+  const tmp = `${BINARY}.tmp-${process.pid}`;
+  const log = await open(BUILD_LOG, 'w');
+  const started = Date.now();
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn('go', [...BUILD_ARGS, '-o', tmp, '.'], {
+        cwd: SOURCE_DIR,
+        env: { ...process.env, GOWORK: 'off', CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
+        stdio: ['ignore', log.fd, log.fd],
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') {
+          reject(new KubeEnvError("rotor test env: 'go' not found — install Go 1.24+ and put it on PATH"));
+        } else reject(err);
+      });
+      child.on('exit', resolve);
+    });
+    if (code !== 0) {
+      await rm(tmp, { force: true });
+      throw new KubeEnvError(
+        `rotor test env: building kube-apiserver failed (exit ${code}); ${BUILD_LOG}:\n${await tail(BUILD_LOG)}`,
+      );
+    }
+    await rename(tmp, BINARY);
+    await log.write(`built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  } finally {
+    await log.close();
+  }
+}
+
+/** A lock folder shared by processes (vitest workers); a dead holder's lock is taken over. */
+async function acquireLock(): Promise<() => Promise<void>> {
+  const deadline = Date.now() + 30 * 60_000;
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      await writeFile(path.join(LOCK, 'pid'), String(process.pid));
+      return () => rm(LOCK, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number.parseInt(await readFile(path.join(LOCK, 'pid'), 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(holder) && !isAlive(holder)) {
+      await rm(LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new KubeEnvError(`rotor test env: timed out waiting for build lock ${LOCK}`);
+    await sleep(500);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cluster
+
+const running = new Set<{ child: ChildProcess; dir: string }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Synchronous last resort; the child also exits when its stdin pipe closes.
+  process.on('exit', () => {
+    for (const r of running) {
+      r.child.kill('SIGKILL');
+      rmSync(r.dir, { recursive: true, force: true });
+    }
+  });
+}
+
+export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<KubeCluster> {
+  const { name } = opts;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    throw new KubeEnvError(`rotor test env: cluster name must be a DNS label, got ${JSON.stringify(name)}`);
+  }
+  const binary = await ensureKubeApiserverBinary();
+  const parent = opts.workDir ?? os.tmpdir();
+  await mkdir(parent, { recursive: true });
+  const dir = await mkdtemp(path.join(parent, `rotor-kube-${name}-`));
+  const certDir = path.join(dir, 'certs');
+  const logPath = path.join(dir, 'kube-apiserver.log');
+
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  const saPub = path.join(dir, 'sa.pub');
+  const saKey = path.join(dir, 'sa.key');
+  const adminToken = randomBytes(24).toString('hex');
+  const rotorToken = randomBytes(24).toString('hex');
+  const tokenFile = path.join(dir, 'tokens.csv');
+  await Promise.all([
+    writeFile(saPub, publicKey),
+    writeFile(saKey, privateKey, { mode: 0o600 }),
+    writeFile(tokenFile, `${adminToken},admin,admin,"system:masters"\n${rotorToken},rotor,rotor,"rotor"\n`, {
+      mode: 0o600,
+    }),
+  ]);
+
+  const [securePort, etcdClientPort, etcdPeerPort] = await freePorts(3);
+  const server = `https://127.0.0.1:${securePort}`;
+  const args = [
+    `--etcd-client-port=${etcdClientPort}`,
+    `--etcd-peer-port=${etcdPeerPort}`,
+    `--etcd-data-dir=${path.join(dir, 'etcd')}`,
+    '--exit-on-stdin-eof',
+    `--secure-port=${securePort}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--cert-dir=${certDir}`,
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${saPub}`,
+    `--service-account-signing-key-file=${saKey}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--authorization-mode=RBAC',
+    `--token-auth-file=${tokenFile}`,
+    // No controllers run, so no "default" ServiceAccount ever appears; with this plugin on,
+    // every Pod creation would be rejected. Nothing else depends on it.
+    '--disable-admission-plugins=ServiceAccount',
+    '--enable-priority-and-fairness=false',
+    '--profiling=false',
+    '--v=0',
+  ];
+
+  const logFd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, args, { cwd: dir, stdio: ['pipe', logFd, logFd] });
+  } finally {
+    closeSync(logFd);
+  }
+  const entry = { child, dir };
+  running.add(entry);
+  installExitHook();
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      running.delete(entry);
+      resolve();
+    });
+    child.on('error', () => resolve());
+  });
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited) {
+      child.kill('SIGTERM');
+      const killed = await Promise.race([exitPromise.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
+      if (killed) {
+        child.kill('SIGKILL');
+        await exitPromise;
+      }
+    }
+    running.delete(entry);
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const fail = async (message: string, cause?: unknown): Promise<never> => {
+    const logTail = await tail(logPath);
+    await stop();
+    throw new KubeEnvError(`rotor test env: cluster ${name}: ${message}\n--- kube-apiserver log (tail) ---\n${logTail}`, {
+      cause,
+    });
+  };
+
+  try {
+    const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
+    const deadline = Date.now() + readyTimeoutMs;
+    const alive = () => {
+      if (exited) throw new KubeEnvError(`kube-apiserver exited (code ${exited.code}, signal ${exited.signal})`);
+      if (Date.now() > deadline) throw new KubeEnvError(`kube-apiserver not ready after ${readyTimeoutMs / 1000} s`);
+    };
+    const caPem = await waitForCa(path.join(certDir, 'apiserver.crt'), alive);
+    const admin: Client = { server, caPem, token: adminToken };
+    await waitForReady(admin, alive);
+    await applyCrds(admin);
+    await applyRbac(admin);
+
+    const kubeconfigYaml = (identity: 'admin' | 'rotor'): string =>
+      kubeconfig(name, server, caPem, identity, identity === 'admin' ? adminToken : rotorToken);
+    const adminKubeconfigPath = path.join(dir, 'admin.kubeconfig');
+    const rotorKubeconfigPath = path.join(dir, 'rotor.kubeconfig');
+    await writeFile(adminKubeconfigPath, kubeconfigYaml('admin'), { mode: 0o600 });
+    await writeFile(rotorKubeconfigPath, kubeconfigYaml('rotor'), { mode: 0o600 });
+
+    return {
+      name,
+      server,
+      caPem,
+      adminToken,
+      rotorToken,
+      adminKubeconfigPath,
+      rotorKubeconfigPath,
+      kubeconfigYaml,
+      stop,
+    };
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err), err);
+  }
+}
+
+function kubeconfig(name: string, server: string, caPem: string, identity: string, token: string): string {
+  const user = `${name}-${identity}`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      { name, cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } },
+    ],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name, context: { cluster: name, user, namespace: 'default' } }],
+    'current-context': name,
+  });
+}
+
+/** Reserves n distinct free loopback ports (held together, then released). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', resolve);
+      });
+      ports.push((srv.address() as net.AddressInfo).port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+}
+
+/**
+ * The apiserver writes a self-signed CA and a serving certificate (IP SAN 127.0.0.1) into
+ * --cert-dir as one chain; clients trust only the CA.
+ */
+async function waitForCa(certFile: string, alive: () => void): Promise<string> {
+  for (;;) {
+    alive();
+    const pem = await readFile(certFile, 'utf8').catch(() => '');
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+    try {
+      const ca = blocks.find((b) => new X509Certificate(b).ca);
+      if (ca) return ca.endsWith('\n') ? ca : `${ca}\n`;
+    } catch {
+      // partially written; retry
+    }
+    await sleep(50);
+  }
+}
+
+async function waitForReady(admin: Client, alive: () => void): Promise<void> {
+  let last = '';
+  for (;;) {
+    try {
+      alive();
+    } catch (err) {
+      throw new KubeEnvError(`${(err as Error).message}; last /readyz answer: ${last || 'none'}`);
+    }
+    try {
+      const res = await request(admin, 'GET', '/readyz?verbose', undefined, undefined, 2_000);
+      if (res.status === 200) return;
+      last = `${res.status} ${res.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Applying manifests (server-side apply over plain HTTPS)
+
+interface Client {
+  server: string;
+  caPem: string;
+  token: string;
+}
+
+interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+async function applyCrds(admin: Client): Promise<void> {
+  const files = await yamlFiles(CRDS_DIR);
+  if (files.length === 0) throw new KubeEnvError(`no CRD files in ${CRDS_DIR} (set ROTOR_CRDS_DIR)`);
+  const crds = (await Promise.all(files.map(readObjects))).flat();
+  const resolver = new ResourceResolver(admin);
+  await Promise.all(crds.map((o) => apply(admin, resolver, o)));
+  await Promise.all(crds.map((o) => waitEstablished(admin, o.metadata.name)));
+}
+
+async function waitEstablished(admin: Client, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await request(admin, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+    if (res.status === 200) {
+      const crd = JSON.parse(res.body) as { status?: { conditions?: { type: string; status: string }[] } };
+      const conds = crd.status?.conditions ?? [];
+      if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
+      if (Date.now() > deadline) {
+        throw new KubeEnvError(`CRD ${name} not Established after 60 s: ${JSON.stringify(conds)}`);
+      }
+    } else if (Date.now() > deadline) {
+      throw new KubeEnvError(`CRD ${name}: GET answered ${res.status}`);
+    }
+    await sleep(50);
+  }
+}
+
+/** A binding whose subjects are obviously to be filled in by the installer. */
+function hasPlaceholderSubject(o: KubeObject): boolean {
+  const subjects = (o.subjects as { name?: string; namespace?: string }[] | undefined) ?? [];
+  return subjects.some((s) =>
+    [s.name, s.namespace].some((v) => typeof v === 'string' && /[<>{}$]|placeholder|changeme|change-me|replace/i.test(v)),
+  );
+}
+
+async function applyRbac(admin: Client): Promise<void> {
+  const files = await yamlFiles(RBAC_DIR).catch(() => [] as string[]);
+  const objects = (await Promise.all(files.map(readObjects)))
+    .flat()
+    .filter((o) => !((o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && hasPlaceholderSubject(o)));
+  if (!objects.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'rotor')) {
+    throw new KubeEnvError(`no ClusterRole "rotor" in ${RBAC_DIR}/*.yaml`);
+  }
+  objects.push({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'rotor-test' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'rotor' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'rotor' }],
+  });
+  const resolver = new ResourceResolver(admin);
+  // Namespaces first, then everything else in file order.
+  for (const o of objects.filter((x) => x.kind === 'Namespace')) await apply(admin, resolver, o);
+  await Promise.all(objects.filter((x) => x.kind !== 'Namespace').map((o) => apply(admin, resolver, o)));
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names
+    .filter((n) => n.endsWith('.yaml') || n.endsWith('.yml'))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+async function readObjects(file: string): Promise<KubeObject[]> {
+  const docs = parseAllDocuments(await readFile(file, 'utf8'));
+  const out: KubeObject[] = [];
+  for (const doc of docs) {
+    if (doc.errors.length > 0) throw new KubeEnvError(`${file}: ${doc.errors[0]?.message}`);
+    const value = doc.toJS() as KubeObject | null;
+    if (value == null) continue;
+    const items = value.kind === 'List' ? ((value.items as KubeObject[] | undefined) ?? []) : [value];
+    for (const item of items) {
+      if (!item.apiVersion || !item.kind || !item.metadata?.name) {
+        throw new KubeEnvError(`${file}: object without apiVersion/kind/metadata.name`);
+      }
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+/** Maps apiVersion+kind to a resource path through discovery, like kubectl's RESTMapper. */
+class ResourceResolver {
+  private readonly groups = new Map<string, Promise<{ name: string; kind: string; namespaced: boolean }[]>>();
+  constructor(private readonly client: Client) {}
+
+  async path(o: KubeObject): Promise<string> {
+    let list = this.groups.get(o.apiVersion);
+    if (!list) {
+      const base = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+      list = request(this.client, 'GET', base).then((res) => {
+        if (res.status !== 200) throw new KubeEnvError(`discovery ${base}: ${res.status} ${res.body}`);
+        return (JSON.parse(res.body) as { resources: { name: string; kind: string; namespaced: boolean }[] })
+          .resources;
+      });
+      this.groups.set(o.apiVersion, list);
+    }
+    const r = (await list).find((x) => x.kind === o.kind && !x.name.includes('/'));
+    if (!r) throw new KubeEnvError(`no resource for ${o.apiVersion} ${o.kind}`);
+    const base = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+    const ns = r.namespaced ? `/namespaces/${encodeURIComponent(o.metadata.namespace ?? 'default')}` : '';
+    return `${base}${ns}/${r.name}/${encodeURIComponent(o.metadata.name)}`;
+  }
+}
+
+async function apply(client: Client, resolver: ResourceResolver, o: KubeObject): Promise<void> {
+  const p = await resolver.path(o);
+  const res = await request(
+    client,
+    'PATCH',
+    `${p}?fieldManager=${FIELD_MANAGER}&force=true`,
+    JSON.stringify(o),
+    'application/apply-patch+yaml',
+    60_000,
+  );
+  if (res.status >= 300) {
+    throw new KubeEnvError(`apply ${o.kind} ${o.metadata.name}: ${res.status} ${res.body.slice(0, 2000)}`);
+  }
+}
+
+function request(
+  client: Client,
+  method: string,
+  pathAndQuery: string,
+  body?: string,
+  contentType?: string,
+  timeoutMs = 30_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${client.server}${pathAndQuery}`,
+      {
+        method,
+        ca: client.caPem,
+        headers: {
+          authorization: `Bearer ${client.token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}),
+        },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${pathAndQuery}: timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function tail(file: string, lines = 40): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
