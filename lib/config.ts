@@ -83,6 +83,15 @@ export const RestartConfigSchema = z.object({
   /** Changes arriving within this window for one workload are merged into one patch. */
   coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   dryRun: boolish.default(false),
+  /**
+   * Digest Reloader writes: `sha1` (Reloader up to the 1.4 series) or `sha512-256` (Reloader
+   * master since its CSI support change). Must equal the installed Reloader's for one rollout.
+   */
+  hashAlgorithm: z.enum(['sha1', 'sha512-256']).default('sha1'),
+  /** After a patch, wait up to this long for the controller to observe the new generation (0 = don't wait). */
+  rolloutWaitMs: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** Parallel API writes per cluster. */
+  concurrency: z.coerce.number().int().min(1).max(64).default(8),
 });
 
 export const RefreshConfigSchema = z.object({
@@ -94,6 +103,24 @@ export const RotationConfigSchema = z.object({
   schedule: z.string().default('0 0 * * * *'),
   nearExpiryWindowDays: z.coerce.number().min(0).default(30),
   defaultValidityDays: z.coerce.number().positive().default(60),
+  /**
+   * PostgreSQL servers rotor may change role passwords on, with an administrative login
+   * (CREATEROLE). A secret's ProviderAddress names one (by name or postgresql://host:port/db).
+   * Needed for dual-role rotation; single-role rotation without one logs in as the role itself.
+   */
+  postgres: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        host: z.string().min(1),
+        port: z.coerce.number().int().min(1).max(65535).default(5432),
+        database: z.string().min(1).default('postgres'),
+        user: z.string().min(1),
+        password: z.string().min(1),
+        ssl: boolish.default(false),
+      }),
+    )
+    .default([]),
 });
 
 export const StateConfigSchema = z.object({
@@ -163,6 +190,8 @@ const ENV_KEYS: Record<string, string[]> = {
   ROTOR_IGNORED_WORKLOAD_TYPES: ['restart', 'ignoredWorkloadTypes'],
   ROTOR_COALESCE_WINDOW_MS: ['restart', 'coalesceWindowMs'],
   ROTOR_DRY_RUN: ['restart', 'dryRun'],
+  ROTOR_HASH_ALGORITHM: ['restart', 'hashAlgorithm'],
+  ROTOR_ROLLOUT_WAIT_MS: ['restart', 'rolloutWaitMs'],
   ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],

@@ -2,7 +2,18 @@ import type { ChangeEvent } from './change-event.js';
 
 /** Per-workload result of the restart step; every workload gets exactly one. */
 export type WorkloadResult =
-  | { status: 'restarted'; cluster: string; kind: string; namespace: string; name: string; hashes: string[] }
+  | {
+      status: 'restarted';
+      cluster: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      hashes: string[];
+      /** metadata.generation after the write (the created/recreated Job's for CronJob/Job). */
+      generation?: number;
+      /** Set when a bounded wait for the controller was asked for (restart.rolloutWaitMs). */
+      rollout?: { status: 'progressed' | 'timeout'; ms: number };
+    }
   | { status: 'already-current'; cluster: string; kind: string; namespace: string; name: string }
   | { status: 'skipped'; cluster: string; kind: string; namespace: string; name: string; reason: string }
   | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: string };
@@ -12,7 +23,9 @@ export type RefreshResult =
   | { status: 'refreshed'; cluster: string; operator: string; kind: string; namespace: string; name: string; targetSecret?: string; secretChanged: boolean; ms: number }
   | { status: 'restart-only'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string }
   | { status: 'not-forceable'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string; fix: string }
-  | { status: 'failed'; cluster: string; operator: string; kind: string; namespace: string; name: string; error: string };
+  | { status: 'failed'; cluster: string; operator: string; kind: string; namespace: string; name: string; error: string }
+  /** Dry run: what the refresh step would do; nothing was patched. */
+  | { status: 'dry-run'; cluster: string; operator: string; kind: string; namespace: string; name: string; action: string };
 
 export type TimelineStep =
   | 'received'

@@ -27,8 +27,14 @@ export interface EnvDescriptor {
      */
     auditRelayUrl: string;
   };
+  /**
+   * The Azure Key Vault endpoint. Named after Lowkey Vault, which was planned; the
+   * environment serves a Key Vault stand-in instead (test/env/keyvault-standin.ts:
+   * Lowkey's app jar is not obtainable from the registries reachable here).
+   * Build clients with `keyVaultClientForTest` (test/env/keyvault-client.ts).
+   */
   lowkey: {
-    /** Base URL of the default vault, e.g. https://127.0.0.1:8443 */
+    /** Base URL of the vault, e.g. https://127.0.0.1:8443 */
     vaultUrl: string;
     /** Name rotor uses for it in config (the host part before the first dot, or configured). */
     vaultName: string;

@@ -1,0 +1,20 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getApp } from '../lib/app.js';
+import { jsonResponse, respond } from '../lib/events/http-response.js';
+
+/**
+ * GET /api/health: reachability of every backend, cluster and the state store; 503 when
+ * one is down. Function-level auth: the report names vaults and clusters, which an
+ * anonymous endpoint would hand to anyone scanning the app.
+ */
+export async function health(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
+  return respond(
+    async () => {
+      const report = await (await getApp()).health();
+      return jsonResponse(report, report.ok ? 200 : 503);
+    },
+    (error) => context.error(`health: ${(error as Error).message}`),
+  );
+}
+
+app.http('health', { methods: ['GET'], route: 'health', authLevel: 'function', handler: health });

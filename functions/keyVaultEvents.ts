@@ -1,0 +1,20 @@
+import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
+import { getApp } from '../lib/app.js';
+import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/events/keyvault-intake.js';
+
+/**
+ * Key Vault events through Event Grid, one invocation per event, Event Grid schema or
+ * CloudEvents (the Functions runtime answers both validation handshakes itself).
+ * A thrown error makes Event Grid retry, so only retryable faults are thrown. An invalid
+ * event is logged and acknowledged: a Functions Event Grid trigger cannot answer 400, so
+ * such events are not dead-lettered in Azure; the local host's webhook route answers 400.
+ */
+export async function keyVaultEvents(
+  event: EventGridEvent | Record<string, unknown>,
+  context: InvocationContext,
+): Promise<KeyVaultEventResult> {
+  const rotor = await getApp();
+  return handleKeyVaultEvent(rotor, event, context);
+}
+
+app.eventGrid('keyVaultEvents', { handler: keyVaultEvents });

@@ -1,0 +1,23 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { getApp } from '../lib/app.js';
+import type { Outcome } from '../lib/outcome.js';
+
+/**
+ * Asks the rotation engine for due secrets on the NCRONTAB schedule in the app setting
+ * ROTOR_ROTATION_SCHEDULE (six fields, seconds first, UTC unless WEBSITE_TIME_ZONE says
+ * otherwise). The setting must exist: the Functions host refuses to index the function
+ * without it. A failed scan is thrown so it shows as a failed invocation; the next tick retries.
+ */
+export async function rotationTimer(timer: Timer, context: InvocationContext): Promise<Outcome[]> {
+  const rotor = await getApp();
+  if (timer.isPastDue) context.warn('rotation timer is running late');
+  const outcomes = await rotor.scanDue();
+  const counts = outcomes.reduce<Record<string, number>>(
+    (c, o) => ({ ...c, [o.status]: (c[o.status] ?? 0) + 1 }),
+    {},
+  );
+  context.info(`rotation scan: ${outcomes.length} due secret(s) ${JSON.stringify(counts)}`);
+  return outcomes;
+}
+
+app.timer('rotationTimer', { schedule: '%ROTOR_ROTATION_SCHEDULE%', handler: rotationTimer });

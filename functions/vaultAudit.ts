@@ -1,0 +1,26 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import { getApp } from '../lib/app.js';
+import { respond } from '../lib/events/http-response.js';
+import { handleVaultAudit } from '../lib/events/vault-audit-intake.js';
+
+/**
+ * POST /api/vault-audit: Vault / OpenBao audit entries (one, a JSON array or NDJSON).
+ * Anonymous at the Functions level because OpenBao's audit device cannot add a function
+ * key to its URL safely; the handler authenticates with its own bearer token or HMAC.
+ */
+export async function vaultAudit(
+  request: HttpRequest,
+  context: InvocationContext,
+): Promise<HttpResponseInit> {
+  return respond(
+    async () => handleVaultAudit(await getApp(), request),
+    (error) => context.warn(`vault-audit: ${(error as Error).message}`),
+  );
+}
+
+app.http('vaultAudit', {
+  methods: ['POST'],
+  route: 'vault-audit',
+  authLevel: 'anonymous',
+  handler: vaultAudit,
+});

@@ -1,0 +1,296 @@
+// rotor on Azure: a Flex Consumption Function App running as a user-assigned identity, with
+// identity-only storage, Application Insights on Log Analytics, data-plane roles on the Key
+// Vaults it watches, an Event Grid system topic per vault and (phase two) a subscription to the
+// Event Grid function, and optionally an Azure RBAC role on AKS clusters.
+//
+// Two phases, because Event Grid validates the target function when a subscription is created:
+//   1. deployEventSubscriptions=false  → everything but the subscriptions (`azd provision`)
+//   2. code deployed (`azd deploy`), then deployEventSubscriptions=true → subscriptions
+// `azd up` does both: infra/hooks/postdeploy.sh runs phase two. See docs/deploy.md.
+
+targetScope = 'resourceGroup'
+
+@minLength(1)
+@maxLength(40)
+@description('Environment name (azd: AZURE_ENV_NAME); seeds resource names and the azd-env-name tag.')
+param environmentName string
+
+@description('Region of rotor\'s own resources. System topics follow their vault\'s region.')
+param location string = resourceGroup().location
+
+@description('Key Vaults rotor watches: [{ name, resourceGroup?, rotate? (default true), systemTopicName? }]. Each must use the Azure RBAC permission model.')
+param keyVaults array = []
+
+@description('AKS clusters rotor restarts workloads in: [{ name, resourceGroup?, namespaces? (default: whole cluster), assignAzureRbacRole? (default true) }].')
+param aksClusters array = []
+
+@description('Phase two: create the Event Grid subscriptions. Only after the function code is deployed.')
+param deployEventSubscriptions bool = false
+
+@description('Name of rotor\'s Event Grid-triggered function (functions/ registers it under this name).')
+param eventGridFunctionName string = 'keyVaultEvents'
+
+@description('Key Vault event types delivered to rotor.')
+param includedEventTypes array = [
+  'Microsoft.KeyVault.SecretNewVersionCreated'
+  'Microsoft.KeyVault.SecretNearExpiry'
+  'Microsoft.KeyVault.SecretExpired'
+]
+
+@description('Storage redundancy of rotor\'s account.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@description('Maximum Flex Consumption instances.')
+param maximumInstanceCount int = 40
+
+@description('Accept only Entra-authenticated telemetry in Application Insights.')
+param appInsightsDisableLocalAuth bool = false
+
+// ---- rotor settings (names from lib/config.ts ENV_KEYS) ------------------------------------
+
+@description('Extra configuration document (JSON) merged over the generated one: vaults, clusters, notifications. Becomes ROTOR_CONFIG_JSON.')
+@secure()
+param rotorConfigJson string = ''
+
+@description('ROTOR_RESTART_STRATEGY: env-vars (Reloader default, converges with Reloader) or annotations.')
+@allowed([
+  'env-vars'
+  'annotations'
+])
+param restartStrategy string = 'env-vars'
+
+@description('ROTOR_AUTO_RELOAD_ALL (Reloader --auto-reload-all).')
+param autoReloadAll bool = false
+
+@description('ROTOR_NAMESPACE_SELECTOR: label selector namespaces must match.')
+param namespaceSelector string = ''
+
+@description('ROTOR_NAMESPACES_TO_IGNORE: comma list.')
+param namespacesToIgnore string = ''
+
+@description('ROTOR_RESOURCE_LABEL_SELECTOR: label selector Secrets/ConfigMaps must match.')
+param resourceLabelSelector string = ''
+
+@description('ROTOR_IGNORED_WORKLOAD_TYPES: comma list (e.g. jobs,cronjobs).')
+param ignoredWorkloadTypes string = ''
+
+@description('ROTOR_COALESCE_WINDOW_MS: changes for one workload within this window become one patch.')
+@minValue(0)
+@maxValue(60000)
+param coalesceWindowMs int = 200
+
+@description('ROTOR_DRY_RUN: decide and report, patch nothing.')
+param dryRun bool = false
+
+@description('ROTOR_HASH_ALGORITHM: the digest the installed Reloader writes (sha1 up to Reloader 1.4, sha512-256 on newer). Must match it for one rollout.')
+@allowed([
+  'sha1'
+  'sha512-256'
+])
+param hashAlgorithm string = 'sha1'
+
+@description('ROTOR_ROLLOUT_WAIT_MS: after a patch, wait this long for the controller to observe it (0: do not wait).')
+@minValue(0)
+@maxValue(600000)
+param rolloutWaitMs int = 0
+
+@description('ROTOR_REFRESH_TIMEOUT_MS: how long to wait for ESO/VSO to finish a forced sync.')
+param refreshTimeoutMs int = 30000
+
+@description('ROTOR_ROTATION_SCHEDULE: NCRONTAB (six fields) of the rotation timer.')
+param rotationSchedule string = '0 0 * * * *'
+
+@description('ROTOR_NEAR_EXPIRY_WINDOW_DAYS.')
+param nearExpiryWindowDays int = 30
+
+@description('ROTOR_DEFAULT_VALIDITY_DAYS.')
+param defaultValidityDays int = 60
+
+@description('ROTOR_STATE_TABLE_PREFIX: prefix of rotor\'s tables.')
+param stateTablePrefix string = 'rotor'
+
+@description('ROTOR_WEBHOOK_TOKEN: bearer token the Vault audit forwarder sends. Prefer a Key Vault reference: @Microsoft.KeyVault(VaultName=...;SecretName=...).')
+@secure()
+param webhookToken string = ''
+
+@description('ROTOR_WEBHOOK_HMAC_SECRET: HMAC key for signed audit posts. Prefer a Key Vault reference.')
+@secure()
+param webhookHmacSecret string = ''
+
+@description('ROTOR_WEBHOOK_MAX_BODY_BYTES.')
+param webhookMaxBodyBytes int = 1048576
+
+@description('ROTOR_LOG_LEVEL.')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
+
+// ---- names ---------------------------------------------------------------------------------
+
+var token = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'rotor'
+}
+var deploymentContainerName = 'app-package-${token}'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+// The Key Vault part of rotor's configuration follows from what is deployed; rotorConfigJson
+// adds the rest (Vault/OpenBao servers, clusters, notifications) and may override it.
+var generatedConfig = {
+  keyVaults: [
+    for kv in keyVaults: {
+      name: kv.name
+      url: 'https://${kv.name}${environment().suffixes.keyvaultDns}'
+      rotate: contains(kv, 'rotate') ? kv.rotate : true
+    }
+  ]
+}
+var rotorConfig = union(generatedConfig, empty(rotorConfigJson) ? {} : json(rotorConfigJson))
+
+var rotorSettings = {
+  ROTOR_CONFIG_JSON: string(rotorConfig)
+  ROTOR_RESTART_STRATEGY: restartStrategy
+  ROTOR_AUTO_RELOAD_ALL: autoReloadAll ? 'true' : 'false'
+  ROTOR_NAMESPACE_SELECTOR: namespaceSelector
+  ROTOR_NAMESPACES_TO_IGNORE: namespacesToIgnore
+  ROTOR_RESOURCE_LABEL_SELECTOR: resourceLabelSelector
+  ROTOR_IGNORED_WORKLOAD_TYPES: ignoredWorkloadTypes
+  ROTOR_COALESCE_WINDOW_MS: string(coalesceWindowMs)
+  ROTOR_DRY_RUN: dryRun ? 'true' : 'false'
+  ROTOR_HASH_ALGORITHM: hashAlgorithm
+  ROTOR_ROLLOUT_WAIT_MS: string(rolloutWaitMs)
+  ROTOR_REFRESH_TIMEOUT_MS: string(refreshTimeoutMs)
+  ROTOR_ROTATION_SCHEDULE: rotationSchedule
+  ROTOR_NEAR_EXPIRY_WINDOW_DAYS: string(nearExpiryWindowDays)
+  ROTOR_DEFAULT_VALIDITY_DAYS: string(defaultValidityDays)
+  ROTOR_STATE_TABLE_PREFIX: stateTablePrefix
+  ROTOR_WEBHOOK_TOKEN: webhookToken
+  ROTOR_WEBHOOK_HMAC_SECRET: webhookHmacSecret
+  ROTOR_WEBHOOK_MAX_BODY_BYTES: string(webhookMaxBodyBytes)
+  ROTOR_LOG_LEVEL: logLevel
+}
+
+// ---- modules -------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'rotor-identity'
+  params: {
+    location: location
+    tags: tags
+    rotorIdentityName: 'id-rotor-${token}'
+    eventGridIdentityName: 'id-rotor-eventgrid-${token}'
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'rotor-storage'
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: 'strotor${token}'
+    skuName: storageSkuName
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+    rotorPrincipalId: identity.outputs.rotorPrincipalId
+    eventGridPrincipalId: identity.outputs.eventGridPrincipalId
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'rotor-monitoring'
+  params: {
+    location: location
+    tags: tags
+    workspaceName: 'log-rotor-${token}'
+    appInsightsName: 'appi-rotor-${token}'
+    disableLocalAuth: appInsightsDisableLocalAuth
+    rotorPrincipalId: identity.outputs.rotorPrincipalId
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'rotor-functionapp'
+  params: {
+    location: location
+    tags: tags
+    planName: 'plan-rotor-${token}'
+    functionAppName: 'func-rotor-${token}'
+    identityId: identity.outputs.rotorId
+    identityClientId: identity.outputs.rotorClientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    appInsightsConnectionString: monitoring.outputs.connectionString
+    maximumInstanceCount: maximumInstanceCount
+    rotorSettings: rotorSettings
+  }
+}
+
+module keyVaultRoles 'modules/keyvault-rbac.bicep' = [
+  for kv in keyVaults: {
+    name: 'rotor-kv-rbac-${kv.name}'
+    scope: resourceGroup(contains(kv, 'resourceGroup') ? kv.resourceGroup : resourceGroup().name)
+    params: {
+      vaultName: kv.name
+      rotate: contains(kv, 'rotate') ? kv.rotate : true
+      principalId: identity.outputs.rotorPrincipalId
+    }
+  }
+]
+
+module eventGrid 'modules/eventgrid.bicep' = [
+  for (kv, i) in keyVaults: {
+    name: 'rotor-eventgrid-${kv.name}'
+    scope: resourceGroup(contains(kv, 'resourceGroup') ? kv.resourceGroup : resourceGroup().name)
+    params: {
+      vaultName: kv.name
+      location: keyVaultRoles[i].outputs.location
+      tags: tags
+      systemTopicName: contains(kv, 'systemTopicName') ? kv.systemTopicName : 'evgt-${kv.name}'
+      eventGridIdentityId: identity.outputs.eventGridId
+      deployEventSubscription: deployEventSubscriptions
+      functionAppId: functionApp.outputs.id
+      functionName: eventGridFunctionName
+      includedEventTypes: includedEventTypes
+      deadLetterStorageAccountId: storage.outputs.id
+      deadLetterContainerName: storage.outputs.deadLetterContainerName
+    }
+  }
+]
+
+module aksRoles 'modules/aks-rbac.bicep' = [
+  for cluster in aksClusters: if (!contains(cluster, 'assignAzureRbacRole') || cluster.assignAzureRbacRole) {
+    name: 'rotor-aks-rbac-${cluster.name}'
+    scope: resourceGroup(contains(cluster, 'resourceGroup') ? cluster.resourceGroup : resourceGroup().name)
+    params: {
+      clusterName: cluster.name
+      namespaces: contains(cluster, 'namespaces') ? cluster.namespaces : []
+      principalId: identity.outputs.rotorPrincipalId
+    }
+  }
+]
+
+// ---- outputs (azd stores them in the environment) -----------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
+output ROTOR_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output ROTOR_IDENTITY_CLIENT_ID string = identity.outputs.rotorClientId
+// Bind infra/k8s's ClusterRole to this object id for AKS with Entra ID (docs/aks-access.md).
+output ROTOR_IDENTITY_PRINCIPAL_ID string = identity.outputs.rotorPrincipalId
+output ROTOR_EVENT_GRID_FUNCTION string = eventGridFunctionName
+output ROTOR_EVENT_SUBSCRIPTIONS_DEPLOYED bool = deployEventSubscriptions
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.appInsightsName
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name

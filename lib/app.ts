@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import { DefaultAzureCredential } from '@azure/identity';
+import { VersionApi } from '@kubernetes/client-node';
+import type { App, HealthReport, Plan } from './app-types.js';
+import { createBackends } from './backends/registry.js';
+import type { ChangeEvent, IgnoredEvent } from './change-event.js';
+import { type Clock, systemClock } from './clock.js';
+import { type Config, loadConfig } from './config.js';
+import { describeError } from './errors.js';
+import type { ChangedResource } from './kube/changed-resource.js';
+import { ClusterRegistry, type TokenSource } from './kube/cluster.js';
+import { type DerivedObject, refreshDerived, resolveDerived } from './kube/operators/index.js';
+import { RestartEngine } from './kube/restart/index.js';
+import { notify, type Send } from './notify/notifier.js';
+import type { Outcome } from './outcome.js';
+import { type PipelinePorts, runPipeline } from './pipeline.js';
+import { RotationEngine } from './rotation/engine.js';
+import { refKey, type SecretRef } from './secret-ref.js';
+import { type IdempotencyStore, TableIdempotencyStore, withIdempotency } from './state/idempotency.js';
+import { MemoryIdempotencyStore } from './state/memory-idempotency.js';
+import { type LeaseStore, MemoryLeaseStore, TableLeaseStore } from './state/lease.js';
+import { Tables } from './state/tables.js';
+import { createTelemetry, eventAttributes, type Telemetry } from './telemetry.js';
+
+/**
+ * The composition root: builds every component from the config, lazily (nothing touches
+ * the network here), and exposes the App that entry points call.
+ */
+export interface AppDeps {
+  clock?: Clock;
+  telemetry?: Telemetry;
+  /** Entra ID tokens for AKS clusters (default: DefaultAzureCredential). */
+  clusterTokens?: TokenSource;
+  /** Key Vault client injection (tests trust an emulator's CA this way). */
+  backendDeps?: Parameters<typeof createBackends>[1];
+  sendNotification?: Send;
+  /** Called with every finished outcome (the demo and tests watch runs this way). */
+  onOutcome?: (outcome: Outcome) => void;
+}
+
+export async function createApp(config: Config, deps: AppDeps = {}): Promise<App> {
+  const clock = deps.clock ?? systemClock;
+  const telemetry = deps.telemetry ?? createTelemetry(config.telemetry);
+  const log = telemetry.log;
+  const stateConfigured = Boolean(config.state.connectionString || config.state.accountUrl);
+  const tables = stateConfigured ? new Tables(config.state) : undefined;
+  if (!tables) log.warn('no state store configured: exactly-once holds within this process only');
+  const idempotency: IdempotencyStore = tables ? new TableIdempotencyStore(tables) : new MemoryIdempotencyStore();
+  const leases: LeaseStore = tables ? new TableLeaseStore(tables, { clock }) : new MemoryLeaseStore(clock);
+  const needsAzure = config.clusters.some((c) => c.aks);
+  const clusters = new ClusterRegistry(config.clusters, deps.clusterTokens ?? (needsAzure ? new DefaultAzureCredential() : undefined));
+  const backends = createBackends(config, deps.backendDeps);
+  const rotation = new RotationEngine({
+    backends,
+    config,
+    clock,
+    leases,
+    onWarning: (message, attributes) => log.warn(message, attributes),
+  });
+  const engines = new Map<string, Promise<RestartEngine>>();
+  const engineFor = (cluster: string): Promise<RestartEngine> => {
+    let engine = engines.get(cluster);
+    if (!engine) {
+      engine = clusters.get(cluster).then((client) => {
+        const e = new RestartEngine(client, config.restart, {
+          clock,
+          log: (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields }),
+        });
+        e.start().catch((error) => log.warn('consumer index did not start', { cluster, error: describeError(error).message }));
+        return e;
+      });
+      engine.catch(() => engines.delete(cluster));
+      engines.set(cluster, engine);
+    }
+    return engine;
+  };
+
+  const resolveOptions = { vaultConfigs: config.vaults, keyVaultConfigs: config.keyVaults };
+  const ports: PipelinePorts<DerivedObject> = {
+    clusters: () => clusters.names(),
+    async rotate(ref, reason) {
+      const r = await rotation.rotate(ref, { reason });
+      return r.status === 'rotated'
+        ? { status: 'rotated', newVersion: r.newVersion }
+        : { status: 'skipped', reason: r.detail ? `${r.reason}: ${r.detail}` : r.reason };
+    },
+    resolve: async (cluster, ref) => resolveDerived(await clusters.get(cluster), ref, resolveOptions),
+    async refresh(cluster, derived, options) {
+      const client = await clusters.get(cluster);
+      options.onForced();
+      return refreshDerived(client, derived, { timeoutMs: config.refresh.timeoutMs, dryRun: options.dryRun, clock });
+    },
+    restart: async (cluster, changed, options) => (await engineFor(cluster)).restart(changed, options),
+  };
+
+  const finish = async (outcome: Outcome): Promise<Outcome> => {
+    telemetry.recordOutcome(outcome);
+    log.info('pipeline finished', {
+      eventId: outcome.eventId,
+      ref: outcome.ref,
+      status: outcome.status,
+      refreshes: outcome.refreshes.length,
+      workloads: outcome.workloads.map((w) => `${w.cluster}/${w.kind}/${w.namespace}/${w.name}=${w.status}`),
+      ms: outcome.timeline.at(-1)?.atMs,
+    });
+    await notify(config.notifications, outcome, log);
+    deps.onOutcome?.(outcome);
+    return outcome;
+  };
+
+  const run = (event: ChangeEvent, options: { dryRun?: boolean; skipRotation?: boolean } = {}) =>
+    telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
+      runPipeline(event, ports, clock, { dryRun: options.dryRun ?? config.restart.dryRun, ...options }),
+    );
+
+  const process = async (event: ChangeEvent, options: { skipRotation?: boolean } = {}): Promise<Outcome> => {
+    telemetry.eventReceived(event.source, event.kind);
+    const result = await withIdempotency(idempotency, `${event.source}:${event.id}`, () => run(event, options), {
+      inProgressExpiryMs: config.state.inProgressExpiryMs,
+      clock,
+    });
+    if (result.status === 'duplicate') {
+      log.info('duplicate delivery: already processed', { eventId: event.id, source: event.source });
+      return duplicateOutcome(event, result.previous);
+    }
+    return finish(result.value);
+  };
+
+  const manualEvent = (ref: SecretRef, kind: ChangeEvent['kind'], requestId?: string): ChangeEvent => {
+    const now = clock.now();
+    return { id: requestId ?? `manual-${randomUUID()}`, ref, kind, source: 'manual', observedAt: now, receivedAt: now };
+  };
+
+  return {
+    config,
+    process: (event) => process(event),
+    ignore(event: IgnoredEvent, source) {
+      telemetry.eventIgnored(source, event.reason);
+      log.info('event ignored', { eventId: event.id, source, reason: event.reason });
+    },
+    async rotate(ref, options = {}) {
+      const event = manualEvent(ref, 'rotate-requested', options.requestId);
+      return options.dryRun ? finish(await run(event, { dryRun: true })) : process(event);
+    },
+    async refresh(ref, options = {}) {
+      const event = manualEvent(ref, 'changed', options.requestId);
+      return options.dryRun ? finish(await run(event, { dryRun: true })) : process(event, { skipRotation: true });
+    },
+    plan: (ref) => planFor(ref, clusters, engineFor, resolveOptions),
+    async scanDue() {
+      const due = await rotation.scanDue();
+      const day = clock.now().toISOString().slice(0, 13);
+      const outcomes: Outcome[] = [];
+      for (const d of due) {
+        const now = clock.now();
+        const id = `due:${refKey(d.ref)}@${d.version ?? day}`;
+        outcomes.push(await process({ id, ref: d.ref, kind: 'rotate-due', source: 'timer', observedAt: now, receivedAt: now }));
+      }
+      if (due.length === 0) log.info('rotation scan: nothing due');
+      return outcomes;
+    },
+    health: () => healthOf(backends, clusters, tables),
+    async close() {
+      await Promise.allSettled([...engines.values()].map(async (e) => (await e).close()));
+      await backends.close();
+      await telemetry.flush().catch(() => undefined);
+    },
+  };
+}
+
+function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Outcome {
+  return {
+    ...(previous ?? { refreshes: [], workloads: [], clusterFailures: [], timeline: [], dryRun: false }),
+    eventId: event.id,
+    ref: refKey(event.ref),
+    kind: event.kind,
+    source: event.source,
+    status: 'duplicate',
+  };
+}
+
+async function planFor(
+  ref: SecretRef,
+  clusters: ClusterRegistry,
+  engineFor: (cluster: string) => Promise<RestartEngine>,
+  resolveOptions: Parameters<typeof resolveDerived>[2],
+): Promise<Plan> {
+  const perCluster = await Promise.all(
+    clusters.names().map(async (cluster): Promise<Plan['clusters'][number]> => {
+      try {
+        const client = await clusters.get(cluster);
+        const derived = await resolveDerived(client, ref, resolveOptions);
+        const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
+          if (d.operator === 'csi') return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
+          return d.targetSecret ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }] : [];
+        });
+        const workloads = changed.length > 0 ? await (await engineFor(cluster)).plan(changed) : [];
+        return {
+          cluster,
+          derived: derived.map((d) => ({
+            operator: d.operator,
+            kind: d.kind,
+            namespace: d.namespace,
+            name: d.name,
+            ...(d.targetSecret ? { targetSecret: d.targetSecret } : {}),
+            warnings: d.forceable ? d.warnings : [...d.warnings, `cannot be forced: ${d.fix ?? ''}`],
+          })),
+          workloads: workloads.map((w) => ({
+            kind: w.kind,
+            namespace: w.namespace,
+            name: w.name,
+            action: w.status === 'restarted' ? 'restart' : w.status,
+            ...('reason' in w ? { reason: w.reason } : 'error' in w ? { reason: w.error } : {}),
+          })),
+        };
+      } catch (error) {
+        return { cluster, error: describeError(error).message, derived: [], workloads: [] };
+      }
+    }),
+  );
+  return { ref: refKey(ref), clusters: perCluster };
+}
+
+async function healthOf(
+  backends: ReturnType<typeof createBackends>,
+  clusters: ClusterRegistry,
+  tables: Tables | undefined,
+): Promise<HealthReport> {
+  const timed = async (name: string, kind: HealthReport['checks'][number]['kind'], fn: () => Promise<unknown>) => {
+    const start = performance.now();
+    try {
+      await fn();
+      return { name, kind, ok: true, ms: Math.round(performance.now() - start) };
+    } catch (error) {
+      return { name, kind, ok: false, ms: Math.round(performance.now() - start), error: describeError(error).message };
+    }
+  };
+  const [backendChecks, clusterChecks, stateChecks] = await Promise.all([
+    backends.health(),
+    Promise.all(
+      clusters.names().map((name) =>
+        timed(name, 'cluster', async () => (await clusters.get(name)).kc.makeApiClient(VersionApi).getCode()),
+      ),
+    ),
+    tables ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))]) : Promise.resolve([]),
+  ]);
+  const checks: HealthReport['checks'] = [
+    ...backendChecks.map((b) => ({
+      name: b.name,
+      kind: b.kind === 'vault' ? ('vault' as const) : ('keyvault' as const),
+      ok: b.ok,
+      ms: Math.round(b.ms),
+      ...(b.error ? { error: b.error } : {}),
+    })),
+    ...clusterChecks,
+    ...stateChecks,
+  ];
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+let current: Promise<App> | undefined;
+let factory: () => Promise<App> = () => createApp(loadConfig());
+
+/** Entry points call this; the app is built once per process, on first use. */
+export function getApp(): Promise<App> {
+  if (!current) {
+    current = factory();
+    current.catch(() => {
+      current = undefined;
+    });
+  }
+  return current;
+}
+
+export function setAppFactory(f: () => Promise<App>): void {
+  factory = f;
+  current = undefined;
+}
+
+export function setAppForTesting(app: App | undefined): void {
+  current = app ? Promise.resolve(app) : undefined;
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import type { KeyVaultConfig } from '../../config.js';
+import { ConfigError } from '../../errors.js';
+
+/** Builds the SDK client for one configured vault; injected in tests to count or wrap calls. */
+export type SecretClientFactory = (config: KeyVaultConfig) => SecretClient;
+
+export interface KeyVaultClientOptions {
+  /** Overrides the credential the config asks for (a shared DefaultAzureCredential, a test credential). */
+  credential?: TokenCredential;
+  serviceVersion?: SecretClientOptions['serviceVersion'];
+}
+
+export function vaultUrlOf(config: KeyVaultConfig): string {
+  return (config.url ?? `https://${config.name}.vault.azure.net`).replace(/\/+$/, '');
+}
+
+/**
+ * Emulators such as Lowkey Vault accept any bearer token; the SDK still runs its
+ * challenge flow, so it must be given something that answers getToken.
+ */
+export const emulatorCredential: TokenCredential = {
+  getToken: async () => ({ token: 'rotor-emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+export function credentialFor(config: KeyVaultConfig): TokenCredential {
+  if (config.auth.kind === 'emulator') return emulatorCredential;
+  const clientId = config.auth.managedIdentityClientId;
+  return clientId ? new DefaultAzureCredential({ managedIdentityClientId: clientId }) : new DefaultAzureCredential();
+}
+
+/**
+ * Trusts an extra CA for this client only, never process-wide (NODE_EXTRA_CA_CERTS would
+ * trust an emulator's certificate for every Azure call): the pipeline's tlsOptions become
+ * the tlsSettings of this client's own HTTPS agent.
+ */
+function caOf(config: KeyVaultConfig): string | undefined {
+  if (!config.tls.caFile) return undefined;
+  try {
+    return readFileSync(config.tls.caFile, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`keyVaults[${config.name}].tls.caFile: cannot read ${config.tls.caFile}`], { cause: error });
+  }
+}
+
+export function createSecretClient(config: KeyVaultConfig, options: KeyVaultClientOptions = {}): SecretClient {
+  const clientOptions: SecretClientOptions = {
+    // Resource verification compares the challenge's resource with *.vault.azure.net; an emulator cannot pass it.
+    disableChallengeResourceVerification: config.auth.kind === 'emulator',
+    retryOptions: { maxRetries: 2 },
+  };
+  const ca = caOf(config);
+  if (ca) clientOptions.tlsOptions = { ca };
+  if (options.serviceVersion) clientOptions.serviceVersion = options.serviceVersion;
+  return new SecretClient(vaultUrlOf(config), options.credential ?? credentialFor(config), clientOptions);
+}

@@ -1,0 +1,79 @@
+import type { Config } from '../config.js';
+import { describeError, NotFoundError } from '../errors.js';
+import { refKey, type SecretRef } from '../secret-ref.js';
+import type { Backend, CallObserver } from './backend.js';
+import { keyVaultFactory } from './keyvault/index.js';
+import type { KeyVaultClientOptions, SecretClientFactory } from './keyvault/client.js';
+import { vaultFactory } from './vault/index.js';
+import type { VaultClientFactory } from './vault/client.js';
+
+/** Injection points; every field is optional and production leaves them unset. */
+export interface BackendDeps {
+  keyVault?: KeyVaultClientOptions & { createClient?: SecretClientFactory };
+  vault?: { createClient?: VaultClientFactory };
+  observe?: CallObserver;
+  /** Replaces the built-in list of backend kinds (tests, or a new kind not yet listed). */
+  factories?: readonly BackendFactory[];
+}
+
+/** A backend kind: builds one Backend per configured store of that kind. */
+export interface BackendFactory {
+  kind: SecretRef['backend'];
+  create(config: Config, deps: BackendDeps): Backend[];
+}
+
+/** Adding a backend kind = adding a folder and one line here. */
+export const BACKEND_FACTORIES: readonly BackendFactory[] = [keyVaultFactory, vaultFactory];
+
+export interface BackendHealth {
+  kind: SecretRef['backend'];
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export class BackendRegistry {
+  constructor(private readonly backends: readonly Backend[]) {}
+
+  /** The configured store that holds `ref`; NotFoundError names the store that is missing from config. */
+  get(ref: SecretRef): Backend {
+    const backend = this.find(ref);
+    if (!backend) {
+      throw new NotFoundError(`${refKey(ref)}: no configured ${ref.backend} store matches; add it to the rotor configuration`);
+    }
+    return backend;
+  }
+
+  find(ref: SecretRef): Backend | undefined {
+    return this.backends.find((b) => b.kind === ref.backend && b.owns(ref));
+  }
+
+  all(): readonly Backend[] {
+    return this.backends;
+  }
+
+  async health(): Promise<BackendHealth[]> {
+    return Promise.all(
+      this.backends.map(async (b) => {
+        const start = performance.now();
+        try {
+          await b.health();
+          return { kind: b.kind, name: b.name, ok: true, ms: performance.now() - start };
+        } catch (error) {
+          return { kind: b.kind, name: b.name, ok: false, ms: performance.now() - start, error: describeError(error).message };
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.backends.map((b) => b.close()));
+  }
+}
+
+/** Builds every configured store's backend; no client is created and nothing is contacted yet. */
+export function createBackends(config: Config, deps: BackendDeps = {}): BackendRegistry {
+  const factories = deps.factories ?? BACKEND_FACTORIES;
+  return new BackendRegistry(factories.flatMap((f) => f.create(config, deps)));
+}

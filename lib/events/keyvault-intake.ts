@@ -1,0 +1,52 @@
+import type { App } from '../app-types.js';
+import { describeError, RotorError, type ValidationError } from '../errors.js';
+import type { Outcome } from '../outcome.js';
+import { dispatch } from './dispatch.js';
+import { isRecord } from './json.js';
+import { safeDecodeKeyVaultDelivery } from './keyvault-event.js';
+
+/** What happened to one Event Grid trigger invocation (retryable faults are thrown instead). */
+export type KeyVaultEventResult =
+  | { status: 'processed'; outcome: Outcome }
+  | { status: 'ignored'; reason: string }
+  | { status: 'invalid'; error: ValidationError }
+  | { status: 'failed'; error: RotorError };
+
+export interface IntakeLog {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * One Key Vault event, Event Grid or CloudEvents schema. Throws only what is worth a retry;
+ * an invalid event or a permanent failure is logged and returned, because a thrown error
+ * makes Event Grid redeliver the same event until it dead-letters it after 24 h.
+ */
+export async function handleKeyVaultEvent(
+  app: App,
+  raw: unknown,
+  log: IntakeLog,
+): Promise<KeyVaultEventResult> {
+  const decoded = safeDecodeKeyVaultDelivery(raw, {
+    keyVaults: app.config.keyVaults,
+    receivedAt: new Date(),
+  });
+  if (!decoded.success) {
+    const id = isRecord(raw) && typeof raw.id === 'string' ? raw.id : '(no id)';
+    log.warn(`event ${id} is invalid and is acknowledged without processing: ${decoded.error.message}`);
+    app.ignore({ id, reason: `invalid: ${decoded.error.message}` }, 'eventgrid');
+    return { status: 'invalid', error: decoded.error };
+  }
+  if (decoded.data.type === 'ignored') {
+    app.ignore(decoded.data.event, 'eventgrid');
+    return { status: 'ignored', reason: decoded.data.event.reason };
+  }
+  try {
+    const { outcomes } = await dispatch(app, [decoded.data], 'eventgrid');
+    return { status: 'processed', outcome: outcomes[0]! };
+  } catch (error) {
+    if (!(error instanceof RotorError) || error.retryable) throw error;
+    log.error(`event ${decoded.data.event.id} failed permanently: ${describeError(error).message}`);
+    return { status: 'failed', error };
+  }
+}

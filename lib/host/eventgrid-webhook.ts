@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { keyVaultEvents } from '../../functions/keyVaultEvents.js';
+import type { App } from '../app-types.js';
+import { describeError, httpStatusOf, ValidationError } from '../errors.js';
+import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
+import {
+  CLOUDEVENTS_BATCH_MEDIA_TYPE,
+  CLOUDEVENTS_MEDIA_TYPE,
+  looksLikeCloudEvent,
+  safeAbuseProtectionResponse,
+  safeParseCloudEvents,
+} from '../events/cloudevents.js';
+import { safeParseEventGridEvents, safeSubscriptionValidationResponse } from '../events/eventgrid.js';
+import { errorResponse, type JsonResponse, jsonResponse, respond } from '../events/http-response.js';
+import { parseJson } from '../events/json.js';
+import type { KeyVaultEventResult } from '../events/keyvault-intake.js';
+import { requireMediaType } from '../events/media-type.js';
+import { unwrap } from '../events/result.js';
+import type { Logger } from '../telemetry.js';
+import { writeJson, writeResponse } from './http-bridge.js';
+import { invocationContext } from './invocation.js';
+
+export const EVENT_GRID_FUNCTION = 'keyVaultEvents';
+const EVENT_MEDIA_TYPES = ['application/json', CLOUDEVENTS_MEDIA_TYPE, CLOUDEVENTS_BATCH_MEDIA_TYPE];
+
+/**
+ * POST /runtime/webhooks/eventgrid?functionName=keyVaultEvents, as the Functions runtime's
+ * Event Grid extension serves it: it answers both validation handshakes itself and invokes
+ * the function once per event. Unlike the Functions trigger it can answer 400, so an
+ * invalid delivery is dead-lettered; 5xx only when a retry can help.
+ */
+export async function serveEventGridWebhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  host: { app: App; log: Logger },
+): Promise<void> {
+  const functionName = url.searchParams.get('functionName');
+  if (functionName !== EVENT_GRID_FUNCTION) {
+    return writeJson(res, 404, {
+      error: 'not_found',
+      message: `no Event Grid function '${functionName ?? ''}'; this host serves ${EVENT_GRID_FUNCTION}`,
+    });
+  }
+  const header = (name: string) => headerValue(req, name);
+  if (req.method === 'OPTIONS') {
+    const handshake = safeAbuseProtectionResponse(header);
+    return writeResponse(res, handshake.success ? handshake.data : errorResponse(handshake.error));
+  }
+  if (req.method !== 'POST') {
+    return writeJson(
+      res,
+      405,
+      { error: 'method_not_allowed', message: 'use POST (or OPTIONS for the handshake)' },
+      { Allow: 'POST, OPTIONS' },
+    );
+  }
+  const response = await respond(
+    () => deliver(req, header, host),
+    (error) => host.log.warn('event grid delivery refused', { error: describeError(error).message }),
+  );
+  return writeResponse(res, response);
+}
+
+async function deliver(
+  req: IncomingMessage,
+  header: (name: string) => string | undefined,
+  host: { app: App; log: Logger },
+): Promise<JsonResponse> {
+  const maxBytes = host.app.config.webhook.maxBodyBytes;
+  checkDeclaredLength(header('content-length'), maxBytes);
+  const mediaType = requireMediaType(header('content-type'), EVENT_MEDIA_TYPES, true);
+  const text = (await readBodyLimited(req, maxBytes)).toString('utf8').replace(/^\uFEFF/, '');
+  const json = unwrap(parseJson(text));
+  const kind = header('aeg-event-type');
+  if (kind === 'SubscriptionValidation') {
+    return jsonResponse(unwrap(safeSubscriptionValidationResponse(unwrap(safeParseEventGridEvents(json)))));
+  }
+  if (kind && kind !== 'Notification')
+    throw new ValidationError(`unknown aeg-event-type '${kind.slice(0, 60)}'`);
+  const cloud = mediaType.startsWith('application/cloudevents') || looksLikeCloudEvent(json);
+  const shape = cloud ? safeParseCloudEvents(json, mediaType || undefined) : safeParseEventGridEvents(json);
+  if (!shape.success) throw shape.error;
+  const items: unknown[] = Array.isArray(json) ? json : [json];
+  const settled = await Promise.allSettled(
+    items.map((item) =>
+      keyVaultEvents(
+        item as Record<string, unknown>,
+        invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
+      ),
+    ),
+  );
+  const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (thrown) throw thrown.reason;
+  return answer(settled.map((s) => (s as PromiseFulfilledResult<KeyVaultEventResult>).value));
+}
+
+/** 400 when any event was invalid (dead-letter it), the error's status for a permanent failure, else 200. */
+function answer(results: KeyVaultEventResult[]): JsonResponse {
+  const summary = results.map((r) =>
+    r.status === 'processed'
+      ? { status: r.status, outcome: r.outcome }
+      : r.status === 'ignored'
+        ? { status: r.status, reason: r.reason }
+        : { status: r.status, error: describeError(r.error) },
+  );
+  const bad = results.find((r) => r.status === 'invalid') ?? results.find((r) => r.status === 'failed');
+  if (bad && 'error' in bad) {
+    const { code, message } = describeError(bad.error);
+    return { status: httpStatusOf(bad.error), jsonBody: { error: code, message, results: summary } };
+  }
+  return jsonResponse({ results: summary });
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

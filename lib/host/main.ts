@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { getApp } from '../app.js';
+import { createLogger } from '../telemetry.js';
+import { startHost } from './server.js';
+
+/**
+ * `npm start`: load .env (values already in the environment win), build the App, serve
+ * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM.
+ */
+export async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const app = await getApp();
+  const { config } = app;
+  const log = createLogger(config.telemetry.logLevel);
+  if (config.clusters.length === 0 && config.keyVaults.length === 0 && config.vaults.length === 0) {
+    log.info(
+      'nothing to do: no clusters, Key Vaults or Vault servers are configured; events will be acknowledged and ignored',
+    );
+  }
+  const host = await startHost({ app, log });
+  log.info('rotor host listening', {
+    url: host.url,
+    eventGrid: `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`,
+  });
+  const stop = async (signal: string) => {
+    log.info('stopping', { signal });
+    await host.close();
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpHandler, InvocationContext, Timer } from '@azure/functions';
+import { health } from '../../functions/health.js';
+import { refresh } from '../../functions/refresh.js';
+import { rotate } from '../../functions/rotate.js';
+import { rotationTimer } from '../../functions/rotationTimer.js';
+import { vaultAudit } from '../../functions/vaultAudit.js';
+import { setAppForTesting } from '../app.js';
+import type { App } from '../app-types.js';
+import { describeError, httpStatusOf } from '../errors.js';
+import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
+import type { Logger } from '../telemetry.js';
+import { EVENT_GRID_FUNCTION, serveEventGridWebhook } from './eventgrid-webhook.js';
+import { toHttpRequest, writeJson, writeResponse } from './http-bridge.js';
+import { invocationContext } from './invocation.js';
+import { runOnSchedule, type ScheduleRunner } from './timer.js';
+
+export interface HostOptions {
+  app: App;
+  log: Logger;
+  /** Default config.port (7071, as `func start`); 0 picks a free port. */
+  port?: number;
+  /** Loopback by default: like `func start`, this host does not enforce function keys. */
+  hostname?: string;
+  /** Run the rotation timer on config.rotation.schedule (default true). */
+  timers?: boolean;
+}
+
+export interface RunningHost {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The HTTP triggers under the `api` route prefix (host.json), by route. */
+const API_ROUTES: Record<string, { method: string; name: string; handler: HttpHandler }> = {
+  'vault-audit': { method: 'POST', name: 'vaultAudit', handler: vaultAudit },
+  rotate: { method: 'POST', name: 'rotate', handler: rotate },
+  refresh: { method: 'POST', name: 'refresh', handler: refresh },
+  health: { method: 'GET', name: 'health', handler: health },
+};
+
+/**
+ * The local stand-in for the Functions host (`npm start`, the sandbox): the same routes,
+ * served by invoking the very handlers exported from functions/, plus the timer.
+ */
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const { app, log } = options;
+  // The handlers obtain the App through getApp(), as they do in Azure: make it this one.
+  setAppForTesting(app);
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    route(req, res, options)
+      .catch((error: unknown) =>
+        writeJson(res, httpStatusOf(error), { error: 'internal', message: describeError(error).message }),
+      )
+      .catch(() => res.destroy())
+      .finally(() =>
+        log.debug('request', {
+          method: req.method,
+          path: req.url,
+          status: res.statusCode,
+          ms: Date.now() - started,
+        }),
+      );
+  });
+  const address = await listen(server, options.port ?? app.config.port, options.hostname ?? '127.0.0.1');
+  const timer: ScheduleRunner | undefined =
+    options.timers === false
+      ? undefined
+      : runOnSchedule(
+          app.config.rotation.schedule,
+          (t: Timer) => rotationTimer(t, invocationContext('rotationTimer', log, 'timerTrigger')),
+          log,
+        );
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  return {
+    url,
+    close: async () => {
+      timer?.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: HostOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/runtime/webhooks/eventgrid') return serveEventGridWebhook(req, res, url, options);
+  const api = /^\/api\/([^/]+)\/?$/.exec(url.pathname);
+  const target = api && Object.hasOwn(API_ROUTES, api[1]!) ? API_ROUTES[api[1]!] : undefined;
+  if (url.pathname === '/' && req.method === 'GET') {
+    return writeJson(res, 200, {
+      name: 'rotor',
+      functions: [EVENT_GRID_FUNCTION, ...Object.values(API_ROUTES).map((r) => r.name), 'rotationTimer'],
+    });
+  }
+  if (!target)
+    return writeJson(res, 404, { error: 'not_found', message: `no function serves ${url.pathname}` });
+  if (req.method !== target.method) {
+    return writeJson(
+      res,
+      405,
+      { error: 'method_not_allowed', message: `use ${target.method}` },
+      { Allow: target.method },
+    );
+  }
+  let body: Buffer;
+  try {
+    const maxBytes = options.app.config.webhook.maxBodyBytes;
+    checkDeclaredLength(req.headers['content-length'], maxBytes);
+    body = await readBodyLimited(req, maxBytes);
+  } catch (error) {
+    res.setHeader('Connection', 'close');
+    return writeJson(res, httpStatusOf(error), {
+      error: describeError(error).code,
+      message: describeError(error).message,
+    });
+  }
+  const context: InvocationContext = invocationContext(target.name, options.log, 'httpTrigger');
+  return writeResponse(res, await target.handler(toHttpRequest(req, url, body), context));
+}
+
+function listen(server: Server, port: number, hostname: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, hostname, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,101 @@
+import type { Timer } from '@azure/functions';
+import { CronExpressionParser } from 'cron-parser';
+import { type Clock, systemClock } from '../clock.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../telemetry.js';
+
+/** setTimeout cannot wait longer than this; longer waits are chained. */
+const MAX_DELAY_MS = 2_147_483_647;
+
+export interface ScheduleRunner {
+  /** Next planned occurrence. */
+  next(): Date;
+  stop(): void;
+}
+
+/** NCRONTAB as the Functions timer trigger reads it: six fields, seconds first, UTC. */
+export function parseNcrontab(schedule: string, from: Date) {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 6) {
+    throw new ConfigError([
+      `rotation.schedule '${schedule}' must have six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}`,
+    ]);
+  }
+  try {
+    return CronExpressionParser.parse(fields.join(' '), { currentDate: from, tz: 'UTC' });
+  } catch (error) {
+    throw new ConfigError([
+      `rotation.schedule '${schedule}' is not a valid NCRONTAB expression: ${(error as Error).message}`,
+    ]);
+  }
+}
+
+/**
+ * Runs `run` at every occurrence of the schedule, like the Functions timer trigger does.
+ * An occurrence that comes while the previous run is still going is skipped, so scans
+ * never overlap. The timer is unref'd: it never keeps the process alive by itself.
+ */
+export function runOnSchedule(
+  schedule: string,
+  run: (timer: Timer) => Promise<unknown>,
+  log: Logger,
+  clock: Clock = systemClock,
+): ScheduleRunner {
+  parseNcrontab(schedule, clock.now());
+  let handle: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let running = false;
+  let last = clock.now();
+  let next = nextAfter(schedule, last);
+
+  const arm = () => {
+    if (stopped) return;
+    const delay = Math.min(Math.max(next.getTime() - clock.now().getTime(), 0), MAX_DELAY_MS);
+    handle = setTimeout(tick, delay);
+    handle.unref();
+  };
+  const tick = () => {
+    const now = clock.now();
+    if (now.getTime() < next.getTime()) return arm();
+    const due = next;
+    next = nextAfter(schedule, now);
+    if (running) {
+      log.warn('timer occurrence skipped: the previous run is still going', {
+        schedule,
+        due: due.toISOString(),
+      });
+    } else {
+      running = true;
+      const timer: Timer = {
+        isPastDue: now.getTime() - due.getTime() > 1_000,
+        schedule: { adjustForDST: false },
+        scheduleStatus: {
+          last: last.toISOString(),
+          next: next.toISOString(),
+          lastUpdated: now.toISOString(),
+        },
+      };
+      last = due;
+      run(timer)
+        .catch((error: unknown) =>
+          log.error('timer run failed', { schedule, error: (error as Error).message }),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }
+    arm();
+  };
+  arm();
+  return {
+    next: () => next,
+    stop: () => {
+      stopped = true;
+      if (handle) clearTimeout(handle);
+    },
+  };
+}
+
+function nextAfter(schedule: string, from: Date): Date {
+  return parseNcrontab(schedule, from).next().toDate();
+}

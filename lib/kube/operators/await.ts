@@ -1,0 +1,119 @@
+import { Watch } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from './kube-objects.js';
+
+/** What a watched object says about the forced refresh. */
+export type Verdict = { state: 'pending' } | { state: 'done' } | { state: 'failed'; error: string };
+
+export type AwaitOutcome =
+  | { state: 'done'; object: KubeObject }
+  | { state: 'failed'; error: string; object?: KubeObject }
+  | { state: 'timeout'; object?: KubeObject }
+  | { state: 'forbidden'; error: string };
+
+export interface AwaitObjectOptions {
+  kc: KubeConfig;
+  /** Collection path, e.g. /apis/external-secrets.io/v1/namespaces/ns/externalsecrets */
+  path: string;
+  name: string;
+  /** Watch starts after this version (the one our patch produced), so nothing is missed. */
+  resourceVersion: string;
+  /** Re-read when the server has compacted past our version (410 Gone). */
+  get: () => Promise<KubeObject>;
+  evaluate: (obj: KubeObject) => Verdict;
+  signal: AbortSignal;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2_000;
+
+/**
+ * Follows one object by watch until `evaluate` decides, the signal aborts (timeout, or
+ * another watcher decided first), or the identity may not watch. Server-side closes
+ * and network blips resume from the last version seen.
+ */
+export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
+  return new Promise((resolve) => {
+    let last: KubeObject | undefined;
+    let version = opts.resourceVersion;
+    let retryMs = RETRY_MIN_MS;
+    let settled = false;
+    let current: AbortController | undefined;
+    let timer: NodeJS.Timeout | undefined;
+
+    const finish = (outcome: AwaitOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
+      current?.abort();
+      resolve(outcome);
+    };
+    const onAbort = (): void => finish({ state: 'timeout', object: last });
+    if (opts.signal.aborted) return onAbort();
+    opts.signal.addEventListener('abort', onAbort);
+
+    const judge = (obj: KubeObject): void => {
+      last = obj;
+      if (obj.metadata.resourceVersion) version = obj.metadata.resourceVersion;
+      const verdict = opts.evaluate(obj);
+      if (verdict.state === 'done') finish({ state: 'done', object: obj });
+      else if (verdict.state === 'failed') finish({ state: 'failed', error: verdict.error, object: obj });
+    };
+
+    const resync = async (): Promise<void> => {
+      try {
+        judge(await opts.get());
+      } catch (error) {
+        finish({ state: 'failed', error: `re-reading ${opts.name} after the watch expired: ${(error as Error).message}` });
+      }
+    };
+
+    const restart = (): void => {
+      if (settled) return;
+      timer = setTimeout(start, retryMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    };
+
+    const onEvent = (phase: string, obj: unknown): void => {
+      if (settled) return;
+      retryMs = RETRY_MIN_MS;
+      if (phase === 'ADDED' || phase === 'MODIFIED') judge(obj as KubeObject);
+      else if (phase === 'BOOKMARK') version = (obj as KubeObject).metadata?.resourceVersion ?? version;
+      else if (phase === 'DELETED') finish({ state: 'failed', error: `${opts.name} was deleted while waiting for its refresh` });
+      else if (phase === 'ERROR') {
+        const status = obj as { code?: number; message?: string };
+        if (status.code === 410) void resync();
+        else if (status.code === 403) finish({ state: 'forbidden', error: status.message ?? 'watch forbidden' });
+      }
+    };
+
+    const onDone = (error: unknown): void => {
+      if (settled) return;
+      const code = (error as { statusCode?: number } | null)?.statusCode;
+      if (code === 403) {
+        finish({ state: 'forbidden', error: `watch ${opts.path}: forbidden` });
+        return;
+      }
+      if (code === 410) void resync().then(restart);
+      else restart();
+    };
+
+    function start(): void {
+      if (settled) return;
+      const params = {
+        resourceVersion: version,
+        fieldSelector: `metadata.name=${opts.name}`,
+        allowWatchBookmarks: true,
+      };
+      new Watch(opts.kc)
+        .watch(opts.path, params, onEvent, onDone)
+        .then((controller) => {
+          if (settled) controller.abort();
+          else current = controller;
+        })
+        .catch(onDone);
+    }
+    start();
+  });
+}

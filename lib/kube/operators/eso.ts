@@ -1,0 +1,269 @@
+import type { RefreshResult } from '../../outcome.js';
+import { describeError } from '../../errors.js';
+import type { ChangedResource } from '../changed-resource.js';
+import type { ClusterClient } from '../cluster.js';
+import type { Verdict } from './await.js';
+import {
+  type ExternalSecretSpec,
+  providerOf,
+  type StoreKey,
+  type StoreLookup,
+  type StoreProvider,
+  specForceability,
+  specSelects,
+  targetName,
+} from './eso-match.js';
+import { eventsVersion } from './events.js';
+import { annotate, conditionOf, GVR, getObject, type KubeObject, listAll, serverPatchTime } from './kube-objects.js';
+import type { DerivedChild, DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
+import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
+import { readSecretData, type SecretData, sameData } from './target-secret.js';
+
+/** The only annotation a ClusterExternalSecret copies to the ExternalSecrets it provisions. */
+export const CES_FORCE_SYNC_ANNOTATION = 'external-secrets.io/force-sync';
+
+function specOf(obj: KubeObject): ExternalSecretSpec {
+  return (obj.spec ?? {}) as ExternalSecretSpec;
+}
+
+function storeLookup(stores: KubeObject[], clusterStores: KubeObject[]): (namespace: string) => StoreLookup {
+  const namespaced = new Map(stores.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, providerOf(s)]));
+  const cluster = new Map(clusterStores.map((s) => [s.metadata.name, providerOf(s)]));
+  return (namespace) =>
+    (key: StoreKey): StoreProvider | undefined =>
+      key.kind === 'ClusterSecretStore' ? cluster.get(key.name) : namespaced.get(`${namespace}/${key.name}`);
+}
+
+function owningCes(es: KubeObject): string | undefined {
+  return es.metadata.ownerReferences?.find((o) => o.kind === 'ClusterExternalSecret' && o.controller)?.name;
+}
+
+async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
+  const [externalSecrets, clusterExternalSecrets, stores, clusterStores] = await Promise.all([
+    listAll(client, GVR.externalSecret),
+    listAll(client, GVR.clusterExternalSecret),
+    listAll(client, GVR.secretStore),
+    listAll(client, GVR.clusterSecretStore),
+  ]);
+  const lookupIn = storeLookup(stores, clusterStores);
+  const derived: DerivedObject[] = [];
+  const childrenOf = new Map<string, { children: DerivedChild[]; warnings: Set<string> }>();
+  for (const es of externalSecrets) {
+    const ns = es.metadata.namespace ?? '';
+    const spec = specOf(es);
+    const selection = specSelects(spec, lookupIn(ns), ctx.ref, ctx.matcher);
+    if (!selection.selected) continue;
+    const parent = owningCes(es);
+    const target = targetName(spec, es.metadata.name);
+    if (parent) {
+      const group = childrenOf.get(parent) ?? { children: [], warnings: new Set<string>() };
+      group.children.push({ namespace: ns, name: es.metadata.name, targetSecret: target });
+      for (const w of selection.warnings) group.warnings.add(w);
+      childrenOf.set(parent, group);
+      continue;
+    }
+    const force = specForceability(spec);
+    derived.push({
+      cluster: client.name,
+      operator: 'eso',
+      kind: 'ExternalSecret',
+      namespace: ns,
+      name: es.metadata.name,
+      targetSecret: target,
+      warnings: [...selection.warnings, ...force.warnings],
+      forceable: force.forceable,
+      ...(force.fix ? { fix: force.fix } : {}),
+    });
+  }
+  for (const ces of clusterExternalSecrets) {
+    const group = childrenOf.get(ces.metadata.name);
+    if (!group) continue;
+    const force = specForceability(((ces.spec ?? {}).externalSecretSpec ?? {}) as ExternalSecretSpec);
+    derived.push({
+      cluster: client.name,
+      operator: 'eso',
+      kind: 'ClusterExternalSecret',
+      namespace: '',
+      name: ces.metadata.name,
+      warnings: [...group.warnings, ...force.warnings],
+      forceable: force.forceable,
+      ...(force.fix ? { fix: force.fix } : {}),
+      children: group.children,
+    });
+  }
+  return derived;
+}
+
+interface Before {
+  es: KubeObject;
+  data: SecretData;
+  eventsVersion: string | undefined;
+}
+
+async function snapshot(client: ClusterClient, namespace: string, name: string): Promise<Before> {
+  const es = await getObject(client, GVR.externalSecret, namespace, name);
+  const [data, version] = await Promise.all([
+    readSecretData(client, namespace, targetName(specOf(es), name)),
+    eventsVersion(client, namespace),
+  ]);
+  return { es, data, eventsVersion: version };
+}
+
+/**
+ * Done when ESO recorded a sync of the forced metadata (syncedResourceVersion moved,
+ * refreshTime at or after the patch) with Ready True; failed when Ready turned False
+ * with SecretSyncedError after the patch.
+ */
+export function esVerdict(before: KubeObject, since: Date, extra?: (obj: KubeObject) => boolean): (obj: KubeObject) => Verdict {
+  const preSynced = (before.status?.syncedResourceVersion as string | undefined) ?? '';
+  const preReady = conditionOf(before, 'Ready');
+  return (obj) => {
+    if (extra && !extra(obj)) return { state: 'pending' };
+    const ready = conditionOf(obj, 'Ready');
+    const synced = (obj.status?.syncedResourceVersion as string | undefined) ?? '';
+    if (ready?.status === 'True' && synced !== preSynced && atOrAfter(obj.status?.refreshTime as string | undefined, since)) {
+      return { state: 'done' };
+    }
+    const newFailure = preReady?.status !== 'False' || atOrAfter(ready?.lastTransitionTime, since);
+    if (ready?.status === 'False' && ready.reason === 'SecretSyncedError' && newFailure) {
+      return { state: 'failed', error: `Ready=False SecretSyncedError: ${ready.message ?? ''}` };
+    }
+    return { state: 'pending' };
+  };
+}
+
+function describeEs(obj: KubeObject): string {
+  const ready = conditionOf(obj, 'Ready');
+  const synced = (obj.status?.syncedResourceVersion as string | undefined) ?? 'none';
+  return ready
+    ? `Ready=${ready.status} ${ready.reason ?? ''}: ${ready.message ?? ''}; syncedResourceVersion ${synced}`
+    : 'no Ready condition yet';
+}
+
+type Subject = Pick<DerivedObject, 'cluster' | 'kind' | 'namespace' | 'name'>;
+
+function failed(d: Subject, error: string): RefreshResult {
+  return { status: 'failed', cluster: d.cluster, operator: 'eso', kind: d.kind, namespace: d.namespace, name: d.name, error };
+}
+
+function settle(
+  client: ClusterClient,
+  d: Subject,
+  target: string,
+  before: SecretData,
+  after: SecretData,
+  started: number,
+): RefreshOutput {
+  const secretChanged = !sameData(before, after);
+  const changed: ChangedResource[] = secretChanged
+    ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }]
+    : [];
+  return {
+    result: [
+      {
+        status: 'refreshed',
+        cluster: d.cluster,
+        operator: 'eso',
+        kind: d.kind,
+        namespace: d.namespace,
+        name: d.name,
+        targetSecret: target,
+        secretChanged,
+        ms: Math.round(performance.now() - started),
+      },
+    ],
+    changed,
+  };
+}
+
+async function refreshExternalSecret(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+  const started = performance.now();
+  const deadline = Date.now() + ctx.timeoutMs;
+  const before = await snapshot(client, d.namespace, d.name);
+  const spec = specOf(before.es);
+  const force = specForceability(spec);
+  if (!force.forceable) {
+    const { cluster, kind, namespace, name } = d;
+    return {
+      result: [{ status: 'not-forceable', cluster, operator: 'eso', kind, namespace, name, reason: 'ESO ignores forced syncs for this ExternalSecret', fix: force.fix ?? '' }],
+      changed: [],
+    };
+  }
+  const target = targetName(spec, d.name);
+  const patched = await annotate(client, GVR.externalSecret, d.namespace, d.name, { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) }, ctx.fieldManager);
+  const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+  const awaited = await awaitRefresh(client, {
+    gvr: GVR.externalSecret,
+    namespace: d.namespace,
+    name: d.name,
+    resourceVersion: patched.metadata.resourceVersion ?? '',
+    evaluate: esVerdict(before.es, since),
+    events: { version: before.eventsVersion, notBefore: since },
+    deadline,
+    timeoutMs: ctx.timeoutMs,
+    describe: (obj) => describeEs(obj ?? before.es),
+  });
+  if (!awaited.ok) return { result: [failed(d, awaited.error)], changed: [] };
+  const after = await readSecretData(client, d.namespace, target);
+  return settle(client, d, target, before.data, after, started);
+}
+
+/**
+ * A ClusterExternalSecret is forced through `external-secrets.io/force-sync`, which its
+ * controller copies to every provisioned ExternalSecret; each child is then awaited.
+ */
+async function refreshClusterExternalSecret(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+  const started = performance.now();
+  const deadline = Date.now() + ctx.timeoutMs;
+  const ces = await getObject(client, GVR.clusterExternalSecret, '', d.name);
+  const force = specForceability(((ces.spec ?? {}).externalSecretSpec ?? {}) as ExternalSecretSpec);
+  if (!force.forceable) {
+    return {
+      result: [{ status: 'not-forceable', cluster: d.cluster, operator: 'eso', kind: d.kind, namespace: '', name: d.name, reason: 'ESO ignores forced syncs for these ExternalSecrets', fix: force.fix ?? '' }],
+      changed: [],
+    };
+  }
+  const children = d.children ?? [];
+  const befores = await Promise.all(children.map((c) => snapshot(client, c.namespace, c.name)));
+  const value = forceValue(ctx.clock);
+  const patched = await annotate(client, GVR.clusterExternalSecret, '', d.name, { [CES_FORCE_SYNC_ANNOTATION]: value }, ctx.fieldManager);
+  const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+  const outputs = await Promise.all(
+    children.map(async (child, i): Promise<RefreshOutput> => {
+      const before = befores[i] as Before;
+      const subject: Subject = { cluster: d.cluster, kind: 'ExternalSecret', namespace: child.namespace, name: child.name };
+      const propagated = (obj: KubeObject): boolean => obj.metadata.annotations?.[CES_FORCE_SYNC_ANNOTATION] === value;
+      const awaited = await awaitRefresh(client, {
+        gvr: GVR.externalSecret,
+        namespace: child.namespace,
+        name: child.name,
+        resourceVersion: before.es.metadata.resourceVersion ?? '',
+        evaluate: esVerdict(before.es, since, propagated),
+        events: { version: before.eventsVersion, notBefore: since },
+        deadline,
+        timeoutMs: ctx.timeoutMs,
+        describe: (obj) =>
+          obj && propagated(obj)
+            ? describeEs(obj)
+            : `the ClusterExternalSecret controller has not propagated ${CES_FORCE_SYNC_ANNOTATION} yet`,
+      });
+      if (!awaited.ok) return { result: [failed(subject, awaited.error)], changed: [] };
+      const target = targetName(specOf(awaited.object), child.name);
+      const after = await readSecretData(client, child.namespace, target);
+      return settle(client, subject, target, before.data, after, started);
+    }),
+  );
+  return { result: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
+}
+
+async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+  try {
+    return d.kind === 'ClusterExternalSecret'
+      ? await refreshClusterExternalSecret(client, d, ctx)
+      : await refreshExternalSecret(client, d, ctx);
+  } catch (error) {
+    return { result: [failed(d, describeError(error).message)], changed: [] };
+  }
+}
+
+export const esoOperator: Operator = { id: 'eso', resolve, refresh };

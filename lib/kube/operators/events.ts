@@ -1,0 +1,96 @@
+import { type CoreV1Event, Watch } from '@kubernetes/client-node';
+import type { ClusterClient } from '../cluster.js';
+
+/**
+ * Operators put the backend's own error text into Warning Events (ESO's condition says
+ * only "could not get secret data from provider"). Reading them is best effort: without
+ * the `events` verbs rotor still reports the condition.
+ */
+export interface WarningEvent {
+  reason: string;
+  message: string;
+  at: Date;
+}
+
+export interface EventQuery {
+  namespace: string;
+  kind: string;
+  name: string;
+  /** Events last seen before this (server clock, 1 s precision) belong to earlier syncs. */
+  notBefore: Date;
+}
+
+function selector(q: EventQuery): string {
+  return `involvedObject.kind=${q.kind},involvedObject.name=${q.name},type=Warning`;
+}
+
+function eventTime(e: CoreV1Event): Date {
+  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
+  return t ? new Date(t) : new Date(0);
+}
+
+function toWarning(e: CoreV1Event): WarningEvent {
+  return { reason: e.reason ?? '', message: e.message ?? '', at: eventTime(e) };
+}
+
+/** The current version of the namespace's events, to watch from; undefined when not allowed. */
+export async function eventsVersion(client: ClusterClient, namespace: string): Promise<string | undefined> {
+  try {
+    const list = await client.core.listNamespacedEvent({ namespace, limit: 1 });
+    return list.metadata?.resourceVersion;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function latestWarning(client: ClusterClient, q: EventQuery): Promise<WarningEvent | undefined> {
+  try {
+    const list = await client.core.listNamespacedEvent({ namespace: q.namespace, fieldSelector: selector(q) });
+    const recent = list.items.map(toWarning).filter((w) => w.at.getTime() >= q.notBefore.getTime());
+    recent.sort((a, b) => b.at.getTime() - a.at.getTime());
+    return recent[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves with the first new Warning Event for the object, or undefined when aborted or not allowed. */
+export function awaitWarning(
+  client: ClusterClient,
+  q: EventQuery,
+  sinceVersion: string,
+  signal: AbortSignal,
+): Promise<WarningEvent | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let controller: AbortController | undefined;
+    const finish = (w: WarningEvent | undefined): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      controller?.abort();
+      resolve(w);
+    };
+    const onAbort = (): void => finish(undefined);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort);
+    const path = `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/events`;
+    new Watch(client.kc)
+      .watch(
+        path,
+        { resourceVersion: sinceVersion, fieldSelector: selector(q) },
+        (phase, obj: CoreV1Event) => {
+          if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
+          const w = toWarning(obj);
+          if (w.at.getTime() >= q.notBefore.getTime()) finish(w);
+        },
+        // A closed event stream only loses the enrichment; the object watch still decides.
+        () => {},
+      )
+      .then((c) => {
+        if (settled) c.abort();
+        else controller = c;
+      })
+      .catch(() => {});
+  });
+}

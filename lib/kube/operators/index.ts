@@ -1,0 +1,94 @@
+import type { Clock } from '../../clock.js';
+import { systemClock } from '../../clock.js';
+import type { KeyVaultConfig, VaultConfig } from '../../config.js';
+import type { RefreshResult } from '../../outcome.js';
+import type { SecretRef } from '../../secret-ref.js';
+import type { ChangedResource } from '../changed-resource.js';
+import type { ClusterClient } from '../cluster.js';
+import { type AddressAliases, keyVaultMatcher, vaultMatcher } from './address.js';
+import type { DerivedObject, Operator, RefreshContext } from './operator.js';
+import { OPERATORS, operatorById } from './registry.js';
+import { DEFAULT_VSO_NAMESPACE } from './vso.js';
+
+export type { AddressAliases } from './address.js';
+export type { DerivedChild, DerivedObject, OperatorId, WorkloadRef } from './operator.js';
+
+export interface ResolveOptions {
+  /** Canonical address → other spellings of it seen from clusters (in-cluster service names). */
+  aliases?: AddressAliases;
+  vaultConfigs?: readonly VaultConfig[];
+  /** Key Vaults with a non-default URL (emulators, private endpoints). */
+  keyVaultConfigs?: readonly KeyVaultConfig[];
+  /** Where VSO runs, for its `default` VaultAuth/VaultConnection (default vault-secrets-operator-system). */
+  vsoOperatorNamespace?: string;
+  operators?: readonly Operator[];
+}
+
+/** Everything in one cluster that derives from the ref, by every registered operator. */
+export async function resolveDerived(client: ClusterClient, ref: SecretRef, opts: ResolveOptions = {}): Promise<DerivedObject[]> {
+  const matchOpts = { aliases: opts.aliases, vaultConfigs: opts.vaultConfigs, keyVaultConfigs: opts.keyVaultConfigs };
+  const matcher = ref.backend === 'vault' ? vaultMatcher(ref, matchOpts) : keyVaultMatcher(ref, matchOpts);
+  const ctx = { ref, matcher, vsoOperatorNamespace: opts.vsoOperatorNamespace ?? DEFAULT_VSO_NAMESPACE };
+  const perOperator = await Promise.all((opts.operators ?? OPERATORS).map((o) => o.resolve(client, ctx)));
+  return perOperator.flat();
+}
+
+export interface RefreshOptions {
+  /** Bound on each derived object's force-and-await. */
+  timeoutMs: number;
+  /** Nothing is patched; every object is reported as what would be done. */
+  dryRun?: boolean;
+  clock?: Clock;
+  /** Field manager of rotor's patches (default "rotor"). */
+  fieldManager?: string;
+  /** Objects forced at once per cluster (default 8). */
+  concurrency?: number;
+  operators?: readonly Operator[];
+}
+
+export interface RefreshDerivedResult {
+  results: RefreshResult[];
+  /** Target Secrets whose data changed during the refresh, and SecretProviderClasses (their restart is the refresh). */
+  changed: ChangedResource[];
+}
+
+function dryRunResult(d: DerivedObject): RefreshResult {
+  const { cluster, operator, kind, namespace, name } = d;
+  if (!d.forceable) return { status: 'not-forceable', cluster, operator, kind, namespace, name, reason: 'dry run', fix: d.fix ?? '' };
+  return { status: 'dry-run', cluster, operator, kind, namespace, name, action: actionOf(d) };
+}
+
+function actionOf(d: DerivedObject): string {
+  if (d.operator === 'csi') return 'restart the workloads that mount it';
+  const key = d.kind === 'ClusterExternalSecret' ? 'external-secrets.io/force-sync' : 'force-sync';
+  return `annotate ${key}=<unique> and await the sync`;
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Forces each derived object and awaits completion by watch, in parallel, each bounded
+ * by `timeoutMs`. Failures are results (with the operator's reason), never throws.
+ */
+export async function refreshDerived(client: ClusterClient, derived: readonly DerivedObject[], opts: RefreshOptions): Promise<RefreshDerivedResult> {
+  if (opts.dryRun) {
+    const changed: ChangedResource[] = derived
+      .filter((d) => d.operator === 'csi')
+      .map((d) => ({ cluster: client.name, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }));
+    return { results: derived.map(dryRunResult), changed };
+  }
+  const ctx: RefreshContext = { timeoutMs: opts.timeoutMs, clock: opts.clock ?? systemClock, fieldManager: opts.fieldManager ?? 'rotor' };
+  const outputs = await mapLimited(derived, opts.concurrency ?? 8, (d) => operatorById(d.operator, opts.operators).refresh(client, d, ctx));
+  return { results: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
+}

@@ -1,0 +1,69 @@
+import type { Clock } from '../../clock.js';
+import type { RefreshResult } from '../../outcome.js';
+import type { SecretRef } from '../../secret-ref.js';
+import type { ChangedResource } from '../changed-resource.js';
+import type { ClusterClient } from '../cluster.js';
+import type { BackendMatcher } from './address.js';
+
+export type OperatorId = 'eso' | 'vso' | 'csi';
+
+export interface WorkloadRef {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+/** An ExternalSecret a ClusterExternalSecret provisioned; forced through its parent. */
+export interface DerivedChild {
+  namespace: string;
+  name: string;
+  targetSecret: string;
+}
+
+/** A cluster object whose content derives from the backend secret. */
+export interface DerivedObject {
+  cluster: string;
+  operator: OperatorId;
+  kind: string;
+  /** '' for cluster-scoped objects (ClusterExternalSecret). */
+  namespace: string;
+  name: string;
+  targetSecret?: string;
+  warnings: string[];
+  /** False when the operator will ignore a forced refresh; `fix` says what to change. */
+  forceable: boolean;
+  fix?: string;
+  /** ClusterExternalSecret: the ExternalSecrets it provisioned. */
+  children?: DerivedChild[];
+  /** SecretProviderClass: the workloads that mount it (their restart is the refresh). */
+  mountedBy?: WorkloadRef[];
+}
+
+export interface ResolveContext {
+  ref: SecretRef;
+  matcher: BackendMatcher;
+  /** Namespace of the VSO deployment, where its `default` VaultAuth/VaultConnection live. */
+  vsoOperatorNamespace: string;
+}
+
+export interface RefreshContext {
+  timeoutMs: number;
+  clock: Clock;
+  /** Field manager written on every patch, so operators' and rotor's edits stay apart. */
+  fieldManager: string;
+}
+
+export interface RefreshOutput {
+  result: RefreshResult[];
+  changed: ChangedResource[];
+}
+
+/**
+ * One sync operator. resolve() finds what derives from a ref; refresh() forces one
+ * derived object and waits, by watching, until the operator has acted on it.
+ */
+export interface Operator {
+  readonly id: OperatorId;
+  resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]>;
+  refresh(client: ClusterClient, derived: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput>;
+}

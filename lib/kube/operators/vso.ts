@@ -1,0 +1,169 @@
+import { describeError } from '../../errors.js';
+import type { RefreshResult } from '../../outcome.js';
+import { trimSlashes } from '../../secret-ref.js';
+import type { ClusterClient } from '../cluster.js';
+import type { Verdict } from './await.js';
+import { eventsVersion } from './events.js';
+import { annotate, conditionOf, GVR, getObject, type KubeObject, listAll, serverPatchTime } from './kube-objects.js';
+import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
+import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
+import { readSecretData, sameData } from './target-secret.js';
+
+/**
+ * Vault Secrets Operator: only VaultStaticSecret is ever forced. VaultDynamicSecret and
+ * VaultPKISecret are never listed: a forced sync of those issues new credentials or
+ * certificates, which a KV change must not cause.
+ */
+
+interface VssSpec {
+  mount?: string;
+  path?: string;
+  type?: string;
+  version?: number;
+  namespace?: string;
+  vaultAuthRef?: string;
+  destination?: { name?: string };
+}
+
+export const DEFAULT_VSO_NAMESPACE = 'vault-secrets-operator-system';
+const DEFAULT_NAME = 'default';
+
+/** `ns/name`, `name` (in the referrer's namespace) or empty (the operator's `default`). */
+export function resolveVsoRef(ref: string | undefined, referrerNamespace: string, operatorNamespace: string): string {
+  if (!ref) return `${operatorNamespace}/${DEFAULT_NAME}`;
+  return ref.includes('/') ? ref : `${referrerNamespace}/${ref}`;
+}
+
+function key(obj: KubeObject): string {
+  return `${obj.metadata.namespace}/${obj.metadata.name}`;
+}
+
+async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
+  const ref = ctx.ref;
+  if (ref.backend !== 'vault') return [];
+  const [statics, auths, connections] = await Promise.all([
+    listAll(client, GVR.vaultStaticSecret),
+    listAll(client, GVR.vaultAuth),
+    listAll(client, GVR.vaultConnection),
+  ]);
+  const authBy = new Map(auths.map((a) => [key(a), a]));
+  const connectionBy = new Map(connections.map((c) => [key(c), c]));
+  const derived: DerivedObject[] = [];
+  for (const vss of statics) {
+    const ns = vss.metadata.namespace ?? '';
+    const spec = (vss.spec ?? {}) as VssSpec;
+    if (spec.type !== 'kv-v2' && spec.type !== 'kv-v1') continue;
+    if (trimSlashes(spec.mount ?? '') !== ref.mount || trimSlashes(spec.path ?? '') !== ref.path) continue;
+    const auth = authBy.get(resolveVsoRef(spec.vaultAuthRef, ns, ctx.vsoOperatorNamespace));
+    if (!auth) continue;
+    const authSpec = (auth.spec ?? {}) as { vaultConnectionRef?: string; namespace?: string };
+    const connection = connectionBy.get(
+      resolveVsoRef(authSpec.vaultConnectionRef, auth.metadata.namespace ?? '', ctx.vsoOperatorNamespace),
+    );
+    const address = (connection?.spec as { address?: string } | undefined)?.address;
+    if (!address || !ctx.matcher.vaultServer(address)) continue;
+    if (trimSlashes(spec.namespace || authSpec.namespace || '') !== ref.namespace) continue;
+    const warnings: string[] = [];
+    if (spec.type === 'kv-v2' && spec.version) {
+      warnings.push(`spec.version pins version ${spec.version}: a refresh keeps that version`);
+    }
+    derived.push({
+      cluster: client.name,
+      operator: 'vso',
+      kind: 'VaultStaticSecret',
+      namespace: ns,
+      name: vss.metadata.name,
+      ...(spec.destination?.name ? { targetSecret: spec.destination.name } : {}),
+      warnings,
+      forceable: true,
+    });
+  }
+  return derived;
+}
+
+/** VSO's Ready mirrors Healthy; older releases only have Healthy. */
+function readiness(obj: KubeObject) {
+  return conditionOf(obj, 'Ready') ?? conditionOf(obj, 'Healthy');
+}
+
+/**
+ * Done when Ready is True with lastTransitionTime at or after the patch (VSO refreshes it
+ * on every successful reconcile) for the current generation; failed when Ready or
+ * SecretSynced turned False after the patch.
+ */
+export function vssVerdict(since: Date): (obj: KubeObject) => Verdict {
+  return (obj) => {
+    const ready = readiness(obj);
+    const lastGeneration = obj.status?.lastGeneration as number | undefined;
+    if (ready?.status === 'True' && atOrAfter(ready.lastTransitionTime, since) && lastGeneration === obj.metadata.generation) {
+      return { state: 'done' };
+    }
+    for (const c of [ready, conditionOf(obj, 'SecretSynced')]) {
+      if (c?.status === 'False' && atOrAfter(c.lastTransitionTime, since)) {
+        return { state: 'failed', error: `${c.type}=False ${c.reason ?? ''}: ${c.message ?? ''}` };
+      }
+    }
+    return { state: 'pending' };
+  };
+}
+
+function describeVss(obj: KubeObject): string {
+  const ready = readiness(obj);
+  return ready
+    ? `${ready.type}=${ready.status} ${ready.reason ?? ''} at ${ready.lastTransitionTime ?? '?'}: ${ready.message ?? ''}`
+    : 'no Ready condition yet';
+}
+
+async function refreshStatic(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+  const started = performance.now();
+  const deadline = Date.now() + ctx.timeoutMs;
+  const vss = await getObject(client, GVR.vaultStaticSecret, d.namespace, d.name);
+  const target = ((vss.spec ?? {}) as VssSpec).destination?.name ?? d.targetSecret ?? '';
+  const [before, version] = await Promise.all([readSecretData(client, d.namespace, target), eventsVersion(client, d.namespace)]);
+  const patched = await annotate(client, GVR.vaultStaticSecret, d.namespace, d.name, { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) }, ctx.fieldManager);
+  const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+  const awaited = await awaitRefresh(client, {
+    gvr: GVR.vaultStaticSecret,
+    namespace: d.namespace,
+    name: d.name,
+    resourceVersion: patched.metadata.resourceVersion ?? '',
+    evaluate: vssVerdict(since),
+    events: { version, notBefore: since },
+    deadline,
+    timeoutMs: ctx.timeoutMs,
+    describe: (obj) => describeVss(obj ?? vss),
+  });
+  if (!awaited.ok) return { result: [failed(d, awaited.error)], changed: [] };
+  const after = await readSecretData(client, d.namespace, target);
+  const secretChanged = !sameData(before, after);
+  return {
+    result: [
+      {
+        status: 'refreshed',
+        cluster: d.cluster,
+        operator: 'vso',
+        kind: d.kind,
+        namespace: d.namespace,
+        name: d.name,
+        targetSecret: target,
+        secretChanged,
+        ms: Math.round(performance.now() - started),
+      },
+    ],
+    changed: secretChanged ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }] : [],
+  };
+}
+
+function failed(d: DerivedObject, error: string): RefreshResult {
+  return { status: 'failed', cluster: d.cluster, operator: 'vso', kind: d.kind, namespace: d.namespace, name: d.name, error };
+}
+
+async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+  try {
+    return await refreshStatic(client, d, ctx);
+  } catch (error) {
+    return { result: [failed(d, describeError(error).message)], changed: [] };
+  }
+}
+
+export const vsoOperator: Operator = { id: 'vso', resolve, refresh };

@@ -1,0 +1,255 @@
+import { Watch } from '@kubernetes/client-node';
+import type { ClusterClient } from '../cluster.js';
+import { type ResourceType, TYPED } from './annotations.js';
+import { statusOf } from './api-errors.js';
+import type { KubeObject, WorkloadKind, WorkloadKindName } from './kinds/types.js';
+import { referencedResources } from './references.js';
+
+/**
+ * Secret/ConfigMap/SecretProviderClass → workloads that may consume it, so an event costs
+ * a map lookup instead of Reloader's "list every workload of the namespace, per kind, per
+ * event".
+ *
+ * Why watch-based informers (one cluster-wide list+watch per kind) rather than cached
+ * per-namespace lists: a lookup must be O(1) and current. Per-namespace lists go stale
+ * between refreshes (a workload created a second ago is missed) or must be re-listed per
+ * event, which is the cost we are removing; a watch keeps the index current within
+ * milliseconds for one long-lived request per kind. Memory is the other Reloader pain
+ * point, so the index keeps a projection (names the template references, and which
+ * resource types it names in a reload list), never the objects: the engine reads the few
+ * workloads an event concerns fresh from the API before deciding. On a cold start (a new
+ * serverless instance) the first lookup waits for one paginated list per kind.
+ */
+
+export interface WorkloadRef {
+  kind: WorkloadKindName;
+  namespace: string;
+  name: string;
+}
+
+interface IndexRecord extends WorkloadRef {
+  /** `TYPE\0name` of every resource the pod template references. */
+  refs: string[];
+  /** Resource types named in a reload list on the workload or its template (regex: any name may match). */
+  named: ResourceType[];
+}
+
+export type IndexLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+const PAGE_SIZE = 500;
+const RETRY_MS = 30_000;
+
+export class ConsumerIndex {
+  private readonly records = new Map<string, IndexRecord>();
+  private readonly byRef = new Map<string, Set<string>>();
+  private readonly named = new Map<string, Set<string>>();
+  private readonly informers: KindInformer[];
+
+  constructor(client: ClusterClient, kinds: readonly WorkloadKind[], log: IndexLog) {
+    this.informers = kinds.map((k) => new KindInformer(client, k, this, log));
+  }
+
+  /** Resolves once every kind has been listed once (or failed to be, which is logged and retried). */
+  async start(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.start()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** Workloads in the namespace that reference the resource or name its type in a reload list. */
+  lookup(namespace: string, type: ResourceType, name: string): WorkloadRef[] {
+    const keys = new Set<string>([
+      ...(this.byRef.get(refKey(namespace, type, name)) ?? []),
+      ...(this.named.get(`${namespace}\0${type}`) ?? []),
+    ]);
+    const out: WorkloadRef[] = [];
+    for (const key of keys) {
+      const r = this.records.get(key);
+      if (r) out.push({ kind: r.kind, namespace: r.namespace, name: r.name });
+    }
+    return out;
+  }
+
+  /** Workload keys of one kind currently indexed (used to drop the ones a relist no longer returns). */
+  keysOf(kind: WorkloadKindName): string[] {
+    return [...this.records.values()].filter((r) => r.kind === kind).map(workloadKey);
+  }
+
+  upsert(kind: WorkloadKind, obj: KubeObject): void {
+    const record = project(kind, obj);
+    const key = workloadKey(record);
+    this.remove(key);
+    this.records.set(key, record);
+    for (const ref of record.refs) addTo(this.byRef, `${record.namespace}\0${ref}`, key);
+    for (const type of record.named) addTo(this.named, `${record.namespace}\0${type}`, key);
+  }
+
+  remove(key: string): void {
+    const old = this.records.get(key);
+    if (!old) return;
+    this.records.delete(key);
+    for (const ref of old.refs) deleteFrom(this.byRef, `${old.namespace}\0${ref}`, key);
+    for (const type of old.named) deleteFrom(this.named, `${old.namespace}\0${type}`, key);
+  }
+}
+
+export function workloadKey(r: WorkloadRef): string {
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
+function refKey(namespace: string, type: ResourceType, name: string): string {
+  return `${namespace}\0${type}\0${name}`;
+}
+
+function project(kind: WorkloadKind, obj: KubeObject): IndexRecord {
+  const template = kind.template(obj);
+  const refs = referencedResources(template?.spec ?? {});
+  const own = obj.metadata?.annotations ?? {};
+  const tpl = template?.metadata?.annotations ?? {};
+  const types = ['SECRET', 'CONFIGMAP', 'SECRETPROVIDERCLASS'] as const;
+  return {
+    kind: kind.kind,
+    namespace: obj.metadata?.namespace ?? '',
+    name: obj.metadata?.name ?? '',
+    refs: types.flatMap((t) => [...refs[t]].map((n) => `${t}\0${n}`)),
+    named: types.filter((t) => TYPED[t].reload in own || TYPED[t].reload in tpl),
+  };
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+  const set = map.get(key);
+  if (set) set.add(value);
+  else map.set(key, new Set([value]));
+}
+
+function deleteFrom(map: Map<string, Set<string>>, key: string, value: string): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+/**
+ * List then watch one kind across namespaces. Watches are resumed from the last
+ * resourceVersion (bookmarks keep it fresh); 410 Gone means the history is compacted,
+ * so the kind is listed again and entries that disappeared are dropped. A kind the
+ * cluster does not serve (no Argo Rollouts CRD) or rotor may not list is retried slowly.
+ */
+class KindInformer {
+  private resourceVersion = '';
+  private stopped = false;
+  private abort?: AbortController;
+  private retry?: NodeJS.Timeout;
+
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly kind: WorkloadKind,
+    private readonly index: ConsumerIndex,
+    private readonly log: IndexLog,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.run();
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped) return;
+    if (await this.relist()) await this.watch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.abort?.abort();
+  }
+
+  private async relist(): Promise<boolean> {
+    try {
+      const seen = new Set<string>();
+      let cont: string | undefined;
+      let rv = '';
+      do {
+        const page = await this.kind.list(this.client, { limit: PAGE_SIZE, continue: cont });
+        for (const obj of page.items) {
+          this.index.upsert(this.kind, obj);
+          seen.add(
+            workloadKey({
+              kind: this.kind.kind,
+              namespace: obj.metadata?.namespace ?? '',
+              name: obj.metadata?.name ?? '',
+            }),
+          );
+        }
+        cont = page.continue || undefined;
+        rv = page.resourceVersion;
+      } while (cont);
+      for (const key of this.index.keysOf(this.kind.kind)) if (!seen.has(key)) this.index.remove(key);
+      this.resourceVersion = rv;
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      const level = status === 404 ? 'debug' : 'warn';
+      this.log(level, `cannot list ${this.kind.kind} for the consumer index; retrying`, {
+        status,
+        error: String(error),
+      });
+      this.later(() => this.run(), RETRY_MS);
+      return false;
+    }
+  }
+
+  private async watch(): Promise<void> {
+    if (this.stopped) return;
+    let gone = false;
+    const watcher = new Watch(this.client.kc);
+    const onEvent = (phase: string, obj: KubeObject & { code?: number }) => {
+      if (phase === 'ERROR') {
+        if (obj.code === 410) gone = true;
+        return;
+      }
+      if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+      if (phase === 'ADDED' || phase === 'MODIFIED') this.index.upsert(this.kind, obj);
+      else if (phase === 'DELETED') {
+        const ref = {
+          kind: this.kind.kind,
+          namespace: obj.metadata?.namespace ?? '',
+          name: obj.metadata?.name ?? '',
+        };
+        this.index.remove(workloadKey(ref));
+      }
+    };
+    const onDone = (error: unknown) => {
+      if (this.stopped) return;
+      if (gone || statusOf(error) === 410) {
+        this.resourceVersion = '';
+        void this.run();
+        return;
+      }
+      if (error) this.log('debug', `watch of ${this.kind.kind} ended; resuming`, { error: String(error) });
+      this.later(() => this.watch(), error ? 1_000 : 0);
+    };
+    this.abort = await watcher.watch(
+      this.kind.path,
+      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+      onEvent,
+      onDone,
+    );
+  }
+
+  private later(fn: () => Promise<void>, ms: number): void {
+    if (this.stopped) return;
+    this.retry = setTimeout(() => void fn(), ms);
+    this.retry.unref();
+  }
+}

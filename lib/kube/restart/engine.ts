@@ -1,0 +1,247 @@
+import { type Clock, systemClock } from '../../clock.js';
+import type { RestartConfig } from '../../config.js';
+import { describeError } from '../../errors.js';
+import type { WorkloadResult } from '../../outcome.js';
+import type { ChangedResource } from '../changed-resource.js';
+import type { ClusterClient } from '../cluster.js';
+import { resourceTypeOf } from './annotations.js';
+import { apiError, isConflict, isNotFound } from './api-errors.js';
+import { Coalescer } from './coalescer.js';
+import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
+import { decideTargets, type ScopedResource } from './decide.js';
+import { ScopeFilter } from './filters.js';
+import { WORKLOAD_KINDS } from './kinds/index.js';
+import type { KindOutcome, KubeObject, WorkloadKind } from './kinds/types.js';
+import { createLimiter } from './limiter.js';
+import { ResourceReader } from './resource-reader.js';
+import { type Strategy, strategyFor } from './strategies/index.js';
+
+export type RestartLog = IndexLog;
+
+export interface RestartEngineDeps {
+  clock?: Clock;
+  log?: RestartLog;
+  /** Workload kinds handled (default: every kind rotor knows). */
+  kinds?: readonly WorkloadKind[];
+}
+
+interface PendingChange {
+  ref: WorkloadRef;
+  change: ChangedResource;
+  /** performance.now() when the change reached rotor: the resource must be read after it. */
+  arrivedAt: number;
+}
+
+const MAX_ATTEMPTS = 5;
+const ROLLOUT_POLL_MS = 250;
+
+/**
+ * Restarts the consumers of changed Secrets, ConfigMaps and SecretProviderClasses in one
+ * cluster, with Reloader's rules, hash and patches. Per workload: find it in the index,
+ * read the changed resources' current content, read the workload, decide (rules.ts),
+ * build the patch (strategies/), write it guarded by the resourceVersion that was read,
+ * and on 409 read again and decide again. Changes for one workload within
+ * `coalesceWindowMs` become one write; `plan` and dry runs take the same path and stop
+ * before writing.
+ */
+export class RestartEngine {
+  private readonly clock: Clock;
+  private readonly log: RestartLog;
+  private readonly kinds: readonly WorkloadKind[];
+  private readonly index: ConsumerIndex;
+  private readonly reader: ResourceReader;
+  private readonly scope: ScopeFilter;
+  private readonly strategy: Strategy;
+  private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
+  private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
+  private indexReady?: Promise<void>;
+
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly options: RestartConfig,
+    deps: RestartEngineDeps = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.log ?? (() => undefined);
+    this.kinds = deps.kinds ?? WORKLOAD_KINDS;
+    this.index = new ConsumerIndex(client, this.kinds, this.log);
+    this.reader = new ResourceReader(client, options.hashAlgorithm);
+    this.scope = new ScopeFilter(client, options);
+    this.strategy = strategyFor(options.strategy, this.clock);
+    this.limit = createLimiter(options.concurrency);
+    this.coalescer = new Coalescer(options.coalesceWindowMs, (_key, items) => this.runBatch(items));
+  }
+
+  /** Lists every workload kind once and keeps the index current by watch; restart() does it lazily otherwise. */
+  start(): Promise<void> {
+    this.indexReady ??= this.index.start();
+    return this.indexReady;
+  }
+
+  async close(): Promise<void> {
+    await this.coalescer.drain();
+    await this.index.close();
+  }
+
+  /** Restart every consumer of the changed resources in this cluster; one result per workload. */
+  async restart(changes: ChangedResource[], opts: { dryRun?: boolean } = {}): Promise<WorkloadResult[]> {
+    if (opts.dryRun ?? this.options.dryRun) return this.plan(changes);
+    const arrivedAt = performance.now();
+    const groups = await this.consumersOf(changes);
+    const results = await Promise.all(
+      [...groups].map(([key, g]) => {
+        const submitted = g.changes.map((change) =>
+          this.coalescer.submit(key, { ref: g.ref, change, arrivedAt }),
+        );
+        return submitted[submitted.length - 1];
+      }),
+    );
+    return results.filter((r): r is WorkloadResult => r !== undefined);
+  }
+
+  /** Same code path as restart(), nothing written (dry run, `rotor plan`). */
+  async plan(changes: ChangedResource[]): Promise<WorkloadResult[]> {
+    const arrivedAt = performance.now();
+    const groups = await this.consumersOf(changes);
+    const results = await Promise.all(
+      [...groups.values()].map((g) =>
+        this.limit(() =>
+          this.process(
+            g.ref,
+            g.changes.map((change) => ({ ref: g.ref, change, arrivedAt })),
+            true,
+          ),
+        ),
+      ),
+    );
+    return results.filter((r): r is WorkloadResult => r !== undefined);
+  }
+
+  private async consumersOf(changes: ChangedResource[]) {
+    await this.start();
+    const groups = new Map<string, { ref: WorkloadRef; changes: ChangedResource[] }>();
+    for (const change of changes) {
+      if (change.cluster !== this.client.name) {
+        this.log('debug', 'change for another cluster ignored', {
+          cluster: change.cluster,
+          engine: this.client.name,
+        });
+        continue;
+      }
+      for (const ref of this.index.lookup(change.namespace, resourceTypeOf(change.kind), change.name)) {
+        const key = workloadKey(ref);
+        const group = groups.get(key) ?? { ref, changes: [] };
+        group.changes.push(change);
+        groups.set(key, group);
+      }
+    }
+    return groups;
+  }
+
+  private runBatch(items: PendingChange[]): Promise<WorkloadResult | undefined> {
+    const latest = new Map<string, PendingChange>();
+    for (const item of items) {
+      const key = `${item.change.kind}/${item.change.namespace}/${item.change.name}`;
+      const seen = latest.get(key);
+      if (!seen || seen.arrivedAt < item.arrivedAt) latest.set(key, item);
+    }
+    const first = items[0] as PendingChange;
+    // The bounded rollout wait runs outside the pool so it never holds a write slot.
+    return this.limit(() => this.process(first.ref, [...latest.values()], false)).then((r) =>
+      this.withRollout(r),
+    );
+  }
+
+  private async process(
+    ref: WorkloadRef,
+    changes: PendingChange[],
+    dryRun: boolean,
+  ): Promise<WorkloadResult | undefined> {
+    const kind = this.kinds.find((k) => k.kind === ref.kind) as WorkloadKind;
+    const base = { cluster: this.client.name, kind: ref.kind, namespace: ref.namespace, name: ref.name };
+    try {
+      const inputs = await Promise.all(changes.map((c) => this.scoped(c)));
+      for (let attempt = 1; ; attempt++) {
+        let obj: KubeObject;
+        try {
+          obj = await kind.get(this.client, ref.namespace, ref.name);
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+        const decision = decideTargets(kind, obj, inputs, this.options);
+        for (const w of new Set(decision.warnings)) this.log('warn', w, base);
+        if (!decision.consumer) return undefined;
+        if (decision.targets.length === 0) {
+          return { ...base, status: 'skipped', reason: [...new Set(decision.reasons)].join('; ') };
+        }
+        try {
+          const ctx = { client: this.client, strategy: this.strategy, clock: this.clock, dryRun };
+          return toResult(base, await kind.restart(ctx, obj, decision.targets));
+        } catch (error) {
+          if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+          this.log('debug', 'workload changed since it was read; reading it again', { ...base, attempt });
+        }
+      }
+    } catch (error) {
+      const { message } = describeError(apiError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
+      this.log('error', 'restart failed', { ...base, error: message });
+      return { ...base, status: 'failed', error: message };
+    }
+  }
+
+  private async scoped(c: PendingChange): Promise<ScopedResource> {
+    const [nsReason, resource] = await Promise.all([
+      this.scope.namespaceReason(c.change.namespace),
+      this.reader.read(c.change, c.arrivedAt),
+    ]);
+    const labelReason = resource.present
+      ? this.scope.resourceReason(c.change.kind, c.change.name, resource.labels)
+      : undefined;
+    return { resource, outOfScope: nsReason ?? labelReason };
+  }
+
+  private async withRollout(result: WorkloadResult | undefined): Promise<WorkloadResult | undefined> {
+    if (
+      result?.status !== 'restarted' ||
+      result.generation === undefined ||
+      this.options.rolloutWaitMs <= 0
+    ) {
+      return result;
+    }
+    const kind = this.kinds.find((k) => k.kind === result.kind);
+    if (!kind?.observed) return result;
+    return { ...result, rollout: await this.waitObserved(kind, result, result.generation) };
+  }
+
+  /** Bounded: the controller has picked up the new generation, or the wait ran out. */
+  private async waitObserved(
+    kind: WorkloadKind,
+    ref: { namespace: string; name: string },
+    generation: number,
+  ): Promise<{ status: 'progressed' | 'timeout'; ms: number }> {
+    const started = performance.now();
+    const deadline = started + this.options.rolloutWaitMs;
+    for (;;) {
+      const obj = await kind.get(this.client, ref.namespace, ref.name).catch(() => undefined);
+      const ms = Math.round(performance.now() - started);
+      if (obj && kind.observed?.(obj, generation)) return { status: 'progressed', ms };
+      if (performance.now() + ROLLOUT_POLL_MS > deadline) return { status: 'timeout', ms };
+      await new Promise((resolve) => setTimeout(resolve, ROLLOUT_POLL_MS));
+    }
+  }
+}
+
+function toResult(
+  base: { cluster: string; kind: string; namespace: string; name: string },
+  outcome: KindOutcome,
+): WorkloadResult {
+  if (outcome.status === 'already-current') return { ...base, status: 'already-current' };
+  if (outcome.status === 'skipped') return { ...base, status: 'skipped', reason: outcome.reason };
+  return {
+    ...base,
+    status: 'restarted',
+    hashes: outcome.written.map((t) => t.hash),
+    ...(outcome.generation !== undefined ? { generation: outcome.generation } : {}),
+  };
+}

@@ -1,0 +1,47 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { ClusterClient } from '../../cluster.js';
+import type { ReloadTarget, TemplatePatch, TemplateView } from '../target.js';
+import { type KindContext, type KindOutcome, type KubeObject, nameOf, type WorkloadKind } from './types.js';
+
+/**
+ * Deployment, StatefulSet and DaemonSet restart the same way: a strategic-merge patch of
+ * `spec.template`. The patch carries the resourceVersion that was read, so it lands only
+ * on the object the decision was made from (409 otherwise, and the engine re-reads):
+ * two restarters never both write.
+ */
+export interface PodTemplateKindSpec {
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
+  path: string;
+  list: WorkloadKind['list'];
+  get: WorkloadKind['get'];
+  patch(client: ClusterClient, namespace: string, name: string, body: object): Promise<KubeObject>;
+  skipReason?(obj: KubeObject): string | undefined;
+}
+
+export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
+  return {
+    kind: spec.kind,
+    path: spec.path,
+    list: spec.list,
+    get: spec.get,
+    template: (obj) => obj.spec?.template as TemplateView | undefined,
+    observed: (obj, generation) => (obj.status?.observedGeneration ?? 0) >= generation,
+    async restart(ctx: KindContext, obj: KubeObject, targets: readonly ReloadTarget[]): Promise<KindOutcome> {
+      const skip = spec.skipReason?.(obj);
+      if (skip) return { status: 'skipped', reason: skip };
+      const change = ctx.strategy((obj.spec?.template ?? {}) as TemplateView, targets);
+      if (!change) return { status: 'already-current' };
+      if (ctx.dryRun) return { status: 'restarted', written: change.written };
+      const { namespace, name } = nameOf(obj);
+      const updated = await spec.patch(ctx.client, namespace, name, templatePatchBody(obj, change.patch));
+      return { status: 'restarted', written: change.written, generation: updated.metadata?.generation };
+    },
+  };
+}
+
+export function templatePatchBody(obj: KubeObject, patch: TemplatePatch): object {
+  return { metadata: { resourceVersion: obj.metadata?.resourceVersion }, spec: { template: patch } };
+}
+
+export const strategicMerge = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
+export const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -1,0 +1,18 @@
+import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
+import { FIELD_MANAGER, type KubeObject, pageOf } from './types.js';
+
+export const statefulSetKind = podTemplateKind({
+  kind: 'StatefulSet',
+  path: '/apis/apps/v1/statefulsets',
+  list: async (client, page) =>
+    pageOf(
+      await client.apps.listStatefulSetForAllNamespaces({ limit: page.limit, _continue: page.continue }),
+    ),
+  get: async (client, namespace, name) =>
+    (await client.apps.readNamespacedStatefulSet({ namespace, name })) as unknown as KubeObject,
+  patch: async (client, namespace, name, body) =>
+    (await client.apps.patchNamespacedStatefulSet(
+      { namespace, name, body, fieldManager: FIELD_MANAGER },
+      strategicMerge,
+    )) as unknown as KubeObject,
+});

@@ -1,0 +1,137 @@
+import type { ChangeEvent } from './change-event.js';
+import type { Clock } from './clock.js';
+import { describeError } from './errors.js';
+import type { ChangedResource } from './kube/changed-resource.js';
+import type { ClusterFailure, Outcome, RefreshResult, TimelineEntry, TimelineStep, WorkloadResult } from './outcome.js';
+import { refKey, type SecretRef } from './secret-ref.js';
+
+/**
+ * The one place that sequences the steps of DESIGN.md's flow:
+ *   rotate? → per cluster (in parallel): resolve → force refresh + await → restart.
+ * Every step is a port so the pipeline reads like the diagram and knows no SDK.
+ * A cluster that fails is reported in `clusterFailures` and never blocks the others.
+ */
+export interface DerivedRef {
+  operator: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export type RotationResult = { status: 'rotated'; newVersion: string } | { status: 'skipped'; reason: string };
+
+export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
+  clusters(): string[];
+  rotate(ref: SecretRef, reason: ChangeEvent['kind']): Promise<RotationResult>;
+  resolve(cluster: string, ref: SecretRef): Promise<D[]>;
+  refresh(
+    cluster: string,
+    derived: D[],
+    options: { dryRun: boolean; onForced: () => void },
+  ): Promise<{ results: RefreshResult[]; changed: ChangedResource[] }>;
+  restart(cluster: string, changed: ChangedResource[], options: { dryRun: boolean }): Promise<WorkloadResult[]>;
+}
+
+const ROTATING_KINDS = new Set<ChangeEvent['kind']>(['near-expiry', 'expired', 'rotate-due', 'rotate-requested']);
+
+export interface RunOptions {
+  dryRun?: boolean;
+  /** Manual refresh: skip rotation even for rotating kinds. */
+  skipRotation?: boolean;
+}
+
+export async function runPipeline<D extends DerivedRef>(
+  event: ChangeEvent,
+  ports: PipelinePorts<D>,
+  clock: Clock,
+  options: RunOptions = {},
+): Promise<Outcome> {
+  const dryRun = options.dryRun ?? false;
+  const timeline = new Timeline(event.receivedAt, clock);
+  const outcome: Outcome = {
+    eventId: event.id,
+    ref: refKey(event.ref),
+    kind: event.kind,
+    source: event.source,
+    status: 'completed',
+    refreshes: [],
+    workloads: [],
+    clusterFailures: [],
+    timeline: timeline.entries,
+    dryRun,
+  };
+  timeline.mark('received');
+
+  if (ROTATING_KINDS.has(event.kind) && !options.skipRotation) {
+    const rotation = dryRun ? { status: 'skipped' as const, reason: 'dry run' } : await ports.rotate(event.ref, event.kind);
+    outcome.rotation = rotation.status === 'rotated' ? { newVersion: rotation.newVersion } : { skipped: rotation.reason };
+    if (rotation.status === 'skipped') {
+      timeline.mark('done', `rotation skipped: ${rotation.reason}`);
+      outcome.status = 'nothing-to-do';
+      return outcome;
+    }
+    timeline.mark('rotated', `version ${rotation.newVersion}`);
+  }
+
+  const perCluster = await Promise.all(
+    ports.clusters().map((cluster) => runInCluster(cluster, event.ref, ports, timeline, dryRun)),
+  );
+  for (const r of perCluster) {
+    outcome.refreshes.push(...r.refreshes);
+    outcome.workloads.push(...r.workloads);
+    if (r.failure) outcome.clusterFailures.push(r.failure);
+  }
+  outcome.status = statusOf(outcome);
+  timeline.mark('done');
+  return outcome;
+}
+
+async function runInCluster<D extends DerivedRef>(
+  cluster: string,
+  ref: SecretRef,
+  ports: PipelinePorts<D>,
+  timeline: Timeline,
+  dryRun: boolean,
+): Promise<{ refreshes: RefreshResult[]; workloads: WorkloadResult[]; failure?: ClusterFailure }> {
+  try {
+    const derived = await ports.resolve(cluster, ref);
+    timeline.mark('resolved', `${cluster}: ${derived.length} derived`);
+    if (derived.length === 0) return { refreshes: [], workloads: [] };
+    const refreshed = await ports.refresh(cluster, derived, {
+      dryRun,
+      onForced: () => timeline.mark('refresh-forced', cluster),
+    });
+    timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
+    const workloads = refreshed.changed.length > 0 ? await ports.restart(cluster, refreshed.changed, { dryRun }) : [];
+    timeline.mark('workloads-patched', `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`);
+    return { refreshes: refreshed.results, workloads };
+  } catch (error) {
+    return { refreshes: [], workloads: [], failure: { cluster, error: describeError(error).message } };
+  }
+}
+
+function statusOf(outcome: Outcome): Outcome['status'] {
+  const failures =
+    outcome.clusterFailures.length +
+    outcome.refreshes.filter((r) => r.status === 'failed').length +
+    outcome.workloads.filter((w) => w.status === 'failed').length;
+  const successes =
+    outcome.refreshes.filter((r) => r.status !== 'failed').length +
+    outcome.workloads.filter((w) => w.status !== 'failed').length;
+  if (failures === 0) return successes === 0 && !outcome.rotation ? 'nothing-to-do' : 'completed';
+  return successes > 0 || outcome.rotation ? 'partial' : 'failed';
+}
+
+/** Milliseconds since the event was received; the first mark of a step wins. */
+class Timeline {
+  readonly entries: TimelineEntry[] = [];
+  constructor(
+    private readonly start: Date,
+    private readonly clock: Clock,
+  ) {}
+
+  mark(step: TimelineStep, detail?: string): void {
+    const atMs = Math.max(0, this.clock.now().getTime() - this.start.getTime());
+    this.entries.push(detail === undefined ? { step, atMs } : { step, atMs, detail });
+  }
+}

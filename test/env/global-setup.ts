@@ -1,0 +1,24 @@
+import { readFile } from 'node:fs/promises';
+import type { TestProject } from 'vitest/node';
+import type { EnvDescriptor } from './descriptor.js';
+import { startEnvironment } from './sandbox.js';
+
+/**
+ * vitest globalSetup of the integration project: starts the real servers once per run
+ * and provides their descriptor to every test file (`testEnv()` in test/env/index.ts).
+ *
+ * ROTOR_TEST_ENV_FILE=<descriptor.json> reuses an environment that is already running
+ * (`npx tsx test/env/serve.ts` writes one), which saves the start-up on repeated runs.
+ */
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const reuse = process.env.ROTOR_TEST_ENV_FILE;
+  if (reuse) {
+    const descriptor = JSON.parse(await readFile(reuse, 'utf8')) as EnvDescriptor;
+    console.log(`[rotor env] using the running environment described in ${reuse}`);
+    project.provide('rotorEnv', descriptor);
+    return undefined;
+  }
+  const env = await startEnvironment({ log: (msg) => console.log(`[rotor env] ${msg}`) });
+  project.provide('rotorEnv', env.descriptor);
+  return () => env.stop();
+}

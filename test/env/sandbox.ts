@@ -1,0 +1,149 @@
+import { type AuditRelay, startAuditRelay } from './audit-relay.js';
+import { startAzurite } from './azurite.js';
+import type { EnvDescriptor, KubeClusterDescriptor } from './descriptor.js';
+import { EnvError } from './errors.js';
+import { startKeyVaultStandin } from './keyvault-standin.js';
+import { startKubeCluster } from './kube.js';
+import { startOpenBao } from './openbao.js';
+import { startPostgres } from './postgres.js';
+import { checkPrerequisites, type Prerequisite } from './prereqs.js';
+
+/**
+ * Starts every real server the tests, the demo and the benchmarks use, in parallel, and
+ * hands back their addresses and credentials. If one fails, whatever did start is
+ * stopped before the error (naming each failure) is thrown.
+ */
+export interface StartEnvironmentOptions {
+  /** Kubernetes clusters to start (alpha, beta, ...); default 2. */
+  clusters?: number;
+  /** Progress messages ("openbao: ready in 1.4 s"). */
+  log?: (msg: string) => void;
+}
+
+export interface Environment {
+  descriptor: EnvDescriptor;
+  stop(): Promise<void>;
+}
+
+export const CLUSTER_NAMES = ['alpha', 'beta', 'gamma', 'delta'] as const;
+export const KEY_VAULT_NAME = 'rotor-test';
+
+interface Started<T> {
+  value: T;
+  stop(): Promise<void>;
+}
+
+export async function startEnvironment(opts: StartEnvironmentOptions = {}): Promise<Environment> {
+  const log = opts.log ?? (() => {});
+  const clusterCount = opts.clusters ?? 2;
+  if (clusterCount > CLUSTER_NAMES.length) throw new EnvError(`at most ${CLUSTER_NAMES.length} clusters`);
+  const needed: Prerequisite[] = ['python', 'postgres', 'openssl'];
+  if (clusterCount > 0) needed.push('go');
+  await checkPrerequisites(needed);
+
+  const began = Date.now();
+  const timed = async <T>(name: string, start: () => Promise<Started<T>>): Promise<Started<T>> => {
+    const t0 = Date.now();
+    log(`${name}: starting`);
+    try {
+      const started = await start();
+      log(`${name}: ready in ${seconds(Date.now() - t0)}`);
+      return started;
+    } catch (err) {
+      log(`${name}: FAILED after ${seconds(Date.now() - t0)} (stopping the rest once they are up)`);
+      throw err;
+    }
+  };
+
+  const clusters = CLUSTER_NAMES.slice(0, clusterCount).map((name) =>
+    timed(`kube ${name}`, async () => {
+      const c = await startKubeCluster({ name });
+      const value: KubeClusterDescriptor = {
+        name: c.name,
+        server: c.server,
+        caPem: c.caPem,
+        adminKubeconfig: c.kubeconfigYaml('admin'),
+        rotorKubeconfig: c.kubeconfigYaml('rotor'),
+      };
+      return { value, stop: c.stop };
+    }),
+  );
+  const openbao = timed('openbao + audit relay', startOpenBaoWithRelay);
+  const keyVault = timed('key vault (stand-in)', async () => {
+    const kv = await startKeyVaultStandin({ vaultName: KEY_VAULT_NAME });
+    return { value: { vaultUrl: kv.vaultUrl, vaultName: kv.vaultName, caPem: kv.caPem }, stop: kv.stop };
+  });
+  const azurite = timed('azurite (tables)', async () => {
+    const a = await startAzurite();
+    return { value: { tableConnectionString: a.tableConnectionString, tableUrl: a.tableUrl }, stop: a.stop };
+  });
+  const postgres = timed('postgres', async () => {
+    const { stop, ...value } = await startPostgres();
+    return { value, stop };
+  });
+
+  const all: Promise<Started<unknown>>[] = [...clusters, openbao, keyVault, azurite, postgres];
+  const settled = await Promise.allSettled(all);
+  const stopAll = () => stopEach(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])));
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+  if (failures.length > 0) {
+    await stopAll();
+    const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
+    throw new EnvError(`rotor test environment failed to start:\n${messages.join('\n\n')}`, {
+      cause: failures[0],
+    });
+  }
+  log(`environment: ready in ${seconds(Date.now() - began)}`);
+
+  const value = async <T>(p: Promise<Started<T>>) => (await p).value;
+  const descriptor: EnvDescriptor = {
+    clusters: await Promise.all(clusters.map(value)),
+    openbao: await value(openbao),
+    lowkey: await value(keyVault),
+    azurite: await value(azurite),
+    postgres: await value(postgres),
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    descriptor,
+    stop: () => {
+      stopping ??= stopAll().then(() => log('environment: stopped'));
+      return stopping;
+    },
+  };
+}
+
+async function startOpenBaoWithRelay(): Promise<Started<EnvDescriptor['openbao']>> {
+  const relay: AuditRelay = await startAuditRelay();
+  try {
+    const bao = await startOpenBao({ auditUrl: relay.ingestUrl });
+    return {
+      value: {
+        address: bao.address,
+        rootToken: bao.rootToken,
+        kvMount: bao.kvMount,
+        auditRelayUrl: relay.url,
+      },
+      // OpenBao first: its audit device must not lose the relay while it still serves.
+      stop: async () => {
+        await bao.stop();
+        await relay.stop();
+      },
+    };
+  } catch (err) {
+    await relay.stop();
+    throw err;
+  }
+}
+
+async function stopEach(items: Started<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(items.map((i) => i.stop()));
+  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (errors.length > 0) {
+    throw new EnvError(`stopping the test environment: ${errors.map((e) => String(e)).join('; ')}`);
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

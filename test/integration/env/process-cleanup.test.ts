@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startProcess } from '../../env/managed-process.js';
+
+const MANAGED_PROCESS = fileURLToPath(new URL('../../env/managed-process.ts', import.meta.url));
+const TEMP_DIR = fileURLToPath(new URL('../../env/temp-dir.ts', import.meta.url));
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!groupAlive(pgid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !groupAlive(pgid);
+}
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('test servers leave no processes behind', () => {
+  it('stop() ends the server and everything it forked', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rotor-proc-'));
+    dirs.push(dir);
+    const proc = await startProcess({
+      name: 'forker',
+      command: 'sh',
+      args: ['-c', 'sleep 300 & sleep 300 & wait'],
+      logPath: path.join(dir, 'log'),
+      stopGraceMs: 1_000,
+    });
+    expect(groupAlive(proc.pid)).toBe(true);
+
+    await proc.stop();
+
+    expect(await gone(proc.pid, 2_000)).toBe(true);
+  });
+
+  it('servers die and their temporary folders go when the process that started them is SIGKILLed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rotor-proc-'));
+    dirs.push(dir);
+    const script = path.join(dir, 'owner.mts');
+    await writeFile(
+      script,
+      [
+        `import { startProcess } from ${JSON.stringify(MANAGED_PROCESS)};`,
+        `import { makeTempDir } from ${JSON.stringify(TEMP_DIR)};`,
+        `const p = await startProcess({ name: 'orphan-candidate', command: 'sleep', args: ['300'], logPath: ${JSON.stringify(path.join(dir, 'log'))} });`,
+        "const tmp = await makeTempDir('rotor-cleanup-test');",
+        'console.log(JSON.stringify({ pid: p.pid, tmp }));',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    const owner = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const started = await new Promise<{ pid: number; tmp: string }>((resolve, reject) => {
+      owner.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString())));
+      owner.once('exit', (code) => reject(new Error(`owner exited early (${code})`)));
+    });
+    expect(groupAlive(started.pid)).toBe(true);
+    expect(existsSync(started.tmp)).toBe(true);
+
+    owner.kill('SIGKILL');
+
+    expect(await gone(started.pid, 8_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(existsSync(started.tmp)).toBe(false);
+  });
+});

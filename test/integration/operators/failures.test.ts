@@ -1,0 +1,163 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClusterClient, clusterClientFromKubeConfig } from '../../../lib/kube/cluster.js';
+import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/index.js';
+import { SecretRefSchema } from '../../../lib/secret-ref.js';
+import { kubeClient, testEnv, uniqueName, vaultClient } from '../../env/index.js';
+import { type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
+import { startVsoStandin, type VsoStandin } from '../../standins/vso-standin.js';
+import { create, eventually, IN_CLUSTER_VAULT, manifest, namespace, resolveOptions, secretValue, tokenSecret, writeVault } from './support.js';
+
+const env = testEnv();
+const cluster = env.clusters[0]!;
+let admin: ClusterClient;
+let rotor: ClusterClient;
+let ns: string;
+let unwatched: string;
+let operatorNs: string;
+let eso: EsoStandin;
+let vso: VsoStandin;
+
+beforeAll(async () => {
+  admin = kubeClient(cluster, 'admin');
+  rotor = kubeClient(cluster, 'rotor');
+  ns = await namespace(admin, 'fail');
+  unwatched = await namespace(admin, 'fail-nobody');
+  operatorNs = await namespace(admin, 'fail-vso');
+  const connection = manifest('vaultconnection.yaml', 'default', operatorNs);
+  (connection.spec as { address: string }).address = IN_CLUSTER_VAULT;
+  await create(admin, connection);
+  await create(admin, manifest('vaultauth.yaml', 'default', operatorNs));
+  const addressMap = { [IN_CLUSTER_VAULT]: env.openbao.address };
+  eso = await startEsoStandin({ kubeconfig: cluster.adminKubeconfig, vault: { token: '', addressMap }, namespaces: [ns] });
+  vso = await startVsoStandin({
+    kubeconfig: cluster.adminKubeconfig,
+    vault: { token: env.openbao.rootToken, addressMap },
+    operatorNamespace: operatorNs,
+    namespaces: [ns],
+  });
+});
+
+afterAll(async () => {
+  await Promise.all([eso?.stop(), vso?.stop()]);
+});
+
+function vaultRef(path: string) {
+  return SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+}
+
+/** An ExternalSecret reading `path` through a namespaced SecretStore whose token lives in `tokenName`. */
+async function vaultExternalSecret(namespaceName: string, name: string, path: string, tokenName: string): Promise<void> {
+  const store = manifest('secretstore-vault.yaml', `${name}-store`, namespaceName);
+  const vault = (store.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { name: string } } } } }).provider.vault;
+  vault.server = IN_CLUSTER_VAULT;
+  vault.auth.tokenSecretRef.name = tokenName;
+  await create(admin, store);
+  const es = manifest('externalsecret-extract.yaml', name, namespaceName);
+  const spec = es.spec as { secretStoreRef: { kind: string; name: string }; target: { name: string }; dataFrom: Array<{ extract: { key: string } }> };
+  spec.secretStoreRef = { kind: 'SecretStore', name: `${name}-store` };
+  spec.target.name = name;
+  spec.dataFrom[0]!.extract.key = path;
+  await create(admin, es);
+}
+
+describe('refresh failures carry the reason', () => {
+  it('surfaces the backend error ESO reports (Warning Event) when the forced sync fails', async () => {
+    const path = `apps/${uniqueName('denied')}`;
+    const name = uniqueName('es');
+    const token = uniqueName('token');
+    await writeVault(env, path, { password: 'one' });
+    await tokenSecret(admin, ns, token, env.openbao.rootToken);
+    await vaultExternalSecret(ns, name, path, token);
+    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'one', 'first sync');
+    await admin.core.replaceNamespacedSecret({ namespace: ns, name: token, body: { metadata: { name: token }, stringData: { token: 'revoked-token' } } });
+    await writeVault(env, path, { password: 'two' });
+
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === ns);
+    const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+
+    expect(results).toEqual([expect.objectContaining({ status: 'failed', name, error: expect.stringMatching(/UpdateFailed: .*permission denied/) })]);
+    expect(changed).toEqual([]);
+    expect(await secretValue(admin, ns, name, 'password')).toBe('one');
+  });
+
+  it('surfaces VSO reason and message when the forced read fails', async () => {
+    const path = `apps/${uniqueName('gone')}`;
+    const name = uniqueName('vss');
+    await writeVault(env, path, { password: 'one' });
+    const vss = manifest('vaultstaticsecret.yaml', name, ns);
+    const spec = vss.spec as { path: string; mount: string; destination: { name: string }; vaultAuthRef?: string };
+    Object.assign(spec, { path, mount: env.openbao.kvMount, destination: { name, create: true } });
+    delete spec.vaultAuthRef;
+    await create(admin, vss);
+    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'one', 'first sync');
+    await vaultClient(env).delete(`${env.openbao.kvMount}/metadata/${path}`);
+
+    const derived = await resolveDerived(rotor, vaultRef(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'failed', operator: 'vso', name, error: expect.stringMatching(/VaultClientError.*Failed to read Vault secret/) }),
+    ]);
+  });
+
+  it('gives up after the timeout when no operator acts, naming the last state seen', async () => {
+    const path = `apps/${uniqueName('idle')}`;
+    const name = uniqueName('es');
+    await vaultExternalSecret(unwatched, name, path, 'no-token');
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === unwatched);
+
+    const started = Date.now();
+    const { results } = await refreshDerived(rotor, derived, { timeoutMs: 1_500 });
+    const elapsed = Date.now() - started;
+
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'failed', name, error: expect.stringMatching(/^timeout: ExternalSecret .* within 1\.5 s \(no Ready condition yet\)/) }),
+    ]);
+    expect(elapsed).toBeGreaterThanOrEqual(1_500);
+    expect(elapsed).toBeLessThan(6_000);
+  });
+
+  it('reports forbidden, with the verb to grant, when the identity may not patch', async () => {
+    const path = `apps/${uniqueName('ro')}`;
+    const name = uniqueName('es');
+    await vaultExternalSecret(unwatched, name, path, 'no-token');
+    const user = uniqueName('read-only');
+    await create(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: user, namespace: unwatched },
+      rules: [
+        { apiGroups: ['external-secrets.io'], resources: ['externalsecrets'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['secrets', 'events'], verbs: ['get', 'list', 'watch'] },
+      ],
+    });
+    await create(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: user, namespace: unwatched },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    });
+    const kc = new KubeConfig();
+    kc.loadFromString(cluster.adminKubeconfig);
+    kc.loadFromOptions({
+      clusters: kc.clusters,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+      users: kc.users.map((u) => ({ ...u, impersonateUser: user })),
+    });
+    const readOnly = clusterClientFromKubeConfig(cluster.name, kc);
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === unwatched);
+
+    const { results } = await refreshDerived(readOnly, derived, { timeoutMs: 5_000 });
+
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        name,
+        error: expect.stringMatching(/^forbidden: patch externalsecrets\.external-secrets\.io .*cannot patch resource.*infra\/k8s\/rbac\.yaml/),
+      }),
+    ]);
+  });
+});

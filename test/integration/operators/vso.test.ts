@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterClient } from '../../../lib/kube/cluster.js';
+import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/index.js';
+import { SecretRefSchema } from '../../../lib/secret-ref.js';
+import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
+import { startVsoStandin, type VsoStandin } from '../../standins/vso-standin.js';
+import { create, eventually, IN_CLUSTER_VAULT, manifest, namespace, resolveOptions, secretValue, writeVault } from './support.js';
+
+const env = testEnv();
+const cluster = env.clusters[0]!;
+let admin: ClusterClient;
+let rotor: ClusterClient;
+let ns: string;
+let operatorNs: string;
+let standin: VsoStandin;
+const VSS = { group: 'secrets.hashicorp.com', version: 'v1beta1', plural: 'vaultstaticsecrets' };
+
+type Vss = {
+  metadata: { generation: number };
+  status?: { lastGeneration?: number; secretMAC?: string; conditions?: Array<{ type: string; status: string; lastTransitionTime: string }> };
+};
+
+beforeAll(async () => {
+  admin = kubeClient(cluster, 'admin');
+  rotor = kubeClient(cluster, 'rotor');
+  ns = await namespace(admin, 'vso');
+  operatorNs = await namespace(admin, 'vso-system');
+  const connection = manifest('vaultconnection.yaml', 'default', operatorNs);
+  (connection.spec as { address: string }).address = IN_CLUSTER_VAULT;
+  await create(admin, connection);
+  await create(admin, manifest('vaultauth.yaml', 'default', operatorNs));
+  const appAuth = manifest('vaultauth.yaml', 'app-auth', ns);
+  (appAuth.spec as { vaultConnectionRef: string }).vaultConnectionRef = `${operatorNs}/default`;
+  await create(admin, appAuth);
+  standin = await startVsoStandin({
+    kubeconfig: cluster.adminKubeconfig,
+    vault: { token: env.openbao.rootToken, addressMap: { [IN_CLUSTER_VAULT]: env.openbao.address } },
+    operatorNamespace: operatorNs,
+    namespaces: [ns],
+  });
+});
+
+afterAll(async () => {
+  await standin?.stop();
+});
+
+function ref(path: string) {
+  return SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+}
+
+async function staticSecret(name: string, path: string, edit: (spec: Record<string, unknown>) => void = () => {}): Promise<void> {
+  const vss = manifest('vaultstaticsecret.yaml', name, ns);
+  const spec = vss.spec as { path: string; mount: string; destination: { name: string }; vaultAuthRef?: string };
+  spec.path = path;
+  spec.mount = env.openbao.kvMount;
+  spec.destination.name = name;
+  edit(vss.spec as Record<string, unknown>);
+  await create(admin, vss);
+}
+
+const readVss = (name: string) => admin.custom.getNamespacedCustomObject({ ...VSS, namespace: ns, name }) as Promise<Vss>;
+
+describe('VSO VaultStaticSecret', () => {
+  it('resolves VaultStaticSecrets through VaultAuth → VaultConnection (named, and the operator default), never VaultDynamicSecrets', async () => {
+    const path = `apps/${uniqueName('web')}`;
+    const named = uniqueName('vss');
+    const byDefault = uniqueName('vss-default');
+    await writeVault(env, path, { password: 'p1' });
+    await staticSecret(named, path);
+    await staticSecret(byDefault, path, (spec) => {
+      delete spec.vaultAuthRef;
+    });
+    const dynamic = manifest('vaultdynamicsecret.yaml', uniqueName('vds'), ns);
+    Object.assign(dynamic.spec as object, { mount: env.openbao.kvMount, path });
+    await create(admin, dynamic);
+
+    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+
+    expect(derived.map((d) => [d.kind, d.name]).sort()).toEqual([
+      ['VaultStaticSecret', byDefault],
+      ['VaultStaticSecret', named],
+    ].sort());
+  });
+
+  it('does not resolve when the connection points at another Vault', async () => {
+    const path = `apps/${uniqueName('web')}`;
+    await staticSecret(uniqueName('vss'), path);
+    const derived = await resolveDerived(rotor, ref(path), { vsoOperatorNamespace: operatorNs });
+    expect(derived).toEqual([]);
+  });
+
+  it('forces a resync on a new KV version, waits for Ready at or after the force, and hands the Secret on', async () => {
+    const path = `apps/${uniqueName('web')}`;
+    const name = uniqueName('vss');
+    await writeVault(env, path, { password: 'old' });
+    await staticSecret(name, path);
+    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'old', 'first sync');
+    const macBefore = (await eventually(() => readVss(name), (v) => Boolean(v.status?.secretMAC), 'status')).status?.secretMAC;
+    await writeVault(env, path, { password: 'new' });
+
+    const forcedAt = Math.floor(Date.now() / 1000) * 1000;
+    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+
+    expect(results).toEqual([expect.objectContaining({ status: 'refreshed', operator: 'vso', name, targetSecret: name, secretChanged: true })]);
+    expect(changed).toEqual([{ cluster: cluster.name, kind: 'Secret', namespace: ns, name }]);
+    expect(await secretValue(admin, ns, name, 'password')).toBe('new');
+    const after = await readVss(name);
+    const ready = after.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.status).toBe('True');
+    expect(new Date(ready?.lastTransitionTime ?? 0).getTime()).toBeGreaterThanOrEqual(forcedAt);
+    expect(after.status?.secretMAC).not.toBe(macBefore);
+    const secret = await admin.core.readNamespacedSecret({ namespace: ns, name });
+    expect(secret.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/component': 'secret-sync',
+      'app.kubernetes.io/managed-by': 'hashicorp-vso',
+      'secrets.hashicorp.com/vso-ownerRefUID': expect.any(String),
+    });
+  });
+
+  it('completes on a renewed Ready even when nothing changed, without rewriting the Secret', async () => {
+    const path = `apps/${uniqueName('web')}`;
+    const name = uniqueName('vss');
+    await writeVault(env, path, { password: 'steady' });
+    await staticSecret(name, path);
+    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'steady', 'first sync');
+    const before = await admin.core.readNamespacedSecret({ namespace: ns, name });
+
+    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+
+    expect(results).toEqual([expect.objectContaining({ status: 'refreshed', secretChanged: false })]);
+    expect(changed).toEqual([]);
+    expect((await admin.core.readNamespacedSecret({ namespace: ns, name })).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+  });
+});

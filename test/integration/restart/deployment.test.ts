@@ -1,0 +1,445 @@
+import { createHash } from 'node:crypto';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterClient } from '../../../lib/kube/cluster.js';
+import { RELOADER } from '../../../lib/kube/restart/index.js';
+import {
+  change,
+  closeAll,
+  container,
+  createDeployment,
+  createSecret,
+  engineFor,
+  envOf,
+  fixture,
+  namespace,
+  podSpec,
+  type RestartFixture,
+  readDeployment,
+  sleep,
+  updateSecret,
+} from './helpers.js';
+
+// Reloader's hash of a one-key Secret is SHA-1 of "key=value": computed here by hand.
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const AUTO = { [RELOADER.auto]: 'true' };
+
+describe('restart engine on Deployments (real kube-apiserver, rotor identity)', () => {
+  let f: RestartFixture;
+  let ns: string;
+
+  beforeAll(async () => {
+    f = fixture();
+    ns = await namespace(f, 'restart-deploy');
+  });
+  afterAll(async () => closeAll(f));
+
+  it('writes STAKATER_<NAME>_SECRET with the hash of the stored Secret and bumps the generation once', async () => {
+    await createSecret(f, ns, 'db', { password: 's3cr3t' });
+    const before = await createDeployment(
+      f,
+      ns,
+      'web',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'db' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f);
+
+    const results = await engine.restart([change(f, 'Secret', ns, 'db')]);
+
+    const after = await readDeployment(f, ns, 'web');
+    expect(results).toEqual([
+      {
+        cluster: f.cluster.name,
+        kind: 'Deployment',
+        namespace: ns,
+        name: 'web',
+        status: 'restarted',
+        hashes: [sha1('password=s3cr3t')],
+        generation: (before.metadata?.generation ?? 0) + 1,
+      },
+    ]);
+    expect(envOf(after, 'app').STAKATER_DB_SECRET).toBe(sha1('password=s3cr3t'));
+    expect(after.metadata?.generation).toBe((before.metadata?.generation ?? 0) + 1);
+  });
+
+  it('answers a repeated event with already-current and writes nothing', async () => {
+    await createSecret(f, ns, 'repeat', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'repeat',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'repeat' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f);
+    await engine.restart([change(f, 'Secret', ns, 'repeat')]);
+    const once = await readDeployment(f, ns, 'repeat');
+
+    const again = await engine.restart([change(f, 'Secret', ns, 'repeat')]);
+
+    expect(again.map((r) => r.status)).toEqual(['already-current']);
+    const twice = await readDeployment(f, ns, 'repeat');
+    expect(twice.metadata?.generation).toBe(once.metadata?.generation);
+    expect(twice.metadata?.resourceVersion).toBe(once.metadata?.resourceVersion);
+  });
+
+  it('coexists with Reloader: a template already carrying its variable with the same hash is not written again', async () => {
+    await createSecret(f, ns, 'shared', { token: 'abc' });
+    const reloaderWrote = [{ name: 'STAKATER_SHARED_SECRET', value: sha1('token=abc') }];
+    const created = await createDeployment(
+      f,
+      ns,
+      'coexist',
+      podSpec([container('app', { env: reloaderWrote, envFrom: [{ secretRef: { name: 'shared' } }] })]),
+      { annotations: AUTO },
+    );
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'shared')]);
+
+    expect(results.map((r) => r.status)).toEqual(['already-current']);
+    const after = await readDeployment(f, ns, 'coexist');
+    expect(after.metadata?.generation).toBe(created.metadata?.generation);
+  });
+
+  it('coalesces changes to several Secrets within the window into one patch carrying every hash', async () => {
+    await createSecret(f, ns, 'a', { k: '1' });
+    await createSecret(f, ns, 'b', { k: '2' });
+    const created = await createDeployment(
+      f,
+      ns,
+      'both',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'a' } }, { secretRef: { name: 'b' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f, { coalesceWindowMs: 300 });
+
+    const first = engine.restart([change(f, 'Secret', ns, 'a')]);
+    await sleep(50);
+    const second = engine.restart([change(f, 'Secret', ns, 'b')]);
+    const [r1, r2] = await Promise.all([first, second]);
+
+    expect(r1).toEqual(r2);
+    expect(r1[0]).toMatchObject({ status: 'restarted', hashes: [sha1('k=1'), sha1('k=2')] });
+    const after = await readDeployment(f, ns, 'both');
+    expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
+    expect(envOf(after, 'app')).toMatchObject({
+      STAKATER_A_SECRET: sha1('k=1'),
+      STAKATER_B_SECRET: sha1('k=2'),
+    });
+  });
+
+  it('does not roll twice when overlapping restart() calls concern the same workload after the window', async () => {
+    await createSecret(f, ns, 'burst', { k: 'one' });
+    const created = await createDeployment(
+      f,
+      ns,
+      'burst',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'burst' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f, { coalesceWindowMs: 0 });
+
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => engine.restart([change(f, 'Secret', ns, 'burst')])),
+    );
+
+    // Calls that met in one batch share its result; later ones find the hash in place.
+    const statuses = new Set(results.flat().map((r) => r.status));
+    expect([...statuses].every((s) => s === 'restarted' || s === 'already-current')).toBe(true);
+    expect(statuses.has('restarted')).toBe(true);
+    const after = await readDeployment(f, ns, 'burst');
+    expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
+  });
+
+  it('restarts again when the Secret content really changed', async () => {
+    await createSecret(f, ns, 'rotating', { k: 'v1' });
+    await createDeployment(
+      f,
+      ns,
+      'rotating',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'rotating' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f);
+    await engine.restart([change(f, 'Secret', ns, 'rotating')]);
+    await updateSecret(f, ns, 'rotating', { k: 'v2' });
+
+    const results = await engine.restart([change(f, 'Secret', ns, 'rotating')]);
+
+    expect(results[0]).toMatchObject({ status: 'restarted', hashes: [sha1('k=v2')] });
+    expect(envOf(await readDeployment(f, ns, 'rotating'), 'app').STAKATER_ROTATING_SECRET).toBe(sha1('k=v2'));
+  });
+
+  it('skips a paused Deployment with a reason and leaves it untouched', async () => {
+    await createSecret(f, ns, 'paused', { k: 'v' });
+    const created = await createDeployment(
+      f,
+      ns,
+      'paused',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'paused' } }] })]),
+      {
+        annotations: AUTO,
+        paused: true,
+      },
+    );
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'paused')]);
+
+    expect(results[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/paused/) });
+    expect((await readDeployment(f, ns, 'paused')).metadata?.resourceVersion).toBe(
+      created.metadata?.resourceVersion,
+    );
+  });
+
+  it('plans with the same decisions and writes nothing (plan and restart with dryRun)', async () => {
+    await createSecret(f, ns, 'planned', { k: 'v' });
+    const created = await createDeployment(
+      f,
+      ns,
+      'planned',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'planned' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f);
+
+    const planned = await engine.plan([change(f, 'Secret', ns, 'planned')]);
+    const dry = await engine.restart([change(f, 'Secret', ns, 'planned')], { dryRun: true });
+
+    expect(planned).toEqual([
+      {
+        cluster: f.cluster.name,
+        kind: 'Deployment',
+        namespace: ns,
+        name: 'planned',
+        status: 'restarted',
+        hashes: [sha1('k=v')],
+      },
+    ]);
+    expect(dry).toEqual(planned);
+    expect((await readDeployment(f, ns, 'planned')).metadata?.resourceVersion).toBe(
+      created.metadata?.resourceVersion,
+    );
+    const real = await engine.restart([change(f, 'Secret', ns, 'planned')]);
+    expect(real[0]?.status).toBe('restarted');
+  });
+
+  it('re-reads after a 409 (the Deployment changed between read and write) and writes once', async () => {
+    await createSecret(f, ns, 'race', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'race',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'race' } }] })]),
+      { annotations: AUTO },
+    );
+    let reads = 0;
+    // A real client whose first read is followed, before rotor writes, by someone else's change.
+    const interleaved: ClusterClient = {
+      ...f.rotor,
+      apps: new Proxy(f.rotor.apps, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== 'readNamespacedDeployment')
+            return typeof value === 'function' ? value.bind(target) : value;
+          return async (param: { namespace: string; name: string }) => {
+            const obj = await target.readNamespacedDeployment(param);
+            if (param.name === 'race' && reads++ === 0) {
+              await f.admin.apps.replaceNamespacedDeployment({
+                namespace: ns,
+                name: 'race',
+                body: { ...obj, metadata: { ...obj.metadata, labels: { touched: 'by-someone-else' } } },
+              });
+            }
+            return obj;
+          };
+        },
+      }),
+    };
+
+    const results = await engineFor(f, {}, interleaved).restart([change(f, 'Secret', ns, 'race')]);
+
+    expect(results[0]?.status).toBe('restarted');
+    expect(reads).toBeGreaterThanOrEqual(2);
+    const after = await readDeployment(f, ns, 'race');
+    expect(after.metadata?.labels).toEqual({ touched: 'by-someone-else' });
+    expect(envOf(after, 'app').STAKATER_RACE_SECRET).toBe(sha1('k=v'));
+  });
+
+  it('restarts a workload named in secret.reloader.stakater.com/reload even without a reference (first container)', async () => {
+    await createSecret(f, ns, 'external-1', { k: 'v' });
+    await createDeployment(f, ns, 'named', podSpec([container('first'), container('second')]), {
+      annotations: { 'secret.reloader.stakater.com/reload': 'external-.*' },
+    });
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'external-1')]);
+
+    expect(results.find((r) => r.name === 'named')?.status).toBe('restarted');
+    expect(envOf(await readDeployment(f, ns, 'named'), 'first').STAKATER_EXTERNAL_1_SECRET).toBe(sha1('k=v'));
+  });
+
+  it('gives a referencing workload that is not opted in a skipped result with the reason', async () => {
+    await createSecret(f, ns, 'plain', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'plain',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'plain' } }] })]),
+    );
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'plain')]);
+
+    expect(results).toEqual([
+      expect.objectContaining({
+        name: 'plain',
+        status: 'skipped',
+        reason: expect.stringMatching(/not opted in/),
+      }),
+    ]);
+  });
+
+  it('honours reloader.stakater.com/ignore on the Secret', async () => {
+    await createSecret(f, ns, 'ignored', { k: 'v' }, { annotations: { [RELOADER.ignore]: 'true' } });
+    await createDeployment(
+      f,
+      ns,
+      'ignored',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'ignored' } }] })]),
+      { annotations: AUTO },
+    );
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'ignored')]);
+
+    expect(results[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/ignore/) });
+  });
+
+  it('restarts for search + match and reports a deleted Secret as skipped', async () => {
+    await createSecret(f, ns, 'matched', { k: 'v' }, { annotations: { [RELOADER.match]: 'true' } });
+    await createDeployment(
+      f,
+      ns,
+      'searching',
+      podSpec([
+        container('app', { envFrom: [{ secretRef: { name: 'matched' } }, { secretRef: { name: 'gone' } }] }),
+      ]),
+      { templateAnnotations: { [RELOADER.search]: 'true' } },
+    );
+    const engine = engineFor(f);
+
+    expect((await engine.restart([change(f, 'Secret', ns, 'matched')]))[0]?.status).toBe('restarted');
+    const gone = await engine.restart([change(f, 'Secret', ns, 'gone')]);
+    expect(gone[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/does not exist/) });
+  });
+
+  it('applies namespacesToIgnore, namespaceSelector and resourceLabelSelector as Reloader does', async () => {
+    await createSecret(f, ns, 'scoped', { k: 'v' }, { labels: { team: 'a' } });
+    await createDeployment(
+      f,
+      ns,
+      'scoped',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'scoped' } }] })]),
+      { annotations: AUTO },
+    );
+    const c = [change(f, 'Secret', ns, 'scoped')];
+
+    const ignored = await engineFor(f, { namespacesToIgnore: [ns] }).plan(c);
+    const unselectedNs = await engineFor(f, { namespaceSelector: 'reloader=enabled' }).plan(c);
+    const wrongLabel = await engineFor(f, { resourceLabelSelector: 'team=b' }).plan(c);
+    await f.admin.core.patchNamespace(
+      { name: ns, body: { metadata: { labels: { reloader: 'enabled' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const selected = await engineFor(f, {
+      namespaceSelector: 'reloader=enabled',
+      resourceLabelSelector: 'team in (a,b)',
+    }).plan(c);
+
+    expect(ignored[0]).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/namespacesToIgnore/),
+    });
+    expect(unselectedNs[0]).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/namespaceSelector/),
+    });
+    expect(wrongLabel[0]).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/resourceLabelSelector/),
+    });
+    expect(selected[0]?.status).toBe('restarted');
+  });
+
+  it('with the annotations strategy writes last-reloaded-from once and is idempotent', async () => {
+    await createSecret(f, ns, 'annotated', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'annotated',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'annotated' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f, { strategy: 'annotations' });
+
+    const first = await engine.restart([change(f, 'Secret', ns, 'annotated')]);
+    const generation = (await readDeployment(f, ns, 'annotated')).metadata?.generation;
+    const second = await engine.restart([change(f, 'Secret', ns, 'annotated')]);
+
+    expect([first[0]?.status, second[0]?.status]).toEqual(['restarted', 'already-current']);
+    const after = await readDeployment(f, ns, 'annotated');
+    expect(after.metadata?.generation).toBe(generation);
+    const source = JSON.parse(
+      after.spec?.template?.metadata?.annotations?.[RELOADER.lastReloadedFrom] ?? '{}',
+    );
+    expect(source).toMatchObject({
+      type: 'SECRET',
+      name: 'annotated',
+      namespace: ns,
+      hash: sha1('k=v'),
+      containerRefs: ['app'],
+    });
+  });
+
+  it('reports the rollout as progressed once the controller observes the new generation, bounded by rolloutWaitMs', async () => {
+    await createSecret(f, ns, 'observed', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'observed',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'observed' } }] })]),
+      { annotations: AUTO },
+    );
+    await createSecret(f, ns, 'unobserved', { k: 'v' });
+    await createDeployment(
+      f,
+      ns,
+      'unobserved',
+      podSpec([container('app', { envFrom: [{ secretRef: { name: 'unobserved' } }] })]),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f, { rolloutWaitMs: 3_000 });
+
+    // No controller runs here: act as one for 'observed' once its generation moved.
+    const controller = (async () => {
+      for (;;) {
+        const d = await readDeployment(f, ns, 'observed');
+        if ((d.metadata?.generation ?? 0) > 1) {
+          await f.admin.apps.replaceNamespacedDeploymentStatus({
+            namespace: ns,
+            name: 'observed',
+            body: { ...d, status: { observedGeneration: d.metadata?.generation } },
+          });
+          return;
+        }
+        await sleep(50);
+      }
+    })();
+    const [observed, unobserved] = await Promise.all([
+      engine.restart([change(f, 'Secret', ns, 'observed')]),
+      engineFor(f, { rolloutWaitMs: 600 }).restart([change(f, 'Secret', ns, 'unobserved')]),
+    ]);
+    await controller;
+
+    expect(observed[0]).toMatchObject({ status: 'restarted', rollout: { status: 'progressed' } });
+    expect(unobserved[0]).toMatchObject({ status: 'restarted', rollout: { status: 'timeout' } });
+  });
+});

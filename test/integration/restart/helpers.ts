@@ -1,0 +1,128 @@
+import type { V1Container, V1Volume } from '@kubernetes/client-node';
+import { type RestartConfig, RestartConfigSchema } from '../../../lib/config.js';
+import type { ChangedResource } from '../../../lib/kube/changed-resource.js';
+import type { ClusterClient } from '../../../lib/kube/cluster.js';
+import { RestartEngine } from '../../../lib/kube/restart/index.js';
+import { createNamespace, type KubeClusterDescriptor, kubeClient, testEnv } from '../../env/index.js';
+
+/**
+ * Shared set-up for the restart integration tests: the engine always runs as the
+ * restricted `rotor` identity (infra/k8s RBAC); objects are created as admin.
+ */
+export interface RestartFixture {
+  cluster: KubeClusterDescriptor;
+  admin: ClusterClient;
+  rotor: ClusterClient;
+  engines: RestartEngine[];
+}
+
+export function fixture(): RestartFixture {
+  const cluster = testEnv().clusters[0];
+  if (!cluster) throw new Error('the test environment started no cluster');
+  return { cluster, admin: kubeClient(cluster, 'admin'), rotor: kubeClient(cluster, 'rotor'), engines: [] };
+}
+
+export function engineFor(
+  f: RestartFixture,
+  options: Partial<RestartConfig> = {},
+  client: ClusterClient = f.rotor,
+  log: (level: string, msg: string) => void = () => undefined,
+): RestartEngine {
+  const config = { ...RestartConfigSchema.parse({ coalesceWindowMs: 100 }), ...options };
+  const engine = new RestartEngine(client, config, { log });
+  f.engines.push(engine);
+  return engine;
+}
+
+export async function closeAll(f: RestartFixture): Promise<void> {
+  await Promise.all(f.engines.map((e) => e.close()));
+}
+
+export function namespace(f: RestartFixture, prefix = 'restart'): Promise<string> {
+  return createNamespace(f.admin, prefix);
+}
+
+export function change(
+  f: RestartFixture,
+  kind: ChangedResource['kind'],
+  ns: string,
+  name: string,
+): ChangedResource {
+  return { cluster: f.cluster.name, kind, namespace: ns, name };
+}
+
+export async function createSecret(
+  f: RestartFixture,
+  ns: string,
+  name: string,
+  data: Record<string, string | Buffer>,
+  meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): Promise<void> {
+  await f.admin.core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name, ...meta }, data: encode(data) },
+  });
+}
+
+export async function updateSecret(
+  f: RestartFixture,
+  ns: string,
+  name: string,
+  data: Record<string, string | Buffer>,
+) {
+  await f.admin.core.replaceNamespacedSecret({
+    namespace: ns,
+    name,
+    body: { metadata: { name }, data: encode(data) },
+  });
+}
+
+export function encode(data: Record<string, string | Buffer>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+}
+
+export function podSpec(containers: V1Container[], volumes: V1Volume[] = []) {
+  return { containers, volumes };
+}
+
+export function container(name: string, extra: Partial<V1Container> = {}): V1Container {
+  return { name, image: 'registry.invalid/app:1', ...extra };
+}
+
+export async function createDeployment(
+  f: RestartFixture,
+  ns: string,
+  name: string,
+  spec: ReturnType<typeof podSpec>,
+  opts: {
+    annotations?: Record<string, string>;
+    templateAnnotations?: Record<string, string>;
+    paused?: boolean;
+  } = {},
+) {
+  return f.admin.apps.createNamespacedDeployment({
+    namespace: ns,
+    body: {
+      metadata: { name, annotations: opts.annotations },
+      spec: {
+        paused: opts.paused,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name }, annotations: opts.templateAnnotations }, spec },
+      },
+    },
+  });
+}
+
+export function readDeployment(f: RestartFixture, ns: string, name: string) {
+  return f.admin.apps.readNamespacedDeployment({ namespace: ns, name });
+}
+
+export function envOf(
+  obj: { spec?: { template?: { spec?: { containers?: V1Container[] } } } },
+  containerName: string,
+): Record<string, string | undefined> {
+  const c = obj.spec?.template?.spec?.containers?.find((x) => x.name === containerName);
+  return Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value]));
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELOADER, reloaderHash } from '../../../lib/kube/restart/index.js';
+import {
+  change,
+  closeAll,
+  container,
+  createDeployment,
+  createSecret,
+  engineFor,
+  envOf,
+  fixture,
+  namespace,
+  podSpec,
+  type RestartFixture,
+  readDeployment,
+} from './helpers.js';
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const AUTO = { [RELOADER.auto]: 'true' };
+const ROLLOUTS = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
+const CSI = { group: 'secrets-store.csi.x-k8s.io', version: 'v1' } as const;
+
+describe('restart engine across workload kinds (real kube-apiserver, rotor identity)', () => {
+  let f: RestartFixture;
+  let ns: string;
+
+  beforeAll(async () => {
+    f = fixture();
+    ns = await namespace(f, 'restart-kinds');
+    await createSecret(f, ns, 'db', { password: 'pw' });
+  });
+  afterAll(async () => closeAll(f));
+
+  const usesDb = () => [container('app', { envFrom: [{ secretRef: { name: 'db' } }] })];
+
+  it('patches the template of a StatefulSet and a DaemonSet', async () => {
+    await f.admin.apps.createNamespacedStatefulSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'store', annotations: AUTO },
+        spec: {
+          serviceName: 'store',
+          selector: { matchLabels: { app: 'store' } },
+          template: { metadata: { labels: { app: 'store' } }, spec: podSpec(usesDb()) },
+        },
+      },
+    });
+    await f.admin.apps.createNamespacedDaemonSet({
+      namespace: ns,
+      body: {
+        metadata: { name: 'agent', annotations: AUTO },
+        spec: {
+          selector: { matchLabels: { app: 'agent' } },
+          template: { metadata: { labels: { app: 'agent' } }, spec: podSpec(usesDb()) },
+        },
+      },
+    });
+
+    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'db')]);
+
+    const byKind = Object.fromEntries(results.map((r) => [r.kind, r.status]));
+    expect(byKind).toMatchObject({ StatefulSet: 'restarted', DaemonSet: 'restarted' });
+    const sts = await f.admin.apps.readNamespacedStatefulSet({ namespace: ns, name: 'store' });
+    const ds = await f.admin.apps.readNamespacedDaemonSet({ namespace: ns, name: 'agent' });
+    expect(envOf(sts, 'app').STAKATER_DB_SECRET).toBe(sha1('password=pw'));
+    expect(envOf(ds, 'app').STAKATER_DB_SECRET).toBe(sha1('password=pw'));
+  });
+
+  it('creates a Job from a CronJob (instantiate: manual, owner reference) once per hash, leaving the CronJob alone', async () => {
+    const cronNs = await namespace(f, 'restart-cron');
+    await createSecret(f, cronNs, 'db', { password: 'pw' });
+    const cron = await f.admin.batch.createNamespacedCronJob({
+      namespace: cronNs,
+      body: {
+        metadata: { name: 'nightly', annotations: AUTO },
+        spec: {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            metadata: { labels: { app: 'nightly' } },
+            spec: { template: { spec: { ...podSpec(usesDb()), restartPolicy: 'Never' } } },
+          },
+        },
+      },
+    });
+    const engine = engineFor(f);
+
+    const first = await engine.restart([change(f, 'Secret', cronNs, 'db')]);
+    const second = await engine.restart([change(f, 'Secret', cronNs, 'db')]);
+
+    expect(first.map((r) => [r.kind, r.status])).toEqual([['CronJob', 'restarted']]);
+    expect(second.map((r) => [r.kind, r.status])).toEqual([['CronJob', 'already-current']]);
+    const jobs = (await f.admin.batch.listNamespacedJob({ namespace: cronNs })).items;
+    expect(jobs).toHaveLength(1);
+    const job = jobs[0];
+    expect(job?.metadata?.annotations?.['cronjob.kubernetes.io/instantiate']).toBe('manual');
+    expect(job?.metadata?.labels?.app).toBe('nightly');
+    expect(job?.metadata?.ownerReferences).toEqual([
+      expect.objectContaining({
+        kind: 'CronJob',
+        name: 'nightly',
+        uid: cron.metadata?.uid,
+        controller: true,
+      }),
+    ]);
+    expect(envOf(job ?? {}, 'app').STAKATER_DB_SECRET).toBe(sha1('password=pw'));
+    const after = await f.admin.batch.readNamespacedCronJob({ namespace: cronNs, name: 'nightly' });
+    expect(after.metadata?.resourceVersion).toBe(cron.metadata?.resourceVersion);
+  });
+
+  it('recreates a Job with the new hash (new uid, selector regenerated) and then leaves it alone', async () => {
+    const jobNs = await namespace(f, 'restart-job');
+    await createSecret(f, jobNs, 'db', { password: 'pw' });
+    const old = await f.admin.batch.createNamespacedJob({
+      namespace: jobNs,
+      body: {
+        metadata: { name: 'migrate', annotations: AUTO },
+        spec: { template: { spec: { ...podSpec(usesDb()), restartPolicy: 'Never' } } },
+      },
+    });
+    const engine = engineFor(f);
+
+    const first = await engine.restart([change(f, 'Secret', jobNs, 'db')]);
+    const second = await engine.restart([change(f, 'Secret', jobNs, 'db')]);
+
+    expect([first[0]?.status, second[0]?.status]).toEqual(['restarted', 'already-current']);
+    const job = await f.admin.batch.readNamespacedJob({ namespace: jobNs, name: 'migrate' });
+    expect(job.metadata?.uid).not.toBe(old.metadata?.uid);
+    expect(job.spec?.selector?.matchLabels?.['batch.kubernetes.io/controller-uid']).toBe(job.metadata?.uid);
+    expect(job.metadata?.annotations?.[RELOADER.auto]).toBe('true');
+    expect(envOf(job, 'app').STAKATER_DB_SECRET).toBe(sha1('password=pw'));
+  });
+
+  it('updates an Argo Rollout template, or only spec.restartAt with rollout-strategy: restart (once per hash)', async () => {
+    const rollout = (name: string, annotations: Record<string, string>) => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name, annotations },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        strategy: { canary: {} },
+        template: { metadata: { labels: { app: name } }, spec: podSpec(usesDb()) },
+      },
+    });
+    await f.admin.custom.createNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: ns,
+      body: rollout('canary', AUTO),
+    });
+    await f.admin.custom.createNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: ns,
+      body: rollout('restarter', { ...AUTO, [RELOADER.rolloutStrategy]: 'restart' }),
+    });
+    const engine = engineFor(f);
+
+    const first = await engine.restart([change(f, 'Secret', ns, 'db')]);
+    const second = await engine.restart([change(f, 'Secret', ns, 'db')]);
+
+    const rollouts = (rs: typeof first) =>
+      rs
+        .filter((r) => r.kind === 'Rollout')
+        .map((r) => [r.name, r.status])
+        .sort();
+    expect(rollouts(first)).toEqual([
+      ['canary', 'restarted'],
+      ['restarter', 'restarted'],
+    ]);
+    expect(rollouts(second)).toEqual([
+      ['canary', 'already-current'],
+      ['restarter', 'already-current'],
+    ]);
+    const canary = await f.admin.custom.getNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: ns,
+      name: 'canary',
+    });
+    const restarter = await f.admin.custom.getNamespacedCustomObject({
+      ...ROLLOUTS,
+      namespace: ns,
+      name: 'restarter',
+    });
+    expect(envOf(canary, 'app').STAKATER_DB_SECRET).toBe(sha1('password=pw'));
+    expect(envOf(restarter, 'app').STAKATER_DB_SECRET).toBeUndefined();
+    expect(restarter.spec.restartAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('hashes a ConfigMap with data and binaryData and restarts its consumer', async () => {
+    await f.admin.core.createNamespacedConfigMap({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cfg' },
+        data: { 'app.yaml': 'port: 1' },
+        binaryData: { 'logo.bin': Buffer.from([0xff, 0x00]).toString('base64') },
+      },
+    });
+    await createDeployment(
+      f,
+      ns,
+      'configured',
+      podSpec(
+        [container('app', { volumeMounts: [{ name: 'cfg', mountPath: '/etc/app' }] })],
+        [{ name: 'cfg', configMap: { name: 'cfg' } }],
+      ),
+      { annotations: { 'configmap.reloader.stakater.com/auto': 'true' } },
+    );
+
+    const results = await engineFor(f).restart([change(f, 'ConfigMap', ns, 'cfg')]);
+
+    // Sorted entries "app.yaml=port: 1" and "logo.bin=/wA=", joined with ";".
+    const expected = sha1('app.yaml=port: 1;logo.bin=/wA=');
+    expect(results).toEqual([
+      expect.objectContaining({ name: 'configured', status: 'restarted', hashes: [expected] }),
+    ]);
+    expect(envOf(await readDeployment(f, ns, 'configured'), 'app').STAKATER_CFG_CONFIGMAP).toBe(expected);
+  });
+
+  it('restarts the mounter of a SecretProviderClass with the hash of its latest SecretProviderClassPodStatus', async () => {
+    await f.admin.custom.createNamespacedCustomObject({
+      ...CSI,
+      plural: 'secretproviderclasses',
+      namespace: ns,
+      body: {
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClass',
+        metadata: { name: 'kv' },
+        spec: { provider: 'azure', parameters: {} },
+      },
+    });
+    const status = {
+      secretProviderClassName: 'kv',
+      podName: 'mounter-1',
+      mounted: true,
+      targetPath: '/x',
+      objects: [{ id: 'secret/db', version: 'v7' }],
+    };
+    await f.admin.custom.createNamespacedCustomObject({
+      ...CSI,
+      plural: 'secretproviderclasspodstatuses',
+      namespace: ns,
+      body: {
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClassPodStatus',
+        metadata: { name: `mounter-1-${ns}-kv` },
+        status,
+      },
+    });
+    await createDeployment(
+      f,
+      ns,
+      'mounter',
+      podSpec(
+        [container('app', { volumeMounts: [{ name: 'secrets', mountPath: '/mnt' }] })],
+        [
+          {
+            name: 'secrets',
+            csi: {
+              driver: 'secrets-store.csi.k8s.io',
+              readOnly: true,
+              volumeAttributes: { secretProviderClass: 'kv' },
+            },
+          },
+        ],
+      ),
+      { annotations: { 'secretproviderclass.reloader.stakater.com/auto': 'true' } },
+    );
+
+    const results = await engineFor(f).restart([change(f, 'SecretProviderClass', ns, 'kv')]);
+
+    const expected = sha1('SecretProviderClassName=kv;secret/db=v7');
+    expect(expected).toBe(reloaderHash({ kind: 'SecretProviderClassPodStatus', status }));
+    expect(results).toEqual([
+      expect.objectContaining({ name: 'mounter', status: 'restarted', hashes: [expected] }),
+    ]);
+    expect(envOf(await readDeployment(f, ns, 'mounter'), 'app').STAKATER_KV_SECRETPROVIDERCLASS).toBe(
+      expected,
+    );
+  });
+});
