@@ -54,7 +54,7 @@ param appInsightsDisableLocalAuth bool = false
 
 // ---- rotor settings (names from lib/config.ts ENV_KEYS) ------------------------------------
 
-@description('Extra configuration document (JSON) merged over the generated one: vaults, clusters, notifications. Becomes ROTOR_CONFIG_JSON.')
+@description('Configuration document (JSON) merged over the generated Key Vault list: vaults, clusters, notifications. Becomes ROTOR_CONFIG_JSON. Or a Key Vault reference to the whole document.')
 @secure()
 param rotorConfigJson string = ''
 
@@ -156,10 +156,13 @@ var generatedConfig = {
     }
   ]
 }
-var rotorConfig = union(generatedConfig, empty(rotorConfigJson) ? {} : json(rotorConfigJson))
+// A Key Vault reference (@Microsoft.KeyVault(...)) keeps kubeconfig tokens and Vault credentials
+// out of app settings; it is passed through as-is and must then hold the whole document.
+var rotorConfigIsReference = startsWith(rotorConfigJson, '@Microsoft.KeyVault(')
+var rotorConfig = union(generatedConfig, json(empty(rotorConfigJson) || rotorConfigIsReference ? '{}' : rotorConfigJson))
 
 var rotorSettings = {
-  ROTOR_CONFIG_JSON: string(rotorConfig)
+  ROTOR_CONFIG_JSON: rotorConfigIsReference ? rotorConfigJson : string(rotorConfig)
   ROTOR_RESTART_STRATEGY: restartStrategy
   ROTOR_AUTO_RELOAD_ALL: autoReloadAll ? 'true' : 'false'
   ROTOR_NAMESPACE_SELECTOR: namespaceSelector

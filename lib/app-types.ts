@@ -9,14 +9,27 @@ export interface Plan {
   clusters: Array<{
     cluster: string;
     error?: string;
-    derived: Array<{ operator: string; kind: string; namespace: string; name: string; targetSecret?: string; warnings: string[] }>;
+    derived: Array<{
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      targetSecret?: string;
+      warnings: string[];
+    }>;
     workloads: Array<{ kind: string; namespace: string; name: string; action: string; reason?: string }>;
   }>;
 }
 
 export interface HealthReport {
   ok: boolean;
-  checks: Array<{ name: string; kind: 'keyvault' | 'vault' | 'cluster' | 'state'; ok: boolean; ms: number; error?: string }>;
+  checks: Array<{
+    name: string;
+    kind: 'keyvault' | 'vault' | 'cluster' | 'state';
+    ok: boolean;
+    ms: number;
+    error?: string;
+  }>;
 }
 
 /**

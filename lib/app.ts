@@ -17,8 +17,8 @@ import { type PipelinePorts, runPipeline } from './pipeline.js';
 import { RotationEngine } from './rotation/engine.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 import { type IdempotencyStore, TableIdempotencyStore, withIdempotency } from './state/idempotency.js';
-import { MemoryIdempotencyStore } from './state/memory-idempotency.js';
 import { type LeaseStore, MemoryLeaseStore, TableLeaseStore } from './state/lease.js';
+import { MemoryIdempotencyStore } from './state/memory-idempotency.js';
 import { Tables } from './state/tables.js';
 import { createTelemetry, eventAttributes, type Telemetry } from './telemetry.js';
 
@@ -45,10 +45,15 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const stateConfigured = Boolean(config.state.connectionString || config.state.accountUrl);
   const tables = stateConfigured ? new Tables(config.state) : undefined;
   if (!tables) log.warn('no state store configured: exactly-once holds within this process only');
-  const idempotency: IdempotencyStore = tables ? new TableIdempotencyStore(tables) : new MemoryIdempotencyStore();
+  const idempotency: IdempotencyStore = tables
+    ? new TableIdempotencyStore(tables)
+    : new MemoryIdempotencyStore();
   const leases: LeaseStore = tables ? new TableLeaseStore(tables, { clock }) : new MemoryLeaseStore(clock);
   const needsAzure = config.clusters.some((c) => c.aks);
-  const clusters = new ClusterRegistry(config.clusters, deps.clusterTokens ?? (needsAzure ? new DefaultAzureCredential() : undefined));
+  const clusters = new ClusterRegistry(
+    config.clusters,
+    deps.clusterTokens ?? (needsAzure ? new DefaultAzureCredential() : undefined),
+  );
   const backends = createBackends(config, deps.backendDeps);
   const rotation = new RotationEngine({
     backends,
@@ -66,7 +71,9 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
           clock,
           log: (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields }),
         });
-        e.start().catch((error) => log.warn('consumer index did not start', { cluster, error: describeError(error).message }));
+        e.start().catch((error) =>
+          log.warn('consumer index did not start', { cluster, error: describeError(error).message }),
+        );
         return e;
       });
       engine.catch(() => engines.delete(cluster));
@@ -88,7 +95,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     async refresh(cluster, derived, options) {
       const client = await clusters.get(cluster);
       options.onForced();
-      return refreshDerived(client, derived, { timeoutMs: config.refresh.timeoutMs, dryRun: options.dryRun, clock });
+      return refreshDerived(client, derived, {
+        timeoutMs: config.refresh.timeoutMs,
+        dryRun: options.dryRun,
+        clock,
+      });
     },
     restart: async (cluster, changed, options) => (await engineFor(cluster)).restart(changed, options),
   };
@@ -115,10 +126,15 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
 
   const process = async (event: ChangeEvent, options: { skipRotation?: boolean } = {}): Promise<Outcome> => {
     telemetry.eventReceived(event.source, event.kind);
-    const result = await withIdempotency(idempotency, `${event.source}:${event.id}`, () => run(event, options), {
-      inProgressExpiryMs: config.state.inProgressExpiryMs,
-      clock,
-    });
+    const result = await withIdempotency(
+      idempotency,
+      `${event.source}:${event.id}`,
+      () => run(event, options),
+      {
+        inProgressExpiryMs: config.state.inProgressExpiryMs,
+        clock,
+      },
+    );
     if (result.status === 'duplicate') {
       log.info('duplicate delivery: already processed', { eventId: event.id, source: event.source });
       return duplicateOutcome(event, result.previous);
@@ -128,7 +144,14 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
 
   const manualEvent = (ref: SecretRef, kind: ChangeEvent['kind'], requestId?: string): ChangeEvent => {
     const now = clock.now();
-    return { id: requestId ?? `manual-${randomUUID()}`, ref, kind, source: 'manual', observedAt: now, receivedAt: now };
+    return {
+      id: requestId ?? `manual-${randomUUID()}`,
+      ref,
+      kind,
+      source: 'manual',
+      observedAt: now,
+      receivedAt: now,
+    };
   };
 
   return {
@@ -144,7 +167,9 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     },
     async refresh(ref, options = {}) {
       const event = manualEvent(ref, 'changed', options.requestId);
-      return options.dryRun ? finish(await run(event, { dryRun: true })) : process(event, { skipRotation: true });
+      return options.dryRun
+        ? finish(await run(event, { dryRun: true }))
+        : process(event, { skipRotation: true });
     },
     plan: (ref) => planFor(ref, clusters, engineFor, resolveOptions),
     async scanDue() {
@@ -154,7 +179,16 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       for (const d of due) {
         const now = clock.now();
         const id = `due:${refKey(d.ref)}@${d.version ?? day}`;
-        outcomes.push(await process({ id, ref: d.ref, kind: 'rotate-due', source: 'timer', observedAt: now, receivedAt: now }));
+        outcomes.push(
+          await process({
+            id,
+            ref: d.ref,
+            kind: 'rotate-due',
+            source: 'timer',
+            observedAt: now,
+            receivedAt: now,
+          }),
+        );
       }
       if (due.length === 0) log.info('rotation scan: nothing due');
       return outcomes;
@@ -191,8 +225,11 @@ async function planFor(
         const client = await clusters.get(cluster);
         const derived = await resolveDerived(client, ref, resolveOptions);
         const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
-          if (d.operator === 'csi') return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
-          return d.targetSecret ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }] : [];
+          if (d.operator === 'csi')
+            return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
+          return d.targetSecret
+            ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }]
+            : [];
         });
         const workloads = changed.length > 0 ? await (await engineFor(cluster)).plan(changed) : [];
         return {
@@ -226,23 +263,39 @@ async function healthOf(
   clusters: ClusterRegistry,
   tables: Tables | undefined,
 ): Promise<HealthReport> {
-  const timed = async (name: string, kind: HealthReport['checks'][number]['kind'], fn: () => Promise<unknown>) => {
+  const timed = async (
+    name: string,
+    kind: HealthReport['checks'][number]['kind'],
+    fn: () => Promise<unknown>,
+  ) => {
     const start = performance.now();
     try {
       await fn();
       return { name, kind, ok: true, ms: Math.round(performance.now() - start) };
     } catch (error) {
-      return { name, kind, ok: false, ms: Math.round(performance.now() - start), error: describeError(error).message };
+      return {
+        name,
+        kind,
+        ok: false,
+        ms: Math.round(performance.now() - start),
+        error: describeError(error).message,
+      };
     }
   };
   const [backendChecks, clusterChecks, stateChecks] = await Promise.all([
     backends.health(),
     Promise.all(
-      clusters.names().map((name) =>
-        timed(name, 'cluster', async () => (await clusters.get(name)).kc.makeApiClient(VersionApi).getCode()),
-      ),
+      clusters
+        .names()
+        .map((name) =>
+          timed(name, 'cluster', async () =>
+            (await clusters.get(name)).kc.makeApiClient(VersionApi).getCode(),
+          ),
+        ),
     ),
-    tables ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))]) : Promise.resolve([]),
+    tables
+      ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))])
+      : Promise.resolve([]),
   ]);
   const checks: HealthReport['checks'] = [
     ...backendChecks.map((b) => ({

@@ -1,7 +1,13 @@
 import type { SecretRef } from './secret-ref.js';
 
 /** What happened to a secret, whatever told us. */
-export type ChangeKind = 'changed' | 'near-expiry' | 'expired' | 'deleted' | 'rotate-due' | 'rotate-requested';
+export type ChangeKind =
+  | 'changed'
+  | 'near-expiry'
+  | 'expired'
+  | 'deleted'
+  | 'rotate-due'
+  | 'rotate-requested';
 
 export type EventSource = 'eventgrid' | 'vault-audit' | 'timer' | 'manual' | 'rotor';
 

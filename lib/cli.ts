@@ -56,8 +56,10 @@ const commands: Record<string, (args: string[], values: Values, print: Print) =>
       const plan = await app.plan(refFrom(v, app.config));
       print(formatPlan(plan), plan);
     }),
-  rotate: (_a, v, print) => withApp(async (app) => printOutcome(print, await app.rotate(refFrom(v, app.config)))),
-  refresh: (_a, v, print) => withApp(async (app) => printOutcome(print, await app.refresh(refFrom(v, app.config)))),
+  rotate: (_a, v, print) =>
+    withApp(async (app) => printOutcome(print, await app.rotate(refFrom(v, app.config)))),
+  refresh: (_a, v, print) =>
+    withApp(async (app) => printOutcome(print, await app.refresh(refFrom(v, app.config)))),
   async hash(_a, v, print) {
     if (!v.file) throw new UsageError('hash needs -f FILE');
     const { hashManifestFile } = await import('./kube/restart/index.js');
@@ -91,9 +93,14 @@ async function withApp(fn: (app: import('./app-types.js').App) => Promise<unknow
 function printOutcome(print: Print, outcome: import('./outcome.js').Outcome): boolean {
   const lines = [
     `${outcome.ref}: ${outcome.status}${outcome.dryRun ? ' (dry run)' : ''}`,
-    ...outcome.timeline.map((t) => `  ${String(t.atMs).padStart(6)} ms  ${t.step}${t.detail ? `  ${t.detail}` : ''}`),
+    ...outcome.timeline.map(
+      (t) => `  ${String(t.atMs).padStart(6)} ms  ${t.step}${t.detail ? `  ${t.detail}` : ''}`,
+    ),
     ...outcome.refreshes.map((r) => `  refresh ${r.cluster} ${r.kind} ${r.namespace}/${r.name}: ${r.status}`),
-    ...outcome.workloads.map((w) => `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error})` : ''}`),
+    ...outcome.workloads.map(
+      (w) =>
+        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error})` : ''}`,
+    ),
     ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error}`),
   ];
   print(lines.join('\n'), outcome);
@@ -102,7 +109,8 @@ function printOutcome(print: Print, outcome: import('./outcome.js').Outcome): bo
 
 function refFrom(v: Values, config: Config) {
   if (v.keyvault) return resolveRefInput({ keyVault: v.keyvault, name: v.name }, config);
-  if (v.vault) return resolveRefInput({ vault: v.vault, mount: v.mount, path: v.path, namespace: v.namespace }, config);
+  if (v.vault)
+    return resolveRefInput({ vault: v.vault, mount: v.mount, path: v.path, namespace: v.namespace }, config);
   throw new UsageError('name the secret with --keyvault NAME --name NAME, or --vault NAME --path PATH');
 }
 
@@ -112,9 +120,14 @@ function formatPlan(plan: import('./app-types.js').Plan): string {
     lines.push(`cluster ${c.cluster}${c.error ? `: unreachable (${c.error})` : ''}`);
     for (const d of c.derived) {
       const target = d.targetSecret ? ` -> Secret ${d.targetSecret}` : '';
-      lines.push(`  ${d.operator} ${d.kind} ${d.namespace}/${d.name}${target}${d.warnings.map((w) => `\n    ! ${w}`).join('')}`);
+      lines.push(
+        `  ${d.operator} ${d.kind} ${d.namespace}/${d.name}${target}${d.warnings.map((w) => `\n    ! ${w}`).join('')}`,
+      );
     }
-    for (const w of c.workloads) lines.push(`  restart ${w.kind} ${w.namespace}/${w.name}: ${w.action}${w.reason ? ` (${w.reason})` : ''}`);
+    for (const w of c.workloads)
+      lines.push(
+        `  restart ${w.kind} ${w.namespace}/${w.name}: ${w.action}${w.reason ? ` (${w.reason})` : ''}`,
+      );
     if (c.derived.length === 0 && !c.error) lines.push('  nothing derives from this secret here');
   }
   return lines.join('\n');
@@ -127,7 +140,7 @@ export function describeConfig(config: Config): string {
     `clusters (${config.clusters.length}): ${config.clusters.map((c) => c.name).join(', ') || 'none'}`,
     `restart: strategy ${config.restart.strategy}, coalesce ${config.restart.coalesceWindowMs} ms${config.restart.dryRun ? ', dry run' : ''}`,
     `rotation: schedule "${config.rotation.schedule}", near-expiry window ${config.rotation.nearExpiryWindowDays} d`,
-    `state: ${config.state.connectionString ? 'connection string' : config.state.accountUrl ?? 'not configured'}`,
+    `state: ${config.state.connectionString ? 'connection string' : (config.state.accountUrl ?? 'not configured')}`,
     `vault audit webhook auth: ${config.webhook.bearerToken ? 'bearer token' : config.webhook.hmacSecret ? 'HMAC' : 'none (every request refused)'}`,
     `notifications: ${config.notifications.map((n) => n.kind).join(', ') || 'none'}`,
   ].join('\n');
@@ -151,7 +164,8 @@ export async function runCli(argv: string[]): Promise<number> {
     console.error(`rotor: unknown command "${command}"\n\n${USAGE}`);
     return 2;
   }
-  const print: Print = (human, machine) => console.log(parsed.values.json ? JSON.stringify(machine, null, 2) : human);
+  const print: Print = (human, machine) =>
+    console.log(parsed.values.json ? JSON.stringify(machine, null, 2) : human);
   try {
     return await run(rest, parsed.values, print);
   } catch (error) {

@@ -14,7 +14,9 @@ const csv = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
-const boolish = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
 
 const KeyVaultAuthSchema = z.discriminatedUnion('kind', [
   /** DefaultAzureCredential / managed identity (production). */
@@ -29,7 +31,10 @@ const TlsSchema = z.object({
 });
 
 export const KeyVaultConfigSchema = z.object({
-  name: z.string().min(1).transform((n) => n.toLowerCase()),
+  name: z
+    .string()
+    .min(1)
+    .transform((n) => n.toLowerCase()),
   /** Defaults to https://<name>.vault.azure.net */
   url: z.string().url().optional(),
   /** rotor may write new versions here (Secrets Officer) or only reacts (Secrets User). */
@@ -40,18 +45,29 @@ export const KeyVaultConfigSchema = z.object({
 
 const VaultAuthSchema = z.discriminatedUnion('method', [
   z.object({ method: z.literal('token'), token: z.string().min(1) }),
-  z.object({ method: z.literal('approle'), roleId: z.string().min(1), secretId: z.string().min(1), mount: z.string().default('approle') }),
+  z.object({
+    method: z.literal('approle'),
+    roleId: z.string().min(1),
+    secretId: z.string().min(1),
+    mount: z.string().default('approle'),
+  }),
 ]);
 
 export const VaultConfigSchema = z.object({
   name: z.string().min(1),
-  address: z.string().min(1).transform((a) => normaliseAddress(a)),
+  address: z
+    .string()
+    .min(1)
+    .transform((a) => normaliseAddress(a)),
   namespace: z.string().default(''),
   /** KV mounts rotor watches (and scans for due rotations). */
   mounts: z.array(z.object({ path: z.string().min(1), version: z.enum(['1', '2']).default('2') })).min(1),
   auth: VaultAuthSchema.optional(),
   /** Other spellings of this server's address as seen from clusters (in-cluster service names). */
-  aliases: z.array(z.string()).default([]).transform((a) => a.map((x) => normaliseAddress(x))),
+  aliases: z
+    .array(z.string())
+    .default([])
+    .transform((a) => a.map((x) => normaliseAddress(x))),
   rotate: boolish.default(true),
   tls: TlsSchema.default({}),
 });
@@ -65,7 +81,13 @@ export const ClusterConfigSchema = z
     kubeconfigYaml: z.string().optional(),
     context: z.string().optional(),
     /** AKS with Entra ID: API server URL and CA; token from @azure/identity. */
-    aks: z.object({ server: z.string().url(), caData: z.string().optional(), managedIdentityClientId: z.string().optional() }).optional(),
+    aks: z
+      .object({
+        server: z.string().url(),
+        caData: z.string().optional(),
+        managedIdentityClientId: z.string().optional(),
+      })
+      .optional(),
   })
   .refine((c) => [c.kubeconfig, c.kubeconfigYaml, c.aks].filter(Boolean).length === 1, {
     message: 'give exactly one of kubeconfig, kubeconfigYaml or aks',
@@ -127,7 +149,10 @@ export const StateConfigSchema = z.object({
   /** Connection string (Azurite locally) or account URL with managed identity. */
   connectionString: z.string().optional(),
   accountUrl: z.string().url().optional(),
-  tablePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,40}$/).default('rotor'),
+  tablePrefix: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{0,40}$/)
+    .default('rotor'),
   /** An event whose processing has not finished after this long may be taken over. */
   inProgressExpiryMs: z.coerce.number().int().positive().default(120_000),
 });
@@ -216,7 +241,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   let doc: Record<string, unknown> = {};
   try {
     if (env.ROTOR_CONFIG_JSON) doc = asObject(JSON.parse(env.ROTOR_CONFIG_JSON), 'ROTOR_CONFIG_JSON');
-    else if (env.ROTOR_CONFIG) doc = asObject(parseYaml(readFileSync(env.ROTOR_CONFIG, 'utf8')), env.ROTOR_CONFIG);
+    else if (env.ROTOR_CONFIG)
+      doc = asObject(parseYaml(readFileSync(env.ROTOR_CONFIG, 'utf8')), env.ROTOR_CONFIG);
   } catch (error) {
     issues.push(`cannot read configuration document: ${(error as Error).message}`);
   }

@@ -41,7 +41,10 @@ export class UnsupportedMediaTypeError extends RotorError {
 
 /** Body larger than the documented limit: 413, dead-lettered. */
 export class PayloadTooLargeError extends RotorError {
-  constructor(readonly limitBytes: number, options: RotorErrorOptions = {}) {
+  constructor(
+    readonly limitBytes: number,
+    options: RotorErrorOptions = {},
+  ) {
     super('payload_too_large', `request body exceeds the ${limitBytes}-byte limit`, false, options);
   }
 }
@@ -105,7 +108,8 @@ export function httpStatusOf(error: unknown): number {
 
 /** A message safe to log or return: the error's own message, never a payload. */
 export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
-  if (error instanceof RotorError) return { code: error.code, message: error.message, retryable: error.retryable };
+  if (error instanceof RotorError)
+    return { code: error.code, message: error.message, retryable: error.retryable };
   if (error instanceof Error) return { code: 'internal', message: error.message, retryable: true };
   return { code: 'internal', message: String(error), retryable: true };
 }

@@ -20,12 +20,55 @@ export type WorkloadResult =
 
 /** Per derived object (ExternalSecret, VaultStaticSecret, SecretProviderClass) result of the refresh step. */
 export type RefreshResult =
-  | { status: 'refreshed'; cluster: string; operator: string; kind: string; namespace: string; name: string; targetSecret?: string; secretChanged: boolean; ms: number }
-  | { status: 'restart-only'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string }
-  | { status: 'not-forceable'; cluster: string; operator: string; kind: string; namespace: string; name: string; reason: string; fix: string }
-  | { status: 'failed'; cluster: string; operator: string; kind: string; namespace: string; name: string; error: string }
+  | {
+      status: 'refreshed';
+      cluster: string;
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      targetSecret?: string;
+      secretChanged: boolean;
+      ms: number;
+    }
+  | {
+      status: 'restart-only';
+      cluster: string;
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      reason: string;
+    }
+  | {
+      status: 'not-forceable';
+      cluster: string;
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      reason: string;
+      fix: string;
+    }
+  | {
+      status: 'failed';
+      cluster: string;
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      error: string;
+    }
   /** Dry run: what the refresh step would do; nothing was patched. */
-  | { status: 'dry-run'; cluster: string; operator: string; kind: string; namespace: string; name: string; action: string };
+  | {
+      status: 'dry-run';
+      cluster: string;
+      operator: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      action: string;
+    };
 
 export type TimelineStep =
   | 'received'

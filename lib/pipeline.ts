@@ -2,7 +2,14 @@ import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
 import { describeError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
-import type { ClusterFailure, Outcome, RefreshResult, TimelineEntry, TimelineStep, WorkloadResult } from './outcome.js';
+import type {
+  ClusterFailure,
+  Outcome,
+  RefreshResult,
+  TimelineEntry,
+  TimelineStep,
+  WorkloadResult,
+} from './outcome.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 
 /**
@@ -18,7 +25,9 @@ export interface DerivedRef {
   name: string;
 }
 
-export type RotationResult = { status: 'rotated'; newVersion: string } | { status: 'skipped'; reason: string };
+export type RotationResult =
+  | { status: 'rotated'; newVersion: string }
+  | { status: 'skipped'; reason: string };
 
 export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   clusters(): string[];
@@ -29,10 +38,19 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
     derived: D[],
     options: { dryRun: boolean; onForced: () => void },
   ): Promise<{ results: RefreshResult[]; changed: ChangedResource[] }>;
-  restart(cluster: string, changed: ChangedResource[], options: { dryRun: boolean }): Promise<WorkloadResult[]>;
+  restart(
+    cluster: string,
+    changed: ChangedResource[],
+    options: { dryRun: boolean },
+  ): Promise<WorkloadResult[]>;
 }
 
-const ROTATING_KINDS = new Set<ChangeEvent['kind']>(['near-expiry', 'expired', 'rotate-due', 'rotate-requested']);
+const ROTATING_KINDS = new Set<ChangeEvent['kind']>([
+  'near-expiry',
+  'expired',
+  'rotate-due',
+  'rotate-requested',
+]);
 
 export interface RunOptions {
   dryRun?: boolean;
@@ -63,8 +81,11 @@ export async function runPipeline<D extends DerivedRef>(
   timeline.mark('received');
 
   if (ROTATING_KINDS.has(event.kind) && !options.skipRotation) {
-    const rotation = dryRun ? { status: 'skipped' as const, reason: 'dry run' } : await ports.rotate(event.ref, event.kind);
-    outcome.rotation = rotation.status === 'rotated' ? { newVersion: rotation.newVersion } : { skipped: rotation.reason };
+    const rotation = dryRun
+      ? { status: 'skipped' as const, reason: 'dry run' }
+      : await ports.rotate(event.ref, event.kind);
+    outcome.rotation =
+      rotation.status === 'rotated' ? { newVersion: rotation.newVersion } : { skipped: rotation.reason };
     if (rotation.status === 'skipped') {
       timeline.mark('done', `rotation skipped: ${rotation.reason}`);
       outcome.status = 'nothing-to-do';
@@ -102,8 +123,12 @@ async function runInCluster<D extends DerivedRef>(
       onForced: () => timeline.mark('refresh-forced', cluster),
     });
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
-    const workloads = refreshed.changed.length > 0 ? await ports.restart(cluster, refreshed.changed, { dryRun }) : [];
-    timeline.mark('workloads-patched', `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`);
+    const workloads =
+      refreshed.changed.length > 0 ? await ports.restart(cluster, refreshed.changed, { dryRun }) : [];
+    timeline.mark(
+      'workloads-patched',
+      `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`,
+    );
     return { refreshes: refreshed.results, workloads };
   } catch (error) {
     return { refreshes: [], workloads: [], failure: { cluster, error: describeError(error).message } };

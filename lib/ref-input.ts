@@ -32,7 +32,9 @@ export function resolveRefInput(input: unknown, config: Config): SecretRef {
   }
   const value = parsed.data;
   if ('keyVault' in value) {
-    const name = /^https?:\/\//i.test(value.keyVault) ? keyVaultNameFromUrl(value.keyVault) : value.keyVault.toLowerCase();
+    const name = /^https?:\/\//i.test(value.keyVault)
+      ? keyVaultNameFromUrl(value.keyVault)
+      : value.keyVault.toLowerCase();
     if (!config.keyVaults.some((kv) => kv.name === name)) {
       throw new ValidationError(`key vault "${name}" is not configured`, [
         `configured: ${config.keyVaults.map((k) => k.name).join(', ') || 'none'}`,
@@ -41,7 +43,10 @@ export function resolveRefInput(input: unknown, config: Config): SecretRef {
     return { backend: 'azure-keyvault', vault: name, name: value.name };
   }
   const vault = config.vaults.find(
-    (v) => v.name === value.vault || v.address === normaliseAddress(value.vault) || v.aliases.includes(normaliseAddress(value.vault)),
+    (v) =>
+      v.name === value.vault ||
+      v.address === normaliseAddress(value.vault) ||
+      v.aliases.includes(normaliseAddress(value.vault)),
   );
   if (!vault) {
     throw new ValidationError(`vault "${value.vault}" is not configured`, [

@@ -7,18 +7,33 @@ import { z } from 'zod';
 export const KeyVaultRefSchema = z.object({
   backend: z.literal('azure-keyvault'),
   /** Vault name as in `https://<vault>.vault.azure.net`, lower-case. */
-  vault: z.string().min(1).transform((v) => v.toLowerCase()),
+  vault: z
+    .string()
+    .min(1)
+    .transform((v) => v.toLowerCase()),
   name: z.string().min(1),
 });
 
 export const VaultRefSchema = z.object({
   backend: z.literal('vault'),
   /** Server address, normalised with `normaliseAddress`. */
-  address: z.string().min(1).transform((a) => normaliseAddress(a)),
+  address: z
+    .string()
+    .min(1)
+    .transform((a) => normaliseAddress(a)),
   /** Vault Enterprise / OpenBao namespace; '' is the root namespace. */
-  namespace: z.string().default('').transform((n) => trimSlashes(n)),
-  mount: z.string().min(1).transform((m) => trimSlashes(m)),
-  path: z.string().min(1).transform((p) => trimSlashes(p)),
+  namespace: z
+    .string()
+    .default('')
+    .transform((n) => trimSlashes(n)),
+  mount: z
+    .string()
+    .min(1)
+    .transform((m) => trimSlashes(m)),
+  path: z
+    .string()
+    .min(1)
+    .transform((p) => trimSlashes(p)),
 });
 
 export const SecretRefSchema = z.discriminatedUnion('backend', [KeyVaultRefSchema, VaultRefSchema]);

@@ -1,5 +1,5 @@
-import { type Attributes, context, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { AzureMonitorMetricExporter, AzureMonitorTraceExporter } from '@azure/monitor-opentelemetry-exporter';
+import { type Attributes, context, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -50,7 +50,9 @@ export function createLogger(
 ): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVELS[lvl] < LEVELS[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...scrub({ ...base, ...fields }) }));
+    write(
+      JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...scrub({ ...base, ...fields }) }),
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -114,10 +116,16 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
   const meter = meterProvider.getMeter('rotor');
 
   const events = meter.createCounter('rotor.events', { description: 'Events received, by source and type' });
-  const ignored = meter.createCounter('rotor.events.ignored', { description: 'Events acknowledged and ignored' });
+  const ignored = meter.createCounter('rotor.events.ignored', {
+    description: 'Events acknowledged and ignored',
+  });
   const rotations = meter.createCounter('rotor.rotations', { description: 'Rotations, by result' });
-  const refreshes = meter.createCounter('rotor.refreshes', { description: 'Forced refreshes, by operator and result' });
-  const restarts = meter.createCounter('rotor.restarts', { description: 'Workload results, by kind and result' });
+  const refreshes = meter.createCounter('rotor.refreshes', {
+    description: 'Forced refreshes, by operator and result',
+  });
+  const restarts = meter.createCounter('rotor.restarts', {
+    description: 'Workload results, by kind and result',
+  });
   const latency = meter.createHistogram('rotor.pipeline.latency', {
     description: 'Event received to last workload patched',
     unit: 'ms',
@@ -131,23 +139,29 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
     eventReceived: (source, type) => events.add(1, { source, type }),
     eventIgnored: (source, reason) => ignored.add(1, { source, reason }),
     recordOutcome(outcome) {
-      if (outcome.rotation) rotations.add(1, { result: 'newVersion' in outcome.rotation ? 'rotated' : 'skipped' });
+      if (outcome.rotation)
+        rotations.add(1, { result: 'newVersion' in outcome.rotation ? 'rotated' : 'skipped' });
       for (const r of outcome.refreshes) refreshes.add(1, { operator: r.operator, result: r.status });
       for (const w of outcome.workloads) restarts.add(1, { kind: w.kind, result: w.status });
       const done = outcome.timeline.find((t) => t.step === 'done');
       if (done) latency.record(done.atMs, { source: outcome.source, status: outcome.status });
     },
     span: (name, attributes, fn, parent) =>
-      tracer.startActiveSpan(name, { attributes }, parent ? trace.setSpan(context.active(), parent) : context.active(), async (span) => {
-        try {
-          return await fn(span);
-        } catch (error) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-          throw error;
-        } finally {
-          span.end();
-        }
-      }),
+      tracer.startActiveSpan(
+        name,
+        { attributes },
+        parent ? trace.setSpan(context.active(), parent) : context.active(),
+        async (span) => {
+          try {
+            return await fn(span);
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      ),
     async flush() {
       await Promise.all([tracerProvider.forceFlush(), meterProvider.forceFlush()]);
     },
@@ -159,5 +173,10 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
 
 /** Span attributes describing an event: references only. */
 export function eventAttributes(event: ChangeEvent, ref: string): Attributes {
-  return { 'rotor.event.id': event.id, 'rotor.event.source': event.source, 'rotor.event.kind': event.kind, 'rotor.ref': ref };
+  return {
+    'rotor.event.id': event.id,
+    'rotor.event.source': event.source,
+    'rotor.event.kind': event.kind,
+    'rotor.ref': ref,
+  };
 }

@@ -26,6 +26,9 @@ export function ensureDependencies() {
 
 /** Runs a TypeScript entry point with tsx, inheriting stdio; returns its exit code. */
 export function runTs(file, args = []) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, file), ...args], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, file), ...args], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   return r.status ?? 1;
 }

@@ -2,10 +2,10 @@ import type { Config } from '../config.js';
 import { describeError, NotFoundError } from '../errors.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
 import type { Backend, CallObserver } from './backend.js';
-import { keyVaultFactory } from './keyvault/index.js';
 import type { KeyVaultClientOptions, SecretClientFactory } from './keyvault/client.js';
-import { vaultFactory } from './vault/index.js';
+import { keyVaultFactory } from './keyvault/index.js';
 import type { VaultClientFactory } from './vault/client.js';
+import { vaultFactory } from './vault/index.js';
 
 /** Injection points; every field is optional and production leaves them unset. */
 export interface BackendDeps {
@@ -40,7 +40,9 @@ export class BackendRegistry {
   get(ref: SecretRef): Backend {
     const backend = this.find(ref);
     if (!backend) {
-      throw new NotFoundError(`${refKey(ref)}: no configured ${ref.backend} store matches; add it to the rotor configuration`);
+      throw new NotFoundError(
+        `${refKey(ref)}: no configured ${ref.backend} store matches; add it to the rotor configuration`,
+      );
     }
     return backend;
   }
@@ -61,7 +63,13 @@ export class BackendRegistry {
           await b.health();
           return { kind: b.kind, name: b.name, ok: true, ms: performance.now() - start };
         } catch (error) {
-          return { kind: b.kind, name: b.name, ok: false, ms: performance.now() - start, error: describeError(error).message };
+          return {
+            kind: b.kind,
+            name: b.name,
+            ok: false,
+            ms: performance.now() - start,
+            error: describeError(error).message,
+          };
         }
       }),
     );

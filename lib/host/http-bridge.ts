@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpRequest, type HttpResponseInit } from '@azure/functions';
+import type { HttpRequest as HttpRequestType, HttpResponseInit } from '@azure/functions';
+import { HttpRequest } from './functions-runtime.js';
 
 /** node:http request → the HttpRequest the Functions runtime would hand the handler. */
 export function toHttpRequest(

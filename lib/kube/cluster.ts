@@ -46,7 +46,9 @@ function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
   else if (cluster.kubeconfig) kc.loadFromString(readFileSync(cluster.kubeconfig, 'utf8'));
   else if (cluster.aks) {
     kc.loadFromOptions({
-      clusters: [{ name: cluster.name, server: cluster.aks.server, caData: cluster.aks.caData, skipTLSVerify: false }],
+      clusters: [
+        { name: cluster.name, server: cluster.aks.server, caData: cluster.aks.caData, skipTLSVerify: false },
+      ],
       users: [{ name: 'rotor', token }],
       contexts: [{ name: cluster.name, cluster: cluster.name, user: 'rotor' }],
       currentContext: cluster.name,
@@ -54,7 +56,9 @@ function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
   }
   if (cluster.context) {
     if (!kc.getContexts().some((c) => c.name === cluster.context)) {
-      throw new ConfigError([`clusters.${cluster.name}: context "${cluster.context}" is not in the kubeconfig`]);
+      throw new ConfigError([
+        `clusters.${cluster.name}: context "${cluster.context}" is not in the kubeconfig`,
+      ]);
     }
     kc.setCurrentContext(cluster.context);
   }

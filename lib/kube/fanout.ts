@@ -38,7 +38,11 @@ export async function probeCluster(client: ClusterClient, timeoutMs: number): Pr
     );
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     request.on('error', (error) =>
-      reject(new TransientError(`cluster ${client.name} is unreachable at ${server}: ${error.message}`, { cause: error })),
+      reject(
+        new TransientError(`cluster ${client.name} is unreachable at ${server}: ${error.message}`, {
+          cause: error,
+        }),
+      ),
     );
     request.end();
   });

@@ -16,9 +16,16 @@ export function summarise(outcome: Outcome): NotificationSummary {
   const lines = [
     ...restarted.map((w) => `restarted ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}`),
     ...failedWorkloads.map((w) => `failed ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}: ${w.error}`),
-    ...failedRefreshes.map((r) => `refresh failed ${r.kind} ${r.namespace}/${r.name} in ${r.cluster}: ${r.error}`),
+    ...failedRefreshes.map(
+      (r) => `refresh failed ${r.kind} ${r.namespace}/${r.name} in ${r.cluster}: ${r.error}`,
+    ),
     ...outcome.clusterFailures.map((c) => `cluster ${c.cluster} unreachable: ${c.error}`),
   ];
   const verb = failed ? 'failed for' : 'reloaded';
-  return { title: `rotor ${verb} ${outcome.ref} (${outcome.status})`, lines, failed, restarted: restarted.length };
+  return {
+    title: `rotor ${verb} ${outcome.ref} (${outcome.status})`,
+    lines,
+    failed,
+    restarted: restarted.length,
+  };
 }

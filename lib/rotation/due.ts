@@ -10,7 +10,10 @@ export type DueReason = 'expired' | 'near-expiry' | 'period' | 'schedule';
  * When the current version expires: Key Vault's expiresOn, or, where the store has no
  * expiry (KV v2) or the version was written without one, its creation + ValidityPeriodDays.
  */
-export function expiryOf(policy: RotationPolicy, snapshot: Pick<SecretSnapshot, 'expiresOn' | 'createdOn'>): Date | undefined {
+export function expiryOf(
+  policy: RotationPolicy,
+  snapshot: Pick<SecretSnapshot, 'expiresOn' | 'createdOn'>,
+): Date | undefined {
   if (snapshot.expiresOn) return snapshot.expiresOn;
   if (snapshot.createdOn) return new Date(snapshot.createdOn.getTime() + policy.validityDays * DAY_MS);
   return undefined;
@@ -38,11 +41,14 @@ export function dueReason(
 ): DueReason | undefined {
   const expiry = expiryOf(policy, snapshot);
   if (expiry && expiry.getTime() <= now.getTime()) return 'expired';
-  if (expiry && expiry.getTime() - now.getTime() <= effectiveWindowMs(policy, windowDays)) return 'near-expiry';
+  if (expiry && expiry.getTime() - now.getTime() <= effectiveWindowMs(policy, windowDays))
+    return 'near-expiry';
   const last = snapshot.createdOn;
   if (!last) return undefined;
-  if (policy.periodDays !== undefined && now.getTime() - last.getTime() >= policy.periodDays * DAY_MS) return 'period';
-  if (policy.schedule !== undefined && nextOccurrence(policy.schedule, last).getTime() <= now.getTime()) return 'schedule';
+  if (policy.periodDays !== undefined && now.getTime() - last.getTime() >= policy.periodDays * DAY_MS)
+    return 'period';
+  if (policy.schedule !== undefined && nextOccurrence(policy.schedule, last).getTime() <= now.getTime())
+    return 'schedule';
   return undefined;
 }
 

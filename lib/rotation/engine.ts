@@ -65,7 +65,13 @@ export interface RotationEngineOptions {
   onWarning?: (message: string, attributes: Record<string, string>) => void;
 }
 
-const TRIGGERS = new Set<RotateOptions['reason']>(['near-expiry', 'expired', 'rotate-due', 'rotate-requested', 'manual']);
+const TRIGGERS = new Set<RotateOptions['reason']>([
+  'near-expiry',
+  'expired',
+  'rotate-due',
+  'rotate-requested',
+  'manual',
+]);
 const FORCED = new Set<RotateOptions['reason']>(['rotate-requested', 'manual']);
 
 /**
@@ -118,20 +124,30 @@ export class RotationEngine {
   }
 
   async rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult> {
-    if (!TRIGGERS.has(options.reason)) return skipped('not-a-rotation-trigger', `event kind ${options.reason}`);
+    if (!TRIGGERS.has(options.reason))
+      return skipped('not-a-rotation-trigger', `event kind ${options.reason}`);
     const backend = this.backends.get(ref);
-    if (!backend.rotate) return skipped('rotation-disabled', `rotation is disabled for ${backend.kind} store ${backend.name}`);
+    if (!backend.rotate)
+      return skipped('rotation-disabled', `rotation is disabled for ${backend.kind} store ${backend.name}`);
     const before = await backend.readMetadata(ref);
     const gate = this.gate(before, options);
     if ('status' in gate) return gate;
     const lease = await this.leases.tryAcquire(refKey(ref), this.leaseTtlMs);
-    if (!lease) return skipped('in-progress-elsewhere', 'another rotor instance holds the rotation lease', before.version);
+    if (!lease)
+      return skipped(
+        'in-progress-elsewhere',
+        'another rotor instance holds the rotation lease',
+        before.version,
+      );
     try {
       const fresh = await backend.read(ref);
-      if (fresh.version !== before.version) return skipped('superseded', 'a new version appeared meanwhile', fresh.version);
+      if (fresh.version !== before.version)
+        return skipped('superseded', 'a new version appeared meanwhile', fresh.version);
       return await this.writeNewVersion(backend, fresh, gate.policy);
     } finally {
-      await lease.release().catch((error) => this.warn('lease release failed', { ref: refKey(ref), ...errorAttrs(error) }));
+      await lease
+        .release()
+        .catch((error) => this.warn('lease release failed', { ref: refKey(ref), ...errorAttrs(error) }));
     }
   }
 
@@ -145,11 +161,19 @@ export class RotationEngine {
         for await (const page of backend.list(options)) {
           for (const snapshot of page) {
             const reason = this.dueFromList(snapshot, now);
-            if (reason) due.push({ ref: snapshot.ref, reason, ...(snapshot.version ? { version: snapshot.version } : {}) });
+            if (reason)
+              due.push({
+                ref: snapshot.ref,
+                reason,
+                ...(snapshot.version ? { version: snapshot.version } : {}),
+              });
           }
         }
       } catch (error) {
-        this.warn('scan of a secret store failed; others continue', { store: backend.name, ...errorAttrs(error) });
+        this.warn('scan of a secret store failed; others continue', {
+          store: backend.name,
+          ...errorAttrs(error),
+        });
       }
     }
     return due;
@@ -172,24 +196,50 @@ export class RotationEngine {
     return dueReason(result.policy, snapshot, now, this.config.rotation.nearExpiryWindowDays);
   }
 
-  private gate(snapshot: SecretSnapshot, options: RotateOptions): RotationResult | { policy: RotationPolicy } {
+  private gate(
+    snapshot: SecretSnapshot,
+    options: RotateOptions,
+  ): RotationResult | { policy: RotationPolicy } {
     if (!snapshot.enabled || snapshot.managed) {
-      return skipped('not-rotatable', 'the current version is disabled, deleted or managed by Key Vault', snapshot.version);
+      return skipped(
+        'not-rotatable',
+        'the current version is disabled, deleted or managed by Key Vault',
+        snapshot.version,
+      );
     }
     const result = parsePolicy(snapshot.metadata, this.config.rotation.defaultValidityDays);
     if (result.kind === 'none') return skipped('no-policy', result.reason, snapshot.version);
-    if (result.kind === 'invalid') return skipped('invalid-policy', result.issues.join('; '), snapshot.version);
+    if (result.kind === 'invalid')
+      return skipped('invalid-policy', result.issues.join('; '), snapshot.version);
     if (options.expectedVersion !== undefined && options.expectedVersion !== snapshot.version) {
-      return skipped('superseded', `version ${options.expectedVersion} is no longer current`, snapshot.version);
+      return skipped(
+        'superseded',
+        `version ${options.expectedVersion} is no longer current`,
+        snapshot.version,
+      );
     }
     if (!FORCED.has(options.reason)) {
-      const due = dueReason(result.policy, snapshot, this.clock.now(), this.config.rotation.nearExpiryWindowDays);
-      if (!due) return skipped('not-due', 'the current version is neither near expiry nor past its period', snapshot.version);
+      const due = dueReason(
+        result.policy,
+        snapshot,
+        this.clock.now(),
+        this.config.rotation.nearExpiryWindowDays,
+      );
+      if (!due)
+        return skipped(
+          'not-due',
+          'the current version is neither near expiry nor past its period',
+          snapshot.version,
+        );
     }
     return { policy: result.policy };
   }
 
-  private async writeNewVersion(backend: Backend, fresh: SecretWithValue, policy: RotationPolicy): Promise<RotationResult> {
+  private async writeNewVersion(
+    backend: Backend,
+    fresh: SecretWithValue,
+    policy: RotationPolicy,
+  ): Promise<RotationResult> {
     const generator = policy.generator;
     if (generator.kind === 'password' || generator.kind === 'bytes') {
       const text =
@@ -207,9 +257,16 @@ export class RotationEngine {
     return this.rotateWithProvider(backend, fresh, policy);
   }
 
-  private async rotateWithProvider(backend: Backend, fresh: SecretWithValue, policy: RotationPolicy): Promise<RotationResult> {
+  private async rotateWithProvider(
+    backend: Backend,
+    fresh: SecretWithValue,
+    policy: RotationPolicy,
+  ): Promise<RotationResult> {
     const provider = this.providers.get(policy.generator.kind);
-    if (!provider) throw new ValidationError(`no credential provider is configured for rotor-generator ${policy.generator.kind}`);
+    if (!provider)
+      throw new ValidationError(
+        `no credential provider is configured for rotor-generator ${policy.generator.kind}`,
+      );
     const context: ProviderContext = { ref: fresh.ref, policy, current: fresh.value };
     // Step 1: the provider accepts the new credential (dual: on the inactive role).
     const issued = await provider.issue(context);
@@ -221,14 +278,23 @@ export class RotationEngine {
       if (error instanceof ConflictError) {
         const winner = await backend.read(fresh.ref);
         await provider.restore(context, winner.value, issued);
-        return skipped('rotated-concurrently', 'another writer created a version first; the provider follows it', winner.version);
+        return skipped(
+          'rotated-concurrently',
+          'another writer created a version first; the provider follows it',
+          winner.version,
+        );
       }
       await this.rollBack(provider, context, issued, error);
       throw error;
     }
   }
 
-  private async rollBack(provider: CredentialProvider, context: ProviderContext, issued: IssuedCredential, cause: unknown) {
+  private async rollBack(
+    provider: CredentialProvider,
+    context: ProviderContext,
+    issued: IssuedCredential,
+    cause: unknown,
+  ) {
     try {
       await provider.restore(context, context.current, issued);
     } catch (restoreError) {
@@ -271,7 +337,12 @@ export class RotationEngine {
    * Key Vault tags belong to a version, so every tag is carried over (as the samples do);
    * KV v2 custom_metadata belongs to the secret, so only rotor's keys are sent and merged.
    */
-  private metadataFor(backend: Backend, fresh: SecretSnapshot, now: Date, credentialId?: string): Record<string, string> {
+  private metadataFor(
+    backend: Backend,
+    fresh: SecretSnapshot,
+    now: Date,
+    credentialId?: string,
+  ): Record<string, string> {
     const own: Record<string, string> = { [keyIn(fresh.metadata, TAGS.rotatedAt)]: now.toISOString() };
     if (credentialId !== undefined) own[keyIn(fresh.metadata, TAGS.credentialId)] = credentialId;
     if (backend.kind !== 'azure-keyvault') return own;

@@ -33,7 +33,10 @@ const field = z.string().min(1).max(128).default('value');
 export const PasswordOptionsSchema = z
   .object({
     length: z.coerce.number().int().min(8).max(1024).default(32),
-    classes: z.array(z.enum(CHAR_CLASSES)).min(1).default([...CHAR_CLASSES]),
+    classes: z
+      .array(z.enum(CHAR_CLASSES))
+      .min(1)
+      .default([...CHAR_CLASSES]),
     /** Characters never used, whatever the classes say. */
     exclude: z.string().default(''),
     symbols: z.string().min(1).default(DEFAULT_SYMBOLS),
@@ -116,14 +119,18 @@ const cron = z.string().refine(
 const PROVIDER_SCHEMES = /^postgres(ql)?:\/\//i;
 
 /** Reads a policy from tags / custom_metadata. `defaultValidityDays` applies when ValidityPeriodDays is absent. */
-export function parsePolicy(metadata: Readonly<Record<string, string>>, defaultValidityDays: number): PolicyResult {
+export function parsePolicy(
+  metadata: Readonly<Record<string, string>>,
+  defaultValidityDays: number,
+): PolicyResult {
   const get = lookup(metadata);
   const generatorKind = get(TAGS.generator)?.trim();
   const providerAddress = get(TAGS.providerAddress)?.trim() || undefined;
   if (!generatorKind) {
     // The samples' tags alone name a provider rotor can rotate only when it is PostgreSQL;
     // other ProviderAddress values belong to their own rotation functions, so rotor keeps out.
-    if (!providerAddress || !PROVIDER_SCHEMES.test(providerAddress)) return { kind: 'none', reason: 'no rotor-generator tag' };
+    if (!providerAddress || !PROVIDER_SCHEMES.test(providerAddress))
+      return { kind: 'none', reason: 'no rotor-generator tag' };
   }
   const issues: string[] = [];
   if (generatorKind && !GENERATOR_KINDS.includes(generatorKind as GeneratorSpec['kind'])) {
@@ -152,7 +159,8 @@ function checkGenerator(g: GeneratorSpec): string[] {
   if (!password) return [];
   const issues: string[] = [];
   for (const cls of new Set(password.classes)) {
-    if (alphabetOf(cls, password).length === 0) issues.push(`${TAGS.generatorOptions}: class ${cls} has no characters left after exclude`);
+    if (alphabetOf(cls, password).length === 0)
+      issues.push(`${TAGS.generatorOptions}: class ${cls} has no characters left after exclude`);
   }
   if (password.length < new Set(password.classes).size) {
     issues.push(`${TAGS.generatorOptions}: length ${password.length} is shorter than the number of classes`);
@@ -189,7 +197,12 @@ function parseOptions(raw: string | undefined, issues: string[]): Record<string,
   return {};
 }
 
-function optional<T>(schema: z.ZodType<T>, raw: string | undefined, key: string, issues: string[]): T | undefined {
+function optional<T>(
+  schema: z.ZodType<T>,
+  raw: string | undefined,
+  key: string,
+  issues: string[],
+): T | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const parsed = schema.safeParse(raw.trim());
   if (parsed.success) return parsed.data;

@@ -21,7 +21,11 @@ export function fieldsOf(value: SecretValue): Record<string, string> | undefined
  * `host` are kept). A plain-string current value stays a plain string when only the
  * primary field is written.
  */
-export function nextValue(current: SecretValue, fields: Readonly<Record<string, string>>, primaryField: string): SecretValue {
+export function nextValue(
+  current: SecretValue,
+  fields: Readonly<Record<string, string>>,
+  primaryField: string,
+): SecretValue {
   if (typeof current !== 'string') return { ...current, ...fields };
   const existing = parseJsonObject(current);
   if (existing) return JSON.stringify({ ...existing, ...fields });
@@ -40,7 +44,9 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
   if (!trimmed.startsWith('{')) return undefined;
   try {
     const value: unknown = JSON.parse(trimmed);
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { type IdempotencyRecord, IdempotencyRecordExistsError, type IdempotencyStore } from './idempotency.js';
+import {
+  type IdempotencyRecord,
+  IdempotencyRecordExistsError,
+  type IdempotencyStore,
+} from './idempotency.js';
 
 /**
  * IdempotencyStore for a single process (`npm start` with no state store configured):

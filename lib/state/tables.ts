@@ -1,5 +1,5 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import { TableClient } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
 import type { Config } from '../config.js';
 import { ConfigError, RotorError } from '../errors.js';
 
@@ -34,12 +34,16 @@ export class Tables {
     } else if (this.state.accountUrl) {
       client = new TableClient(this.state.accountUrl, tableName, new DefaultAzureCredential());
     } else {
-      throw new ConfigError(['state: set ROTOR_STATE_CONNECTION_STRING, ROTOR_STATE_ACCOUNT_URL or AzureWebJobsStorage']);
+      throw new ConfigError([
+        'state: set ROTOR_STATE_CONNECTION_STRING, ROTOR_STATE_ACCOUNT_URL or AzureWebJobsStorage',
+      ]);
     }
     try {
       await client.createTable();
     } catch (error) {
-      throw new RotorError('state_unavailable', `cannot create or reach table ${tableName}`, true, { cause: error });
+      throw new RotorError('state_unavailable', `cannot create or reach table ${tableName}`, true, {
+        cause: error,
+      });
     }
     return client;
   }

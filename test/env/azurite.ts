@@ -53,7 +53,7 @@ export async function startAzurite(opts: { readyTimeoutMs?: number } = {}): Prom
     // Any HTTP answer means the listener is up (an unauthenticated request gets 4xx).
     await waitUntil(async () => ((await fetch(tableUrl)).status > 0 ? true : undefined), {
       what: `${tableUrl} answers HTTP`,
-      timeoutMs: opts.readyTimeoutMs ?? 60_000,
+      timeoutMs: opts.readyTimeoutMs ?? 120_000,
       process: proc,
     });
   } catch (err) {

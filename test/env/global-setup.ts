@@ -9,6 +9,8 @@ import { startEnvironment } from './sandbox.js';
  *
  * ROTOR_TEST_ENV_FILE=<descriptor.json> reuses an environment that is already running
  * (`npx tsx test/env/serve.ts` writes one), which saves the start-up on repeated runs.
+ * ROTOR_TEST_CLUSTERS=<n> starts n Kubernetes clusters instead of 2 (0 for tests that
+ * need none).
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const reuse = process.env.ROTOR_TEST_ENV_FILE;
@@ -18,7 +20,11 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('rotorEnv', descriptor);
     return undefined;
   }
-  const env = await startEnvironment({ log: (msg) => console.log(`[rotor env] ${msg}`) });
+  const clusters = process.env.ROTOR_TEST_CLUSTERS;
+  const env = await startEnvironment({
+    clusters: clusters ? Number(clusters) : undefined,
+    log: (msg) => console.log(`[rotor env] ${msg}`),
+  });
   project.provide('rotorEnv', env.descriptor);
   return () => env.stop();
 }

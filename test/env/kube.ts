@@ -169,7 +169,8 @@ async function acquireLock(): Promise<() => Promise<void>> {
       await rm(LOCK, { recursive: true, force: true });
       continue;
     }
-    if (Date.now() > deadline) throw new KubeEnvError(`rotor test env: timed out waiting for build lock ${LOCK}`);
+    if (Date.now() > deadline)
+      throw new KubeEnvError(`rotor test env: timed out waiting for build lock ${LOCK}`);
     await sleep(500);
   }
 }
@@ -207,6 +208,7 @@ export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<K
     throw new KubeEnvError(`rotor test env: cluster name must be a DNS label, got ${JSON.stringify(name)}`);
   }
   const binary = await ensureKubeApiserverBinary();
+  phase(name, 'binary ready', true);
   const parent = opts.workDir ?? os.tmpdir();
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, `rotor-kube-${name}-`));
@@ -282,7 +284,10 @@ export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<K
     stopped = true;
     if (!exited) {
       child.kill('SIGTERM');
-      const killed = await Promise.race([exitPromise.then(() => false), sleep(STOP_GRACE_MS).then(() => true)]);
+      const killed = await Promise.race([
+        exitPromise.then(() => false),
+        sleep(STOP_GRACE_MS).then(() => true),
+      ]);
       if (killed) {
         child.kill('SIGKILL');
         await exitPromise;
@@ -295,23 +300,32 @@ export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<K
   const fail = async (message: string, cause?: unknown): Promise<never> => {
     const logTail = await tail(logPath);
     await stop();
-    throw new KubeEnvError(`rotor test env: cluster ${name}: ${message}\n--- kube-apiserver log (tail) ---\n${logTail}`, {
-      cause,
-    });
+    throw new KubeEnvError(
+      `rotor test env: cluster ${name}: ${message}\n--- kube-apiserver log (tail) ---\n${logTail}`,
+      {
+        cause,
+      },
+    );
   };
 
   try {
     const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
     const deadline = Date.now() + readyTimeoutMs;
     const alive = () => {
-      if (exited) throw new KubeEnvError(`kube-apiserver exited (code ${exited.code}, signal ${exited.signal})`);
-      if (Date.now() > deadline) throw new KubeEnvError(`kube-apiserver not ready after ${readyTimeoutMs / 1000} s`);
+      if (exited)
+        throw new KubeEnvError(`kube-apiserver exited (code ${exited.code}, signal ${exited.signal})`);
+      if (Date.now() > deadline)
+        throw new KubeEnvError(`kube-apiserver not ready after ${readyTimeoutMs / 1000} s`);
     };
     const caPem = await waitForCa(path.join(certDir, 'apiserver.crt'), alive);
+    phase(name, 'serving certificate written');
     const admin: Client = { server, caPem, token: adminToken };
     await waitForReady(admin, alive);
+    phase(name, '/readyz ok');
     await applyCrds(admin);
+    phase(name, 'CRDs established');
     await applyRbac(admin);
+    phase(name, 'RBAC applied');
 
     const kubeconfigYaml = (identity: 'admin' | 'rotor'): string =>
       kubeconfig(name, server, caPem, identity, identity === 'admin' ? adminToken : rotorToken);
@@ -400,7 +414,10 @@ async function waitForReady(admin: Client, alive: () => void): Promise<void> {
     try {
       const res = await request(admin, 'GET', '/readyz?verbose', undefined, undefined, 2_000);
       if (res.status === 200) return;
-      last = `${res.status} ${res.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
+      last = `${res.status} ${res.body
+        .split('\n')
+        .filter((l) => l.includes('failed'))
+        .join('; ')}`;
     } catch (err) {
       last = (err as Error).message;
     }
@@ -430,32 +447,94 @@ async function applyCrds(admin: Client): Promise<void> {
   const crds = (await Promise.all(files.map(readObjects))).flat();
   const resolver = new ResourceResolver(admin);
   await Promise.all(crds.map((o) => apply(admin, resolver, o)));
-  await Promise.all(crds.map((o) => waitEstablished(admin, o.metadata.name)));
+  await waitEstablished(
+    admin,
+    crds.map((o) => o.metadata.name),
+  );
 }
 
-async function waitEstablished(admin: Client, name: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const res = await request(admin, 'GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-    if (res.status === 200) {
-      const crd = JSON.parse(res.body) as { status?: { conditions?: { type: string; status: string }[] } };
-      const conds = crd.status?.conditions ?? [];
-      if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
-      if (Date.now() > deadline) {
-        throw new KubeEnvError(`CRD ${name} not Established after 60 s: ${JSON.stringify(conds)}`);
-      }
-    } else if (Date.now() > deadline) {
-      throw new KubeEnvError(`CRD ${name}: GET answered ${res.status}`);
+/**
+ * Waits until every named CRD is Established, through one watch (its initial ADDED events
+ * carry the current state), instead of polling objects that can weigh hundreds of KB.
+ */
+function waitEstablished(admin: Client, names: string[], timeoutMs = 60_000): Promise<void> {
+  const pending = new Set(names);
+  const states = new Map<string, unknown>();
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      `${admin.server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions?watch=true&timeoutSeconds=${Math.ceil(timeoutMs / 1000)}`,
+      { ca: admin.caPem, headers: { authorization: `Bearer ${admin.token}`, accept: 'application/json' } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          settle(new KubeEnvError(`watch CRDs: ${res.statusCode}`));
+          return;
+        }
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (!line.trim()) continue;
+            try {
+              onEvent(JSON.parse(line) as WatchEvent);
+            } catch (err) {
+              settle(err as Error);
+            }
+          }
+        });
+        res.on('end', () => settle(new KubeEnvError('watch CRDs ended early')));
+        res.on('error', settle);
+      },
+    );
+    const timer = setTimeout(
+      () =>
+        settle(
+          new KubeEnvError(
+            `CRDs not Established after ${timeoutMs / 1000} s: ${[...pending]
+              .map((n) => `${n} ${JSON.stringify(states.get(n) ?? 'not seen')}`)
+              .join('; ')}`,
+          ),
+        ),
+      timeoutMs,
+    );
+    let settled = false;
+    function settle(err?: Error): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      if (err) reject(err);
+      else resolve();
     }
-    await sleep(50);
-  }
+    function onEvent(ev: WatchEvent): void {
+      const name = ev.object.metadata?.name;
+      if (!name || !pending.has(name)) return;
+      const conds = ev.object.status?.conditions ?? [];
+      states.set(name, conds);
+      if (conds.some((c) => c.type === 'Established' && c.status === 'True')) pending.delete(name);
+      if (pending.size === 0) settle();
+    }
+    req.on('error', (err) => settle(err));
+    req.end();
+    if (pending.size === 0) settle();
+  });
+}
+
+interface WatchEvent {
+  type: string;
+  object: { metadata?: { name?: string }; status?: { conditions?: { type: string; status: string }[] } };
 }
 
 /** A binding whose subjects are obviously to be filled in by the installer. */
 function hasPlaceholderSubject(o: KubeObject): boolean {
   const subjects = (o.subjects as { name?: string; namespace?: string }[] | undefined) ?? [];
   return subjects.some((s) =>
-    [s.name, s.namespace].some((v) => typeof v === 'string' && /[<>{}$]|placeholder|changeme|change-me|replace/i.test(v)),
+    [s.name, s.namespace].some(
+      (v) => typeof v === 'string' && /[<>{}$]|placeholder|changeme|change-me|replace/i.test(v),
+    ),
   );
 }
 
@@ -463,7 +542,9 @@ async function applyRbac(admin: Client): Promise<void> {
   const files = await yamlFiles(RBAC_DIR).catch(() => [] as string[]);
   const objects = (await Promise.all(files.map(readObjects)))
     .flat()
-    .filter((o) => !((o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && hasPlaceholderSubject(o)));
+    .filter(
+      (o) => !((o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') && hasPlaceholderSubject(o)),
+    );
   if (!objects.some((o) => o.kind === 'ClusterRole' && o.metadata.name === 'rotor')) {
     throw new KubeEnvError(`no ClusterRole "rotor" in ${RBAC_DIR}/*.yaml`);
   }
@@ -530,13 +611,33 @@ class ResourceResolver {
   }
 }
 
+/**
+ * Creates the object, or server-side applies it if it exists (a fresh cluster mostly
+ * creates, which costs the server far less than applying large CRDs).
+ */
 async function apply(client: Client, resolver: ResourceResolver, o: KubeObject): Promise<void> {
   const p = await resolver.path(o);
+  const collection = p.slice(0, p.lastIndexOf('/'));
+  const body = JSON.stringify(o);
+  const created = await request(
+    client,
+    'POST',
+    `${collection}?fieldManager=${FIELD_MANAGER}`,
+    body,
+    'application/json',
+    60_000,
+  );
+  if (created.status < 300) return;
+  if (created.status !== 409) {
+    throw new KubeEnvError(
+      `create ${o.kind} ${o.metadata.name}: ${created.status} ${created.body.slice(0, 2000)}`,
+    );
+  }
   const res = await request(
     client,
     'PATCH',
     `${p}?fieldManager=${FIELD_MANAGER}&force=true`,
-    JSON.stringify(o),
+    body,
     'application/apply-patch+yaml',
     60_000,
   );
@@ -569,17 +670,31 @@ function request(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${pathAndQuery}: timed out after ${timeoutMs} ms`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`${method} ${pathAndQuery}: timed out after ${timeoutMs} ms`)),
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 // ---------------------------------------------------------------------------------------
+
+const phaseStarts = new Map<string, number>();
+
+/** Startup timings on stderr when ROTOR_KUBE_ENV_DEBUG is set. */
+function phase(cluster: string, what: string, first = false): void {
+  if (!process.env.ROTOR_KUBE_ENV_DEBUG) return;
+  if (first) phaseStarts.set(cluster, Date.now());
+  const ms = Date.now() - (phaseStarts.get(cluster) ?? Date.now());
+  process.stderr.write(`[kube-env ${cluster}] +${ms} ms ${what}\n`);
+}
 
 async function tail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');

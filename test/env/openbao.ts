@@ -113,7 +113,7 @@ export async function startOpenBao(opts: StartOpenBaoOptions): Promise<OpenBao> 
   };
 
   try {
-    const wait = { process: proc, timeoutMs: opts.readyTimeoutMs ?? 60_000 };
+    const wait = { process: proc, timeoutMs: opts.readyTimeoutMs ?? 120_000 };
     await waitUntil(
       async () => ((await fetch(`${address}/v1/sys/health`)).status === 200 ? true : undefined),
       {

@@ -106,7 +106,7 @@ export async function startPostgres(opts: { readyTimeoutMs?: number } = {}): Pro
   try {
     await waitUntil(() => query('SELECT 1'), {
       what: `password login on 127.0.0.1:${port}`,
-      timeoutMs: opts.readyTimeoutMs ?? 60_000,
+      timeoutMs: opts.readyTimeoutMs ?? 120_000,
       process: proc,
     });
     await query(`CREATE DATABASE ${DATABASE}`);

@@ -31,9 +31,16 @@ process.stdin.on('data', (chunk) => {
 const signal = (sig) => { for (const pid of groups) { try { process.kill(-pid, sig); } catch {} } };
 const removeDirs = () => { for (const d of dirs) { try { fs.rmSync(d, { recursive: true, force: true }); } catch {} } };
 process.stdin.on('end', () => {
-  if (groups.size === 0) { removeDirs(); process.exit(0); }
   signal('SIGTERM');
-  setTimeout(() => { signal('SIGKILL'); setTimeout(() => { removeDirs(); process.exit(0); }, 200); }, 3000);
+  const deadline = Date.now() + 3000;
+  const alive = () => [...groups].some((pid) => { try { process.kill(-pid, 0); return true; } catch { return false; } });
+  const tick = () => {
+    const running = alive();
+    if (running && Date.now() < deadline) return setTimeout(tick, 100);
+    if (running) signal('SIGKILL');
+    setTimeout(() => { removeDirs(); process.exit(0); }, running ? 200 : 0);
+  };
+  tick();
 });
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});

@@ -57,7 +57,8 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
 
   const clusters = CLUSTER_NAMES.slice(0, clusterCount).map((name) =>
     timed(`kube ${name}`, async () => {
-      const c = await startKubeCluster({ name });
+      // Generous: two apiservers starting at once on 2 busy cores can take minutes.
+      const c = await startKubeCluster({ name, readyTimeoutMs: 300_000 });
       const value: KubeClusterDescriptor = {
         name: c.name,
         server: c.server,

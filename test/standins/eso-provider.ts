@@ -5,8 +5,8 @@
  * Written independently of rotor's matcher so the tests compare two readings of the contract.
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
-import { isNotFound, type StandinKube } from './standin-kube.js';
 import { backendMessage, type VaultAccess, type VaultClient, vaultClient } from './standin-backends.js';
+import { isNotFound, type StandinKube } from './standin-kube.js';
 
 export interface RemoteRef {
   key: string;
@@ -70,11 +70,15 @@ function jsonFields(text: string, key: string): Record<string, Buffer> {
   } catch {
     throw new Error(`unable to unmarshal secret ${key}: not a JSON object`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`secret ${key} is not a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`secret ${key} is not a JSON object`);
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, toBytes(v)]));
 }
 
-function tagsMatch(want: Record<string, string> | undefined, have: Record<string, string> | undefined): boolean {
+function tagsMatch(
+  want: Record<string, string> | undefined,
+  have: Record<string, string> | undefined,
+): boolean {
   return Object.entries(want ?? {}).every(([k, v]) => have?.[k] === v);
 }
 
@@ -138,10 +142,12 @@ async function storeToken(p: VaultProvider, ctx: ProviderContext, store: Resolve
   try {
     const secret = await ctx.kube.core.readNamespacedSecret({ namespace, name: ref.name });
     const raw = secret.data?.[ref.key ?? 'token'];
-    if (!raw) throw new Error(`cannot get Kubernetes secret "${ref.name}": key ${ref.key ?? 'token'} missing`);
+    if (!raw)
+      throw new Error(`cannot get Kubernetes secret "${ref.name}": key ${ref.key ?? 'token'} missing`);
     return Buffer.from(raw, 'base64').toString('utf8');
   } catch (error) {
-    if (isNotFound(error)) throw new Error(`cannot get Kubernetes secret "${ref.name}": secrets "${ref.name}" not found`);
+    if (isNotFound(error))
+      throw new Error(`cannot get Kubernetes secret "${ref.name}": secrets "${ref.name}" not found`);
     throw error;
   }
 }
@@ -149,7 +155,9 @@ async function storeToken(p: VaultProvider, ctx: ProviderContext, store: Resolve
 function vaultProviderClient(p: VaultProvider, ctx: ProviderContext, store: ResolvedStore): ProviderClient {
   let client: Promise<VaultClient> | undefined;
   const connect = () => {
-    client ??= storeToken(p, ctx, store).then((token) => vaultClient(ctx.vault, p.server, token, p.namespace ?? ''));
+    client ??= storeToken(p, ctx, store).then((token) =>
+      vaultClient(ctx.vault, p.server, token, p.namespace ?? ''),
+    );
     return client;
   };
   const readData = async (ref: RemoteRef): Promise<Record<string, unknown>> => {
@@ -161,12 +169,17 @@ function vaultProviderClient(p: VaultProvider, ctx: ProviderContext, store: Reso
     } catch (error) {
       throw new Error(`cannot read secret data from Vault: ${backendMessage(error)}`, { cause: error });
     }
-    const data = (p.version ?? 'v2') === 'v2' ? (res.data?.data as Record<string, unknown> | null | undefined) : res.data;
+    const data =
+      (p.version ?? 'v2') === 'v2'
+        ? (res.data?.data as Record<string, unknown> | null | undefined)
+        : res.data;
     if (!data) throw new Error(`secret not found: ${path}`);
     return data;
   };
   const listUnder = async (vault: VaultClient, mount: string, prefix: string): Promise<string[]> => {
-    const res = (await vault.list(`${mount}/metadata/${prefix}`).catch(() => ({ data: { keys: [] } }))) as { data?: { keys?: string[] } };
+    const res = (await vault.list(`${mount}/metadata/${prefix}`).catch(() => ({ data: { keys: [] } }))) as {
+      data?: { keys?: string[] };
+    };
     const out: string[] = [];
     for (const k of res.data?.keys ?? []) {
       if (k.endsWith('/')) out.push(...(await listUnder(vault, mount, `${prefix}${k}`)));

@@ -25,8 +25,14 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseGoDuration } from '../../lib/kube/operators/duration.js';
+import {
+  type FindRef,
+  type ProviderClient,
+  providerClient,
+  type RemoteRef,
+  type ResolvedStore,
+} from './eso-provider.js';
 import { esoDataHash, esoResourceVersion, objectHash } from './go-format.js';
-import { type FindRef, type ProviderClient, providerClient, type RemoteRef, type ResolvedStore } from './eso-provider.js';
 import { type KeyVaultAccess, keyVaultClientFactory, type VaultAccess } from './standin-backends.js';
 import {
   isNotFound,
@@ -57,7 +63,12 @@ export interface EsoStandin {
 }
 
 const ES = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets', kind: 'ExternalSecret' };
-const CES = { group: 'external-secrets.io', version: 'v1', plural: 'clusterexternalsecrets', kind: 'ClusterExternalSecret' };
+const CES = {
+  group: 'external-secrets.io',
+  version: 'v1',
+  plural: 'clusterexternalsecrets',
+  kind: 'ClusterExternalSecret',
+};
 const COMPONENT = 'external-secrets';
 const LABEL_MANAGED = 'reconcile.external-secrets.io/managed';
 const LABEL_OWNER = 'reconcile.external-secrets.io/created-by';
@@ -89,7 +100,10 @@ interface Condition {
   lastTransitionTime: string;
 }
 
-type Es = StandinObject & { spec: EsSpec; status?: { conditions?: Condition[]; refreshTime?: string; syncedResourceVersion?: string } };
+type Es = StandinObject & {
+  spec: EsSpec;
+  status?: { conditions?: Condition[]; refreshTime?: string; syncedResourceVersion?: string };
+};
 
 class SyncError extends Error {
   constructor(
@@ -103,7 +117,10 @@ class SyncError extends Error {
 /** ESO SetExternalSecretCondition: unchanged status keeps its lastTransitionTime. */
 function withCondition(conditions: Condition[] | undefined, next: Condition): Condition[] {
   const current = (conditions ?? []).find((c) => c.type === next.type);
-  const merged = current && current.status === next.status ? { ...next, lastTransitionTime: current.lastTransitionTime } : next;
+  const merged =
+    current && current.status === next.status
+      ? { ...next, lastTransitionTime: current.lastTransitionTime }
+      : next;
   return [...(conditions ?? []).filter((c) => c.type !== next.type), merged];
 }
 
@@ -140,7 +157,12 @@ function encode(data: Record<string, Buffer>): Record<string, string> {
 }
 
 interface ExistingSecret {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; resourceVersion?: string };
+  metadata?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    uid?: string;
+    resourceVersion?: string;
+  };
   data?: Record<string, string>;
   type?: string;
 }
@@ -207,7 +229,8 @@ class EsoController {
     if (!shouldRefresh(es) && isSecretValid(existing)) {
       if (!periodic || !es.status?.refreshTime) return undefined;
       const since = Date.now() - new Date(es.status.refreshTime).getTime();
-      return Math.max(interval - since, 0) + 1_000;
+      // ESO requeues at the remaining interval plus 5 s; an earlier pending requeue wins.
+      return Math.max(interval - since, 0) + 5_000;
     }
     const synced = es.status?.conditions?.some((c) => c.reason === 'SecretSynced');
     if (es.spec.target?.immutable && synced) return undefined;
@@ -263,7 +286,12 @@ class EsoController {
     try {
       const obj = (
         kind === 'ClusterSecretStore'
-          ? await this.kube.custom.getClusterCustomObject({ group: ES.group, version: ES.version, plural: 'clustersecretstores', name: chosen.name })
+          ? await this.kube.custom.getClusterCustomObject({
+              group: ES.group,
+              version: ES.version,
+              plural: 'clustersecretstores',
+              name: chosen.name,
+            })
           : await this.kube.custom.getNamespacedCustomObject({
               group: ES.group,
               version: ES.version,
@@ -310,22 +338,44 @@ class EsoController {
     return out;
   }
 
-  private async writeSecret(es: Es, secretName: string, existing: ExistingSecret | undefined, data: Record<string, Buffer>): Promise<void> {
+  private async writeSecret(
+    es: Es,
+    secretName: string,
+    existing: ExistingSecret | undefined,
+    data: Record<string, Buffer>,
+  ): Promise<void> {
     const namespace = es.metadata.namespace as string;
     const policy = es.spec.target?.creationPolicy ?? 'Owner';
     if (policy === 'None') return;
     if (Object.keys(data).length === 0 && (es.spec.target?.deletionPolicy ?? 'Retain') === 'Retain') return;
     if (policy === 'Merge' && !existing) {
-      throw new SyncError(MSG_UPDATE, new Error(`the desired secret ${secretName} was not found. With creationPolicy=Merge the secret won't be created`));
+      throw new SyncError(
+        MSG_UPDATE,
+        new Error(
+          `the desired secret ${secretName} was not found. With creationPolicy=Merge the secret won't be created`,
+        ),
+      );
     }
     const finalData = policy === 'Merge' ? { ...decode(existing?.data), ...data } : data;
     const encoded = encode(finalData);
     const labels: Record<string, string> = { ...(existing?.metadata?.labels ?? {}), [LABEL_MANAGED]: 'true' };
     if (policy === 'Owner') labels[LABEL_OWNER] = objectHash(`${namespace}/${es.metadata.name}`);
-    const annotations = { ...(existing?.metadata?.annotations ?? {}), [ANNOTATION_DATA_HASH]: esoDataHash(finalData) };
+    const annotations = {
+      ...(existing?.metadata?.annotations ?? {}),
+      [ANNOTATION_DATA_HASH]: esoDataHash(finalData),
+    };
     const ownerReferences =
       policy === 'Owner'
-        ? [{ apiVersion: `${ES.group}/${ES.version}`, kind: ES.kind, name: es.metadata.name, uid: es.metadata.uid as string, controller: true, blockOwnerDeletion: true }]
+        ? [
+            {
+              apiVersion: `${ES.group}/${ES.version}`,
+              kind: ES.kind,
+              name: es.metadata.name,
+              uid: es.metadata.uid as string,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ]
         : undefined;
     const unchanged =
       existing &&
@@ -342,7 +392,9 @@ class EsoController {
         labels,
         annotations,
         ...(ownerReferences ? { ownerReferences } : {}),
-        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        ...(existing?.metadata?.resourceVersion
+          ? { resourceVersion: existing.metadata.resourceVersion }
+          : {}),
       },
       type: existing?.type ?? 'Opaque',
       data: encoded,
@@ -385,7 +437,16 @@ class EsoController {
           namespace,
           labels: spec.externalSecretMetadata?.labels ?? {},
           annotations,
-          ownerReferences: [{ apiVersion: `${CES.group}/${CES.version}`, kind: CES.kind, name, uid: ces.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: `${CES.group}/${CES.version}`,
+              kind: CES.kind,
+              name,
+              uid: ces.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: spec.externalSecretSpec ?? {},
       };
@@ -412,16 +473,29 @@ class EsoController {
     return parseGoDuration(spec.refreshTime ?? '1m') ?? 60_000;
   }
 
-  private async cesNamespaces(spec: { namespaces?: string[]; namespaceSelectors?: LabelSelector[]; namespaceSelector?: LabelSelector }): Promise<string[]> {
-    const selectors = [...(spec.namespaceSelectors ?? []), ...(spec.namespaceSelector ? [spec.namespaceSelector] : [])];
+  private async cesNamespaces(spec: {
+    namespaces?: string[];
+    namespaceSelectors?: LabelSelector[];
+    namespaceSelector?: LabelSelector;
+  }): Promise<string[]> {
+    const selectors = [
+      ...(spec.namespaceSelectors ?? []),
+      ...(spec.namespaceSelector ? [spec.namespaceSelector] : []),
+    ];
     const candidates = this.opts.namespaces
-      ? await Promise.all(this.opts.namespaces.map((name) => this.kube.core.readNamespace({ name }).catch(() => undefined)))
+      ? await Promise.all(
+          this.opts.namespaces.map((name) => this.kube.core.readNamespace({ name }).catch(() => undefined)),
+        )
       : (await this.kube.core.listNamespace()).items;
     const chosen = new Set<string>();
     for (const ns of candidates) {
       const nsName = ns?.metadata?.name;
       if (!nsName) continue;
-      if (spec.namespaces?.includes(nsName) || selectors.some((s) => selectorMatches(s, ns?.metadata?.labels ?? {}))) chosen.add(nsName);
+      if (
+        spec.namespaces?.includes(nsName) ||
+        selectors.some((s) => selectorMatches(s, ns?.metadata?.labels ?? {}))
+      )
+        chosen.add(nsName);
     }
     return [...chosen].sort();
   }

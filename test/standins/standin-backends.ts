@@ -48,8 +48,17 @@ function reachable(address: string, access: VaultAccess): string {
   return address;
 }
 
-export function vaultClient(access: VaultAccess, address: string, token: string, namespace: string): VaultClient {
-  const client = nodeVault({ apiVersion: 'v1', endpoint: reachable(address, access), requestOptions: { timeout: 5_000 } });
+export function vaultClient(
+  access: VaultAccess,
+  address: string,
+  token: string,
+  namespace: string,
+): VaultClient {
+  const client = nodeVault({
+    apiVersion: 'v1',
+    endpoint: reachable(address, access),
+    requestOptions: { timeout: 5_000 },
+  });
   // node-vault would fall back to VAULT_TOKEN / VAULT_NAMESPACE from the environment.
   const mutable = client as VaultClient & { namespace?: string };
   mutable.token = token;
@@ -59,7 +68,11 @@ export function vaultClient(access: VaultAccess, address: string, token: string,
 
 /** The backend's own error text (Vault's `errors` array, Key Vault's message). */
 export function backendMessage(error: unknown): string {
-  const e = error as { response?: { statusCode?: number; body?: { errors?: string[] } }; message?: string; statusCode?: number };
+  const e = error as {
+    response?: { statusCode?: number; body?: { errors?: string[] } };
+    message?: string;
+    statusCode?: number;
+  };
   if (e.response?.statusCode) {
     const errors = e.response.body?.errors?.join('; ');
     return `Code: ${e.response.statusCode}. Errors: ${errors || e.message || 'none'}`;

@@ -8,8 +8,8 @@ import {
   ApiException,
   CoreV1Api,
   CustomObjectsApi,
-  type KubernetesObject,
   KubeConfig,
+  type KubernetesObject,
   makeInformer,
 } from '@kubernetes/client-node';
 
@@ -29,7 +29,14 @@ export interface StandinObject extends KubernetesObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    ownerReferences?: Array<{
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+      blockOwnerDeletion?: boolean;
+    }>;
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
@@ -93,7 +100,10 @@ export async function startInformers<T extends StandinObject>(
     const list = () =>
       (namespace
         ? kube.custom.listNamespacedCustomObject({ ...gvr, namespace })
-        : kube.custom.listClusterCustomObject({ ...gvr })) as Promise<{ items: T[]; metadata: { resourceVersion?: string } }>;
+        : kube.custom.listClusterCustomObject({ ...gvr })) as Promise<{
+        items: T[];
+        metadata: { resourceVersion?: string };
+      }>;
     const informer = makeInformer<T>(kube.kc, path, list);
     informer.on('add', handlers.upsert);
     informer.on('update', handlers.upsert);
@@ -127,8 +137,16 @@ export class WorkQueue {
     private readonly onError: (key: string, error: unknown) => void = () => {},
   ) {}
 
+  /**
+   * Like client-go's delaying queue: an immediate add runs now and leaves a pending
+   * delayed add in place; of two delayed adds the earlier wins.
+   */
   enqueue(key: string, afterMs = 0): void {
     if (this.stopped) return;
+    if (afterMs <= 0) {
+      setImmediate(() => void this.run(key));
+      return;
+    }
     const at = Date.now() + afterMs;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;

@@ -57,7 +57,12 @@ export interface VsoStandin {
   stop(): Promise<void>;
 }
 
-const VSS = { group: 'secrets.hashicorp.com', version: 'v1beta1', plural: 'vaultstaticsecrets', kind: 'VaultStaticSecret' };
+const VSS = {
+  group: 'secrets.hashicorp.com',
+  version: 'v1beta1',
+  plural: 'vaultstaticsecrets',
+  kind: 'VaultStaticSecret',
+};
 const COMPONENT = 'VaultStaticSecret';
 const ERROR_HORIZON_MS = 5_000;
 const HMAC_DEFAULT_HORIZON_MS = 60_000;
@@ -72,7 +77,14 @@ interface VssSpec {
   vaultAuthRef?: string;
   refreshAfter?: string;
   hmacSecretData?: boolean;
-  destination: { name: string; create?: boolean; overwrite?: boolean; labels?: Record<string, string>; annotations?: Record<string, string>; type?: string };
+  destination: {
+    name: string;
+    create?: boolean;
+    overwrite?: boolean;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    type?: string;
+  };
 }
 
 interface Condition {
@@ -84,9 +96,16 @@ interface Condition {
   observedGeneration?: number;
 }
 
-type Vss = StandinObject & { spec: VssSpec; status?: { lastGeneration?: number; secretMAC?: string; conditions?: Condition[] } };
+type Vss = StandinObject & {
+  spec: VssSpec;
+  status?: { lastGeneration?: number; secretMAC?: string; conditions?: Condition[] };
+};
 
-function refKey(ref: string | undefined, referrerNs: string, operatorNs: string): { namespace: string; name: string } {
+function refKey(
+  ref: string | undefined,
+  referrerNs: string,
+  operatorNs: string,
+): { namespace: string; name: string } {
   if (!ref) return { namespace: operatorNs, name: 'default' };
   return ref.includes('/') ? splitKey(ref) : { namespace: referrerNs, name: ref };
 }
@@ -104,7 +123,10 @@ function metaSignature(obj: StandinObject): string {
 function upsertCondition(conditions: Condition[], next: Condition, renew: boolean): Condition[] {
   const current = conditions.find((c) => c.type === next.type);
   const keepTime = !renew && current && current.status === next.status;
-  return [...conditions.filter((c) => c.type !== next.type), keepTime ? { ...next, lastTransitionTime: current.lastTransitionTime } : next];
+  return [
+    ...conditions.filter((c) => c.type !== next.type),
+    keepTime ? { ...next, lastTransitionTime: current.lastTransitionTime } : next,
+  ];
 }
 
 class VsoController {
@@ -162,13 +184,16 @@ class VsoController {
     const path = vss.spec.path.replace(/^\/+|\/+$/g, '');
     const v2 = vss.spec.type === 'kv-v2';
     const query = v2 && vss.spec.version ? `?version=${vss.spec.version}` : '';
-    const res = (await client.read(v2 ? `${mount}/data/${path}${query}` : `${mount}/${path}`)) as { data?: Record<string, unknown> };
+    const res = (await client.read(v2 ? `${mount}/data/${path}${query}` : `${mount}/${path}`)) as {
+      data?: Record<string, unknown>;
+    };
     const raw = res.data ?? {};
     const fields = (v2 ? raw.data : raw) as Record<string, unknown> | null | undefined;
     if (!fields) throw new Error(`empty response from Vault, path="${mount}/${path}"`);
     if ('_raw' in fields) throw new Error("key '_raw' not permitted in Vault secret");
     const data: Record<string, Buffer> = { _raw: Buffer.from(JSON.stringify(raw)) };
-    for (const [k, v] of Object.entries(fields)) data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+    for (const [k, v] of Object.entries(fields))
+      data[k] = Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
     return data;
   }
 
@@ -196,7 +221,13 @@ class VsoController {
       const message = `Failed to read Vault secret: ${backendMessage(error)}`;
       await recordEvent(this.kube, vss, 'Warning', 'VaultClientError', message, COMPONENT);
       await this.updateStatus(vss, {}, [
-        { type: 'SecretSynced', status: 'False', reason: 'VaultClientError', message: `Failed to sync the secret, horizon=${ERROR_HORIZON_MS / 1000}s, err=${message}`, renew: false },
+        {
+          type: 'SecretSynced',
+          status: 'False',
+          reason: 'VaultClientError',
+          message: `Failed to sync the secret, horizon=${ERROR_HORIZON_MS / 1000}s, err=${message}`,
+          renew: false,
+        },
         { type: 'Healthy', status: 'False', reason: 'VaultClientError', message, renew: true },
         { type: 'Ready', status: 'False', reason: 'VaultClientError', message, renew: true },
       ]);
@@ -212,21 +243,47 @@ class VsoController {
     }
     if (doSync) await this.writeSecret(vss, data);
     const reason = doSync ? (rotated ? 'SecretRotated' : 'SecretSynced') : 'SecretSync';
-    await recordEvent(this.kube, vss, 'Normal', reason, doSync ? 'Secret synced' : 'Secret sync not required', COMPONENT);
+    await recordEvent(
+      this.kube,
+      vss,
+      'Normal',
+      reason,
+      doSync ? 'Secret synced' : 'Secret sync not required',
+      COMPONENT,
+    );
     const conditions = [
-      ...(doSync ? [{ type: 'SecretSynced', status: 'True', reason: 'SecretSynced', message: 'Secret synced', renew: true }] : []),
+      ...(doSync
+        ? [
+            {
+              type: 'SecretSynced',
+              status: 'True',
+              reason: 'SecretSynced',
+              message: 'Secret synced',
+              renew: true,
+            },
+          ]
+        : []),
       { type: 'Healthy', status: 'True', reason: 'Healthy', message: 'Secret synced', renew: true },
       { type: 'Ready', status: 'True', reason: 'Healthy', message: 'Secret synced', renew: true },
     ];
-    await this.updateStatus(vss, { lastGeneration: vss.metadata.generation, ...(hmac ? { secretMAC: mac } : {}) }, conditions);
+    await this.updateStatus(
+      vss,
+      { lastGeneration: vss.metadata.generation, ...(hmac ? { secretMAC: mac } : {}) },
+      conditions,
+    );
     return horizon || undefined;
   }
 
   /** VSO drift detection: the destination's current data still has the recorded MAC. */
   private async secretMatches(vss: Vss, mac: string): Promise<boolean> {
     try {
-      const secret = await this.kube.core.readNamespacedSecret({ namespace: vss.metadata.namespace as string, name: vss.spec.destination.name });
-      const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+      const secret = await this.kube.core.readNamespacedSecret({
+        namespace: vss.metadata.namespace as string,
+        name: vss.spec.destination.name,
+      });
+      const data = Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+      );
       return this.mac(data) === mac;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -237,13 +294,23 @@ class VsoController {
   private async writeSecret(vss: Vss, data: Record<string, Buffer>): Promise<void> {
     const namespace = vss.metadata.namespace as string;
     const dest = vss.spec.destination;
-    let existing: { metadata?: { labels?: Record<string, string>; resourceVersion?: string; annotations?: Record<string, string> }; type?: string } | undefined;
+    let existing:
+      | {
+          metadata?: {
+            labels?: Record<string, string>;
+            resourceVersion?: string;
+            annotations?: Record<string, string>;
+          };
+          type?: string;
+        }
+      | undefined;
     try {
       existing = await this.kube.core.readNamespacedSecret({ namespace, name: dest.name });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    if (!existing && !dest.create) throw new Error(`destination secret ${namespace}/${dest.name} does not exist, and create=false`);
+    if (!existing && !dest.create)
+      throw new Error(`destination secret ${namespace}/${dest.name} does not exist, and create=false`);
     const owned = existing?.metadata?.labels?.[OWNER_LABEL] === vss.metadata.uid;
     if (existing && dest.create && !owned && !dest.overwrite) {
       throw new Error(`not the owner of the destination Secret ${namespace}/${dest.name}`);
@@ -267,9 +334,20 @@ class VsoController {
         labels,
         annotations: dest.create ? (dest.annotations ?? {}) : (existing?.metadata?.annotations ?? {}),
         ...(dest.create
-          ? { ownerReferences: [{ apiVersion: `${VSS.group}/${VSS.version}`, kind: VSS.kind, name: vss.metadata.name, uid: vss.metadata.uid as string }] }
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: `${VSS.group}/${VSS.version}`,
+                  kind: VSS.kind,
+                  name: vss.metadata.name,
+                  uid: vss.metadata.uid as string,
+                },
+              ],
+            }
           : {}),
-        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
+        ...(existing?.metadata?.resourceVersion
+          ? { resourceVersion: existing.metadata.resourceVersion }
+          : {}),
       },
       type: dest.type ?? existing?.type ?? 'Opaque',
       data: encoded,
@@ -288,7 +366,11 @@ class VsoController {
     const now = metaTime(new Date());
     let next = vss.status?.conditions ?? [];
     for (const { renew, ...c } of conditions) {
-      next = upsertCondition(next, { ...c, lastTransitionTime: now, observedGeneration: vss.metadata.generation }, renew);
+      next = upsertCondition(
+        next,
+        { ...c, lastTransitionTime: now, observedGeneration: vss.metadata.generation },
+        renew,
+      );
     }
     const body = { ...vss, status: { ...(vss.status ?? {}), ...fields, conditions: next } };
     try {

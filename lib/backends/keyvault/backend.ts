@@ -50,7 +50,8 @@ export class KeyVaultBackend implements Backend {
 
   async write(ref: SecretRef, next: NewVersion): Promise<{ version: string }> {
     const kvRef = this.own(ref);
-    if (typeof next.value !== 'string') throw new ValidationError(`${describe(kvRef)}: Key Vault secrets hold one string`);
+    if (typeof next.value !== 'string')
+      throw new ValidationError(`${describe(kvRef)}: Key Vault secrets hold one string`);
     if (next.metadata && Object.keys(next.metadata).length > MAX_TAGS) {
       throw new ValidationError(`${describe(kvRef)}: Key Vault allows at most ${MAX_TAGS} tags per secret`);
     }
@@ -116,7 +117,8 @@ export class KeyVaultBackend implements Backend {
   }
 
   private own(ref: SecretRef): KeyVaultRef {
-    if (!this.owns(ref)) throw new ValidationError(`secret ${ref.backend} is not in Key Vault ${this.config.name}`);
+    if (!this.owns(ref))
+      throw new ValidationError(`secret ${ref.backend} is not in Key Vault ${this.config.name}`);
     return ref as KeyVaultRef;
   }
 
@@ -125,11 +127,22 @@ export class KeyVaultBackend implements Backend {
     return this.client;
   }
 
-  private call<T>(operation: BackendOperation, ref: KeyVaultRef | undefined, fn: () => Promise<T>): Promise<T> {
+  private call<T>(
+    operation: BackendOperation,
+    ref: KeyVaultRef | undefined,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     const what = ref ? describe(ref) : `Key Vault ${this.config.name}`;
     const observe = this.observe
       ? (ok: boolean, ms: number, errorCode?: string) =>
-          this.observe?.({ backend: this.kind, store: this.name, operation, ms, ok, ...(errorCode ? { errorCode } : {}) })
+          this.observe?.({
+            backend: this.kind,
+            store: this.name,
+            operation,
+            ms,
+            ok,
+            ...(errorCode ? { errorCode } : {}),
+          })
       : undefined;
     return timed(observe, async () => {
       try {

@@ -28,7 +28,9 @@ export const emulatorCredential: TokenCredential = {
 export function credentialFor(config: KeyVaultConfig): TokenCredential {
   if (config.auth.kind === 'emulator') return emulatorCredential;
   const clientId = config.auth.managedIdentityClientId;
-  return clientId ? new DefaultAzureCredential({ managedIdentityClientId: clientId }) : new DefaultAzureCredential();
+  return clientId
+    ? new DefaultAzureCredential({ managedIdentityClientId: clientId })
+    : new DefaultAzureCredential();
 }
 
 /**
@@ -41,11 +43,16 @@ function caOf(config: KeyVaultConfig): string | undefined {
   try {
     return readFileSync(config.tls.caFile, 'utf8');
   } catch (error) {
-    throw new ConfigError([`keyVaults[${config.name}].tls.caFile: cannot read ${config.tls.caFile}`], { cause: error });
+    throw new ConfigError([`keyVaults[${config.name}].tls.caFile: cannot read ${config.tls.caFile}`], {
+      cause: error,
+    });
   }
 }
 
-export function createSecretClient(config: KeyVaultConfig, options: KeyVaultClientOptions = {}): SecretClient {
+export function createSecretClient(
+  config: KeyVaultConfig,
+  options: KeyVaultClientOptions = {},
+): SecretClient {
   const clientOptions: SecretClientOptions = {
     // Resource verification compares the challenge's resource with *.vault.azure.net; an emulator cannot pass it.
     disableChallengeResourceVerification: config.auth.kind === 'emulator',

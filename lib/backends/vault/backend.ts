@@ -11,7 +11,7 @@ import type {
   SecretWithValue,
 } from '../backend.js';
 import { timed } from '../errors.js';
-import { caOf, type VaultClient, type VaultClientFactory, VaultAuth } from './client.js';
+import { caOf, VaultAuth, type VaultClient, type VaultClientFactory } from './client.js';
 import { statusOf, toRotorError } from './errors.js';
 import { kv1, kv2, stringFields } from './paths.js';
 
@@ -79,24 +79,33 @@ export class VaultBackend implements Backend {
       this.kv2Metadata(vaultRef, 'read-metadata'),
     ]);
     const version = data?.data?.metadata?.version;
-    const snapshot = this.kv2Snapshot(vaultRef, { ...metadata, current_version: version ?? metadata.current_version });
+    const snapshot = this.kv2Snapshot(vaultRef, {
+      ...metadata,
+      current_version: version ?? metadata.current_version,
+    });
     return { ...snapshot, value: stringFields(data?.data?.data) };
   }
 
   async write(ref: SecretRef, next: NewVersion): Promise<{ version: string }> {
     const { vaultRef, mount } = this.own(ref);
-    if (typeof next.value === 'string') throw new ValidationError(`${describe(vaultRef)}: Vault secrets hold named fields`);
+    if (typeof next.value === 'string')
+      throw new ValidationError(`${describe(vaultRef)}: Vault secrets hold named fields`);
     if (mount.version === '1') {
       if (next.expectedVersion !== undefined) {
-        throw new ValidationError(`${describe(vaultRef)}: KV v1 has no versions, so it cannot be written conditionally`);
+        throw new ValidationError(
+          `${describe(vaultRef)}: KV v1 has no versions, so it cannot be written conditionally`,
+        );
       }
       await this.call('write', vaultRef, (c) => c.write(kv1.data(vaultRef.mount, vaultRef.path), next.value));
       return { version: '' };
     }
     const body: { data: unknown; options?: { cas: number } } = { data: next.value };
     if (next.expectedVersion !== undefined) body.options = { cas: Number(next.expectedVersion) };
-    const written = await this.call('write', vaultRef, (c) => c.write(kv2.data(vaultRef.mount, vaultRef.path), body));
-    if (next.metadata && Object.keys(next.metadata).length > 0) await this.mergeCustomMetadata(vaultRef, next.metadata);
+    const written = await this.call('write', vaultRef, (c) =>
+      c.write(kv2.data(vaultRef.mount, vaultRef.path), body),
+    );
+    if (next.metadata && Object.keys(next.metadata).length > 0)
+      await this.mergeCustomMetadata(vaultRef, next.metadata);
     return { version: String(written?.data?.version ?? '') };
   }
 
@@ -194,21 +203,32 @@ export class VaultBackend implements Backend {
   private async mergeCustomMetadata(ref: VaultRef, extra: Readonly<Record<string, string>>): Promise<void> {
     const current = await this.kv2Metadata(ref, 'read-metadata');
     const custom = { ...(current.custom_metadata ?? {}), ...extra };
-    await this.call('write', ref, (c) => c.write(kv2.metadata(ref.mount, ref.path), { custom_metadata: custom }));
+    await this.call('write', ref, (c) =>
+      c.write(kv2.metadata(ref.mount, ref.path), { custom_metadata: custom }),
+    );
   }
 
   private own(ref: SecretRef): { vaultRef: VaultRef; mount: Mount } {
-    if (!this.owns(ref)) throw new ValidationError(`secret is not in Vault ${this.name} (${this.config.address})`);
+    if (!this.owns(ref))
+      throw new ValidationError(`secret is not in Vault ${this.name} (${this.config.address})`);
     const vaultRef = ref as VaultRef;
     const mount = this.config.mounts.find((m) => trimSlashes(m.path) === vaultRef.mount);
     if (!mount) {
-      throw new NotFoundError(`${describe(vaultRef)}: mount ${vaultRef.mount} is not configured for Vault ${this.name}`);
+      throw new NotFoundError(
+        `${describe(vaultRef)}: mount ${vaultRef.mount} is not configured for Vault ${this.name}`,
+      );
     }
     return { vaultRef, mount };
   }
 
   private refOf(mount: string, path: string): VaultRef {
-    return { backend: 'vault', address: this.config.address, namespace: this.namespace, mount: trimSlashes(mount), path };
+    return {
+      backend: 'vault',
+      address: this.config.address,
+      namespace: this.namespace,
+      mount: trimSlashes(mount),
+      path,
+    };
   }
 
   private client(namespace: string): VaultClient {
@@ -221,11 +241,22 @@ export class VaultBackend implements Backend {
     return client;
   }
 
-  private call<T>(operation: BackendOperation, ref: VaultRef, fn: (client: VaultClient) => Promise<T>): Promise<T> {
+  private call<T>(
+    operation: BackendOperation,
+    ref: VaultRef,
+    fn: (client: VaultClient) => Promise<T>,
+  ): Promise<T> {
     const what = describe(ref);
     const observe = this.observe
       ? (ok: boolean, ms: number, errorCode?: string) =>
-          this.observe?.({ backend: this.kind, store: this.name, operation, ms, ok, ...(errorCode ? { errorCode } : {}) })
+          this.observe?.({
+            backend: this.kind,
+            store: this.name,
+            operation,
+            ms,
+            ok,
+            ...(errorCode ? { errorCode } : {}),
+          })
       : undefined;
     return timed(observe, async () => {
       const client = this.client(ref.namespace);

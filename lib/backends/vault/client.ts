@@ -37,7 +37,9 @@ export function caOf(config: VaultConfig): string | undefined {
   try {
     return readFileSync(config.tls.caFile, 'utf8');
   } catch (error) {
-    throw new ConfigError([`vaults[${config.name}].tls.caFile: cannot read ${config.tls.caFile}`], { cause: error });
+    throw new ConfigError([`vaults[${config.name}].tls.caFile: cannot read ${config.tls.caFile}`], {
+      cause: error,
+    });
   }
 }
 
@@ -53,7 +55,8 @@ export class VaultAuth {
   /** Ensures the client carries a token. */
   async authenticate(client: VaultClient): Promise<void> {
     const auth = this.config.auth;
-    if (!auth) throw new ConfigError([`vaults[${this.config.name}].auth: set a token or approle credentials`]);
+    if (!auth)
+      throw new ConfigError([`vaults[${this.config.name}].auth: set a token or approle credentials`]);
     if (auth.method === 'token') {
       client.token = auth.token;
       return;

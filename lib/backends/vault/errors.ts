@@ -19,7 +19,9 @@ export function toRotorError(error: unknown, what: string): RotorError {
   const errors = (error as VaultResponseError)?.response?.body?.errors;
   const detail = Array.isArray(errors) ? errors.map(String).join('; ').replace(/\s+/g, ' ').trim() : '';
   if (status === 400 && CAS_MISMATCH.test(detail)) {
-    return new ConflictError(`${what} has a newer version than the one read (check-and-set mismatch)`, { cause: error });
+    return new ConflictError(`${what} has a newer version than the one read (check-and-set mismatch)`, {
+      cause: error,
+    });
   }
   if (status === undefined) {
     const code = (error as { code?: string })?.code;

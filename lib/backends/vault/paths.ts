@@ -13,7 +13,8 @@ export const kv2 = {
   data: (mount: string, path: string) => `${encodePath(mount)}/data/${encodePath(path)}`,
   metadata: (mount: string, path: string) => `${encodePath(mount)}/metadata/${encodePath(path)}`,
   /** LIST target; a folder prefix ends with '/'. */
-  list: (mount: string, prefix: string) => `${encodePath(mount)}/metadata/${prefix ? `${encodePath(prefix)}/` : ''}`,
+  list: (mount: string, prefix: string) =>
+    `${encodePath(mount)}/metadata/${prefix ? `${encodePath(prefix)}/` : ''}`,
 };
 
 export const kv1 = {

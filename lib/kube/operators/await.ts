@@ -1,5 +1,5 @@
-import { Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import type { KubeObject } from './kube-objects.js';
 
 /** What a watched object says about the forced refresh. */
@@ -65,7 +65,10 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       try {
         judge(await opts.get());
       } catch (error) {
-        finish({ state: 'failed', error: `re-reading ${opts.name} after the watch expired: ${(error as Error).message}` });
+        finish({
+          state: 'failed',
+          error: `re-reading ${opts.name} after the watch expired: ${(error as Error).message}`,
+        });
       }
     };
 
@@ -80,11 +83,13 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       retryMs = RETRY_MIN_MS;
       if (phase === 'ADDED' || phase === 'MODIFIED') judge(obj as KubeObject);
       else if (phase === 'BOOKMARK') version = (obj as KubeObject).metadata?.resourceVersion ?? version;
-      else if (phase === 'DELETED') finish({ state: 'failed', error: `${opts.name} was deleted while waiting for its refresh` });
+      else if (phase === 'DELETED')
+        finish({ state: 'failed', error: `${opts.name} was deleted while waiting for its refresh` });
       else if (phase === 'ERROR') {
         const status = obj as { code?: number; message?: string };
         if (status.code === 410) void resync();
-        else if (status.code === 403) finish({ state: 'forbidden', error: status.message ?? 'watch forbidden' });
+        else if (status.code === 403)
+          finish({ state: 'forbidden', error: status.message ?? 'watch forbidden' });
       }
     };
 

@@ -20,7 +20,8 @@ export function parseCsiObjects(objects: string | undefined): CsiObject[] {
   if (!objects?.trim()) return [];
   const doc = parseYaml(objects) as unknown;
   const list = Array.isArray(doc) ? doc : (doc as { array?: unknown } | null)?.array;
-  if (!Array.isArray(list)) throw new Error('parameters.objects is neither a YAML list nor an `array:` of objects');
+  if (!Array.isArray(list))
+    throw new Error('parameters.objects is neither a YAML list nor an `array:` of objects');
   return list.map(asRecord).filter((o): o is CsiObject => o !== undefined);
 }
 
@@ -49,10 +50,15 @@ export function spcSelects(
   if (provider === 'azure' && ref.backend === 'azure-keyvault') {
     if (!matcher.keyVaultName(parameters.keyvaultName ?? '')) return { selected: false, warnings };
     const hits = objects.filter(
-      (o) => text(o.objectName).toLowerCase() === ref.name.toLowerCase() && (text(o.objectType) || 'secret') === 'secret',
+      (o) =>
+        text(o.objectName).toLowerCase() === ref.name.toLowerCase() &&
+        (text(o.objectType) || 'secret') === 'secret',
     );
     for (const o of hits) {
-      if (text(o.objectVersion)) warnings.push(`object ${text(o.objectName)} is pinned to version ${text(o.objectVersion)}: a restart keeps that version`);
+      if (text(o.objectVersion))
+        warnings.push(
+          `object ${text(o.objectName)} is pinned to version ${text(o.objectVersion)}: a restart keeps that version`,
+        );
     }
     return { selected: hits.length > 0, warnings };
   }
@@ -60,7 +66,8 @@ export function spcSelects(
     const address = parameters.vaultAddress;
     if (address) {
       if (!matcher.vaultServer(address)) return { selected: false, warnings };
-    } else warnings.push("no parameters.vaultAddress: assumed to be the CSI Vault provider's default address");
+    } else
+      warnings.push("no parameters.vaultAddress: assumed to be the CSI Vault provider's default address");
     if (trimSlashes(parameters.vaultNamespace ?? '') !== ref.namespace) return { selected: false, warnings };
     const paths = vaultRefReadPaths(ref);
     const selected = objects.some((o) => paths.includes(trimSlashes(text(o.secretPath).split('?')[0] ?? '')));

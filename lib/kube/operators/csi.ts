@@ -1,7 +1,14 @@
 import type { ClusterClient } from '../cluster.js';
 import { podSpecMounts, spcSelects } from './csi-objects.js';
-import { apiCode, GVR, kubeError, listAll } from './kube-objects.js';
-import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext, WorkloadRef } from './operator.js';
+import { apiCode, GVR, kubeError, listAll, retrying } from './kube-objects.js';
+import type {
+  DerivedObject,
+  Operator,
+  RefreshContext,
+  RefreshOutput,
+  ResolveContext,
+  WorkloadRef,
+} from './operator.js';
 
 /**
  * Secrets Store CSI driver: it cannot be forced. New pods mount fresh content, so the
@@ -13,7 +20,7 @@ type Listed = { metadata?: { name?: string }; spec?: unknown };
 
 async function list(action: string, call: () => Promise<{ items: Listed[] }>): Promise<Listed[]> {
   try {
-    return (await call()).items;
+    return (await retrying(call)).items;
   } catch (error) {
     if (apiCode(error) === 404) return [];
     throw kubeError(error, action);
@@ -21,7 +28,11 @@ async function list(action: string, call: () => Promise<{ items: Listed[] }>): P
 }
 
 /** Workloads of a namespace whose pod template mounts the class (for the plan). */
-export async function workloadsMounting(client: ClusterClient, namespace: string, className: string): Promise<WorkloadRef[]> {
+export async function workloadsMounting(
+  client: ClusterClient,
+  namespace: string,
+  className: string,
+): Promise<WorkloadRef[]> {
   const [deployments, statefulSets, daemonSets, jobs, cronJobs, rollouts] = await Promise.all([
     list(`list deployments in ${namespace}`, () => client.apps.listNamespacedDeployment({ namespace })),
     list(`list statefulsets in ${namespace}`, () => client.apps.listNamespacedStatefulSet({ namespace })),
@@ -30,14 +41,20 @@ export async function workloadsMounting(client: ClusterClient, namespace: string
     list(`list cronjobs in ${namespace}`, () => client.batch.listNamespacedCronJob({ namespace })),
     list(`list rollouts in ${namespace}`, async () => {
       const r = GVR.rollout;
-      return (await client.custom.listNamespacedCustomObject({ group: r.group, version: r.version, plural: r.plural, namespace })) as {
+      return (await client.custom.listNamespacedCustomObject({
+        group: r.group,
+        version: r.version,
+        plural: r.plural,
+        namespace,
+      })) as {
         items: Listed[];
       };
     }),
   ]);
   const template = (o: Listed) => (o.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec;
   const cronTemplate = (o: Listed) =>
-    (o.spec as { jobTemplate?: { spec?: { template?: { spec?: unknown } } } } | undefined)?.jobTemplate?.spec?.template?.spec;
+    (o.spec as { jobTemplate?: { spec?: { template?: { spec?: unknown } } } } | undefined)?.jobTemplate?.spec
+      ?.template?.spec;
   const kinds: Array<[string, Listed[], (o: Listed) => unknown]> = [
     ['Deployment', deployments, template],
     ['StatefulSet', statefulSets, template],
@@ -71,7 +88,10 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
         kind: 'SecretProviderClass',
         namespace,
         name: spc.metadata.name,
-        warnings: [...warnings, 'the CSI driver cannot be forced: restarting the workloads that mount it is the refresh'],
+        warnings: [
+          ...warnings,
+          'the CSI driver cannot be forced: restarting the workloads that mount it is the refresh',
+        ],
         forceable: true,
         mountedBy,
       };
@@ -79,7 +99,11 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   );
 }
 
-async function refresh(client: ClusterClient, d: DerivedObject, _ctx: RefreshContext): Promise<RefreshOutput> {
+async function refresh(
+  client: ClusterClient,
+  d: DerivedObject,
+  _ctx: RefreshContext,
+): Promise<RefreshOutput> {
   return {
     result: [
       {
@@ -89,7 +113,8 @@ async function refresh(client: ClusterClient, d: DerivedObject, _ctx: RefreshCon
         kind: d.kind,
         namespace: d.namespace,
         name: d.name,
-        reason: 'the Secrets Store CSI driver has no forced refresh; restarting the workloads that mount the class is the refresh',
+        reason:
+          'the Secrets Store CSI driver has no forced refresh; restarting the workloads that mount the class is the refresh',
       },
     ],
     changed: [{ cluster: client.name, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }],

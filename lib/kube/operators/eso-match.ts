@@ -72,9 +72,12 @@ export function storeKey(ref: { kind?: string; name?: string } | undefined): Sto
 
 /** The store's provider is the ref's backend (same vault; same server, namespace). */
 export function providerMatches(provider: StoreProvider, ref: SecretRef, matcher: BackendMatcher): boolean {
-  if (provider.type === 'azurekv') return ref.backend === 'azure-keyvault' && matcher.keyVaultUrl(provider.vaultUrl);
+  if (provider.type === 'azurekv')
+    return ref.backend === 'azure-keyvault' && matcher.keyVaultUrl(provider.vaultUrl);
   if (provider.type === 'vault') {
-    return ref.backend === 'vault' && matcher.vaultServer(provider.server) && provider.namespace === ref.namespace;
+    return (
+      ref.backend === 'vault' && matcher.vaultServer(provider.server) && provider.namespace === ref.namespace
+    );
   }
   return false;
 }
@@ -150,11 +153,18 @@ function findSelects(provider: StoreProvider, find: Find, ref: SecretRef): FindR
 
   if (find.name?.regexp) {
     const m = regexpMatches(find.name.regexp, subject);
-    if (m === 'invalid') return { selected: false, warning: `dataFrom.find.name.regexp "${find.name.regexp}" is not a valid regular expression` };
+    if (m === 'invalid')
+      return {
+        selected: false,
+        warning: `dataFrom.find.name.regexp "${find.name.regexp}" is not a valid regular expression`,
+      };
     if (!m) return { selected: false };
   }
   if (find.tags && Object.keys(find.tags).length > 0) {
-    return { selected: true, warning: 'selected by dataFrom.find.tags, which rotor does not read: treated as a consumer' };
+    return {
+      selected: true,
+      warning: 'selected by dataFrom.find.tags, which rotor does not read: treated as a consumer',
+    };
   }
   // ESO's find needs a name or tags; a path alone selects nothing.
   return { selected: Boolean(find.name?.regexp) };
@@ -166,7 +176,12 @@ export interface Selection {
 }
 
 /** Whether an ExternalSecret spec reads the ref, through its default store or per-entry stores. */
-export function specSelects(spec: ExternalSecretSpec, lookup: StoreLookup, ref: SecretRef, matcher: BackendMatcher): Selection {
+export function specSelects(
+  spec: ExternalSecretSpec,
+  lookup: StoreLookup,
+  ref: SecretRef,
+  matcher: BackendMatcher,
+): Selection {
   const warnings: string[] = [];
   let selected = false;
   const providerFor = (source: SourceRef | undefined): StoreProvider | undefined => {
@@ -180,14 +195,20 @@ export function specSelects(spec: ExternalSecretSpec, lookup: StoreLookup, ref: 
     const provider = providerFor(entry.sourceRef);
     if (!provider || !keySelects(provider, entry.remoteRef.key, ref)) continue;
     selected = true;
-    if (entry.remoteRef.version) warnings.push(`data[${entry.secretKey}] is pinned to version ${entry.remoteRef.version}: a refresh keeps that version`);
+    if (entry.remoteRef.version)
+      warnings.push(
+        `data[${entry.secretKey}] is pinned to version ${entry.remoteRef.version}: a refresh keeps that version`,
+      );
   }
   for (const entry of spec.dataFrom ?? []) {
     const provider = providerFor(entry.sourceRef);
     if (!provider) continue;
     if (entry.extract && keySelects(provider, entry.extract.key, ref)) {
       selected = true;
-      if (entry.extract.version) warnings.push(`dataFrom.extract is pinned to version ${entry.extract.version}: a refresh keeps that version`);
+      if (entry.extract.version)
+        warnings.push(
+          `dataFrom.extract is pinned to version ${entry.extract.version}: a refresh keeps that version`,
+        );
     }
     if (entry.find) {
       const r = findSelects(provider, entry.find, ref);
@@ -216,8 +237,10 @@ export function specForceability(spec: ExternalSecretSpec): Forceability {
   const intervalText = spec.refreshInterval ?? '1h0m0s';
   const interval = parseGoDuration(intervalText);
   if (interval === undefined) warnings.push(`refreshInterval "${intervalText}" is not a Go duration`);
-  if (spec.target?.creationPolicy === 'None') warnings.push('target.creationPolicy None: ESO writes no Secret, nothing to restart');
-  if (spec.syncWindows) warnings.push('syncWindows set: a forced sync outside a window waits for the next window');
+  if (spec.target?.creationPolicy === 'None')
+    warnings.push('target.creationPolicy None: ESO writes no Secret, nothing to restart');
+  if (spec.syncWindows)
+    warnings.push('syncWindows set: a forced sync outside a window waits for the next window');
   if (policy === 'CreatedOnce') {
     return {
       forceable: false,

@@ -1,5 +1,5 @@
-import type { RefreshResult } from '../../outcome.js';
 import { describeError } from '../../errors.js';
+import type { RefreshResult } from '../../outcome.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
@@ -14,8 +14,23 @@ import {
   targetName,
 } from './eso-match.js';
 import { eventsVersion } from './events.js';
-import { annotate, conditionOf, GVR, getObject, type KubeObject, listAll, serverPatchTime } from './kube-objects.js';
-import type { DerivedChild, DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
+import {
+  annotate,
+  conditionOf,
+  GVR,
+  getObject,
+  type KubeObject,
+  listAll,
+  serverPatchTime,
+} from './kube-objects.js';
+import type {
+  DerivedChild,
+  DerivedObject,
+  Operator,
+  RefreshContext,
+  RefreshOutput,
+  ResolveContext,
+} from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, type SecretData, sameData } from './target-secret.js';
 
@@ -27,7 +42,9 @@ function specOf(obj: KubeObject): ExternalSecretSpec {
 }
 
 function storeLookup(stores: KubeObject[], clusterStores: KubeObject[]): (namespace: string) => StoreLookup {
-  const namespaced = new Map(stores.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, providerOf(s)]));
+  const namespaced = new Map(
+    stores.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, providerOf(s)]),
+  );
   const cluster = new Map(clusterStores.map((s) => [s.metadata.name, providerOf(s)]));
   return (namespace) =>
     (key: StoreKey): StoreProvider | undefined =>
@@ -78,7 +95,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   for (const ces of clusterExternalSecrets) {
     const group = childrenOf.get(ces.metadata.name);
     if (!group) continue;
-    const force = specForceability(((ces.spec ?? {}).externalSecretSpec ?? {}) as ExternalSecretSpec);
+    const force = specForceability((ces.spec?.externalSecretSpec ?? {}) as ExternalSecretSpec);
     derived.push({
       cluster: client.name,
       operator: 'eso',
@@ -114,14 +131,22 @@ async function snapshot(client: ClusterClient, namespace: string, name: string):
  * refreshTime at or after the patch) with Ready True; failed when Ready turned False
  * with SecretSyncedError after the patch.
  */
-export function esVerdict(before: KubeObject, since: Date, extra?: (obj: KubeObject) => boolean): (obj: KubeObject) => Verdict {
+export function esVerdict(
+  before: KubeObject,
+  since: Date,
+  extra?: (obj: KubeObject) => boolean,
+): (obj: KubeObject) => Verdict {
   const preSynced = (before.status?.syncedResourceVersion as string | undefined) ?? '';
   const preReady = conditionOf(before, 'Ready');
   return (obj) => {
     if (extra && !extra(obj)) return { state: 'pending' };
     const ready = conditionOf(obj, 'Ready');
     const synced = (obj.status?.syncedResourceVersion as string | undefined) ?? '';
-    if (ready?.status === 'True' && synced !== preSynced && atOrAfter(obj.status?.refreshTime as string | undefined, since)) {
+    if (
+      ready?.status === 'True' &&
+      synced !== preSynced &&
+      atOrAfter(obj.status?.refreshTime as string | undefined, since)
+    ) {
       return { state: 'done' };
     }
     const newFailure = preReady?.status !== 'False' || atOrAfter(ready?.lastTransitionTime, since);
@@ -143,7 +168,15 @@ function describeEs(obj: KubeObject): string {
 type Subject = Pick<DerivedObject, 'cluster' | 'kind' | 'namespace' | 'name'>;
 
 function failed(d: Subject, error: string): RefreshResult {
-  return { status: 'failed', cluster: d.cluster, operator: 'eso', kind: d.kind, namespace: d.namespace, name: d.name, error };
+  return {
+    status: 'failed',
+    cluster: d.cluster,
+    operator: 'eso',
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    error,
+  };
 }
 
 function settle(
@@ -176,7 +209,11 @@ function settle(
   };
 }
 
-async function refreshExternalSecret(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+async function refreshExternalSecret(
+  client: ClusterClient,
+  d: DerivedObject,
+  ctx: RefreshContext,
+): Promise<RefreshOutput> {
   const started = performance.now();
   const deadline = Date.now() + ctx.timeoutMs;
   const before = await snapshot(client, d.namespace, d.name);
@@ -185,12 +222,30 @@ async function refreshExternalSecret(client: ClusterClient, d: DerivedObject, ct
   if (!force.forceable) {
     const { cluster, kind, namespace, name } = d;
     return {
-      result: [{ status: 'not-forceable', cluster, operator: 'eso', kind, namespace, name, reason: 'ESO ignores forced syncs for this ExternalSecret', fix: force.fix ?? '' }],
+      result: [
+        {
+          status: 'not-forceable',
+          cluster,
+          operator: 'eso',
+          kind,
+          namespace,
+          name,
+          reason: 'ESO ignores forced syncs for this ExternalSecret',
+          fix: force.fix ?? '',
+        },
+      ],
       changed: [],
     };
   }
   const target = targetName(spec, d.name);
-  const patched = await annotate(client, GVR.externalSecret, d.namespace, d.name, { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) }, ctx.fieldManager);
+  const patched = await annotate(
+    client,
+    GVR.externalSecret,
+    d.namespace,
+    d.name,
+    { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
+    ctx.fieldManager,
+  );
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const awaited = await awaitRefresh(client, {
     gvr: GVR.externalSecret,
@@ -212,27 +267,55 @@ async function refreshExternalSecret(client: ClusterClient, d: DerivedObject, ct
  * A ClusterExternalSecret is forced through `external-secrets.io/force-sync`, which its
  * controller copies to every provisioned ExternalSecret; each child is then awaited.
  */
-async function refreshClusterExternalSecret(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+async function refreshClusterExternalSecret(
+  client: ClusterClient,
+  d: DerivedObject,
+  ctx: RefreshContext,
+): Promise<RefreshOutput> {
   const started = performance.now();
   const deadline = Date.now() + ctx.timeoutMs;
   const ces = await getObject(client, GVR.clusterExternalSecret, '', d.name);
-  const force = specForceability(((ces.spec ?? {}).externalSecretSpec ?? {}) as ExternalSecretSpec);
+  const force = specForceability((ces.spec?.externalSecretSpec ?? {}) as ExternalSecretSpec);
   if (!force.forceable) {
     return {
-      result: [{ status: 'not-forceable', cluster: d.cluster, operator: 'eso', kind: d.kind, namespace: '', name: d.name, reason: 'ESO ignores forced syncs for these ExternalSecrets', fix: force.fix ?? '' }],
+      result: [
+        {
+          status: 'not-forceable',
+          cluster: d.cluster,
+          operator: 'eso',
+          kind: d.kind,
+          namespace: '',
+          name: d.name,
+          reason: 'ESO ignores forced syncs for these ExternalSecrets',
+          fix: force.fix ?? '',
+        },
+      ],
       changed: [],
     };
   }
   const children = d.children ?? [];
   const befores = await Promise.all(children.map((c) => snapshot(client, c.namespace, c.name)));
   const value = forceValue(ctx.clock);
-  const patched = await annotate(client, GVR.clusterExternalSecret, '', d.name, { [CES_FORCE_SYNC_ANNOTATION]: value }, ctx.fieldManager);
+  const patched = await annotate(
+    client,
+    GVR.clusterExternalSecret,
+    '',
+    d.name,
+    { [CES_FORCE_SYNC_ANNOTATION]: value },
+    ctx.fieldManager,
+  );
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const outputs = await Promise.all(
     children.map(async (child, i): Promise<RefreshOutput> => {
       const before = befores[i] as Before;
-      const subject: Subject = { cluster: d.cluster, kind: 'ExternalSecret', namespace: child.namespace, name: child.name };
-      const propagated = (obj: KubeObject): boolean => obj.metadata.annotations?.[CES_FORCE_SYNC_ANNOTATION] === value;
+      const subject: Subject = {
+        cluster: d.cluster,
+        kind: 'ExternalSecret',
+        namespace: child.namespace,
+        name: child.name,
+      };
+      const propagated = (obj: KubeObject): boolean =>
+        obj.metadata.annotations?.[CES_FORCE_SYNC_ANNOTATION] === value;
       const awaited = await awaitRefresh(client, {
         gvr: GVR.externalSecret,
         namespace: child.namespace,

@@ -45,7 +45,10 @@ export async function eventsVersion(client: ClusterClient, namespace: string): P
 
 export async function latestWarning(client: ClusterClient, q: EventQuery): Promise<WarningEvent | undefined> {
   try {
-    const list = await client.core.listNamespacedEvent({ namespace: q.namespace, fieldSelector: selector(q) });
+    const list = await client.core.listNamespacedEvent({
+      namespace: q.namespace,
+      fieldSelector: selector(q),
+    });
     const recent = list.items.map(toWarning).filter((w) => w.at.getTime() >= q.notBefore.getTime());
     recent.sort((a, b) => b.at.getTime() - a.at.getTime());
     return recent[0];

@@ -25,8 +25,16 @@ export interface ResolveOptions {
 }
 
 /** Everything in one cluster that derives from the ref, by every registered operator. */
-export async function resolveDerived(client: ClusterClient, ref: SecretRef, opts: ResolveOptions = {}): Promise<DerivedObject[]> {
-  const matchOpts = { aliases: opts.aliases, vaultConfigs: opts.vaultConfigs, keyVaultConfigs: opts.keyVaultConfigs };
+export async function resolveDerived(
+  client: ClusterClient,
+  ref: SecretRef,
+  opts: ResolveOptions = {},
+): Promise<DerivedObject[]> {
+  const matchOpts = {
+    aliases: opts.aliases,
+    vaultConfigs: opts.vaultConfigs,
+    keyVaultConfigs: opts.keyVaultConfigs,
+  };
   const matcher = ref.backend === 'vault' ? vaultMatcher(ref, matchOpts) : keyVaultMatcher(ref, matchOpts);
   const ctx = { ref, matcher, vsoOperatorNamespace: opts.vsoOperatorNamespace ?? DEFAULT_VSO_NAMESPACE };
   const perOperator = await Promise.all((opts.operators ?? OPERATORS).map((o) => o.resolve(client, ctx)));
@@ -54,7 +62,17 @@ export interface RefreshDerivedResult {
 
 function dryRunResult(d: DerivedObject): RefreshResult {
   const { cluster, operator, kind, namespace, name } = d;
-  if (!d.forceable) return { status: 'not-forceable', cluster, operator, kind, namespace, name, reason: 'dry run', fix: d.fix ?? '' };
+  if (!d.forceable)
+    return {
+      status: 'not-forceable',
+      cluster,
+      operator,
+      kind,
+      namespace,
+      name,
+      reason: 'dry run',
+      fix: d.fix ?? '',
+    };
   return { status: 'dry-run', cluster, operator, kind, namespace, name, action: actionOf(d) };
 }
 
@@ -64,7 +82,11 @@ function actionOf(d: DerivedObject): string {
   return `annotate ${key}=<unique> and await the sync`;
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -81,14 +103,29 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
  * Forces each derived object and awaits completion by watch, in parallel, each bounded
  * by `timeoutMs`. Failures are results (with the operator's reason), never throws.
  */
-export async function refreshDerived(client: ClusterClient, derived: readonly DerivedObject[], opts: RefreshOptions): Promise<RefreshDerivedResult> {
+export async function refreshDerived(
+  client: ClusterClient,
+  derived: readonly DerivedObject[],
+  opts: RefreshOptions,
+): Promise<RefreshDerivedResult> {
   if (opts.dryRun) {
     const changed: ChangedResource[] = derived
       .filter((d) => d.operator === 'csi')
-      .map((d) => ({ cluster: client.name, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }));
+      .map((d) => ({
+        cluster: client.name,
+        kind: 'SecretProviderClass',
+        namespace: d.namespace,
+        name: d.name,
+      }));
     return { results: derived.map(dryRunResult), changed };
   }
-  const ctx: RefreshContext = { timeoutMs: opts.timeoutMs, clock: opts.clock ?? systemClock, fieldManager: opts.fieldManager ?? 'rotor' };
-  const outputs = await mapLimited(derived, opts.concurrency ?? 8, (d) => operatorById(d.operator, opts.operators).refresh(client, d, ctx));
+  const ctx: RefreshContext = {
+    timeoutMs: opts.timeoutMs,
+    clock: opts.clock ?? systemClock,
+    fieldManager: opts.fieldManager ?? 'rotor',
+  };
+  const outputs = await mapLimited(derived, opts.concurrency ?? 8, (d) =>
+    operatorById(d.operator, opts.operators).refresh(client, d, ctx),
+  );
   return { results: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
 }

@@ -12,7 +12,13 @@ export interface Gvr {
 }
 
 export const GVR = {
-  externalSecret: { group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets', kind: 'ExternalSecret', namespaced: true },
+  externalSecret: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    plural: 'externalsecrets',
+    kind: 'ExternalSecret',
+    namespaced: true,
+  },
   clusterExternalSecret: {
     group: 'external-secrets.io',
     version: 'v1',
@@ -20,7 +26,13 @@ export const GVR = {
     kind: 'ClusterExternalSecret',
     namespaced: false,
   },
-  secretStore: { group: 'external-secrets.io', version: 'v1', plural: 'secretstores', kind: 'SecretStore', namespaced: true },
+  secretStore: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    plural: 'secretstores',
+    kind: 'SecretStore',
+    namespaced: true,
+  },
   clusterSecretStore: {
     group: 'external-secrets.io',
     version: 'v1',
@@ -35,7 +47,13 @@ export const GVR = {
     kind: 'VaultStaticSecret',
     namespaced: true,
   },
-  vaultAuth: { group: 'secrets.hashicorp.com', version: 'v1beta1', plural: 'vaultauths', kind: 'VaultAuth', namespaced: true },
+  vaultAuth: {
+    group: 'secrets.hashicorp.com',
+    version: 'v1beta1',
+    plural: 'vaultauths',
+    kind: 'VaultAuth',
+    namespaced: true,
+  },
   vaultConnection: {
     group: 'secrets.hashicorp.com',
     version: 'v1beta1',
@@ -50,7 +68,13 @@ export const GVR = {
     kind: 'SecretProviderClass',
     namespaced: true,
   },
-  rollout: { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts', kind: 'Rollout', namespaced: true },
+  rollout: {
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    plural: 'rollouts',
+    kind: 'Rollout',
+    namespaced: true,
+  },
 } as const satisfies Record<string, Gvr>;
 
 /** The parts of a Kubernetes object rotor reads; the rest stays `unknown`. */
@@ -65,7 +89,13 @@ export interface KubeObject {
     resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
-    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
+    ownerReferences?: Array<{
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+    }>;
     managedFields?: Array<{ manager?: string; operation?: string; time?: string }>;
   };
   spec?: Record<string, unknown>;
@@ -111,12 +141,40 @@ export function kubeError(error: unknown, action: string): RotorError {
   const code = apiCode(error);
   const detail = apiMessage(error);
   if (code === 403) {
-    return new ForbiddenError(`forbidden: ${action}: ${detail} (grant the verb to rotor in infra/k8s/rbac.yaml)`, {
-      cause: error,
-    });
+    return new ForbiddenError(
+      `forbidden: ${action}: ${detail} (grant the verb to rotor in infra/k8s/rbac.yaml)`,
+      {
+        cause: error,
+      },
+    );
   }
   if (code === 404) return new NotFoundError(`${action}: ${detail}`, { cause: error });
   return new TransientError(`${action}: ${detail}`, { cause: error });
+}
+
+const RETRIES = 3;
+const MAX_BACKOFF_MS = 2_000;
+
+function retryAfterMs(error: unknown, attempt: number): number {
+  const header = (error as { headers?: Record<string, string> }).headers?.['retry-after'];
+  const seconds = header ? Number(header) : Number.NaN;
+  return Math.min(Number.isFinite(seconds) ? seconds * 1000 : 200 * 2 ** attempt, MAX_BACKOFF_MS);
+}
+
+/**
+ * Retries what the API server asks to retry (429 Too Many Requests, e.g. "storage is
+ * (re)initializing" while a CRD's storage starts, and 503), honouring Retry-After.
+ */
+export async function retrying<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const code = apiCode(error);
+      if (attempt >= RETRIES || (code !== 429 && code !== 503)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error, attempt)));
+    }
+  }
 }
 
 export function collectionPath(gvr: Gvr, namespace?: string): string {
@@ -135,13 +193,15 @@ export async function listAll(client: ClusterClient, gvr: Gvr): Promise<KubeObje
   let cont: string | undefined;
   try {
     do {
-      const page = (await client.custom.listClusterCustomObject({
-        group: gvr.group,
-        version: gvr.version,
-        plural: gvr.plural,
-        limit: PAGE,
-        _continue: cont,
-      })) as { items?: KubeObject[]; metadata?: { _continue?: string; continue?: string } };
+      const page = (await retrying(() =>
+        client.custom.listClusterCustomObject({
+          group: gvr.group,
+          version: gvr.version,
+          plural: gvr.plural,
+          limit: PAGE,
+          _continue: cont,
+        }),
+      )) as { items?: KubeObject[]; metadata?: { _continue?: string; continue?: string } };
       out.push(...(page.items ?? []));
       cont = page.metadata?._continue ?? page.metadata?.continue ?? undefined;
     } while (cont);
@@ -152,11 +212,29 @@ export async function listAll(client: ClusterClient, gvr: Gvr): Promise<KubeObje
   return out;
 }
 
-export async function getObject(client: ClusterClient, gvr: Gvr, namespace: string, name: string): Promise<KubeObject> {
+export async function getObject(
+  client: ClusterClient,
+  gvr: Gvr,
+  namespace: string,
+  name: string,
+): Promise<KubeObject> {
   try {
-    const obj = gvr.namespaced
-      ? await client.custom.getNamespacedCustomObject({ group: gvr.group, version: gvr.version, plural: gvr.plural, namespace, name })
-      : await client.custom.getClusterCustomObject({ group: gvr.group, version: gvr.version, plural: gvr.plural, name });
+    const obj = await retrying(() =>
+      gvr.namespaced
+        ? client.custom.getNamespacedCustomObject({
+            group: gvr.group,
+            version: gvr.version,
+            plural: gvr.plural,
+            namespace,
+            name,
+          })
+        : client.custom.getClusterCustomObject({
+            group: gvr.group,
+            version: gvr.version,
+            plural: gvr.plural,
+            name,
+          }),
+    );
     return obj as KubeObject;
   } catch (error) {
     throw kubeError(error, `get ${gvr.plural}.${gvr.group} ${qualified(namespace, name)}`);
@@ -195,7 +273,9 @@ export async function annotate(
  * Operators' condition times come from in-cluster clocks, so this avoids rotor's skew.
  */
 export function serverPatchTime(obj: KubeObject, fieldManager: string): Date | undefined {
-  const entry = (obj.metadata.managedFields ?? []).find((f) => f.manager === fieldManager && f.operation === 'Update');
+  const entry = (obj.metadata.managedFields ?? []).find(
+    (f) => f.manager === fieldManager && f.operation === 'Update',
+  );
   return entry?.time ? new Date(entry.time) : undefined;
 }
 

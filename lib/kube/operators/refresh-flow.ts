@@ -57,17 +57,23 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     evaluate: spec.evaluate,
     signal: controller.signal,
   }).then((o) => ({ source: 'object' as const, o }));
-  const eventQuery = spec.events && { namespace: spec.namespace, kind: spec.gvr.kind, name: spec.name, notBefore: spec.events.notBefore };
+  const eventQuery = spec.events && {
+    namespace: spec.namespace,
+    kind: spec.gvr.kind,
+    name: spec.name,
+    notBefore: spec.events.notBefore,
+  };
   type First = { source: 'object'; o: AwaitOutcome } | { source: 'event'; w: WarningEvent };
   const warned: Promise<First> =
     spec.events?.version && eventQuery
-      ? awaitWarning(client, eventQuery, spec.events.version, controller.signal).then((w): First | Promise<First> =>
-          w ? { source: 'event', w } : objectDone,
+      ? awaitWarning(client, eventQuery, spec.events.version, controller.signal).then(
+          (w): First | Promise<First> => (w ? { source: 'event', w } : objectDone),
         )
       : objectDone;
   try {
     const first: First = await Promise.race<First>([objectDone, warned]);
-    if (first.source === 'event') return { ok: false, error: `${subject}: the operator reported ${eventText(first.w)}` };
+    if (first.source === 'event')
+      return { ok: false, error: `${subject}: the operator reported ${eventText(first.w)}` };
     const o = first.o;
     if (o.state === 'done') return { ok: true, object: o.object };
     const last = eventQuery ? await latestWarning(client, eventQuery) : undefined;

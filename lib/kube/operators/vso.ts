@@ -4,7 +4,15 @@ import { trimSlashes } from '../../secret-ref.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
 import { eventsVersion } from './events.js';
-import { annotate, conditionOf, GVR, getObject, type KubeObject, listAll, serverPatchTime } from './kube-objects.js';
+import {
+  annotate,
+  conditionOf,
+  GVR,
+  getObject,
+  type KubeObject,
+  listAll,
+  serverPatchTime,
+} from './kube-objects.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, sameData } from './target-secret.js';
@@ -29,7 +37,11 @@ export const DEFAULT_VSO_NAMESPACE = 'vault-secrets-operator-system';
 const DEFAULT_NAME = 'default';
 
 /** `ns/name`, `name` (in the referrer's namespace) or empty (the operator's `default`). */
-export function resolveVsoRef(ref: string | undefined, referrerNamespace: string, operatorNamespace: string): string {
+export function resolveVsoRef(
+  ref: string | undefined,
+  referrerNamespace: string,
+  operatorNamespace: string,
+): string {
   if (!ref) return `${operatorNamespace}/${DEFAULT_NAME}`;
   return ref.includes('/') ? ref : `${referrerNamespace}/${ref}`;
 }
@@ -95,7 +107,11 @@ export function vssVerdict(since: Date): (obj: KubeObject) => Verdict {
   return (obj) => {
     const ready = readiness(obj);
     const lastGeneration = obj.status?.lastGeneration as number | undefined;
-    if (ready?.status === 'True' && atOrAfter(ready.lastTransitionTime, since) && lastGeneration === obj.metadata.generation) {
+    if (
+      ready?.status === 'True' &&
+      atOrAfter(ready.lastTransitionTime, since) &&
+      lastGeneration === obj.metadata.generation
+    ) {
       return { state: 'done' };
     }
     for (const c of [ready, conditionOf(obj, 'SecretSynced')]) {
@@ -114,13 +130,27 @@ function describeVss(obj: KubeObject): string {
     : 'no Ready condition yet';
 }
 
-async function refreshStatic(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
+async function refreshStatic(
+  client: ClusterClient,
+  d: DerivedObject,
+  ctx: RefreshContext,
+): Promise<RefreshOutput> {
   const started = performance.now();
   const deadline = Date.now() + ctx.timeoutMs;
   const vss = await getObject(client, GVR.vaultStaticSecret, d.namespace, d.name);
   const target = ((vss.spec ?? {}) as VssSpec).destination?.name ?? d.targetSecret ?? '';
-  const [before, version] = await Promise.all([readSecretData(client, d.namespace, target), eventsVersion(client, d.namespace)]);
-  const patched = await annotate(client, GVR.vaultStaticSecret, d.namespace, d.name, { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) }, ctx.fieldManager);
+  const [before, version] = await Promise.all([
+    readSecretData(client, d.namespace, target),
+    eventsVersion(client, d.namespace),
+  ]);
+  const patched = await annotate(
+    client,
+    GVR.vaultStaticSecret,
+    d.namespace,
+    d.name,
+    { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
+    ctx.fieldManager,
+  );
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const awaited = await awaitRefresh(client, {
     gvr: GVR.vaultStaticSecret,
@@ -150,12 +180,22 @@ async function refreshStatic(client: ClusterClient, d: DerivedObject, ctx: Refre
         ms: Math.round(performance.now() - started),
       },
     ],
-    changed: secretChanged ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }] : [],
+    changed: secretChanged
+      ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }]
+      : [],
   };
 }
 
 function failed(d: DerivedObject, error: string): RefreshResult {
-  return { status: 'failed', cluster: d.cluster, operator: 'vso', kind: d.kind, namespace: d.namespace, name: d.name, error };
+  return {
+    status: 'failed',
+    cluster: d.cluster,
+    operator: 'vso',
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    error,
+  };
 }
 
 async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {

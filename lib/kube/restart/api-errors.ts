@@ -1,11 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  type RotorError,
-  TransientError,
-} from '../../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, RotorError, TransientError } from '../../errors.js';
 
 /** HTTP status of a client-node failure (ApiException or a watch error), undefined for network faults. */
 export function statusOf(error: unknown): number | undefined {
@@ -33,11 +27,15 @@ export function apiError(error: unknown, action: string): RotorError {
   const said = statusMessage(error);
   if (status === 403) {
     const why = said ?? 'forbidden';
-    return new ForbiddenError(`${action}: ${why}; grant the rotor identity this verb in infra/k8s/rbac.yaml`, options);
+    return new ForbiddenError(
+      `${action}: ${why}; grant the rotor identity this verb in infra/k8s/rbac.yaml`,
+      options,
+    );
   }
   if (status === 404) return new NotFoundError(`${action}: ${said ?? 'not found'}`, options);
   if (status === 409) return new ConflictError(`${action}: ${said ?? 'conflict'}`, options);
-  if (status === undefined) return new TransientError(`${action}: ${(error as Error)?.message ?? String(error)}`, options);
+  if (status === undefined)
+    return new TransientError(`${action}: ${(error as Error)?.message ?? String(error)}`, options);
   const message = `${action}: HTTP ${status}${said ? ` ${said}` : ''}`;
   // Other 4xx (400, 422 invalid) will not pass on retry.
   if (status >= 500 || status === 429) return new TransientError(message, options);

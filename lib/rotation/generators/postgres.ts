@@ -44,10 +44,17 @@ export class PostgresProvider implements CredentialProvider {
     const password = generatePassword(spec.password, this.randomInt);
     const server = this.serverOf(context, spec);
     const current = storedLogin(context, spec, context.current);
-    await this.withLogin(server, role, current ? [current.password] : [], (client) => setPassword(client, role, password));
+    await this.withLogin(server, role, current ? [current.password] : [], (client) =>
+      setPassword(client, role, password),
+    );
     // A plain-string secret (the samples' format: the value is the password) stays plain in single mode.
-    const plain = typeof context.current === 'string' && fieldsOf(context.current) === undefined && spec.mode === 'single';
-    const fields = plain ? { [spec.passwordField]: password } : { [spec.usernameField]: role, [spec.passwordField]: password };
+    const plain =
+      typeof context.current === 'string' &&
+      fieldsOf(context.current) === undefined &&
+      spec.mode === 'single';
+    const fields = plain
+      ? { [spec.passwordField]: password }
+      : { [spec.usernameField]: role, [spec.passwordField]: password };
     return { fields, credentialId: role, primaryField: spec.passwordField };
   }
 
@@ -68,23 +75,31 @@ export class PostgresProvider implements CredentialProvider {
   /** ProviderAddress: a configured server's name, or postgresql://host:port/database (no credentials in tags). */
   private serverOf(context: ProviderContext, spec: PostgresGeneratorSpec): Server {
     const address = context.policy.providerAddress;
-    if (!address) throw new ValidationError('PostgreSQL rotation needs a ProviderAddress tag (server name or postgresql://host:port/db)');
+    if (!address)
+      throw new ValidationError(
+        'PostgreSQL rotation needs a ProviderAddress tag (server name or postgresql://host:port/db)',
+      );
     const byName = this.admins.find((a) => a.name === address);
     if (byName) return fromAdmin(byName, byName.database);
     let url: URL;
     try {
       url = new URL(address);
     } catch {
-      throw new ValidationError(`ProviderAddress ${address}: neither a configured PostgreSQL server nor a postgresql:// URL`);
+      throw new ValidationError(
+        `ProviderAddress ${address}: neither a configured PostgreSQL server nor a postgresql:// URL`,
+      );
     }
-    if (url.username || url.password) throw new ValidationError('ProviderAddress must not contain credentials');
+    if (url.username || url.password)
+      throw new ValidationError('ProviderAddress must not contain credentials');
     const host = url.hostname;
     const port = Number(url.port || 5432);
     const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
     const admin = this.admins.find((a) => a.host === host && a.port === port);
     if (admin) return fromAdmin(admin, database);
     if (spec.mode === 'dual') {
-      throw new ValidationError(`dual-role rotation on ${host}:${port} needs an administrative login in rotation.postgres`);
+      throw new ValidationError(
+        `dual-role rotation on ${host}:${port} needs an administrative login in rotation.postgres`,
+      );
     }
     const sslmode = url.searchParams.get('sslmode');
     return { host, port, database, ssl: sslmode !== null && sslmode !== 'disable' && sslmode !== 'allow' };
@@ -97,7 +112,9 @@ export class PostgresProvider implements CredentialProvider {
     passwords: readonly string[],
     fn: (client: pg.Client) => Promise<void>,
   ): Promise<void> {
-    const logins: Login[] = server.admin ? [server.admin] : passwords.map((password) => ({ user: role, password }));
+    const logins: Login[] = server.admin
+      ? [server.admin]
+      : passwords.map((password) => ({ user: role, password }));
     if (logins.length === 0) throw new ValidationError(`no credential to log in to PostgreSQL as ${role}`);
     let lastError: unknown;
     for (const login of logins) {
@@ -139,7 +156,8 @@ async function setPassword(client: pg.Client, role: string, password: string): P
 
 function specOf(context: ProviderContext): PostgresGeneratorSpec {
   const spec = context.policy.generator;
-  if (spec.kind !== 'postgres') throw new ValidationError(`generator ${spec.kind} is not served by the PostgreSQL provider`);
+  if (spec.kind !== 'postgres')
+    throw new ValidationError(`generator ${spec.kind} is not served by the PostgreSQL provider`);
   return spec;
 }
 
@@ -148,7 +166,10 @@ function targetRole(context: ProviderContext, spec: PostgresGeneratorSpec): stri
   const stored = fieldsOf(context.current)?.[spec.usernameField];
   if (spec.mode === 'single') {
     const role = spec.role ?? context.policy.credentialId ?? stored;
-    if (!role) throw new ValidationError('single-role PostgreSQL rotation needs the role: CredentialId tag, "role" option or a username field');
+    if (!role)
+      throw new ValidationError(
+        'single-role PostgreSQL rotation needs the role: CredentialId tag, "role" option or a username field',
+      );
     return role;
   }
   const roles = spec.roles as [string, string];
@@ -160,11 +181,16 @@ function targetRole(context: ProviderContext, spec: PostgresGeneratorSpec): stri
 }
 
 /** The login a stored value holds: its username field (or the single role) and password. */
-function storedLogin(context: ProviderContext, spec: PostgresGeneratorSpec, value: SecretValue): Login | undefined {
+function storedLogin(
+  context: ProviderContext,
+  spec: PostgresGeneratorSpec,
+  value: SecretValue,
+): Login | undefined {
   const fields = fieldsOf(value);
   const password = fields ? fields[spec.passwordField] : (value as string);
   const user =
-    fields?.[spec.usernameField] ?? (spec.mode === 'single' ? (spec.role ?? context.policy.credentialId) : undefined);
+    fields?.[spec.usernameField] ??
+    (spec.mode === 'single' ? (spec.role ?? context.policy.credentialId) : undefined);
   return user && password ? { user, password } : undefined;
 }
 
@@ -183,9 +209,14 @@ function toRotorError(error: unknown, server: Server, role: string): RotorError 
   const code = (error as { code?: string })?.code;
   const where = `PostgreSQL ${server.host}:${server.port}/${server.database}`;
   if (code === INVALID_PASSWORD || code === '28000') {
-    return new ForbiddenError(`${where}: login refused for ${server.admin ? server.admin.user : role}`, { cause: error });
+    return new ForbiddenError(`${where}: login refused for ${server.admin ? server.admin.user : role}`, {
+      cause: error,
+    });
   }
-  if (code === '42501') return new ForbiddenError(`${where}: not allowed to change the password of role ${role}`, { cause: error });
+  if (code === '42501')
+    return new ForbiddenError(`${where}: not allowed to change the password of role ${role}`, {
+      cause: error,
+    });
   if (code === '42704') return new NotFoundError(`${where}: role ${role} does not exist`, { cause: error });
   return new TransientError(`${where}: ${code ?? 'connection failed'}`, { cause: error });
 }

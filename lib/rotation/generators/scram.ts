@@ -8,7 +8,11 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
  * Returns undefined for passwords SASLprep could change (non-ASCII or control
  * characters); the caller then sends the password as is and the server derives it.
  */
-export function scramSha256Verifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string | undefined {
+export function scramSha256Verifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = 4096,
+): string | undefined {
   if (!/^[\x20-\x7e]*$/.test(password)) return undefined;
   const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();

@@ -9,7 +9,11 @@ import { keyVaultEntry } from './support.js';
 
 const env = testEnv();
 const config = parseConfig({ keyVaults: [keyVaultEntry(env)] });
-const refOf = (name: string): KeyVaultRef => ({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name });
+const refOf = (name: string): KeyVaultRef => ({
+  backend: 'azure-keyvault',
+  vault: env.lowkey.vaultName,
+  name,
+});
 
 describe('Key Vault backend against the test Key Vault endpoint', () => {
   it('writes a new version with tags, content type and validity, and reads it back', async () => {
@@ -62,7 +66,8 @@ describe('Key Vault backend against the test Key Vault endpoint', () => {
   it('lists every secret page by page with the tags of its current version', async () => {
     const backend = createBackends(config).get(refOf('x'));
     const names = Array.from({ length: 5 }, () => uniqueName('kv-list'));
-    for (const name of names) await backend.write(refOf(name), { value: 'v', metadata: { 'rotor-generator': 'bytes' } });
+    for (const name of names)
+      await backend.write(refOf(name), { value: 'v', metadata: { 'rotor-generator': 'bytes' } });
 
     const pages: number[] = [];
     const found = new Map<string, Record<string, string>>();
@@ -81,7 +86,12 @@ describe('Key Vault backend against the test Key Vault endpoint', () => {
       parseConfig({
         keyVaults: [
           keyVaultEntry(env),
-          { name: 'nowhere', url: 'https://127.0.0.1:9', auth: { kind: 'emulator' }, tls: keyVaultEntry(env).tls },
+          {
+            name: 'nowhere',
+            url: 'https://127.0.0.1:9',
+            auth: { kind: 'emulator' },
+            tls: keyVaultEntry(env).tls,
+          },
         ],
       }),
     );
@@ -94,7 +104,9 @@ describe('Key Vault backend against the test Key Vault endpoint', () => {
 
   it('trusts the configured CA for its own client only: without it the endpoint certificate is refused', async () => {
     const withoutCa = createBackends(
-      parseConfig({ keyVaults: [{ name: env.lowkey.vaultName, url: env.lowkey.vaultUrl, auth: { kind: 'emulator' } }] }),
+      parseConfig({
+        keyVaults: [{ name: env.lowkey.vaultName, url: env.lowkey.vaultUrl, auth: { kind: 'emulator' } }],
+      }),
     );
     const seeded = uniqueName('kv-tls');
     await keyVaultClientForTest(env.lowkey).setSecret(seeded, 'v');
@@ -103,6 +115,8 @@ describe('Key Vault backend against the test Key Vault endpoint', () => {
 
     expect(health[0]?.ok).toBe(false);
     expect(health[0]?.error).toMatch(/unreachable|certificate|self.signed/i);
-    await expect(createBackends(config).get(refOf(seeded)).read(refOf(seeded))).resolves.toMatchObject({ value: 'v' });
+    await expect(createBackends(config).get(refOf(seeded)).read(refOf(seeded))).resolves.toMatchObject({
+      value: 'v',
+    });
   });
 });

@@ -25,7 +25,10 @@ export function keyVaultEntry(env: EnvDescriptor): NonNullable<ConfigInput['keyV
   };
 }
 
-export function vaultEntry(env: EnvDescriptor, extra: Partial<NonNullable<ConfigInput['vaults']>[number]> = {}) {
+export function vaultEntry(
+  env: EnvDescriptor,
+  extra: Partial<NonNullable<ConfigInput['vaults']>[number]> = {},
+) {
   return {
     name: 'openbao',
     address: env.openbao.address,
@@ -44,7 +47,10 @@ export function testConfig(env: EnvDescriptor, input: ConfigInput = {}): Config 
   return parseConfig({
     keyVaults: [keyVaultEntry(env)],
     vaults: [vaultEntry(env)],
-    state: { connectionString: env.azurite.tableConnectionString, tablePrefix: `t${Date.now().toString(36)}` },
+    state: {
+      connectionString: env.azurite.tableConnectionString,
+      tablePrefix: `t${Date.now().toString(36)}`,
+    },
     ...input,
     rotation: { postgres: [postgresAdmin(env)], ...(input.rotation ?? {}) },
   });

@@ -43,13 +43,19 @@ describe('Vault backend against OpenBao', () => {
     expect(Date.now() - (read.createdOn?.getTime() ?? 0)).toBeLessThan(60_000);
   });
 
-  it('merges rotor keys into custom_metadata without dropping the owner\'s keys', async () => {
+  it("merges rotor keys into custom_metadata without dropping the owner's keys", async () => {
     const ref = refOf(`rotor/${uniqueName('meta')}`);
     const backend = registry().get(ref);
     await root.write(`${mount}/data/${ref.path}`, { data: { v: '1' } });
-    await root.write(`${mount}/metadata/${ref.path}`, { custom_metadata: { owner: 'team-a', 'rotor-generator': 'bytes' } });
+    await root.write(`${mount}/metadata/${ref.path}`, {
+      custom_metadata: { owner: 'team-a', 'rotor-generator': 'bytes' },
+    });
 
-    await backend.write(ref, { value: { v: '2' }, expectedVersion: '1', metadata: { 'rotor-rotated-at': 'now' } });
+    await backend.write(ref, {
+      value: { v: '2' },
+      expectedVersion: '1',
+      metadata: { 'rotor-rotated-at': 'now' },
+    });
 
     expect((await backend.readMetadata(ref)).metadata).toEqual({
       owner: 'team-a',
@@ -90,7 +96,8 @@ describe('Vault backend against OpenBao', () => {
     const found = new Map<string, string | undefined>();
     for await (const page of backend.list({ pageSize: 2 })) {
       pageSizes.push(page.length);
-      for (const s of page) if (s.ref.backend === 'vault') found.set(s.ref.path, s.metadata['rotor-generator']);
+      for (const s of page)
+        if (s.ref.backend === 'vault') found.set(s.ref.path, s.metadata['rotor-generator']);
     }
 
     expect(Math.max(...pageSizes)).toBeLessThanOrEqual(2);
@@ -108,7 +115,8 @@ describe('Vault backend against OpenBao', () => {
     await backend.write(ref, { value: { password: 'p1' } });
     const read = await backend.read(ref);
     const listed: string[] = [];
-    for await (const page of backend.list()) for (const s of page) if (s.ref.backend === 'vault') listed.push(s.ref.path);
+    for await (const page of backend.list())
+      for (const s of page) if (s.ref.backend === 'vault') listed.push(s.ref.path);
 
     expect(read).toMatchObject({ value: { password: 'p1' }, metadata: {}, enabled: true });
     expect(read.version).toBeUndefined();
@@ -119,8 +127,15 @@ describe('Vault backend against OpenBao', () => {
     const approle = uniqueName('approle');
     const policy = uniqueName('policy');
     await root.enableAuth({ mount_point: approle, type: 'approle' });
-    await root.addPolicy({ name: policy, rules: `path "${mount}/*" { capabilities = ["create","read","update","list"] }` });
-    await root.write(`auth/${approle}/role/rotor`, { token_policies: [policy], token_ttl: '2s', token_max_ttl: '2s' });
+    await root.addPolicy({
+      name: policy,
+      rules: `path "${mount}/*" { capabilities = ["create","read","update","list"] }`,
+    });
+    await root.write(`auth/${approle}/role/rotor`, {
+      token_policies: [policy],
+      token_ttl: '2s',
+      token_max_ttl: '2s',
+    });
     const roleId = (await root.read(`auth/${approle}/role/rotor/role-id`)).data.role_id as string;
     const secretId = (await root.write(`auth/${approle}/role/rotor/secret-id`, {})).data.secret_id as string;
     const ref = refOf(`rotor/${uniqueName('approle')}`);

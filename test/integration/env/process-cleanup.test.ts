@@ -19,13 +19,10 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-async function gone(pgid: number, timeoutMs: number): Promise<boolean> {
+async function eventually(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!groupAlive(pgid)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return !groupAlive(pgid);
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  return condition();
 }
 
 const dirs: string[] = [];
@@ -48,7 +45,7 @@ describe('test servers leave no processes behind', () => {
 
     await proc.stop();
 
-    expect(await gone(proc.pid, 2_000)).toBe(true);
+    expect(await eventually(() => !groupAlive(proc.pid), 2_000)).toBe(true);
   });
 
   it('servers die and their temporary folders go when the process that started them is SIGKILLed', async () => {
@@ -78,8 +75,7 @@ describe('test servers leave no processes behind', () => {
 
     owner.kill('SIGKILL');
 
-    expect(await gone(started.pid, 8_000)).toBe(true);
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(existsSync(started.tmp)).toBe(false);
+    expect(await eventually(() => !groupAlive(started.pid), 8_000)).toBe(true);
+    expect(await eventually(() => !existsSync(started.tmp), 5_000)).toBe(true);
   });
 });

@@ -13,8 +13,15 @@ export const INFRA_DIR = path.join(REPO_ROOT, 'infra');
 const PARSE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'parse_bicep.py');
 
 const ParamSchema = z.object({ type: z.string(), default: z.unknown().optional() }).passthrough();
-const ResourceSchema = z.object({ type: z.string(), api_version: z.string(), existing: z.boolean(), config: z.record(z.string(), z.unknown()) });
-const ModuleSchema = z.object({ detail: z.object({ path: z.string() }).passthrough(), config: z.record(z.string(), z.unknown()) }).passthrough();
+const ResourceSchema = z.object({
+  type: z.string(),
+  api_version: z.string(),
+  existing: z.boolean(),
+  config: z.record(z.string(), z.unknown()),
+});
+const ModuleSchema = z
+  .object({ detail: z.object({ path: z.string() }).passthrough(), config: z.record(z.string(), z.unknown()) })
+  .passthrough();
 
 export const BicepModelSchema = z.object({
   parameters: z.record(z.string(), ParamSchema).default({}),
@@ -28,7 +35,10 @@ export type BicepResource = BicepModel['resources'][string];
 
 const ParseResultSchema = z.record(
   z.string(),
-  z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), json: z.unknown() }), z.object({ ok: z.literal(false), error: z.string() })]),
+  z.discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), json: z.unknown() }),
+    z.object({ ok: z.literal(false), error: z.string() }),
+  ]),
 );
 
 const CheckSchema = z
@@ -44,8 +54,22 @@ const CheckSchema = z
 export const CheckovReportSchema = z
   .object({
     check_type: z.literal('bicep'),
-    results: z.object({ passed_checks: z.array(CheckSchema), failed_checks: z.array(CheckSchema), skipped_checks: z.array(CheckSchema) }).passthrough(),
-    summary: z.object({ passed: z.number(), failed: z.number(), skipped: z.number(), parsing_errors: z.number(), resource_count: z.number() }).passthrough(),
+    results: z
+      .object({
+        passed_checks: z.array(CheckSchema),
+        failed_checks: z.array(CheckSchema),
+        skipped_checks: z.array(CheckSchema),
+      })
+      .passthrough(),
+    summary: z
+      .object({
+        passed: z.number(),
+        failed: z.number(),
+        skipped: z.number(),
+        parsing_errors: z.number(),
+        resource_count: z.number(),
+      })
+      .passthrough(),
   })
   .passthrough();
 export type CheckovReport = z.output<typeof CheckovReportSchema>;
@@ -80,22 +104,33 @@ export async function parseBicep(tools: PyTools, files: readonly string[]): Prom
 
 /** checkov over infra/ with the Bicep framework, fully offline (--skip-download). */
 export async function runCheckov(tools: PyTools): Promise<CheckovReport> {
-  const res = await run(tools.checkov, ['-d', INFRA_DIR, '--framework', 'bicep', '-o', 'json', '--skip-download', '--compact'], {
-    cwd: REPO_ROOT,
-    // No telemetry, no version lookups: the scan must pass with no network at all.
-    env: { ...process.env, BC_API_KEY: '', CHECKOV_RUN_SCA_PACKAGE_SCAN_V2: 'false' },
-    timeoutMs: 300_000,
-  });
+  const res = await run(
+    tools.checkov,
+    ['-d', INFRA_DIR, '--framework', 'bicep', '-o', 'json', '--skip-download', '--compact'],
+    {
+      cwd: REPO_ROOT,
+      // No telemetry, no version lookups: the scan must pass with no network at all.
+      env: { ...process.env, BC_API_KEY: '', CHECKOV_RUN_SCA_PACKAGE_SCAN_V2: 'false' },
+      timeoutMs: 300_000,
+    },
+  );
   // checkov exits 1 when a check fails; the report says which. Anything else is a crash.
-  if (res.code !== 0 && res.code !== 1) throw new Error(`checkov exited ${res.code}: ${res.stderr.slice(-2000)}`);
+  if (res.code !== 0 && res.code !== 1)
+    throw new Error(`checkov exited ${res.code}: ${res.stderr.slice(-2000)}`);
   const report: unknown = JSON.parse(res.stdout);
-  return CheckovReportSchema.parse(Array.isArray(report) ? report.find((r) => r?.check_type === 'bicep') : report);
+  return CheckovReportSchema.parse(
+    Array.isArray(report) ? report.find((r) => r?.check_type === 'bicep') : report,
+  );
 }
 
 /** A resource's own body, under any `if (...)` condition or `[for ...]` loop wrapper. */
 export function body(resource: { config: Record<string, unknown> }): Record<string, unknown> {
   let node: Record<string, unknown> = resource.config;
-  while (('condition' in node || 'loop_type' in node) && typeof node.config === 'object' && node.config !== null) {
+  while (
+    ('condition' in node || 'loop_type' in node) &&
+    typeof node.config === 'object' &&
+    node.config !== null
+  ) {
     node = node.config as Record<string, unknown>;
   }
   return node;

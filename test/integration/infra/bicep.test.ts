@@ -54,7 +54,10 @@ beforeAll(async () => {
   // First run installs checkov into .cache (pip, about two minutes); later runs reuse it.
   const tools = await ensurePyTools();
   files = await bicepFiles();
-  [{ models, errors: parseErrors }, checkov] = await Promise.all([parseBicep(tools, files), runCheckov(tools)]);
+  [{ models, errors: parseErrors }, checkov] = await Promise.all([
+    parseBicep(tools, files),
+    runCheckov(tools),
+  ]);
 }, 900_000);
 
 describe('Bicep offline checks', () => {
@@ -77,23 +80,42 @@ describe('Bicep offline checks', () => {
 
   it('passes checkov with no failed check, and every suppression states its reason', () => {
     expect(checkov.summary.parsing_errors).toBe(0);
-    const failed = checkov.results.failed_checks.map((c) => `${c.check_id} ${c.resource} (${c.file_path}): ${c.check_name}`);
+    const failed = checkov.results.failed_checks.map(
+      (c) => `${c.check_id} ${c.resource} (${c.file_path}): ${c.check_name}`,
+    );
     expect(failed).toEqual([]);
     expect(checkov.summary.passed).toBeGreaterThan(0);
     for (const skipped of checkov.results.skipped_checks) {
-      expect(skipped.check_result.suppress_comment ?? '', `${skipped.check_id} on ${skipped.resource}`).toMatch(/\w.{30,}/);
+      expect(
+        skipped.check_result.suppress_comment ?? '',
+        `${skipped.check_id} on ${skipped.resource}`,
+      ).toMatch(/\w.{30,}/);
     }
   });
 
   it('passes every module exactly the parameters that module declares', async () => {
     const main = model('infra/main.bicep');
-    expect(Object.keys(main.modules).sort()).toEqual(['aksRoles', 'eventGrid', 'functionApp', 'identity', 'keyVaultRoles', 'monitoring', 'storage']);
+    expect(Object.keys(main.modules).sort()).toEqual([
+      'aksRoles',
+      'eventGrid',
+      'functionApp',
+      'identity',
+      'keyVaultRoles',
+      'monitoring',
+      'storage',
+    ]);
     for (const [name, mod] of Object.entries(main.modules)) {
       const target = model(path.posix.join('infra', mod.detail.path));
       const passed = Object.keys((body(mod).params as Record<string, unknown> | undefined) ?? {});
       const declared = Object.keys(target.parameters);
-      expect(passed.filter((p) => !declared.includes(p)), `${name}: unknown parameters`).toEqual([]);
-      expect(requiredParams(target).filter((p) => !passed.includes(p)), `${name}: missing parameters`).toEqual([]);
+      expect(
+        passed.filter((p) => !declared.includes(p)),
+        `${name}: unknown parameters`,
+      ).toEqual([]);
+      expect(
+        requiredParams(target).filter((p) => !passed.includes(p)),
+        `${name}: missing parameters`,
+      ).toEqual([]);
     }
   });
 
@@ -106,7 +128,9 @@ describe('Bicep offline checks', () => {
     expect(at(site, 'identity.type')).toBe('UserAssigned');
     expect(at(site, 'properties.httpsOnly')).toBe(true);
     expect(at(site, 'properties.functionAppConfig.runtime')).toEqual({ name: 'node', version: '20' });
-    expect(at(site, 'properties.functionAppConfig.deployment.storage.authentication.type')).toBe('UserAssignedIdentity');
+    expect(at(site, 'properties.functionAppConfig.deployment.storage.authentication.type')).toBe(
+      'UserAssignedIdentity',
+    );
     // Tagged for azd: azure.yaml's service `rotor` deploys to this site.
     expect(JSON.stringify(site.tags)).toContain('azd-service-name');
     expect(at(fn.parameters, 'azdServiceName.default')).toBe('rotor');
@@ -114,7 +138,12 @@ describe('Bicep offline checks', () => {
 
   it('reaches storage by identity only: no account key in any setting, shared keys disabled', async () => {
     const settings = appSettingNames();
-    for (const name of ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'AzureWebJobsStorage__clientId', 'AZURE_CLIENT_ID']) {
+    for (const name of [
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__credential',
+      'AzureWebJobsStorage__clientId',
+      'AZURE_CLIENT_ID',
+    ]) {
       expect(settings).toContain(name);
     }
     expect(settings).not.toContain('AzureWebJobsStorage');
@@ -126,14 +155,20 @@ describe('Bicep offline checks', () => {
     expect(at(account, 'properties.allowBlobPublicAccess')).toBe(false);
     for (const file of files) {
       const text = await readFile(path.join(REPO_ROOT, file), 'utf8');
-      expect(text, `${file} reads an account key`).not.toMatch(/listKeys|AccountKey=|listKeyValue|primaryKey/);
+      expect(text, `${file} reads an account key`).not.toMatch(
+        /listKeys|AccountKey=|listKeyValue|primaryKey/,
+      );
     }
   });
 
   it('grants the Functions host the storage data roles identity-based AzureWebJobsStorage needs', () => {
     const storage = model('infra/modules/storage.bicep');
     const roles = at(storage.variables.rotorRoles, 'value');
-    expect(roles).toEqual(['storageBlobDataOwner', 'storageQueueDataContributor', 'storageTableDataContributor']);
+    expect(roles).toEqual([
+      'storageBlobDataOwner',
+      'storageQueueDataContributor',
+      'storageTableDataContributor',
+    ]);
     expect(at(storage.variables.storageBlobDataOwner, 'value')).toBe(STORAGE_BLOB_DATA_OWNER);
     // Event Grid's dead-letter identity is scoped to the dead-letter container alone.
     const deadLetterRole = body(storage.resources.eventGridDeadLetterRole as BicepModel['resources'][string]);
@@ -142,25 +177,36 @@ describe('Bicep offline checks', () => {
 
   it('subscribes the Event Grid function with included types, a retry policy and a blob dead-letter, only in phase two', () => {
     const eg = model('infra/modules/eventgrid.bicep');
-    const [[, topicResource]] = resourcesOfType(eg, 'Microsoft.EventGrid/systemTopics') as [[string, BicepModel['resources'][string]]];
+    const [[, topicResource]] = resourcesOfType(eg, 'Microsoft.EventGrid/systemTopics') as [
+      [string, BicepModel['resources'][string]],
+    ];
     expect(at(body(topicResource), 'properties.topicType')).toBe('Microsoft.KeyVault.vaults');
-    const [[, subResource]] = resourcesOfType(eg, 'Microsoft.EventGrid/systemTopics/eventSubscriptions') as [[string, BicepModel['resources'][string]]];
+    const [[, subResource]] = resourcesOfType(eg, 'Microsoft.EventGrid/systemTopics/eventSubscriptions') as [
+      [string, BicepModel['resources'][string]],
+    ];
     expect(condition(subResource)).toBe('deployEventSubscription');
     const sub = body(subResource);
     expect(at(sub, 'properties.destination.endpointType')).toBe('AzureFunction');
-    expect(at(sub, 'properties.destination.properties.resourceId')).toBe('${functionAppId}/functions/${functionName}');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Bicep interpolation, read as text
+    const functionResourceId = '${functionAppId}/functions/${functionName}';
+    expect(at(sub, 'properties.destination.properties.resourceId')).toBe(functionResourceId);
     expect(at(sub, 'properties.filter.includedEventTypes')).toBe('includedEventTypes');
     expect(at(sub, 'properties.retryPolicy.maxDeliveryAttempts')).toBeDefined();
     expect(at(sub, 'properties.retryPolicy.eventTimeToLiveInMinutes')).toBeDefined();
-    expect(at(sub, 'properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType')).toBe('StorageBlob');
-    expect(at(sub, 'properties.deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName')).toBe(
-      'deadLetterContainerName',
+    expect(at(sub, 'properties.deadLetterWithResourceIdentity.deadLetterDestination.endpointType')).toBe(
+      'StorageBlob',
     );
+    expect(
+      at(sub, 'properties.deadLetterWithResourceIdentity.deadLetterDestination.properties.blobContainerName'),
+    ).toBe('deadLetterContainerName');
     const main = model('infra/main.bicep');
     expect(main.parameters.deployEventSubscriptions?.default).toBe(false);
     expect(main.parameters.eventGridFunctionName?.default).toBe('keyVaultEvents');
     expect(main.parameters.includedEventTypes?.default).toEqual(
-      expect.arrayContaining(['Microsoft.KeyVault.SecretNewVersionCreated', 'Microsoft.KeyVault.SecretNearExpiry']),
+      expect.arrayContaining([
+        'Microsoft.KeyVault.SecretNewVersionCreated',
+        'Microsoft.KeyVault.SecretNearExpiry',
+      ]),
     );
   });
 
@@ -176,9 +222,18 @@ describe('Bicep offline checks', () => {
     expect(at(kv.variables.keyVaultSecretsOfficer, 'value')).toBe(KEY_VAULT_SECRETS_OFFICER);
     expect(at(kv.variables.keyVaultSecretsUser, 'value')).toBe(KEY_VAULT_SECRETS_USER);
     expect(at(kv.variables.roleId, 'value')).toEqual({
-      operator: { type: 'conditional', operands: { condition: 'rotate', true_value: 'keyVaultSecretsOfficer', false_value: 'keyVaultSecretsUser' } },
+      operator: {
+        type: 'conditional',
+        operands: {
+          condition: 'rotate',
+          true_value: 'keyVaultSecretsOfficer',
+          false_value: 'keyVaultSecretsUser',
+        },
+      },
     });
-    const [[, assignment]] = resourcesOfType(kv, 'Microsoft.Authorization/roleAssignments') as [[string, BicepModel['resources'][string]]];
+    const [[, assignment]] = resourcesOfType(kv, 'Microsoft.Authorization/roleAssignments') as [
+      [string, BicepModel['resources'][string]],
+    ];
     expect(body(assignment).scope).toBe('vault');
   });
 
@@ -211,8 +266,12 @@ describe('Bicep offline checks', () => {
   it('keeps secret parameters secure and gives them no default value', () => {
     const main = model('infra/main.bicep');
     for (const name of ['webhookToken', 'webhookHmacSecret', 'rotorConfigJson']) {
-      const decorators = (main.parameters[name] as { decorators?: { type: string }[] } | undefined)?.decorators ?? [];
-      expect(decorators.map((d) => d.type), name).toContain('secure');
+      const decorators =
+        (main.parameters[name] as { decorators?: { type: string }[] } | undefined)?.decorators ?? [];
+      expect(
+        decorators.map((d) => d.type),
+        name,
+      ).toContain('secure');
       expect(main.parameters[name]?.default, name).toBe('');
     }
     const fn = model('infra/modules/functionapp.bicep');
@@ -223,7 +282,9 @@ describe('Bicep offline checks', () => {
   it('names only declared parameters in the parameter files', async () => {
     const declared = Object.keys(model('infra/main.bicep').parameters);
     for (const file of ['infra/main.parameters.json', 'infra/main.parameters.example.json']) {
-      const doc = JSON.parse(await readFile(path.join(REPO_ROOT, file), 'utf8')) as { parameters: Record<string, unknown> };
+      const doc = JSON.parse(await readFile(path.join(REPO_ROOT, file), 'utf8')) as {
+        parameters: Record<string, unknown>;
+      };
       const unknown = Object.keys(doc.parameters).filter((p) => !declared.includes(p));
       expect(unknown, file).toEqual([]);
       expect(Object.keys(doc.parameters), file).toContain('environmentName');

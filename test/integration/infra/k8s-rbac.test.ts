@@ -21,7 +21,13 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createNamespace, type KubeClusterDescriptor, kubeClient, testEnv, uniqueName } from '../../env/index.js';
+import {
+  createNamespace,
+  type KubeClusterDescriptor,
+  kubeClient,
+  testEnv,
+  uniqueName,
+} from '../../env/index.js';
 import { REPO_ROOT } from '../../env/paths.js';
 
 const K8S_DIR = path.join(REPO_ROOT, 'infra', 'k8s');
@@ -32,7 +38,11 @@ interface Rule {
   resources: string[];
   verbs: string[];
 }
-type Manifest = KubernetesObject & { metadata: { name: string; namespace?: string }; rules?: Rule[]; subjects?: { namespace?: string }[] };
+type Manifest = KubernetesObject & {
+  metadata: { name: string; namespace?: string };
+  rules?: Rule[];
+  subjects?: { namespace?: string }[];
+};
 
 /** What rotor must never be able to do, whatever is added to rbac.yaml later. */
 const FORBIDDEN: [string, V1ResourceAttributes][] = [
@@ -50,17 +60,29 @@ const FORBIDDEN: [string, V1ResourceAttributes][] = [
   ['create a Pod', { group: '', resource: 'pods', verb: 'create' }],
   ['exec into a Pod', { group: '', resource: 'pods', subresource: 'exec', verb: 'create' }],
   ['read Pods', { group: '', resource: 'pods', verb: 'list' }],
-  ['mint ServiceAccount tokens', { group: '', resource: 'serviceaccounts', subresource: 'token', verb: 'create' }],
+  [
+    'mint ServiceAccount tokens',
+    { group: '', resource: 'serviceaccounts', subresource: 'token', verb: 'create' },
+  ],
   ['label a Namespace', { group: '', resource: 'namespaces', verb: 'patch' }],
   ['delete a Namespace', { group: '', resource: 'namespaces', verb: 'delete' }],
   ['read Nodes', { group: '', resource: 'nodes', verb: 'list' }],
   ['write Events', { group: '', resource: 'events', verb: 'create' }],
   ['patch a CronJob', { group: 'batch', resource: 'cronjobs', verb: 'patch' }],
   ['delete a CronJob', { group: 'batch', resource: 'cronjobs', verb: 'delete' }],
-  ['change its own ClusterRole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'patch' }],
-  ['escalate a ClusterRole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' }],
+  [
+    'change its own ClusterRole',
+    { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'patch' },
+  ],
+  [
+    'escalate a ClusterRole',
+    { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'escalate' },
+  ],
   ['bind a ClusterRole', { group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'bind' }],
-  ['create a ClusterRoleBinding', { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' }],
+  [
+    'create a ClusterRoleBinding',
+    { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', verb: 'create' },
+  ],
   ['create a RoleBinding', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', verb: 'create' }],
   ['impersonate a user', { group: '', resource: 'users', verb: 'impersonate' }],
   ['impersonate a ServiceAccount', { group: '', resource: 'serviceaccounts', verb: 'impersonate' }],
@@ -68,11 +90,20 @@ const FORBIDDEN: [string, V1ResourceAttributes][] = [
   ['delete an ExternalSecret', { group: 'external-secrets.io', resource: 'externalsecrets', verb: 'delete' }],
   ['create an ExternalSecret', { group: 'external-secrets.io', resource: 'externalsecrets', verb: 'create' }],
   ['change a SecretStore', { group: 'external-secrets.io', resource: 'secretstores', verb: 'patch' }],
-  ['delete a VaultStaticSecret', { group: 'secrets.hashicorp.com', resource: 'vaultstaticsecrets', verb: 'delete' }],
+  [
+    'delete a VaultStaticSecret',
+    { group: 'secrets.hashicorp.com', resource: 'vaultstaticsecrets', verb: 'delete' },
+  ],
   // Forcing these would issue new credentials / certificates, not re-read a KV secret.
-  ['force a VaultDynamicSecret', { group: 'secrets.hashicorp.com', resource: 'vaultdynamicsecrets', verb: 'patch' }],
+  [
+    'force a VaultDynamicSecret',
+    { group: 'secrets.hashicorp.com', resource: 'vaultdynamicsecrets', verb: 'patch' },
+  ],
   ['force a VaultPKISecret', { group: 'secrets.hashicorp.com', resource: 'vaultpkisecrets', verb: 'patch' }],
-  ['change a SecretProviderClass', { group: 'secrets-store.csi.x-k8s.io', resource: 'secretproviderclasses', verb: 'patch' }],
+  [
+    'change a SecretProviderClass',
+    { group: 'secrets-store.csi.x-k8s.io', resource: 'secretproviderclasses', verb: 'patch' },
+  ],
   ['delete a Rollout', { group: 'argoproj.io', resource: 'rollouts', verb: 'delete' }],
 ];
 
@@ -106,13 +137,30 @@ async function statusOf(call: Promise<unknown>): Promise<number> {
 }
 
 async function serverSideDryRun(kc: KubeConfig, obj: Manifest): Promise<number> {
-  return statusOf(KubernetesObjectApi.makeApiClient(kc).patch(obj, undefined, 'All', FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+  return statusOf(
+    KubernetesObjectApi.makeApiClient(kc).patch(
+      obj,
+      undefined,
+      'All',
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    ),
+  );
 }
 
 /** SubjectAccessReview as cluster-admin: may `user` do this? */
-async function allowed(attrs: V1ResourceAttributes, user = 'rotor', groups: string[] = ['system:authenticated']): Promise<boolean> {
+async function allowed(
+  attrs: V1ResourceAttributes,
+  user = 'rotor',
+  groups: string[] = ['system:authenticated'],
+): Promise<boolean> {
   const review = await adminKc.makeApiClient(AuthorizationV1Api).createSubjectAccessReview({
-    body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, groups, resourceAttributes: attrs } },
+    body: {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user, groups, resourceAttributes: attrs },
+    },
   });
   return review.status?.allowed === true;
 }
@@ -136,7 +184,9 @@ beforeAll(async () => {
   adminKc = kubeConfig(cluster.adminKubeconfig);
   rotorKc = kubeConfig(cluster.rotorKubeconfig);
   namespace = await createNamespace(kubeClient(cluster, 'admin'), 'rbac');
-  const role = (await manifests('rbac.yaml')).find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'rotor');
+  const role = (await manifests('rbac.yaml')).find(
+    (o) => o.kind === 'ClusterRole' && o.metadata.name === 'rotor',
+  );
   if (!role) throw new Error('infra/k8s/rbac.yaml has no ClusterRole rotor');
   clusterRole = role;
 });
@@ -152,7 +202,9 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
     for (const file of files) {
       const objects = personalised(await manifests(file), suffix, suffix);
       // The example namespace is not created by a dry run: its namespaced objects go to ours.
-      const placed = objects.map((o) => (o.metadata.namespace === suffix ? { ...o, metadata: { ...o.metadata, namespace } } : o));
+      const placed = objects.map((o) =>
+        o.metadata.namespace === suffix ? { ...o, metadata: { ...o.metadata, namespace } } : o,
+      );
       for (const obj of placed) {
         expect(await serverSideDryRun(adminKc, obj), `${file}: ${obj.kind} ${obj.metadata.name}`).toBe(200);
       }
@@ -172,7 +224,10 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
       for (let i = start - 1; i >= 0 && /^\s*#/.test(lines[i] ?? ''); i--) comment.unshift(lines[i] ?? '');
       const rule = clusterRole.rules?.[n] as Rule;
       for (const verb of rule.verbs) {
-        expect(comment.join('\n'), `rule ${n + 1} (${rule.resources.join(',')}): no "why" for ${verb}`).toMatch(new RegExp(`\\b${verb}\\b`));
+        expect(
+          comment.join('\n'),
+          `rule ${n + 1} (${rule.resources.join(',')}): no "why" for ${verb}`,
+        ).toMatch(new RegExp(`\\b${verb}\\b`));
       }
     });
   });
@@ -202,14 +257,20 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
     const admin = kubeClient(cluster, 'admin');
     const rotor = kubeClient(cluster, 'rotor');
     const name = uniqueName('app');
-    await admin.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: { password: 'initial' } } });
+    await admin.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name }, stringData: { password: 'initial' } },
+    });
     await admin.apps.createNamespacedDeployment({
       namespace,
       body: {
         metadata: { name },
         spec: {
           selector: { matchLabels: { app: name } },
-          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'app', image: 'app:1' }] },
+          },
         },
       },
     });
@@ -221,7 +282,10 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
     const deleteDeployment = await statusOf(rotor.apps.deleteNamespacedDeployment({ namespace, name }));
     const deleteSecret = await statusOf(rotor.core.deleteNamespacedSecret({ namespace, name }));
     const writeSecret = await statusOf(
-      rotor.core.patchNamespacedSecret({ namespace, name, body: { stringData: { password: 'stolen' } } }, strategic),
+      rotor.core.patchNamespacedSecret(
+        { namespace, name, body: { stringData: { password: 'stolen' } } },
+        strategic,
+      ),
     );
 
     expect(restarted.spec?.template.metadata?.annotations?.['rotor.test/restarted']).toBe('now');
@@ -257,12 +321,16 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
       expect(deleteOne).toBe(403);
       expect(bindings).toBe(403);
     } finally {
-      await adminKc.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: binding.metadata.name });
+      await adminKc
+        .makeApiClient(RbacAuthorizationV1Api)
+        .deleteClusterRoleBinding({ name: binding.metadata.name });
     }
   });
 
   it('keep Secrets readable in every namespace (hashing needs them), kube-system included', async () => {
-    expect(await allowed({ group: '', resource: 'secrets', verb: 'list', namespace: 'kube-system' })).toBe(true);
+    expect(await allowed({ group: '', resource: 'secrets', verb: 'list', namespace: 'kube-system' })).toBe(
+      true,
+    );
     expect(await allowed({ group: '', resource: 'secrets', verb: 'get' })).toBe(true);
   });
 });

@@ -49,7 +49,11 @@ export function run(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -57,11 +61,17 @@ export function run(
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(error.code === 'ENOENT' ? new EnvError(`'${command}' not found on PATH`, { cause: error }) : error);
+      reject(
+        error.code === 'ENOENT' ? new EnvError(`'${command}' not found on PATH`, { cause: error }) : error,
+      );
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
     });
   });
 }
@@ -76,7 +86,10 @@ async function prepare(): Promise<PyTools> {
     .digest('hex')
     .slice(0, 16);
   const venv = path.join(CACHE_DIR, `${VENV_PREFIX}${hash}`);
-  const tools: PyTools = { python: path.join(venv, 'bin', 'python'), checkov: path.join(venv, 'bin', 'checkov') };
+  const tools: PyTools = {
+    python: path.join(venv, 'bin', 'python'),
+    checkov: path.join(venv, 'bin', 'checkov'),
+  };
   if (await isReady(venv, hash)) return tools;
 
   await mkdir(CACHE_DIR, { recursive: true });
@@ -97,7 +110,9 @@ async function pythonVersion(interpreter: string): Promise<string> {
   const version = res.stdout.trim();
   const [major = 0, minor = 0] = version.split('.').map(Number);
   if (res.code !== 0 || major !== 3 || minor < 9) {
-    throw new EnvError(`checkov needs CPython >= 3.9; '${interpreter}' reports '${version || res.stderr.trim()}' (set ROTOR_PYTHON)`);
+    throw new EnvError(
+      `checkov needs CPython >= 3.9; '${interpreter}' reports '${version || res.stderr.trim()}' (set ROTOR_PYTHON)`,
+    );
   }
   return version;
 }
@@ -117,7 +132,16 @@ async function install(interpreter: string, venv: string): Promise<void> {
     [interpreter, ['-m', 'venv', venv]],
     [
       path.join(venv, 'bin', 'python'),
-      ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--no-cache-dir', '-r', REQUIREMENTS],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--no-cache-dir',
+        '-r',
+        REQUIREMENTS,
+      ],
     ],
   ];
   const transcript: string[] = [];

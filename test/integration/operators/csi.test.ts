@@ -27,7 +27,9 @@ function azureClass(name: string, secret: string) {
 
 function mountingDeployment(name: string, className: string) {
   const deployment = manifest('deployment-csi.yaml', name, ns);
-  const spec = deployment.spec as { template: { spec: { volumes: Array<{ csi: { volumeAttributes: Record<string, string> } }> } } };
+  const spec = deployment.spec as {
+    template: { spec: { volumes: Array<{ csi: { volumeAttributes: Record<string, string> } }> } };
+  };
   spec.template.spec.volumes[0]!.csi.volumeAttributes.secretProviderClass = className;
   return deployment;
 }
@@ -40,7 +42,11 @@ describe('Secrets Store CSI', () => {
     await create(admin, mountingDeployment('web', className));
     await create(admin, mountingDeployment('unrelated', uniqueName('other-spc')));
 
-    const ref = SecretRefSchema.parse({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name: secret });
+    const ref = SecretRefSchema.parse({
+      backend: 'azure-keyvault',
+      vault: env.lowkey.vaultName,
+      name: secret,
+    });
     const derived = await resolveDerived(rotor, ref, resolveOptions(env));
 
     expect(derived).toEqual([
@@ -61,16 +67,28 @@ describe('Secrets Store CSI', () => {
     const spc = manifest('spc-vault.yaml', className, ns);
     const parameters = (spc.spec as { parameters: Record<string, string> }).parameters;
     parameters.vaultAddress = env.openbao.address;
-    parameters.objects = parameters.objects!.replace('secret/data/apps/web', `${env.openbao.kvMount}/data/${path}`);
+    parameters.objects = parameters.objects!.replace(
+      'secret/data/apps/web',
+      `${env.openbao.kvMount}/data/${path}`,
+    );
     await create(admin, spc);
-    const ref = SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+    const ref = SecretRefSchema.parse({
+      backend: 'vault',
+      address: env.openbao.address,
+      mount: env.openbao.kvMount,
+      path,
+    });
 
     const derived = await resolveDerived(rotor, ref, resolveOptions(env));
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 5_000 });
 
     expect(derived.map((d) => d.name)).toEqual([className]);
     expect(derived[0]?.warnings).toContain('no workload mounts this SecretProviderClass');
-    expect(results).toEqual([expect.objectContaining({ status: 'restart-only', operator: 'csi', name: className })]);
-    expect(changed).toEqual([{ cluster: cluster.name, kind: 'SecretProviderClass', namespace: ns, name: className }]);
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'restart-only', operator: 'csi', name: className }),
+    ]);
+    expect(changed).toEqual([
+      { cluster: cluster.name, kind: 'SecretProviderClass', namespace: ns, name: className },
+    ]);
   });
 });

@@ -4,7 +4,17 @@ import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/inde
 import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
 import { type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
-import { create, eventually, IN_CLUSTER_VAULT, manifest, namespace, resolveOptions, secretValue, tokenSecret, writeVault } from './support.js';
+import {
+  create,
+  eventually,
+  IN_CLUSTER_VAULT,
+  manifest,
+  namespace,
+  resolveOptions,
+  secretValue,
+  tokenSecret,
+  writeVault,
+} from './support.js';
 
 const env = testEnv();
 const cluster = env.clusters[0]!;
@@ -17,7 +27,10 @@ const label = uniqueName('shared');
 beforeAll(async () => {
   admin = kubeClient(cluster, 'admin');
   rotor = kubeClient(cluster, 'rotor');
-  namespaces = [await namespace(admin, 'ces-a', { [label]: 'true' }), await namespace(admin, 'ces-b', { [label]: 'true' })];
+  namespaces = [
+    await namespace(admin, 'ces-a', { [label]: 'true' }),
+    await namespace(admin, 'ces-b', { [label]: 'true' }),
+  ];
   standin = await startEsoStandin({
     kubeconfig: cluster.adminKubeconfig,
     vault: { token: '', addressMap: { [IN_CLUSTER_VAULT]: env.openbao.address } },
@@ -37,7 +50,9 @@ describe('ESO ClusterExternalSecret', () => {
     await writeVault(env, path, { url: 'https://one.example' });
     await tokenSecret(admin, namespaces[0] as string, 'vault-token', env.openbao.rootToken);
     const css = manifest('clustersecretstore-vault.yaml', store);
-    const vault = (css.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { namespace: string } } } } }).provider.vault;
+    const vault = (
+      css.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { namespace: string } } } } }
+    ).provider.vault;
     vault.server = IN_CLUSTER_VAULT;
     vault.auth.tokenSecretRef.namespace = namespaces[0] as string;
     await create(admin, css);
@@ -45,7 +60,11 @@ describe('ESO ClusterExternalSecret', () => {
     const spec = obj.spec as {
       externalSecretName: string;
       namespaceSelectors: Array<{ matchLabels: Record<string, string> }>;
-      externalSecretSpec: { secretStoreRef: { name: string }; target: { name: string }; dataFrom: Array<{ extract: { key: string } }> };
+      externalSecretSpec: {
+        secretStoreRef: { name: string };
+        target: { name: string };
+        dataFrom: Array<{ extract: { key: string } }>;
+      };
     };
     spec.externalSecretName = ces;
     spec.namespaceSelectors = [{ matchLabels: { [label]: 'true' } }];
@@ -53,10 +72,20 @@ describe('ESO ClusterExternalSecret', () => {
     spec.externalSecretSpec.target.name = ces;
     spec.externalSecretSpec.dataFrom[0]!.extract.key = path;
     await create(admin, obj);
-    for (const ns of namespaces) await eventually(() => secretValue(admin, ns, ces, 'url'), (v) => v === 'https://one.example', `first sync in ${ns}`);
+    for (const ns of namespaces)
+      await eventually(
+        () => secretValue(admin, ns, ces, 'url'),
+        (v) => v === 'https://one.example',
+        `first sync in ${ns}`,
+      );
     await writeVault(env, path, { url: 'https://two.example' });
 
-    const ref = SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+    const ref = SecretRefSchema.parse({
+      backend: 'vault',
+      address: env.openbao.address,
+      mount: env.openbao.kvMount,
+      path,
+    });
     const derived = await resolveDerived(rotor, ref, resolveOptions(env));
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
@@ -66,15 +95,29 @@ describe('ESO ClusterExternalSecret', () => {
         name: ces,
         namespace: '',
         forceable: true,
-        children: expect.arrayContaining(namespaces.map((ns) => ({ namespace: ns, name: ces, targetSecret: ces }))),
+        children: expect.arrayContaining(
+          namespaces.map((ns) => ({ namespace: ns, name: ces, targetSecret: ces })),
+        ),
       }),
     ]);
     expect(results).toHaveLength(2);
-    for (const r of results) expect(r).toMatchObject({ status: 'refreshed', kind: 'ExternalSecret', name: ces, secretChanged: true });
+    for (const r of results)
+      expect(r).toMatchObject({
+        status: 'refreshed',
+        kind: 'ExternalSecret',
+        name: ces,
+        secretChanged: true,
+      });
     expect(changed.map((c) => c.namespace).sort()).toEqual([...namespaces].sort());
     for (const ns of namespaces) {
       expect(await secretValue(admin, ns, ces, 'url')).toBe('https://two.example');
-      const child = (await admin.custom.getNamespacedCustomObject({ group: 'external-secrets.io', version: 'v1', plural: 'externalsecrets', namespace: ns, name: ces })) as {
+      const child = (await admin.custom.getNamespacedCustomObject({
+        group: 'external-secrets.io',
+        version: 'v1',
+        plural: 'externalsecrets',
+        namespace: ns,
+        name: ces,
+      })) as {
         metadata: { annotations: Record<string, string> };
       };
       expect(child.metadata.annotations['external-secrets.io/force-sync']).toBeTruthy();

@@ -33,7 +33,13 @@ beforeAll(async () => {
   ns = await namespace(admin, 'eso');
   await create(admin, manifest('secretstore-azurekv.yaml', 'azure-store', ns));
   await admin.custom.patchNamespacedCustomObject(
-    { ...ES, plural: 'secretstores', namespace: ns, name: 'azure-store', body: { spec: { provider: { azurekv: { vaultUrl: env.lowkey.vaultUrl } } } } },
+    {
+      ...ES,
+      plural: 'secretstores',
+      namespace: ns,
+      name: 'azure-store',
+      body: { spec: { provider: { azurekv: { vaultUrl: env.lowkey.vaultUrl } } } },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
   standin = await startEsoStandin({
@@ -52,7 +58,12 @@ function kvRef(name: string) {
   return SecretRefSchema.parse({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name });
 }
 
-async function externalSecret(file: string, name: string, key: string, edit: (spec: Record<string, unknown>) => void = () => {}) {
+async function externalSecret(
+  file: string,
+  name: string,
+  key: string,
+  edit: (spec: Record<string, unknown>) => void = () => {},
+) {
   const es = manifest(file, name, ns);
   const spec = es.spec as { data: Array<{ remoteRef: { key: string } }>; target: { name: string } };
   spec.data[0]!.remoteRef.key = key;
@@ -67,10 +78,17 @@ describe('ESO: Key Vault change → force → target Secret updated', () => {
     await setKeyVaultSecret(env, secret, 'v1');
     await externalSecret('externalsecret-data.yaml', uniqueName('es'), `secret/${secret}`);
 
-    const derived = (await resolveDerived(rotor, kvRef(secret), resolveOptions(env))).filter((d) => d.namespace === ns);
+    const derived = (await resolveDerived(rotor, kvRef(secret), resolveOptions(env))).filter(
+      (d) => d.namespace === ns,
+    );
 
     expect(derived).toHaveLength(1);
-    expect(derived[0]).toMatchObject({ operator: 'eso', kind: 'ExternalSecret', forceable: true, warnings: [] });
+    expect(derived[0]).toMatchObject({
+      operator: 'eso',
+      kind: 'ExternalSecret',
+      forceable: true,
+      warnings: [],
+    });
     expect(derived[0]?.targetSecret).toBe(derived[0]?.name);
   });
 
@@ -79,19 +97,35 @@ describe('ESO: Key Vault change → force → target Secret updated', () => {
     const name = uniqueName('es');
     await setKeyVaultSecret(env, secret, 'old-value');
     await externalSecret('externalsecret-data.yaml', name, secret);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'old-value', 'first sync');
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'old-value',
+      'first sync',
+    );
     await setKeyVaultSecret(env, secret, 'new-value');
 
     const derived = await resolveDerived(rotor, kvRef(secret), resolveOptions(env));
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
-    expect(results).toEqual([expect.objectContaining({ status: 'refreshed', namespace: ns, name, targetSecret: name, secretChanged: true })]);
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'refreshed',
+        namespace: ns,
+        name,
+        targetSecret: name,
+        secretChanged: true,
+      }),
+    ]);
     expect(changed).toEqual([{ cluster: cluster.name, kind: 'Secret', namespace: ns, name }]);
     expect(await secretValue(admin, ns, name, 'password')).toBe('new-value');
     const target = await admin.core.readNamespacedSecret({ namespace: ns, name });
     expect(target.metadata?.labels?.['reconcile.external-secrets.io/managed']).toBe('true');
-    expect(target.metadata?.annotations?.['reconcile.external-secrets.io/data-hash']).toMatch(/^[0-9a-f]{56}$/);
-    const es = (await admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name })) as { metadata: { annotations: Record<string, string> } };
+    expect(target.metadata?.annotations?.['reconcile.external-secrets.io/data-hash']).toMatch(
+      /^[0-9a-f]{56}$/,
+    );
+    const es = (await admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name })) as {
+      metadata: { annotations: Record<string, string> };
+    };
     expect(es.metadata.annotations['force-sync']).toBeTruthy();
   });
 
@@ -100,7 +134,11 @@ describe('ESO: Key Vault change → force → target Secret updated', () => {
     const name = uniqueName('es');
     await setKeyVaultSecret(env, secret, 'same');
     await externalSecret('externalsecret-data.yaml', name, secret);
-    const before = await eventually(() => admin.core.readNamespacedSecret({ namespace: ns, name }), (s) => Boolean(s.data), 'first sync');
+    const before = await eventually(
+      () => admin.core.readNamespacedSecret({ namespace: ns, name }),
+      (s) => Boolean(s.data),
+      'first sync',
+    );
 
     const derived = await resolveDerived(rotor, kvRef(secret), resolveOptions(env));
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
@@ -120,20 +158,35 @@ describe('ESO: Vault through a ClusterSecretStore with an in-cluster address', (
     await writeVault(env, path, { user: 'app', password: 'one' });
     await tokenSecret(admin, ns, 'vault-token', env.openbao.rootToken);
     const css = manifest('clustersecretstore-vault.yaml', store);
-    const vault = (css.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { namespace: string } } } } }).provider.vault;
+    const vault = (
+      css.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { namespace: string } } } } }
+    ).provider.vault;
     vault.server = IN_CLUSTER_VAULT;
     vault.auth.tokenSecretRef.namespace = ns;
     await create(admin, css);
     const es = manifest('externalsecret-extract.yaml', name, ns);
-    const spec = es.spec as { secretStoreRef: { name: string }; target: { name: string }; dataFrom: Array<{ extract: { key: string } }> };
+    const spec = es.spec as {
+      secretStoreRef: { name: string };
+      target: { name: string };
+      dataFrom: Array<{ extract: { key: string } }>;
+    };
     spec.secretStoreRef.name = store;
     spec.target.name = name;
     spec.dataFrom[0]!.extract.key = path;
     await create(admin, es);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'one', 'first sync');
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'one',
+      'first sync',
+    );
     await writeVault(env, path, { user: 'app', password: 'two' });
 
-    const ref = SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+    const ref = SecretRefSchema.parse({
+      backend: 'vault',
+      address: env.openbao.address,
+      mount: env.openbao.kvMount,
+      path,
+    });
     const derived = (await resolveDerived(rotor, ref, resolveOptions(env))).filter((d) => d.namespace === ns);
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
@@ -153,8 +206,16 @@ describe('ESO refreshInterval 0 trap', () => {
     await setKeyVaultSecret(env, secret, 'first');
     await externalSecret('externalsecret-refresh-zero.yaml', trapped, secret);
     await externalSecret('externalsecret-data.yaml', control, secret);
-    await eventually(() => secretValue(admin, ns, trapped, 'token'), (v) => v === 'first', 'first sync (interval 0)');
-    await eventually(() => secretValue(admin, ns, control, 'password'), (v) => v === 'first', 'first sync (1h)');
+    await eventually(
+      () => secretValue(admin, ns, trapped, 'token'),
+      (v) => v === 'first',
+      'first sync (interval 0)',
+    );
+    await eventually(
+      () => secretValue(admin, ns, control, 'password'),
+      (v) => v === 'first',
+      'first sync (1h)',
+    );
     await setKeyVaultSecret(env, secret, 'second');
 
     const derived = await resolveDerived(rotor, kvRef(secret), resolveOptions(env));
@@ -162,12 +223,19 @@ describe('ESO refreshInterval 0 trap', () => {
     const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
     expect(zero).toMatchObject({ forceable: false, fix: expect.stringMatching(/refreshInterval 0/) });
-    expect(results.find((r) => r.name === trapped)).toMatchObject({ status: 'not-forceable', fix: expect.stringMatching(/non-zero/) });
-    expect(results.find((r) => r.name === control)).toMatchObject({ status: 'refreshed', secretChanged: true });
+    expect(results.find((r) => r.name === trapped)).toMatchObject({
+      status: 'not-forceable',
+      fix: expect.stringMatching(/non-zero/),
+    });
+    expect(results.find((r) => r.name === control)).toMatchObject({
+      status: 'refreshed',
+      secretChanged: true,
+    });
     // What rotor predicted: the operator ignores a force-sync annotation on the trapped
     // one, while the same annotation on the control makes it sync again.
     type Es = { status?: { syncedResourceVersion?: string } };
-    const read = (name: string) => admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name }) as Promise<Es>;
+    const read = (name: string) =>
+      admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name }) as Promise<Es>;
     const trappedBefore = (await read(trapped)).status?.syncedResourceVersion;
     const controlBefore = (await read(control)).status?.syncedResourceVersion;
     for (const name of [trapped, control]) {
@@ -176,7 +244,11 @@ describe('ESO refreshInterval 0 trap', () => {
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
     }
-    await eventually(() => read(control), (es) => es.status?.syncedResourceVersion !== controlBefore, 'the control to sync again');
+    await eventually(
+      () => read(control),
+      (es) => es.status?.syncedResourceVersion !== controlBefore,
+      'the control to sync again',
+    );
     expect((await read(trapped)).status?.syncedResourceVersion).toBe(trappedBefore);
     expect(await secretValue(admin, ns, trapped, 'token')).toBe('first');
   });

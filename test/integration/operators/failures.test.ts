@@ -6,7 +6,17 @@ import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName, vaultClient } from '../../env/index.js';
 import { type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
 import { startVsoStandin, type VsoStandin } from '../../standins/vso-standin.js';
-import { create, eventually, IN_CLUSTER_VAULT, manifest, namespace, resolveOptions, secretValue, tokenSecret, writeVault } from './support.js';
+import {
+  create,
+  eventually,
+  IN_CLUSTER_VAULT,
+  manifest,
+  namespace,
+  resolveOptions,
+  secretValue,
+  tokenSecret,
+  writeVault,
+} from './support.js';
 
 const env = testEnv();
 const cluster = env.clusters[0]!;
@@ -29,7 +39,11 @@ beforeAll(async () => {
   await create(admin, connection);
   await create(admin, manifest('vaultauth.yaml', 'default', operatorNs));
   const addressMap = { [IN_CLUSTER_VAULT]: env.openbao.address };
-  eso = await startEsoStandin({ kubeconfig: cluster.adminKubeconfig, vault: { token: '', addressMap }, namespaces: [ns] });
+  eso = await startEsoStandin({
+    kubeconfig: cluster.adminKubeconfig,
+    vault: { token: '', addressMap },
+    namespaces: [ns],
+  });
   vso = await startVsoStandin({
     kubeconfig: cluster.adminKubeconfig,
     vault: { token: env.openbao.rootToken, addressMap },
@@ -43,18 +57,34 @@ afterAll(async () => {
 });
 
 function vaultRef(path: string) {
-  return SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+  return SecretRefSchema.parse({
+    backend: 'vault',
+    address: env.openbao.address,
+    mount: env.openbao.kvMount,
+    path,
+  });
 }
 
 /** An ExternalSecret reading `path` through a namespaced SecretStore whose token lives in `tokenName`. */
-async function vaultExternalSecret(namespaceName: string, name: string, path: string, tokenName: string): Promise<void> {
+async function vaultExternalSecret(
+  namespaceName: string,
+  name: string,
+  path: string,
+  tokenName: string,
+): Promise<void> {
   const store = manifest('secretstore-vault.yaml', `${name}-store`, namespaceName);
-  const vault = (store.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { name: string } } } } }).provider.vault;
+  const vault = (
+    store.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { name: string } } } } }
+  ).provider.vault;
   vault.server = IN_CLUSTER_VAULT;
   vault.auth.tokenSecretRef.name = tokenName;
   await create(admin, store);
   const es = manifest('externalsecret-extract.yaml', name, namespaceName);
-  const spec = es.spec as { secretStoreRef: { kind: string; name: string }; target: { name: string }; dataFrom: Array<{ extract: { key: string } }> };
+  const spec = es.spec as {
+    secretStoreRef: { kind: string; name: string };
+    target: { name: string };
+    dataFrom: Array<{ extract: { key: string } }>;
+  };
   spec.secretStoreRef = { kind: 'SecretStore', name: `${name}-store` };
   spec.target.name = name;
   spec.dataFrom[0]!.extract.key = path;
@@ -69,14 +99,30 @@ describe('refresh failures carry the reason', () => {
     await writeVault(env, path, { password: 'one' });
     await tokenSecret(admin, ns, token, env.openbao.rootToken);
     await vaultExternalSecret(ns, name, path, token);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'one', 'first sync');
-    await admin.core.replaceNamespacedSecret({ namespace: ns, name: token, body: { metadata: { name: token }, stringData: { token: 'revoked-token' } } });
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'one',
+      'first sync',
+    );
+    await admin.core.replaceNamespacedSecret({
+      namespace: ns,
+      name: token,
+      body: { metadata: { name: token }, stringData: { token: 'revoked-token' } },
+    });
     await writeVault(env, path, { password: 'two' });
 
-    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === ns);
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
+      (d) => d.namespace === ns,
+    );
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
-    expect(results).toEqual([expect.objectContaining({ status: 'failed', name, error: expect.stringMatching(/UpdateFailed: .*permission denied/) })]);
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        name,
+        error: expect.stringMatching(/UpdateFailed: .*permission denied/),
+      }),
+    ]);
     expect(changed).toEqual([]);
     expect(await secretValue(admin, ns, name, 'password')).toBe('one');
   });
@@ -86,18 +132,36 @@ describe('refresh failures carry the reason', () => {
     const name = uniqueName('vss');
     await writeVault(env, path, { password: 'one' });
     const vss = manifest('vaultstaticsecret.yaml', name, ns);
-    const spec = vss.spec as { path: string; mount: string; destination: { name: string }; vaultAuthRef?: string };
+    const spec = vss.spec as {
+      path: string;
+      mount: string;
+      destination: { name: string };
+      vaultAuthRef?: string;
+    };
     Object.assign(spec, { path, mount: env.openbao.kvMount, destination: { name, create: true } });
     delete spec.vaultAuthRef;
     await create(admin, vss);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'one', 'first sync');
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'one',
+      'first sync',
+    );
     await vaultClient(env).delete(`${env.openbao.kvMount}/metadata/${path}`);
 
-    const derived = await resolveDerived(rotor, vaultRef(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const derived = await resolveDerived(
+      rotor,
+      vaultRef(path),
+      resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
+    );
     const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
     expect(results).toEqual([
-      expect.objectContaining({ status: 'failed', operator: 'vso', name, error: expect.stringMatching(/VaultClientError.*Failed to read Vault secret/) }),
+      expect.objectContaining({
+        status: 'failed',
+        operator: 'vso',
+        name,
+        error: expect.stringMatching(/VaultClientError.*Failed to read Vault secret/),
+      }),
     ]);
   });
 
@@ -105,14 +169,20 @@ describe('refresh failures carry the reason', () => {
     const path = `apps/${uniqueName('idle')}`;
     const name = uniqueName('es');
     await vaultExternalSecret(unwatched, name, path, 'no-token');
-    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === unwatched);
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
+      (d) => d.namespace === unwatched,
+    );
 
     const started = Date.now();
     const { results } = await refreshDerived(rotor, derived, { timeoutMs: 1_500 });
     const elapsed = Date.now() - started;
 
     expect(results).toEqual([
-      expect.objectContaining({ status: 'failed', name, error: expect.stringMatching(/^timeout: ExternalSecret .* within 1\.5 s \(no Ready condition yet\)/) }),
+      expect.objectContaining({
+        status: 'failed',
+        name,
+        error: expect.stringMatching(/^timeout: ExternalSecret .* within 1\.5 s \(no Ready condition yet\)/),
+      }),
     ]);
     expect(elapsed).toBeGreaterThanOrEqual(1_500);
     expect(elapsed).toBeLessThan(6_000);
@@ -128,7 +198,11 @@ describe('refresh failures carry the reason', () => {
       kind: 'Role',
       metadata: { name: user, namespace: unwatched },
       rules: [
-        { apiGroups: ['external-secrets.io'], resources: ['externalsecrets'], verbs: ['get', 'list', 'watch'] },
+        {
+          apiGroups: ['external-secrets.io'],
+          resources: ['externalsecrets'],
+          verbs: ['get', 'list', 'watch'],
+        },
         { apiGroups: [''], resources: ['secrets', 'events'], verbs: ['get', 'list', 'watch'] },
       ],
     });
@@ -148,7 +222,9 @@ describe('refresh failures carry the reason', () => {
       users: kc.users.map((u) => ({ ...u, impersonateUser: user })),
     });
     const readOnly = clusterClientFromKubeConfig(cluster.name, kc);
-    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter((d) => d.namespace === unwatched);
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
+      (d) => d.namespace === unwatched,
+    );
 
     const { results } = await refreshDerived(readOnly, derived, { timeoutMs: 5_000 });
 
@@ -156,7 +232,9 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(/^forbidden: patch externalsecrets\.external-secrets\.io .*cannot patch resource.*infra\/k8s\/rbac\.yaml/),
+        error: expect.stringMatching(
+          /^forbidden: patch externalsecrets\.external-secrets\.io .*cannot patch resource.*infra\/k8s\/rbac\.yaml/,
+        ),
       }),
     ]);
   });

@@ -7,7 +7,15 @@ import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/inde
 import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
 import { type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
-import { create, eventually, manifest, namespace, resolveOptions, secretValue, setKeyVaultSecret } from './support.js';
+import {
+  create,
+  eventually,
+  manifest,
+  namespace,
+  resolveOptions,
+  secretValue,
+  setKeyVaultSecret,
+} from './support.js';
 
 const env = testEnv();
 const [alpha, beta] = env.clusters as [(typeof env.clusters)[0], (typeof env.clusters)[0]];
@@ -25,9 +33,16 @@ beforeAll(async () => {
     const ns = await namespace(admin, `multi-${c.name}`);
     namespaces.set(c.name, ns);
     const store = manifest('secretstore-azurekv.yaml', 'azure-store', ns);
-    (store.spec as { provider: { azurekv: { vaultUrl: string } } }).provider.azurekv.vaultUrl = env.lowkey.vaultUrl;
+    (store.spec as { provider: { azurekv: { vaultUrl: string } } }).provider.azurekv.vaultUrl =
+      env.lowkey.vaultUrl;
     await create(admin, store);
-    standins.push(await startEsoStandin({ kubeconfig: c.adminKubeconfig, keyVault: { caPem: env.lowkey.caPem }, namespaces: [ns] }));
+    standins.push(
+      await startEsoStandin({
+        kubeconfig: c.adminKubeconfig,
+        keyVault: { caPem: env.lowkey.caPem },
+        namespaces: [ns],
+      }),
+    );
   }
 });
 
@@ -55,10 +70,18 @@ describe('multi-cluster fan-out', () => {
       spec.data[0]!.remoteRef.key = secret;
       spec.target.name = name;
       await create(kubeClient(c, 'admin'), es);
-      await eventually(() => secretValue(kubeClient(c, 'admin'), namespaces.get(c.name) as string, name, 'password'), (v) => v === 'v1', `first sync in ${c.name}`);
+      await eventually(
+        () => secretValue(kubeClient(c, 'admin'), namespaces.get(c.name) as string, name, 'password'),
+        (v) => v === 'v1',
+        `first sync in ${c.name}`,
+      );
     }
     await setKeyVaultSecret(env, secret, 'v2');
-    const ref = SecretRefSchema.parse({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name: secret });
+    const ref = SecretRefSchema.parse({
+      backend: 'azure-keyvault',
+      vault: env.lowkey.vaultName,
+      name: secret,
+    });
 
     const { results, failures } = await forEachCluster(registry(false), async (client) =>
       refreshDerived(client, await resolveDerived(client, ref, resolveOptions(env)), { timeoutMs: 20_000 }),
@@ -67,23 +90,43 @@ describe('multi-cluster fan-out', () => {
     expect(failures).toEqual([]);
     expect(results.map((r) => r.cluster).sort()).toEqual([alpha.name, beta.name].sort());
     for (const { cluster, value } of results) {
-      expect(value.results).toEqual([expect.objectContaining({ status: 'refreshed', cluster, secretChanged: true })]);
+      expect(value.results).toEqual([
+        expect.objectContaining({ status: 'refreshed', cluster, secretChanged: true }),
+      ]);
       expect(value.changed).toEqual([{ cluster, kind: 'Secret', namespace: namespaces.get(cluster), name }]);
     }
-    for (const c of [alpha, beta]) expect(await secretValue(kubeClient(c, 'admin'), namespaces.get(c.name) as string, name, 'password')).toBe('v2');
+    for (const c of [alpha, beta])
+      expect(
+        await secretValue(kubeClient(c, 'admin'), namespaces.get(c.name) as string, name, 'password'),
+      ).toBe('v2');
   });
 
   it('reports an unreachable cluster without delaying the reachable ones', async () => {
-    const ref = SecretRefSchema.parse({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name: uniqueName('kv-none') });
+    const ref = SecretRefSchema.parse({
+      backend: 'azure-keyvault',
+      vault: env.lowkey.vaultName,
+      name: uniqueName('kv-none'),
+    });
 
     const started = Date.now();
-    const { results, failures } = await forEachCluster(registry(true), (client) => resolveDerived(client, ref, resolveOptions(env)), {
-      connectTimeoutMs: 2_000,
-    });
+    const { results, failures } = await forEachCluster(
+      registry(true),
+      (client) => resolveDerived(client, ref, resolveOptions(env)),
+      {
+        connectTimeoutMs: 2_000,
+      },
+    );
     const elapsed = Date.now() - started;
 
     expect(results.map((r) => r.cluster).sort()).toEqual([alpha.name, beta.name].sort());
-    expect(failures).toEqual([{ cluster: 'gone', error: expect.stringMatching(/^cluster gone is unreachable at https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/) }]);
+    expect(failures).toEqual([
+      {
+        cluster: 'gone',
+        error: expect.stringMatching(
+          /^cluster gone is unreachable at https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
+        ),
+      },
+    ]);
     expect(elapsed).toBeLessThan(5_000);
   });
 
@@ -95,18 +138,31 @@ describe('multi-cluster fan-out', () => {
     try {
       const configs = [
         { name: alpha.name, kubeconfigYaml: alpha.rotorKubeconfig },
-        { name: 'hung', kubeconfigYaml: alpha.rotorKubeconfig.replace(alpha.server, `https://127.0.0.1:${port}`) },
+        {
+          name: 'hung',
+          kubeconfigYaml: alpha.rotorKubeconfig.replace(alpha.server, `https://127.0.0.1:${port}`),
+        },
       ].map((c) => ClusterConfigSchema.parse(c));
-      const ref = SecretRefSchema.parse({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name: uniqueName('kv-none') });
+      const ref = SecretRefSchema.parse({
+        backend: 'azure-keyvault',
+        vault: env.lowkey.vaultName,
+        name: uniqueName('kv-none'),
+      });
 
       const started = Date.now();
-      const { results, failures } = await forEachCluster(new ClusterRegistry(configs), (client) => resolveDerived(client, ref), {
-        connectTimeoutMs: 1_000,
-      });
+      const { results, failures } = await forEachCluster(
+        new ClusterRegistry(configs),
+        (client) => resolveDerived(client, ref),
+        {
+          connectTimeoutMs: 1_000,
+        },
+      );
       const elapsed = Date.now() - started;
 
       expect(results.map((r) => r.cluster)).toEqual([alpha.name]);
-      expect(failures).toEqual([{ cluster: 'hung', error: expect.stringMatching(/unreachable .*no answer within 1000 ms/) }]);
+      expect(failures).toEqual([
+        { cluster: 'hung', error: expect.stringMatching(/unreachable .*no answer within 1000 ms/) },
+      ]);
       expect(elapsed).toBeGreaterThanOrEqual(1_000);
       expect(elapsed).toBeLessThan(4_000);
     } finally {

@@ -14,7 +14,9 @@ export type Manifest = KubernetesObject & { spec?: Record<string, unknown>; [k: 
 
 /** A manifest from test/fixtures/operators, renamed into the test's namespace. */
 export function manifest(file: string, name: string, namespace?: string): Manifest {
-  const obj = parse(readFileSync(new URL(`../../fixtures/operators/${file}`, import.meta.url), 'utf8')) as Manifest;
+  const obj = parse(
+    readFileSync(new URL(`../../fixtures/operators/${file}`, import.meta.url), 'utf8'),
+  ) as Manifest;
   obj.metadata = { ...obj.metadata, name, ...(namespace ? { namespace } : {}) };
   return obj;
 }
@@ -23,7 +25,11 @@ export async function create(admin: ClusterClient, obj: Manifest): Promise<void>
   await admin.objects.create(obj);
 }
 
-export async function namespace(admin: ClusterClient, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+export async function namespace(
+  admin: ClusterClient,
+  prefix: string,
+  labels: Record<string, string> = {},
+): Promise<string> {
   const name = uniqueName(prefix);
   await admin.core.createNamespace({ body: { metadata: { name, labels } } });
   return name;
@@ -33,7 +39,11 @@ export async function setKeyVaultSecret(env: EnvDescriptor, name: string, value:
   await keyVaultClientForTest(env.lowkey).setSecret(name, value);
 }
 
-export async function writeVault(env: EnvDescriptor, path: string, data: Record<string, string>): Promise<void> {
+export async function writeVault(
+  env: EnvDescriptor,
+  path: string,
+  data: Record<string, string>,
+): Promise<void> {
   await vaultClient(env).write(`${env.openbao.kvMount}/data/${path}`, { data });
 }
 
@@ -43,7 +53,11 @@ export const IN_CLUSTER_VAULT = 'http://openbao.openbao.svc.cluster.local:8200';
 export function resolveOptions(env: EnvDescriptor, extra: Partial<ResolveOptions> = {}): ResolveOptions {
   return {
     keyVaultConfigs: [
-      KeyVaultConfigSchema.parse({ name: env.lowkey.vaultName, url: env.lowkey.vaultUrl, auth: { kind: 'emulator' } }),
+      KeyVaultConfigSchema.parse({
+        name: env.lowkey.vaultName,
+        url: env.lowkey.vaultUrl,
+        auth: { kind: 'emulator' },
+      }),
     ],
     aliases: { [env.openbao.address]: [IN_CLUSTER_VAULT] },
     ...extra,
@@ -56,7 +70,12 @@ export function decoded(data: Record<string, string> | undefined, key: string): 
 }
 
 /** Polls a read until it satisfies `ok` (test set-up only: waiting for a stand-in's first sync). */
-export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   let lastError: unknown;
@@ -69,10 +88,17 @@ export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolea
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)} ${lastError ?? ''}`);
+  throw new Error(
+    `timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)} ${lastError ?? ''}`,
+  );
 }
 
-export async function secretValue(admin: ClusterClient, ns: string, name: string, key: string): Promise<string | undefined> {
+export async function secretValue(
+  admin: ClusterClient,
+  ns: string,
+  name: string,
+  key: string,
+): Promise<string | undefined> {
   try {
     return decoded((await admin.core.readNamespacedSecret({ namespace: ns, name })).data, key);
   } catch {
@@ -80,6 +106,14 @@ export async function secretValue(admin: ClusterClient, ns: string, name: string
   }
 }
 
-export async function tokenSecret(admin: ClusterClient, ns: string, name: string, token: string): Promise<void> {
-  await admin.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name }, stringData: { token } } });
+export async function tokenSecret(
+  admin: ClusterClient,
+  ns: string,
+  name: string,
+  token: string,
+): Promise<void> {
+  await admin.core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name }, stringData: { token } },
+  });
 }

@@ -4,7 +4,16 @@ import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/inde
 import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
 import { startVsoStandin, type VsoStandin } from '../../standins/vso-standin.js';
-import { create, eventually, IN_CLUSTER_VAULT, manifest, namespace, resolveOptions, secretValue, writeVault } from './support.js';
+import {
+  create,
+  eventually,
+  IN_CLUSTER_VAULT,
+  manifest,
+  namespace,
+  resolveOptions,
+  secretValue,
+  writeVault,
+} from './support.js';
 
 const env = testEnv();
 const cluster = env.clusters[0]!;
@@ -17,7 +26,11 @@ const VSS = { group: 'secrets.hashicorp.com', version: 'v1beta1', plural: 'vault
 
 type Vss = {
   metadata: { generation: number };
-  status?: { lastGeneration?: number; secretMAC?: string; conditions?: Array<{ type: string; status: string; lastTransitionTime: string }> };
+  status?: {
+    lastGeneration?: number;
+    secretMAC?: string;
+    conditions?: Array<{ type: string; status: string; lastTransitionTime: string }>;
+  };
 };
 
 beforeAll(async () => {
@@ -45,12 +58,26 @@ afterAll(async () => {
 });
 
 function ref(path: string) {
-  return SecretRefSchema.parse({ backend: 'vault', address: env.openbao.address, mount: env.openbao.kvMount, path });
+  return SecretRefSchema.parse({
+    backend: 'vault',
+    address: env.openbao.address,
+    mount: env.openbao.kvMount,
+    path,
+  });
 }
 
-async function staticSecret(name: string, path: string, edit: (spec: Record<string, unknown>) => void = () => {}): Promise<void> {
+async function staticSecret(
+  name: string,
+  path: string,
+  edit: (spec: Record<string, unknown>) => void = () => {},
+): Promise<void> {
   const vss = manifest('vaultstaticsecret.yaml', name, ns);
-  const spec = vss.spec as { path: string; mount: string; destination: { name: string }; vaultAuthRef?: string };
+  const spec = vss.spec as {
+    path: string;
+    mount: string;
+    destination: { name: string };
+    vaultAuthRef?: string;
+  };
   spec.path = path;
   spec.mount = env.openbao.kvMount;
   spec.destination.name = name;
@@ -58,7 +85,8 @@ async function staticSecret(name: string, path: string, edit: (spec: Record<stri
   await create(admin, vss);
 }
 
-const readVss = (name: string) => admin.custom.getNamespacedCustomObject({ ...VSS, namespace: ns, name }) as Promise<Vss>;
+const readVss = (name: string) =>
+  admin.custom.getNamespacedCustomObject({ ...VSS, namespace: ns, name }) as Promise<Vss>;
 
 describe('VSO VaultStaticSecret', () => {
   it('resolves VaultStaticSecrets through VaultAuth → VaultConnection (named, and the operator default), never VaultDynamicSecrets', async () => {
@@ -74,12 +102,18 @@ describe('VSO VaultStaticSecret', () => {
     Object.assign(dynamic.spec as object, { mount: env.openbao.kvMount, path });
     await create(admin, dynamic);
 
-    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const derived = await resolveDerived(
+      rotor,
+      ref(path),
+      resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
+    );
 
-    expect(derived.map((d) => [d.kind, d.name]).sort()).toEqual([
-      ['VaultStaticSecret', byDefault],
-      ['VaultStaticSecret', named],
-    ].sort());
+    expect(derived.map((d) => [d.kind, d.name]).sort()).toEqual(
+      [
+        ['VaultStaticSecret', byDefault],
+        ['VaultStaticSecret', named],
+      ].sort(),
+    );
   });
 
   it('does not resolve when the connection points at another Vault', async () => {
@@ -94,15 +128,37 @@ describe('VSO VaultStaticSecret', () => {
     const name = uniqueName('vss');
     await writeVault(env, path, { password: 'old' });
     await staticSecret(name, path);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'old', 'first sync');
-    const macBefore = (await eventually(() => readVss(name), (v) => Boolean(v.status?.secretMAC), 'status')).status?.secretMAC;
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'old',
+      'first sync',
+    );
+    const macBefore = (
+      await eventually(
+        () => readVss(name),
+        (v) => Boolean(v.status?.secretMAC),
+        'status',
+      )
+    ).status?.secretMAC;
     await writeVault(env, path, { password: 'new' });
 
     const forcedAt = Math.floor(Date.now() / 1000) * 1000;
-    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const derived = await resolveDerived(
+      rotor,
+      ref(path),
+      resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
+    );
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
-    expect(results).toEqual([expect.objectContaining({ status: 'refreshed', operator: 'vso', name, targetSecret: name, secretChanged: true })]);
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'refreshed',
+        operator: 'vso',
+        name,
+        targetSecret: name,
+        secretChanged: true,
+      }),
+    ]);
     expect(changed).toEqual([{ cluster: cluster.name, kind: 'Secret', namespace: ns, name }]);
     expect(await secretValue(admin, ns, name, 'password')).toBe('new');
     const after = await readVss(name);
@@ -123,14 +179,24 @@ describe('VSO VaultStaticSecret', () => {
     const name = uniqueName('vss');
     await writeVault(env, path, { password: 'steady' });
     await staticSecret(name, path);
-    await eventually(() => secretValue(admin, ns, name, 'password'), (v) => v === 'steady', 'first sync');
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'steady',
+      'first sync',
+    );
     const before = await admin.core.readNamespacedSecret({ namespace: ns, name });
 
-    const derived = await resolveDerived(rotor, ref(path), resolveOptions(env, { vsoOperatorNamespace: operatorNs }));
+    const derived = await resolveDerived(
+      rotor,
+      ref(path),
+      resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
+    );
     const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
 
     expect(results).toEqual([expect.objectContaining({ status: 'refreshed', secretChanged: false })]);
     expect(changed).toEqual([]);
-    expect((await admin.core.readNamespacedSecret({ namespace: ns, name })).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect((await admin.core.readNamespacedSecret({ namespace: ns, name })).metadata?.resourceVersion).toBe(
+      before.metadata?.resourceVersion,
+    );
   });
 });

@@ -11,7 +11,11 @@ import { testConfig } from '../backends/support.js';
 const env = testEnv();
 const kv = keyVaultClientForTest(env.lowkey);
 const DAY = 86_400_000;
-const refOf = (name: string): KeyVaultRef => ({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name });
+const refOf = (name: string): KeyVaultRef => ({
+  backend: 'azure-keyvault',
+  vault: env.lowkey.vaultName,
+  name,
+});
 
 function engine(options: { clock?: Clock; config?: ReturnType<typeof testConfig> } = {}) {
   const config = options.config ?? testConfig(env);
@@ -28,7 +32,11 @@ async function versionsOf(name: string): Promise<string[]> {
   return versions;
 }
 
-async function seed(name: string, tags: Record<string, string>, extra: { expiresOn?: Date; contentType?: string } = {}) {
+async function seed(
+  name: string,
+  tags: Record<string, string>,
+  extra: { expiresOn?: Date; contentType?: string } = {},
+) {
   const secret = await kv.setSecret(name, 'initial-value', { tags, ...extra });
   return secret.properties.version as string;
 }
@@ -53,7 +61,9 @@ describe('RotationEngine with Key Vault', () => {
     expect(current.value).toMatch(/^[a-zA-Z0-9]{40}$/);
     expect(current.properties.contentType).toBe('text/x-password');
     expect(current.properties.tags).toMatchObject(tags);
-    expect(Date.parse(current.properties.tags?.['rotor-rotated-at'] ?? '')).toBeGreaterThanOrEqual(start - 1000);
+    expect(Date.parse(current.properties.tags?.['rotor-rotated-at'] ?? '')).toBeGreaterThanOrEqual(
+      start - 1000,
+    );
     expect(current.properties.notBefore?.getTime()).toBeLessThanOrEqual(Date.now());
     const expires = current.properties.expiresOn?.getTime() ?? 0;
     expect(expires).toBeGreaterThanOrEqual(start + 30 * DAY - 2000);
@@ -72,7 +82,11 @@ describe('RotationEngine with Key Vault', () => {
 
   it('rotates on a near-expiry event for the current version when it is due', async () => {
     const name = uniqueName('rot-due');
-    const version = await seed(name, { 'rotor-generator': 'bytes' }, { expiresOn: new Date(Date.now() + 5 * DAY) });
+    const version = await seed(
+      name,
+      { 'rotor-generator': 'bytes' },
+      { expiresOn: new Date(Date.now() + 5 * DAY) },
+    );
 
     const result = await engine().rotate(refOf(name), { reason: 'near-expiry', expectedVersion: version });
 
@@ -82,7 +96,11 @@ describe('RotationEngine with Key Vault', () => {
 
   it('ignores a near-expiry event for an older version once a newer one exists', async () => {
     const name = uniqueName('rot-stale');
-    const old = await seed(name, { 'rotor-generator': 'bytes' }, { expiresOn: new Date(Date.now() + 5 * DAY) });
+    const old = await seed(
+      name,
+      { 'rotor-generator': 'bytes' },
+      { expiresOn: new Date(Date.now() + 5 * DAY) },
+    );
     await seed(name, { 'rotor-generator': 'bytes' }, { expiresOn: new Date(Date.now() + 5 * DAY) });
 
     const result = await engine().rotate(refOf(name), { reason: 'near-expiry', expectedVersion: old });
@@ -93,7 +111,11 @@ describe('RotationEngine with Key Vault', () => {
 
   it('does not rotate the version it has just written again (no loop), and changes never rotate', async () => {
     const name = uniqueName('rot-loop');
-    const version = await seed(name, { 'rotor-generator': 'bytes', ValidityPeriodDays: '7' }, { expiresOn: new Date() });
+    const version = await seed(
+      name,
+      { 'rotor-generator': 'bytes', ValidityPeriodDays: '7' },
+      { expiresOn: new Date() },
+    );
     const e = engine();
     const first = await e.rotate(refOf(name), { reason: 'expired', expectedVersion: version });
     const written = first.status === 'rotated' ? first.newVersion : '';
@@ -115,7 +137,11 @@ describe('RotationEngine with Key Vault', () => {
     await seed(due, { 'rotor-generator': 'password' }, { expiresOn: new Date(Date.now() + 2 * DAY) });
     await seed(fresh, { 'rotor-generator': 'password' }, { expiresOn: new Date(Date.now() + 50 * DAY) });
     await seed(noPolicy, {}, { expiresOn: new Date(Date.now() + 2 * DAY) });
-    await seed(invalid, { 'rotor-generator': 'password', 'rotor-schedule': 'often' }, { expiresOn: new Date() });
+    await seed(
+      invalid,
+      { 'rotor-generator': 'password', 'rotor-schedule': 'often' },
+      { expiresOn: new Date() },
+    );
     const warnings: string[] = [];
     const config = testConfig(env);
     const e = new RotationEngine({
@@ -126,7 +152,9 @@ describe('RotationEngine with Key Vault', () => {
 
     const found = await e.scanDue({ pageSize: 3 });
 
-    const mine = found.filter((d) => d.ref.backend === 'azure-keyvault' && [due, fresh, noPolicy, invalid].includes(d.ref.name));
+    const mine = found.filter(
+      (d) => d.ref.backend === 'azure-keyvault' && [due, fresh, noPolicy, invalid].includes(d.ref.name),
+    );
     expect(mine).toEqual([{ ref: refOf(due), reason: 'near-expiry' }]);
     expect(warnings).toContain(`azure-keyvault:${env.lowkey.vaultName}/${invalid}`);
   });
@@ -154,7 +182,11 @@ describe('RotationEngine with Key Vault', () => {
 
   it('rotates by the injected clock: a secret is due once the clock passes into its window', async () => {
     const name = uniqueName('rot-clock');
-    await seed(name, { 'rotor-generator': 'bytes', ValidityPeriodDays: '60' }, { expiresOn: new Date(Date.now() + 60 * DAY) });
+    await seed(
+      name,
+      { 'rotor-generator': 'bytes', ValidityPeriodDays: '60' },
+      { expiresOn: new Date(Date.now() + 60 * DAY) },
+    );
     const later: Clock = { now: () => new Date(Date.now() + 45 * DAY) };
 
     const now = await engine().rotate(refOf(name), { reason: 'rotate-due' });

@@ -13,7 +13,13 @@ const env = testEnv();
 const root = vaultClient(env);
 const mount = env.openbao.kvMount;
 const DAY = 86_400_000;
-const refOf = (path: string): VaultRef => ({ backend: 'vault', address: env.openbao.address, namespace: '', mount, path });
+const refOf = (path: string): VaultRef => ({
+  backend: 'vault',
+  address: env.openbao.address,
+  namespace: '',
+  mount,
+  path,
+});
 
 async function seed(path: string, data: Record<string, string>, custom: Record<string, string>) {
   await root.write(`${mount}/data/${path}`, { data });
@@ -27,16 +33,23 @@ async function currentVersion(path: string): Promise<number> {
 describe('RotationEngine with OpenBao KV v2', () => {
   it('writes a new version with cas, keeps the other fields and records the rotation in custom_metadata', async () => {
     const path = `rotor/${uniqueName('rot-bao')}`;
-    await seed(path, { token: 'old', host: 'api.internal' }, {
-      'rotor-generator': 'bytes',
-      'rotor-generator-options': '{"length":24,"encoding":"hex","field":"token"}',
-      owner: 'team-a',
-    });
+    await seed(
+      path,
+      { token: 'old', host: 'api.internal' },
+      {
+        'rotor-generator': 'bytes',
+        'rotor-generator-options': '{"length":24,"encoding":"hex","field":"token"}',
+        owner: 'team-a',
+      },
+    );
     const config = testConfig(env);
 
-    const result = await new RotationEngine({ backends: createBackends(config), config }).rotate(refOf(path), {
-      reason: 'manual',
-    });
+    const result = await new RotationEngine({ backends: createBackends(config), config }).rotate(
+      refOf(path),
+      {
+        reason: 'manual',
+      },
+    );
 
     expect(result).toMatchObject({ status: 'rotated', newVersion: '2', previousVersion: '1' });
     const data = (await root.read(`${mount}/data/${path}`)).data;
@@ -69,7 +82,11 @@ describe('RotationEngine with OpenBao KV v2', () => {
     await seed(path, { password: 'old' }, { 'rotor-generator': 'password' });
     const config = testConfig(env);
     const instance = () =>
-      new RotationEngine({ backends: createBackends(config), config, leases: new TableLeaseStore(new Tables(config.state)) });
+      new RotationEngine({
+        backends: createBackends(config),
+        config,
+        leases: new TableLeaseStore(new Tables(config.state)),
+      });
 
     const results = await Promise.all([
       instance().rotate(refOf(path), { reason: 'manual' }),
@@ -80,7 +97,7 @@ describe('RotationEngine with OpenBao KV v2', () => {
     expect(await currentVersion(path)).toBe(2);
   });
 
-  it('on a conflict re-reads and keeps the other writer\'s version instead of overwriting it', async () => {
+  it("on a conflict re-reads and keeps the other writer's version instead of overwriting it", async () => {
     const path = `rotor/${uniqueName('rot-conflict')}`;
     await seed(path, { password: 'old' }, { 'rotor-generator': 'password' });
     const config = testConfig(env);
@@ -118,7 +135,11 @@ describe('RotationEngine with OpenBao KV v2', () => {
     const scan = async (clock: Clock) =>
       (await new RotationEngine({ backends: createBackends(config), config, clock }).scanDue({ pageSize: 2 }))
         .filter((d) => d.ref.backend === 'vault' && d.ref.path.startsWith(folder))
-        .map((d) => [d.ref.backend === 'vault' ? d.ref.path.slice(folder.length + 1) : '', d.reason, d.version]);
+        .map((d) => [
+          d.ref.backend === 'vault' ? d.ref.path.slice(folder.length + 1) : '',
+          d.reason,
+          d.version,
+        ]);
 
     expect(await scan(inSixDays)).toEqual([['period', 'period', '1']]);
     expect((await scan(inTwentyFiveDays)).sort()).toEqual([

@@ -6,7 +6,9 @@ import { Tables } from '../../../lib/state/tables.js';
 import { testEnv, uniqueName } from '../../env/index.js';
 
 const env = testEnv();
-const state = parseConfig({ state: { connectionString: env.azurite.tableConnectionString, tablePrefix: 'leasetest' } }).state;
+const state = parseConfig({
+  state: { connectionString: env.azurite.tableConnectionString, tablePrefix: 'leasetest' },
+}).state;
 
 /** A clock the test moves; both instances share it so expiry is decided the same way. */
 function manualClock(): Clock & { advance(ms: number): void } {
@@ -50,7 +52,7 @@ describe('TableLeaseStore against Azurite', () => {
     expect(afterExpiry.filter(Boolean)).toHaveLength(1);
   });
 
-  it('does not delete the new holder\'s lease when a holder releases after its own lease was taken over', async () => {
+  it("does not delete the new holder's lease when a holder releases after its own lease was taken over", async () => {
     const key = uniqueName('lease-stale-release');
     const clock = manualClock();
     const [slow, next, third] = [1, 2, 3].map(() => new TableLeaseStore(new Tables(state), { clock }));

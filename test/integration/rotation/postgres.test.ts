@@ -13,11 +13,24 @@ const kv = keyVaultClientForTest(env.lowkey);
 const root = vaultClient(env);
 const mount = env.openbao.kvMount;
 const pgUrl = `postgresql://${env.postgres.host}:${env.postgres.port}/${env.postgres.database}`;
-const kvRef = (name: string): KeyVaultRef => ({ backend: 'azure-keyvault', vault: env.lowkey.vaultName, name });
-const vaultRef = (path: string): VaultRef => ({ backend: 'vault', address: env.openbao.address, namespace: '', mount, path });
+const kvRef = (name: string): KeyVaultRef => ({
+  backend: 'azure-keyvault',
+  vault: env.lowkey.vaultName,
+  name,
+});
+const vaultRef = (path: string): VaultRef => ({
+  backend: 'vault',
+  address: env.openbao.address,
+  namespace: '',
+  mount,
+  path,
+});
 
 async function createRole(name: string, password: string): Promise<void> {
-  await asSuperuser(env, `CREATE ROLE ${pg.escapeIdentifier(name)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+  await asSuperuser(
+    env,
+    `CREATE ROLE ${pg.escapeIdentifier(name)} LOGIN PASSWORD ${pg.escapeLiteral(password)}`,
+  );
 }
 
 async function storedVerifier(role: string): Promise<string> {
@@ -42,7 +55,9 @@ describe('PostgreSQL credential rotation', () => {
     const name = uniqueName('pg-single');
     // No admin login configured: rotor changes the role's password by logging in as the role.
     const config = testConfig(env, { rotation: { postgres: [] } });
-    await kv.setSecret(name, 'initial-Pass-1', { tags: { CredentialId: role, ProviderAddress: pgUrl, ValidityPeriodDays: '30' } });
+    await kv.setSecret(name, 'initial-Pass-1', {
+      tags: { CredentialId: role, ProviderAddress: pgUrl, ValidityPeriodDays: '30' },
+    });
 
     const result = await engineFor(config).rotate(kvRef(name), { reason: 'manual' });
 
@@ -58,7 +73,9 @@ describe('PostgreSQL credential rotation', () => {
     const role = roleName('vsingle');
     await createRole(role, 'start-pw');
     const path = `rotor/${uniqueName('pg-vsingle')}`;
-    await root.write(`${mount}/data/${path}`, { data: { username: role, password: 'start-pw', host: env.postgres.host } });
+    await root.write(`${mount}/data/${path}`, {
+      data: { username: role, password: 'start-pw', host: env.postgres.host },
+    });
     await root.write(`${mount}/metadata/${path}`, {
       custom_metadata: { 'rotor-generator': 'postgres', ProviderAddress: 'test-pg' },
     });
@@ -109,7 +126,7 @@ describe('PostgreSQL credential rotation', () => {
     expect(await canLogin(env, blue, 'blue-0')).toBe(false);
   });
 
-  it('dual role in Key Vault: JSON value and the CredentialId tag alternate like the samples\' key1/key2', async () => {
+  it("dual role in Key Vault: JSON value and the CredentialId tag alternate like the samples' key1/key2", async () => {
     const a = roleName('key1');
     const b = roleName('key2');
     await createRole(a, 'a-0');
@@ -142,7 +159,9 @@ describe('PostgreSQL credential rotation', () => {
     await createRole(role, 'keep-me');
     const path = `rotor/${uniqueName('pg-rollback')}`;
     await root.write(`${mount}/data/${path}`, { data: { username: role, password: 'keep-me' } });
-    await root.write(`${mount}/metadata/${path}`, { custom_metadata: { 'rotor-generator': 'postgres', ProviderAddress: pgUrl } });
+    await root.write(`${mount}/metadata/${path}`, {
+      custom_metadata: { 'rotor-generator': 'postgres', ProviderAddress: pgUrl },
+    });
     const config = testConfig(env);
     const failingWrites: BackendFactory = {
       kind: 'vault',
@@ -157,9 +176,12 @@ describe('PostgreSQL credential rotation', () => {
         ),
     };
 
-    const rotation = engineFor(config, createBackends(config, { factories: [failingWrites] })).rotate(vaultRef(path), {
-      reason: 'manual',
-    });
+    const rotation = engineFor(config, createBackends(config, { factories: [failingWrites] })).rotate(
+      vaultRef(path),
+      {
+        reason: 'manual',
+      },
+    );
 
     await expect(rotation).rejects.toBeInstanceOf(TransientError);
     expect(await canLogin(env, role, 'keep-me')).toBe(true);

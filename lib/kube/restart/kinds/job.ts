@@ -1,6 +1,6 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { TransientError } from '../../../errors.js';
-import { isConflict } from '../api-errors.js';
+import { apiError, isConflict } from '../api-errors.js';
 import { applyTemplatePatch, type ReloadTarget, type TemplateView } from '../target.js';
 import {
   FIELD_MANAGER,
@@ -51,15 +51,20 @@ async function restart(
   await ctx.client.batch.deleteNamespacedJob({
     namespace,
     name,
-    propagationPolicy: 'Background',
-    body: { preconditions: { resourceVersion: job.metadata?.resourceVersion, uid: job.metadata?.uid } },
+    // In the body: a DeleteOptions body replaces the query parameters, and without a policy
+    // batch/v1 defaults to orphaning, which leaves the Job behind a finalizer.
+    body: {
+      propagationPolicy: 'Background',
+      preconditions: { resourceVersion: job.metadata?.resourceVersion, uid: job.metadata?.uid },
+    },
   });
   const body = recreatedJob(job, applyTemplatePatch(template, change.patch));
   try {
     const created = await createOnceGone(ctx, namespace, body);
     return { status: 'restarted', written: change.written, generation: created.metadata?.generation };
   } catch (error) {
-    throw new TransientError(`Job ${namespace}/${name} was deleted but could not be created again`, {
+    const why = apiError(error, 'create').message;
+    throw new TransientError(`Job ${namespace}/${name} was deleted but could not be created again (${why})`, {
       cause: error,
     });
   }

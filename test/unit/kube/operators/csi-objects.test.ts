@@ -7,7 +7,12 @@ import { fixture } from './fixture.js';
 const azure = fixture('spc-azure.yaml').spec as { provider: string; parameters: Record<string, string> };
 const vault = fixture('spc-vault.yaml').spec as { provider: string; parameters: Record<string, string> };
 const kvRef = KeyVaultRefSchema.parse({ backend: 'azure-keyvault', vault: 'my-vault', name: 'db-password' });
-const vaultRef = VaultRefSchema.parse({ backend: 'vault', address: 'http://vault.vault.svc:8200', mount: 'secret', path: 'apps/web' });
+const vaultRef = VaultRefSchema.parse({
+  backend: 'vault',
+  address: 'http://vault.vault.svc:8200',
+  mount: 'secret',
+  path: 'apps/web',
+});
 
 describe('SecretProviderClass objects', () => {
   it('parses the Azure provider shape: `array:` of YAML strings', () => {
@@ -30,18 +35,27 @@ describe('SecretProviderClass objects', () => {
 
 describe('spcSelects', () => {
   it('selects an Azure class naming the vault and the secret object', () => {
-    expect(spcSelects(azure.provider, azure.parameters, kvRef, keyVaultMatcher(kvRef, {}))).toEqual({ selected: true, warnings: [] });
+    expect(spcSelects(azure.provider, azure.parameters, kvRef, keyVaultMatcher(kvRef, {}))).toEqual({
+      selected: true,
+      warnings: [],
+    });
   });
 
   it('does not select a cert object of that name, nor another vault', () => {
     const cert = KeyVaultRefSchema.parse({ ...kvRef, name: 'tls-cert' });
-    expect(spcSelects(azure.provider, azure.parameters, cert, keyVaultMatcher(cert, {})).selected).toBe(false);
+    expect(spcSelects(azure.provider, azure.parameters, cert, keyVaultMatcher(cert, {})).selected).toBe(
+      false,
+    );
     const other = KeyVaultRefSchema.parse({ ...kvRef, vault: 'other' });
-    expect(spcSelects(azure.provider, azure.parameters, other, keyVaultMatcher(other, {})).selected).toBe(false);
+    expect(spcSelects(azure.provider, azure.parameters, other, keyVaultMatcher(other, {})).selected).toBe(
+      false,
+    );
   });
 
   it('selects a Vault class by address and KV v2 secretPath', () => {
-    expect(spcSelects(vault.provider, vault.parameters, vaultRef, vaultMatcher(vaultRef, {})).selected).toBe(true);
+    expect(spcSelects(vault.provider, vault.parameters, vaultRef, vaultMatcher(vaultRef, {})).selected).toBe(
+      true,
+    );
     const other = VaultRefSchema.parse({ ...vaultRef, path: 'apps/api' });
     expect(spcSelects(vault.provider, vault.parameters, other, vaultMatcher(other, {})).selected).toBe(false);
   });
@@ -55,7 +69,9 @@ describe('spcSelects', () => {
 });
 
 describe('podSpecMounts', () => {
-  const deployment = fixture('deployment-csi.yaml') as unknown as { spec: { template: { spec: Parameters<typeof podSpecMounts>[0] } } };
+  const deployment = fixture('deployment-csi.yaml') as unknown as {
+    spec: { template: { spec: Parameters<typeof podSpecMounts>[0] } };
+  };
 
   it('finds a Secrets Store CSI volume naming the class', () => {
     expect(podSpecMounts(deployment.spec.template.spec, 'azure-kv-app')).toBe(true);
@@ -63,7 +79,11 @@ describe('podSpecMounts', () => {
   });
 
   it('ignores CSI volumes of other drivers', () => {
-    const spec = { volumes: [{ csi: { driver: 'other.csi.k8s.io', volumeAttributes: { secretProviderClass: 'azure-kv-app' } } }] };
+    const spec = {
+      volumes: [
+        { csi: { driver: 'other.csi.k8s.io', volumeAttributes: { secretProviderClass: 'azure-kv-app' } } },
+      ],
+    };
     expect(podSpecMounts(spec, 'azure-kv-app')).toBe(false);
   });
 });

@@ -13,7 +13,12 @@ import { KeyVaultRefSchema, VaultRefSchema } from '../../../../lib/secret-ref.js
 import { fixture } from './fixture.js';
 
 const kvRef = KeyVaultRefSchema.parse({ backend: 'azure-keyvault', vault: 'my-vault', name: 'db-password' });
-const vaultRef = VaultRefSchema.parse({ backend: 'vault', address: 'http://vault.vault.svc:8200', mount: 'secret', path: 'apps/config' });
+const vaultRef = VaultRefSchema.parse({
+  backend: 'vault',
+  address: 'http://vault.vault.svc:8200',
+  mount: 'secret',
+  path: 'apps/config',
+});
 const kvMatch = keyVaultMatcher(kvRef, {});
 const vaultMatch = vaultMatcher(vaultRef, {});
 
@@ -33,7 +38,13 @@ function spec(file: string): ExternalSecretSpec {
 describe('ESO provider and path rules', () => {
   it('reads the provider of SecretStore and ClusterSecretStore manifests', () => {
     expect(azureStore).toEqual({ type: 'azurekv', vaultUrl: 'https://my-vault.vault.azure.net' });
-    expect(vaultStore).toEqual({ type: 'vault', server: 'http://vault.vault.svc:8200', path: 'secret', version: 'v2', namespace: '' });
+    expect(vaultStore).toEqual({
+      type: 'vault',
+      server: 'http://vault.vault.svc:8200',
+      path: 'secret',
+      version: 'v2',
+      namespace: '',
+    });
   });
 
   it.each([
@@ -51,12 +62,21 @@ describe('ESO provider and path rules', () => {
 
 describe('specSelects: does an ExternalSecret read the changed secret?', () => {
   it('selects data[].remoteRef with the optional secret/ prefix in the same Key Vault', () => {
-    expect(specSelects(spec('externalsecret-data.yaml'), lookup, kvRef, kvMatch)).toEqual({ selected: true, warnings: [] });
+    expect(specSelects(spec('externalsecret-data.yaml'), lookup, kvRef, kvMatch)).toEqual({
+      selected: true,
+      warnings: [],
+    });
   });
 
   it('ignores the same name in another Key Vault (identity is vault + name)', () => {
-    const other = KeyVaultRefSchema.parse({ backend: 'azure-keyvault', vault: 'other-vault', name: 'db-password' });
-    expect(specSelects(spec('externalsecret-data.yaml'), lookup, other, keyVaultMatcher(other, {})).selected).toBe(false);
+    const other = KeyVaultRefSchema.parse({
+      backend: 'azure-keyvault',
+      vault: 'other-vault',
+      name: 'db-password',
+    });
+    expect(
+      specSelects(spec('externalsecret-data.yaml'), lookup, other, keyVaultMatcher(other, {})).selected,
+    ).toBe(false);
   });
 
   it('ignores key/ and cert/ objects of the same name', () => {
@@ -66,14 +86,22 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
   });
 
   it('selects dataFrom.extract through a ClusterSecretStore on the same server and mount', () => {
-    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, vaultRef, vaultMatch).selected).toBe(true);
+    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, vaultRef, vaultMatch).selected).toBe(
+      true,
+    );
   });
 
   it('does not select a path under another mount or another server', () => {
     const otherMount = VaultRefSchema.parse({ ...vaultRef, mount: 'kv' });
-    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, otherMount, vaultMatcher(otherMount, {})).selected).toBe(false);
+    expect(
+      specSelects(spec('externalsecret-extract.yaml'), lookup, otherMount, vaultMatcher(otherMount, {}))
+        .selected,
+    ).toBe(false);
     const otherServer = VaultRefSchema.parse({ ...vaultRef, address: 'https://vault.example.com' });
-    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, otherServer, vaultMatcher(otherServer, {})).selected).toBe(false);
+    expect(
+      specSelects(spec('externalsecret-extract.yaml'), lookup, otherServer, vaultMatcher(otherServer, {}))
+        .selected,
+    ).toBe(false);
   });
 
   it('selects dataFrom.find by path prefix and name regexp', () => {
@@ -89,7 +117,10 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
   });
 
   it('treats a find by tags as a consumer, with a warning that rotor cannot verify tags', () => {
-    const s: ExternalSecretSpec = { secretStoreRef: { name: 'azure-store' }, dataFrom: [{ find: { tags: { team: 'payments' } } }] };
+    const s: ExternalSecretSpec = {
+      secretStoreRef: { name: 'azure-store' },
+      dataFrom: [{ find: { tags: { team: 'payments' } } }],
+    };
     const r = specSelects(s, lookup, kvRef, kvMatch);
     expect(r.selected).toBe(true);
     expect(r.warnings.join()).toMatch(/tags/);
@@ -98,7 +129,13 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
   it('uses a per-entry sourceRef.storeRef instead of the default store', () => {
     const s: ExternalSecretSpec = {
       secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-cluster-store' },
-      data: [{ secretKey: 'pw', remoteRef: { key: 'db-password' }, sourceRef: { storeRef: { kind: 'SecretStore', name: 'azure-store' } } }],
+      data: [
+        {
+          secretKey: 'pw',
+          remoteRef: { key: 'db-password' },
+          sourceRef: { storeRef: { kind: 'SecretStore', name: 'azure-store' } },
+        },
+      ],
     };
     expect(specSelects(s, lookup, kvRef, kvMatch).selected).toBe(true);
   });
@@ -114,7 +151,11 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
       secretStoreRef: { name: 'missing' },
       data: [
         { secretKey: 'a', remoteRef: { key: 'db-password' } },
-        { secretKey: 'b', remoteRef: { key: 'db-password' }, sourceRef: { generatorRef: { kind: 'Password', name: 'x' } } },
+        {
+          secretKey: 'b',
+          remoteRef: { key: 'db-password' },
+          sourceRef: { generatorRef: { kind: 'Password', name: 'x' } },
+        },
       ],
     };
     expect(specSelects(s, lookup, kvRef, kvMatch).selected).toBe(false);

@@ -9,26 +9,57 @@ function es(status: Record<string, unknown>): KubeObject {
   return { metadata: { name: 'app', generation: 1 }, status };
 }
 
-const ready = (s: string, reason: string, at: string, message = '') => ({ type: 'Ready', status: s, reason, message, lastTransitionTime: at });
+const ready = (s: string, reason: string, at: string, message = '') => ({
+  type: 'Ready',
+  status: s,
+  reason,
+  message,
+  lastTransitionTime: at,
+});
 
 describe('ExternalSecret completion', () => {
-  const before = es({ syncedResourceVersion: '1-aaa', refreshTime: '2030-01-01T09:00:00Z', conditions: [ready('True', 'SecretSynced', '2030-01-01T08:00:00Z')] });
+  const before = es({
+    syncedResourceVersion: '1-aaa',
+    refreshTime: '2030-01-01T09:00:00Z',
+    conditions: [ready('True', 'SecretSynced', '2030-01-01T08:00:00Z')],
+  });
   const verdict = esVerdict(before, since);
 
   it('is done when syncedResourceVersion moved, Ready is True and refreshTime is at or after the force', () => {
-    const after = es({ syncedResourceVersion: '1-bbb', refreshTime: '2030-01-01T10:00:05Z', conditions: [ready('True', 'SecretSynced', '2030-01-01T08:00:00Z')] });
+    const after = es({
+      syncedResourceVersion: '1-bbb',
+      refreshTime: '2030-01-01T10:00:05Z',
+      conditions: [ready('True', 'SecretSynced', '2030-01-01T08:00:00Z')],
+    });
     expect(verdict(after)).toEqual({ state: 'done' });
   });
 
   it('is pending while only the unforced status is visible (same version, or a refresh before the force)', () => {
     expect(verdict(before)).toEqual({ state: 'pending' });
-    const earlier = es({ syncedResourceVersion: '1-bbb', refreshTime: '2030-01-01T10:00:04Z', conditions: [ready('True', 'SecretSynced', 'x')] });
+    const earlier = es({
+      syncedResourceVersion: '1-bbb',
+      refreshTime: '2030-01-01T10:00:04Z',
+      conditions: [ready('True', 'SecretSynced', 'x')],
+    });
     expect(verdict(earlier)).toEqual({ state: 'pending' });
   });
 
   it('fails with the condition message when Ready turns False with SecretSyncedError', () => {
-    const after = es({ syncedResourceVersion: '1-aaa', conditions: [ready('False', 'SecretSyncedError', '2030-01-01T10:00:06Z', 'could not get secret data from provider')] });
-    expect(verdict(after)).toEqual({ state: 'failed', error: 'Ready=False SecretSyncedError: could not get secret data from provider' });
+    const after = es({
+      syncedResourceVersion: '1-aaa',
+      conditions: [
+        ready(
+          'False',
+          'SecretSyncedError',
+          '2030-01-01T10:00:06Z',
+          'could not get secret data from provider',
+        ),
+      ],
+    });
+    expect(verdict(after)).toEqual({
+      state: 'failed',
+      error: 'Ready=False SecretSyncedError: could not get secret data from provider',
+    });
   });
 
   it('does not blame the force for a failure that predates it', () => {
@@ -39,7 +70,10 @@ describe('ExternalSecret completion', () => {
 
 describe('VaultStaticSecret completion', () => {
   const verdict = vssVerdict(since);
-  const vss = (conditions: unknown[], lastGeneration = 3): KubeObject => ({ metadata: { name: 'app', generation: 3 }, status: { lastGeneration, conditions } });
+  const vss = (conditions: unknown[], lastGeneration = 3): KubeObject => ({
+    metadata: { name: 'app', generation: 3 },
+    status: { lastGeneration, conditions },
+  });
 
   it('is done when Ready is True with lastTransitionTime at or after the force, for this generation', () => {
     expect(verdict(vss([ready('True', 'Healthy', '2030-01-01T10:00:05Z')]))).toEqual({ state: 'done' });
@@ -51,11 +85,24 @@ describe('VaultStaticSecret completion', () => {
   });
 
   it('falls back to Healthy on VSO releases without Ready', () => {
-    expect(verdict(vss([{ ...ready('True', 'Healthy', '2030-01-01T10:00:06Z'), type: 'Healthy' }]))).toEqual({ state: 'done' });
+    expect(verdict(vss([{ ...ready('True', 'Healthy', '2030-01-01T10:00:06Z'), type: 'Healthy' }]))).toEqual({
+      state: 'done',
+    });
   });
 
   it('fails with VSO reason and message when Ready turns False after the force', () => {
-    expect(verdict(vss([ready('False', 'VaultClientError', '2030-01-01T10:00:06Z', 'Failed to read Vault secret: permission denied')]))).toEqual({
+    expect(
+      verdict(
+        vss([
+          ready(
+            'False',
+            'VaultClientError',
+            '2030-01-01T10:00:06Z',
+            'Failed to read Vault secret: permission denied',
+          ),
+        ]),
+      ),
+    ).toEqual({
       state: 'failed',
       error: 'Ready=False VaultClientError: Failed to read Vault secret: permission denied',
     });

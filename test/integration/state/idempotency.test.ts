@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../lib/config.js';
+import { IdempotencyInProgressError, TableIdempotencyStore, withIdempotency } from '../../../lib/state/idempotency.js';
+import { Tables } from '../../../lib/state/tables.js';
+import { testEnv } from '../../env/index.js';
+
+function store(): TableIdempotencyStore {
+  const config = parseConfig({ state: { connectionString: testEnv().azurite.tableConnectionString } });
+  return new TableIdempotencyStore(new Tables(config.state));
+}
+
+function counted<T>(value: T, delayMs = 50) {
+  const calls = { runs: 0 };
+  const work = async () => {
+    calls.runs++;
+    await new Promise((r) => setTimeout(r, delayMs));
+    return value;
+  };
+  return { calls, work };
+}
+
+describe('idempotency over Azure Table Storage (Azurite)', () => {
+  it('records the event as done and answers a redelivery as a duplicate without redoing the work', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const { calls, work } = counted({ status: 'completed', workloads: 3 });
+
+    const first = await withIdempotency(store(), key, work);
+    const redelivery = await withIdempotency(store(), key, work);
+
+    expect(first.status).toBe('done');
+    expect(redelivery).toMatchObject({ status: 'duplicate', previous: { status: 'completed', workloads: 3 } });
+    expect(calls.runs).toBe(1);
+  });
+
+  it('does the work once for two concurrent deliveries of one event', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const { calls, work } = counted('patched', 300);
+
+    const results = await Promise.all([
+      withIdempotency(store(), key, work, { waitMs: 5_000, pollMs: 25 }),
+      withIdempotency(store(), key, work, { waitMs: 5_000, pollMs: 25 }),
+    ]);
+
+    expect(calls.runs).toBe(1);
+    expect(results.map((r) => r.status).sort()).toEqual(['done', 'duplicate']);
+  });
+
+  it('answers a concurrent delivery with a retryable in-progress error when it may not wait', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const { calls, work } = counted('patched', 300);
+
+    const results = await Promise.allSettled([withIdempotency(store(), key, work), withIdempotency(store(), key, work)]);
+
+    expect(calls.runs).toBe(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([
+      expect.any(IdempotencyInProgressError),
+    ]);
+  });
+
+  it('lets a failed event be retried and then succeed', async () => {
+    const key = `vault-audit:${randomUUID()}`;
+    const s = store();
+
+    await expect(withIdempotency(s, key, async () => Promise.reject(new Error('kube-apiserver unreachable')))).rejects.toThrow(
+      'kube-apiserver unreachable',
+    );
+    expect(await s.get(key)).toBeUndefined();
+    const retry = await withIdempotency(s, key, async () => 'done after recovery');
+
+    expect(retry).toEqual({ status: 'done', value: 'done after recovery' });
+    expect((await s.get(key))?.status).toBe('completed');
+  });
+
+  it('takes over an expired in-progress record with an ETag-conditional replace: one taker wins', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const s = store();
+    await s.putInProgress(key, new Date(Date.now() - 1_000));
+    const { calls, work } = counted('taken over', 100);
+
+    const results = await Promise.allSettled([withIdempotency(store(), key, work), withIdempotency(store(), key, work)]);
+
+    expect(calls.runs).toBe(1);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await s.get(key))?.status).toBe('completed');
+  });
+
+  it('accepts keys with characters Table keys forbid, and keeps them apart', async () => {
+    const base = randomUUID();
+    const keys = [`manual:${base}/a#b?c`, `manual:${base}\\x`, `manual:${base}/ä€`];
+
+    const results = await Promise.all(keys.map((k) => withIdempotency(store(), k, async () => k)));
+
+    expect(results.map((r) => r.status === 'done' && r.value)).toEqual(keys);
+  });
+
+  it('keeps no result that is too large for a table property but still answers duplicate', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    await withIdempotency(store(), key, async () => 'x'.repeat(40_000));
+
+    const again = await withIdempotency(store(), key, async () => 'never');
+
+    expect(again.status).toBe('duplicate');
+    expect(again.status === 'duplicate' && again.previous).toBeUndefined();
+  });
+});

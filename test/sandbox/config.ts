@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Config, parseConfig } from '../../lib/config.js';
+import type { EnvDescriptor } from '../env/descriptor.js';
+
+/** How the sample objects in the clusters spell the OpenBao address (an in-cluster service). */
+export const IN_CLUSTER_VAULT = 'http://openbao.openbao.svc.cluster.local:8200';
+
+export interface SandboxConfigOptions {
+  /** Folder for files rotor reads (the emulator CA). */
+  dir: string;
+  /** Bearer token the OpenBao audit device sends to /api/vault-audit. */
+  webhookToken?: string;
+  /** Unique table prefix so runs never share idempotency records. */
+  tablePrefix?: string;
+  coalesceWindowMs?: number;
+  /** KV v2 mount rotor watches (tests use their own mount so they never react to other tests' writes). */
+  kvMount?: string;
+}
+
+/** rotor's configuration for the sandbox: every real server of the environment, the rotor identity per cluster. */
+export function sandboxConfig(env: EnvDescriptor, opts: SandboxConfigOptions): Config {
+  const caFile = join(opts.dir, 'keyvault-ca.pem');
+  writeFileSync(caFile, env.lowkey.caPem);
+  return parseConfig({
+    keyVaults: [
+      { name: env.lowkey.vaultName, url: env.lowkey.vaultUrl, auth: { kind: 'emulator' }, tls: { caFile } },
+    ],
+    vaults: [
+      {
+        name: 'openbao',
+        address: env.openbao.address,
+        mounts: [{ path: opts.kvMount ?? env.openbao.kvMount, version: '2' }],
+        auth: { method: 'token', token: env.openbao.rootToken },
+        aliases: [IN_CLUSTER_VAULT],
+      },
+    ],
+    clusters: env.clusters.map((c) => ({ name: c.name, kubeconfigYaml: c.rotorKubeconfig })),
+    state: {
+      connectionString: env.azurite.tableConnectionString,
+      tablePrefix: opts.tablePrefix ?? `rotor${randomBytes(4).toString('hex')}`,
+    },
+    webhook: { bearerToken: opts.webhookToken ?? randomBytes(24).toString('hex') },
+    restart: { coalesceWindowMs: opts.coalesceWindowMs ?? 50 },
+    refresh: { timeoutMs: 15_000 },
+    rotation: {
+      postgres: [
+        {
+          name: 'sandbox',
+          host: env.postgres.host,
+          port: env.postgres.port,
+          database: env.postgres.database,
+          user: env.postgres.user,
+          password: env.postgres.password,
+        },
+      ],
+    },
+    telemetry: { logLevel: 'warn' },
+  });
+}

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../lib/app.js';
+import type { App } from '../../lib/app-types.js';
+import { type RunningHost, startHost } from '../../lib/host/server.js';
+import type { Outcome } from '../../lib/outcome.js';
+import { createTelemetry, type Telemetry } from '../../lib/telemetry.js';
+import type { EnvDescriptor } from '../env/descriptor.js';
+import { startEsoStandin } from '../standins/eso-standin.js';
+import { startVsoStandin } from '../standins/vso-standin.js';
+import { IN_CLUSTER_VAULT, sandboxConfig } from './config.js';
+
+/**
+ * rotor running against a started environment, as it would in Azure: the App behind the
+ * local host (same routes as the Functions host), OpenBao's audit device forwarded to
+ * /api/vault-audit, and the ESO / VSO stand-ins reconciling every cluster.
+ */
+export interface Sandbox {
+  env: EnvDescriptor;
+  app: App;
+  host: RunningHost;
+  telemetry: Telemetry;
+  /** Log lines rotor wrote (JSON), for the no-secret-values check. */
+  logLines: string[];
+  /** Every outcome so far, in the order runs finished. */
+  readonly outcomes: readonly Outcome[];
+  /** Resolves with the first outcome at index >= `from` for which `match` is true. */
+  waitForOutcome(
+    match: (o: Outcome) => boolean,
+    options?: { timeoutMs?: number; from?: number },
+  ): Promise<Outcome>;
+  stop(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  standins?: boolean;
+  /** Namespaces the stand-ins reconcile (tests share clusters: never reconcile another test's objects). */
+  namespaces?: readonly string[];
+  coalesceWindowMs?: number;
+  kvMount?: string;
+}
+
+export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}): Promise<Sandbox> {
+  const dir = mkdtempSync(join(tmpdir(), 'rotor-sandbox-'));
+  const stops: Array<() => Promise<unknown>> = [async () => rmSync(dir, { recursive: true, force: true })];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const config = sandboxConfig(env, {
+      dir,
+      webhookToken: env.openbao.auditBearerToken,
+      ...(opts.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: opts.coalesceWindowMs }),
+      ...(opts.kvMount === undefined ? {} : { kvMount: opts.kvMount }),
+    });
+    const logLines: string[] = [];
+    const telemetry = createTelemetry(config.telemetry, { inMemory: true, write: (l) => logLines.push(l) });
+    const outcomes: Outcome[] = [];
+    const waiters = new Set<() => void>();
+    const app = await createApp(config, {
+      telemetry,
+      onOutcome: (o) => {
+        outcomes.push(o);
+        for (const w of waiters) w();
+      },
+    });
+    stops.push(() => app.close());
+    const host = await startHost({ app, log: telemetry.log, port: 0, timers: false });
+    stops.push(() => host.close());
+    if (opts.standins ?? true) {
+      for (const cluster of env.clusters) {
+        const vault = {
+          token: env.openbao.rootToken,
+          addressMap: { [IN_CLUSTER_VAULT]: env.openbao.address },
+        };
+        const scope = opts.namespaces ? { namespaces: opts.namespaces } : {};
+        const eso = await startEsoStandin({
+          kubeconfig: cluster.adminKubeconfig,
+          keyVault: { caPem: env.lowkey.caPem },
+          vault,
+          ...scope,
+        });
+        stops.push(() => eso.stop());
+        const vso = await startVsoStandin({ kubeconfig: cluster.adminKubeconfig, vault, ...scope });
+        stops.push(() => vso.stop());
+      }
+    }
+    const unregister = await registerAudit(env, `${host.url}/api/vault-audit`);
+    stops.push(unregister);
+
+    const waitForOutcome = (match: (o: Outcome) => boolean, { timeoutMs = 30_000, from = 0 } = {}) =>
+      new Promise<Outcome>((resolve, reject) => {
+        const check = () => {
+          const found = outcomes.slice(from).find(match);
+          if (!found) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching pipeline outcome within ${timeoutMs} ms (${outcomes.length} seen)`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    return { env, app, host, telemetry, logLines, outcomes, waitForOutcome, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function registerAudit(env: EnvDescriptor, url: string): Promise<() => Promise<void>> {
+  const call = async (method: 'POST' | 'DELETE') => {
+    const res = await fetch(`${env.openbao.auditRelayUrl}/targets`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url }),
+    });
+    if (!res.ok) throw new Error(`audit relay ${method} /targets answered ${res.status}`);
+  };
+  await call('POST');
+  return () => call('DELETE');
+}

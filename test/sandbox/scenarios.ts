@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Outcome } from '../../lib/outcome.js';
+import { refKey } from '../../lib/secret-ref.js';
+import type { EnvDescriptor } from '../env/descriptor.js';
+import { keyVaultClientForTest } from '../env/keyvault-client.js';
+import type { SampleApp } from './sample-app.js';
+import type { Sandbox } from './sandbox.js';
+
+/**
+ * The demo's three scenarios, also run by the end-to-end tests and the latency benchmark.
+ * Each changes a secret the way production would and returns rotor's outcome for it.
+ */
+export interface ScenarioRun {
+  name: string;
+  trigger: string;
+  outcome: Outcome;
+  /** Wall time from the change in the backend to the outcome (includes delivery). */
+  wallMs: number;
+}
+
+/** Key Vault `SecretNewVersionCreated`, delivered as Event Grid delivers it (Event Grid schema). */
+export function keyVaultEvent(
+  vaultName: string,
+  secret: string,
+  version: string,
+  eventType = 'Microsoft.KeyVault.SecretNewVersionCreated',
+) {
+  const id = randomUUID();
+  return {
+    id,
+    topic: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/sandbox/providers/Microsoft.KeyVault/vaults/${vaultName}`,
+    subject: secret,
+    eventType,
+    eventTime: new Date().toISOString(),
+    data: {
+      Id: `https://${vaultName}.vault.azure.net/secrets/${secret}/${version}`,
+      VaultName: vaultName,
+      ObjectType: 'Secret',
+      ObjectName: secret,
+      Version: version,
+      NBF: null,
+      EXP: null,
+    },
+    dataVersion: '1',
+    metadataVersion: '1',
+  };
+}
+
+export async function postEventGrid(sandbox: Sandbox, events: unknown[]): Promise<Response> {
+  const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+    body: JSON.stringify(events),
+  });
+  if (!res.ok) throw new Error(`event grid webhook answered ${res.status}: ${await res.text()}`);
+  return res;
+}
+
+/** 1. A new Key Vault version, announced by Event Grid. */
+export async function keyVaultUpdate(
+  sandbox: Sandbox,
+  app: SampleApp,
+  newValue: string,
+): Promise<ScenarioRun> {
+  const t0 = performance.now();
+  const kv = keyVaultClientForTest(sandbox.env.lowkey);
+  const written = await kv.setSecret(app.kvSecret, newValue);
+  const event = keyVaultEvent(sandbox.env.lowkey.vaultName, app.kvSecret, written.properties.version ?? '');
+  await postEventGrid(sandbox, [event]);
+  const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
+  return { name: 'Key Vault update', trigger: 'Event Grid', outcome, wallMs: performance.now() - t0 };
+}
+
+/** 2. An OpenBao KV v2 write, seen by rotor through OpenBao's http audit device. */
+export async function openBaoWrite(sandbox: Sandbox, app: SampleApp, newValue: string): Promise<ScenarioRun> {
+  const { env } = sandbox;
+  const ref = refKey({
+    backend: 'vault',
+    address: env.openbao.address,
+    namespace: '',
+    mount: app.vaultMount,
+    path: app.vaultPath,
+  });
+  const from = sandbox.outcomes.length;
+  const t0 = performance.now();
+  await writeOpenBao(env, app.vaultMount, app.vaultPath, { API_KEY: newValue });
+  const outcome = await sandbox.waitForOutcome((o) => o.ref === ref && o.source === 'vault-audit', { from });
+  return { name: 'OpenBao write', trigger: 'audit device', outcome, wallMs: performance.now() - t0 };
+}
+
+/**
+ * 3. Policy-driven rotation: the Key Vault secret carries a rotation policy (tags) and
+ * Event Grid reports it near expiry; rotor writes a new version, refreshes and restarts.
+ */
+export async function policyRotation(sandbox: Sandbox, app: SampleApp): Promise<ScenarioRun> {
+  const kv = keyVaultClientForTest(sandbox.env.lowkey);
+  const current = await kv.getSecret(app.kvSecret);
+  const t0 = performance.now();
+  const event = keyVaultEvent(
+    sandbox.env.lowkey.vaultName,
+    app.kvSecret,
+    current.properties.version ?? '',
+    'Microsoft.KeyVault.SecretNearExpiry',
+  );
+  await postEventGrid(sandbox, [event]);
+  const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
+  return { name: 'Policy rotation', trigger: 'SecretNearExpiry', outcome, wallMs: performance.now() - t0 };
+}
+
+/** A KV v2 write, as any Vault client makes it (the audit device sees it like any other). */
+export async function writeOpenBao(
+  env: EnvDescriptor,
+  mount: string,
+  path: string,
+  data: Record<string, string>,
+): Promise<void> {
+  const res = await fetch(`${env.openbao.address}/v1/${mount}/data/${path}`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': env.openbao.rootToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ data }),
+  });
+  if (!res.ok) throw new Error(`OpenBao write to ${mount}/${path} answered ${res.status}`);
+}
+
+/** Enables a KV v2 mount of the test's own (so no other test's host reacts to its writes). */
+export async function enableKvMount(sandbox: Pick<Sandbox, 'env'>, mount: string): Promise<void> {
+  const { env } = sandbox;
+  const res = await fetch(`${env.openbao.address}/v1/sys/mounts/${mount}`, {
+    method: 'POST',
+    headers: { 'X-Vault-Token': env.openbao.rootToken, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'kv', options: { version: '2' } }),
+  });
+  if (!res.ok) throw new Error(`enabling KV mount ${mount} answered ${res.status}`);
+}
+
+/** Puts a rotation policy on the Key Vault secret: rotor's password generator, 30-day validity, expiring soon. */
+export async function addRotationPolicy(sandbox: Sandbox, app: SampleApp, value: string): Promise<void> {
+  const kv = keyVaultClientForTest(sandbox.env.lowkey);
+  await kv.setSecret(app.kvSecret, value, {
+    tags: { 'rotor-generator': 'password', ValidityPeriodDays: '30' },
+    expiresOn: new Date(Date.now() + 5 * 86_400_000),
+  });
+}
