@@ -8,7 +8,7 @@ export function toHttpRequest(
   url: URL,
   body: Buffer,
   params: Record<string, string> = {},
-): HttpRequest {
+): HttpRequestType {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -1,11 +1,17 @@
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import {
   AppsV1Api,
   BatchV1Api,
+  type Configuration,
   CoreV1Api,
   CustomObjectsApi,
+  createConfiguration,
   KubeConfig,
   KubernetesObjectApi,
+  type RequestContext,
+  type SecurityAuthentication,
+  ServerConfiguration,
 } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -29,15 +35,43 @@ export interface TokenSource {
 }
 
 export function clusterClientFromKubeConfig(name: string, kc: KubeConfig): ClusterClient {
+  const config = keepAliveConfiguration(kc);
   return {
     name,
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    batch: kc.makeApiClient(BatchV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
+    core: new CoreV1Api(config),
+    apps: new AppsV1Api(config),
+    batch: new BatchV1Api(config),
+    custom: new CustomObjectsApi(config),
     objects: KubernetesObjectApi.makeApiClient(kc),
   };
+}
+
+/**
+ * What `kc.makeApiClient` builds, except that the HTTPS agent is shared and keeps
+ * connections alive: client-node 1.x creates a new agent per request, i.e. a TLS handshake
+ * for every call, which dominated bursts (hundreds of reads and patches). Authentication
+ * (headers, refreshed tokens) is still applied per request by the KubeConfig; only the
+ * agent, built once from the TLS options it computed, is reused.
+ */
+function keepAliveConfiguration(kc: KubeConfig): Configuration {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ConfigError(['kubeconfig has no current cluster']);
+  let shared: https.Agent | undefined;
+  const auth: SecurityAuthentication = {
+    getName: () => 'kubeconfig authentication (keep-alive)',
+    async applySecurityAuthentication(context: RequestContext) {
+      await kc.applySecurityAuthentication(context);
+      const fresh = context.getAgent();
+      if (!(fresh instanceof https.Agent)) return; // proxies and plain http keep their own agent
+      shared ??= new https.Agent({ ...fresh.options, keepAlive: true });
+      context.setAgent(shared);
+    },
+  };
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: auth },
+  });
 }
 
 function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {

@@ -209,6 +209,21 @@ export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<K
   }
   const binary = await ensureKubeApiserverBinary();
   phase(name, 'binary ready', true);
+  // The free ports are released before the apiserver binds them; another process may take
+  // one in between, so a start that fails on a port in use is retried with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts, binary);
+    } catch (err) {
+      if (!(err instanceof PortInUseError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortInUseError extends KubeEnvError {}
+
+async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise<KubeCluster> {
+  const { name } = opts;
   const parent = opts.workDir ?? os.tmpdir();
   await mkdir(parent, { recursive: true });
   const dir = await mkdtemp(path.join(parent, `rotor-kube-${name}-`));
@@ -300,7 +315,8 @@ export async function startKubeCluster(opts: StartKubeClusterOptions): Promise<K
   const fail = async (message: string, cause?: unknown): Promise<never> => {
     const logTail = await tail(logPath);
     await stop();
-    throw new KubeEnvError(
+    const ErrorClass = exited && /address already in use/.test(logTail) ? PortInUseError : KubeEnvError;
+    throw new ErrorClass(
       `rotor test env: cluster ${name}: ${message}\n--- kube-apiserver log (tail) ---\n${logTail}`,
       {
         cause,

@@ -149,7 +149,7 @@ function auditConfig(auditUrl: string): string {
 async function verify(address: string, token: string): Promise<void> {
   const get = async (p: string) => {
     const res = await fetch(`${address}/v1/${p}`, { headers: { 'X-Vault-Token': token } });
-    if (!res.ok) throw new EnvError(`GET /v1/${p} answered ${res.status}`);
+    if (!res.ok) throw new Error(`GET /v1/${p} answered ${res.status}`);
     return (await res.json()) as {
       data: Record<string, { type: string; options?: Record<string, string> | null }>;
     };
@@ -157,11 +157,11 @@ async function verify(address: string, token: string): Promise<void> {
   const mounts = (await get('sys/mounts')).data;
   const kv = mounts[`${KV_MOUNT}/`];
   if (kv?.type !== 'kv' || kv.options?.version !== '2') {
-    throw new EnvError(`expected KV v2 at ${KV_MOUNT}/, found ${JSON.stringify(kv)}`);
+    throw new Error(`expected KV v2 at ${KV_MOUNT}/, found ${JSON.stringify(kv)}`);
   }
   const audit = (await get('sys/audit')).data;
   if (audit[`${AUDIT_DEVICE}/`]?.type !== 'http') {
-    throw new EnvError(`audit device ${AUDIT_DEVICE}/ (http) is not enabled: ${JSON.stringify(audit)}`);
+    throw new Error(`audit device ${AUDIT_DEVICE}/ (http) is not enabled: ${JSON.stringify(audit)}`);
   }
 }
 

@@ -3,7 +3,7 @@ import { startAzurite } from './azurite.js';
 import type { EnvDescriptor, KubeClusterDescriptor } from './descriptor.js';
 import { EnvError } from './errors.js';
 import { startKeyVaultStandin } from './keyvault-standin.js';
-import { startKubeCluster } from './kube.js';
+import { ensureKubeApiserverBinary, startKubeCluster } from './kube.js';
 import { startOpenBao } from './openbao.js';
 import { startPostgres } from './postgres.js';
 import { checkPrerequisites, type Prerequisite } from './prereqs.js';
@@ -55,8 +55,19 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
     }
   };
 
+  // Built once from Go modules and cached in .cache/bin; the first run takes many minutes.
+  const kubeBinary =
+    clusterCount > 0
+      ? [
+          timed('kube-apiserver binary', async () => ({
+            value: await ensureKubeApiserverBinary(),
+            stop: async () => {},
+          })),
+        ]
+      : [];
   const clusters = CLUSTER_NAMES.slice(0, clusterCount).map((name) =>
     timed(`kube ${name}`, async () => {
+      await kubeBinary[0];
       // Generous: two apiservers starting at once on 2 busy cores can take minutes.
       const c = await startKubeCluster({ name, readyTimeoutMs: 300_000 });
       const value: KubeClusterDescriptor = {
@@ -83,12 +94,12 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
     return { value, stop };
   });
 
-  const all: Promise<Started<unknown>>[] = [...clusters, openbao, keyVault, azurite, postgres];
+  const all: Promise<Started<unknown>>[] = [...kubeBinary, ...clusters, openbao, keyVault, azurite, postgres];
   const settled = await Promise.allSettled(all);
   const stopAll = () => stopEach(settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : [])));
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
   if (failures.length > 0) {
-    await stopAll();
+    await stopAll().catch(() => {});
     const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
     throw new EnvError(`rotor test environment failed to start:\n${messages.join('\n\n')}`, {
       cause: failures[0],

@@ -220,7 +220,8 @@ class VsoController {
     } catch (error) {
       const message = `Failed to read Vault secret: ${backendMessage(error)}`;
       await recordEvent(this.kube, vss, 'Warning', 'VaultClientError', message, COMPONENT);
-      await this.updateStatus(vss, {}, [
+      // lastGeneration is required by the CRD; Go's zero value is written before the first sync.
+      await this.updateStatus(vss, { lastGeneration: vss.status?.lastGeneration ?? 0 }, [
         {
           type: 'SecretSynced',
           status: 'False',

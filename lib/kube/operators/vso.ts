@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import { trimSlashes } from '../../secret-ref.js';
@@ -130,6 +131,36 @@ function describeVss(obj: KubeObject): string {
     : 'no Ready condition yet';
 }
 
+/**
+ * VSO's condition times have whole seconds. When its last reconcile fell in the second of
+ * our patch, a reconcile in that same second writes an identical status (no change, no
+ * watch event) and cannot be told apart from the earlier one: only a Ready written in a
+ * later second proves a reconcile after the force.
+ */
+export function completionThreshold(previousReady: string | undefined, since: Date): Date {
+  if (!previousReady) return since;
+  const previous = floorToSecond(new Date(previousReady));
+  return previous.getTime() >= since.getTime() ? new Date(previous.getTime() + 1000) : since;
+}
+
+/** Forces again once the server's clock reaches `threshold`, so VSO reconciles in a later second. */
+async function reforceUntil(
+  threshold: Date,
+  force: () => Promise<KubeObject>,
+  fieldManager: string,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    while (!signal.aborted) {
+      await delay(1_020 - (Date.now() % 1_000), undefined, { signal });
+      const at = serverPatchTime(await force(), fieldManager);
+      if (!at || at.getTime() >= threshold.getTime()) return;
+    }
+  } catch {
+    // Aborted, or a failed re-force: the first force stands and the await reports the outcome.
+  }
+}
+
 async function refreshStatic(
   client: ClusterClient,
   d: DerivedObject,
@@ -143,26 +174,31 @@ async function refreshStatic(
     readSecretData(client, d.namespace, target),
     eventsVersion(client, d.namespace),
   ]);
-  const patched = await annotate(
-    client,
-    GVR.vaultStaticSecret,
-    d.namespace,
-    d.name,
-    { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
-    ctx.fieldManager,
-  );
+  const force = () =>
+    annotate(
+      client,
+      GVR.vaultStaticSecret,
+      d.namespace,
+      d.name,
+      { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
+      ctx.fieldManager,
+    );
+  const patched = await force();
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+  const threshold = completionThreshold(readiness(vss)?.lastTransitionTime, since);
+  const stopReforcing = new AbortController();
+  if (threshold > since) void reforceUntil(threshold, force, ctx.fieldManager, stopReforcing.signal);
   const awaited = await awaitRefresh(client, {
     gvr: GVR.vaultStaticSecret,
     namespace: d.namespace,
     name: d.name,
     resourceVersion: patched.metadata.resourceVersion ?? '',
-    evaluate: vssVerdict(since),
+    evaluate: vssVerdict(threshold),
     events: { version, notBefore: since },
     deadline,
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeVss(obj ?? vss),
-  });
+  }).finally(() => stopReforcing.abort());
   if (!awaited.ok) return { result: [failed(d, awaited.error)], changed: [] };
   const after = await readSecretData(client, d.namespace, target);
   const secretChanged = !sameData(before, after);

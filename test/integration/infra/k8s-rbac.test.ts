@@ -327,10 +327,14 @@ describe('Kubernetes RBAC manifests (infra/k8s)', () => {
     }
   });
 
-  it('keep Secrets readable in every namespace (hashing needs them), kube-system included', async () => {
-    expect(await allowed({ group: '', resource: 'secrets', verb: 'list', namespace: 'kube-system' })).toBe(
+  it('let rotor read a named Secret in any namespace (hashing needs it), kube-system included, without listing them', async () => {
+    expect(await allowed({ group: '', resource: 'secrets', verb: 'get', namespace: 'kube-system' })).toBe(
       true,
     );
     expect(await allowed({ group: '', resource: 'secrets', verb: 'get' })).toBe(true);
+    expect(await allowed({ group: '', resource: 'secrets', verb: 'list', namespace: 'kube-system' })).toBe(
+      false,
+    );
+    expect(await allowed({ group: '', resource: 'secrets', verb: 'watch' })).toBe(false);
   });
 });

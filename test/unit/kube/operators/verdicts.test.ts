@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { esVerdict } from '../../../../lib/kube/operators/eso.js';
 import type { KubeObject } from '../../../../lib/kube/operators/kube-objects.js';
-import { resolveVsoRef, vssVerdict } from '../../../../lib/kube/operators/vso.js';
+import { completionThreshold, resolveVsoRef, vssVerdict } from '../../../../lib/kube/operators/vso.js';
 
 const since = new Date('2030-01-01T10:00:05Z');
 
@@ -112,5 +112,16 @@ describe('VaultStaticSecret completion', () => {
     expect(resolveVsoRef(undefined, 'app', 'vso')).toBe('vso/default');
     expect(resolveVsoRef('auth', 'app', 'vso')).toBe('app/auth');
     expect(resolveVsoRef('shared/auth', 'app', 'vso')).toBe('shared/auth');
+  });
+});
+
+describe('VaultStaticSecret completion threshold (whole-second condition times)', () => {
+  it('is the force time when the last reconcile was in an earlier second', () => {
+    expect(completionThreshold('2030-01-01T10:00:04Z', since)).toEqual(since);
+    expect(completionThreshold(undefined, since)).toEqual(since);
+  });
+
+  it('moves to the next second when the last reconcile fell in the second of the force', () => {
+    expect(completionThreshold('2030-01-01T10:00:05Z', since)).toEqual(new Date('2030-01-01T10:00:06Z'));
   });
 });

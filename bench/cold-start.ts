@@ -1,0 +1,162 @@
+/**
+ * Cold start of rotor's host as its own process: process start → listening → first Event
+ * Grid event handled (refresh forced, Secret updated, Deployment patched), then the
+ * process's peak RSS after 50 more events (rotor alone: the servers and stand-ins run
+ * elsewhere). Compiled output (dist/) when built, else TypeScript through tsx.
+ *
+ *   npx tsx bench/cold-start.ts      → bench/results/cold-start.json
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubeClient } from '../test/env/index.js';
+import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
+import { startEnvironment } from '../test/env/sandbox.js';
+import { sandboxConfig } from '../test/sandbox/config.js';
+import { deploySampleApp, type SampleApp } from '../test/sandbox/sample-app.js';
+import { startSandbox } from '../test/sandbox/sandbox.js';
+import { keyVaultEvent } from '../test/sandbox/scenarios.js';
+import { waitForInitialSync } from '../test/sandbox/sync.js';
+import { summarise } from './stats.js';
+
+const random = () => randomBytes(12).toString('base64url');
+const log = (m: string) => console.log(`[cold-start] ${m}`);
+const ROOT = new URL('..', import.meta.url).pathname;
+
+async function main(): Promise<void> {
+  const env = await startEnvironment({ clusters: 1, log });
+  // The in-process sandbox only runs the operator stand-ins; events go to the child process.
+  const sandbox = await startSandbox(env.descriptor);
+  const runs: Array<{ readyMs: number; firstEventMs: number }> = [];
+  let peakRssBytes = 0;
+  try {
+    const app: SampleApp = {
+      namespace: 'cold',
+      kvSecret: 'cold-db',
+      csiSecret: 'cold-tls',
+      vaultMount: env.descriptor.openbao.kvMount,
+      vaultPath: 'cold/api',
+      vsoRefreshAfter: '60s',
+    };
+    const kv = keyVaultClientForTest(env.descriptor.lowkey);
+    await kv.setSecret(app.kvSecret, random());
+    await kv.setSecret(app.csiSecret, random());
+    await deploySampleApp(kubeClient(env.descriptor.clusters[0]!, 'admin'), env.descriptor, app);
+    await fetch(`${env.descriptor.openbao.address}/v1/${app.vaultMount}/data/${app.vaultPath}`, {
+      method: 'POST',
+      headers: { 'X-Vault-Token': env.descriptor.openbao.rootToken },
+      body: JSON.stringify({ data: { API_KEY: random() } }),
+    });
+    await waitForInitialSync(sandbox, app);
+    const config = sandboxConfig(env.descriptor, { dir: mkdtempSync(join(tmpdir(), 'rotor-cold-')) });
+    const built = existsSync(join(ROOT, 'dist/lib/host/main.js'));
+    for (let i = 0; i < 5; i++) {
+      const port = await freePort();
+      const t0 = performance.now();
+      const child = spawnHost(built, port, JSON.stringify(config));
+      try {
+        await waitUntil(
+          async () =>
+            (await fetch(`http://127.0.0.1:${port}/api/health`).catch(() => undefined))?.ok ?? false,
+        );
+        const readyMs = performance.now() - t0;
+        await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
+        runs.push({ readyMs, firstEventMs: performance.now() - t0 });
+        if (i === 0) {
+          for (let k = 0; k < 50; k++)
+            await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
+          peakRssBytes = peakRss(child.pid);
+        }
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+    const result = {
+      benchmark: 'cold-start',
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      runtime: built ? 'node dist/ (compiled)' : 'node --import tsx (TypeScript compiled on load)',
+      processStartToListening: summarise(runs.map((r) => r.readyMs)),
+      processStartToFirstEventHandled: summarise(runs.map((r) => r.firstEventMs)),
+      hostPeakRssBytesAfter51Events: peakRssBytes,
+    };
+    await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+    await writeFile(
+      new URL('./results/cold-start.json', import.meta.url),
+      `${JSON.stringify(result, null, 2)}\n`,
+    );
+    log(JSON.stringify(result, null, 2));
+  } finally {
+    await sandbox.stop();
+    await env.stop();
+  }
+}
+
+function spawnHost(built: boolean, port: number, configJson: string): ChildProcess {
+  const args = built
+    ? [join(ROOT, 'dist/lib/host/main.js')]
+    : ['--import', 'tsx', join(ROOT, 'lib/host/main.ts')];
+  return spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      ROTOR_CONFIG_JSON: configJson,
+      ROTOR_LOG_LEVEL: 'warn',
+    },
+  });
+}
+
+async function sendChange(
+  kv: ReturnType<typeof keyVaultClientForTest>,
+  vaultName: string,
+  secret: string,
+  port: number,
+) {
+  const version = (await kv.setSecret(secret, random())).properties.version ?? '';
+  const res = await fetch(`http://127.0.0.1:${port}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+    body: JSON.stringify([keyVaultEvent(vaultName, secret, version)]),
+  });
+  if (!res.ok) throw new Error(`host answered ${res.status}: ${await res.text()}`);
+}
+
+function peakRss(pid: number | undefined): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? '0');
+  return kb * 1024;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('host did not become ready');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
