@@ -31,12 +31,9 @@ import { type ClusterClient, clusterClientFromKubeConfig } from '../lib/kube/clu
 import { parseGoDuration } from '../lib/kube/operators/duration.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from '../lib/kube/operators/index.js';
 import { SecretRefSchema } from '../lib/secret-ref.js';
-import { startAuditRelay } from '../test/env/audit-relay.js';
 import type { EnvDescriptor } from '../test/env/descriptor.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
-import { startKeyVaultStandin } from '../test/env/keyvault-standin.js';
-import { startKubeCluster } from '../test/env/kube.js';
-import { startOpenBao } from '../test/env/openbao.js';
+import { startEnvironment } from '../test/env/sandbox.js';
 import { startEsoStandin } from '../test/standins/eso-standin.js';
 import { startVsoStandin } from '../test/standins/vso-standin.js';
 
@@ -52,37 +49,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function environment(): Promise<{ env: Env; stop: () => Promise<void> }> {
   const reuse = process.env.ROTOR_TEST_ENV_FILE;
   if (reuse) return { env: JSON.parse(await readFile(reuse, 'utf8')) as Env, stop: async () => {} };
-  const [cluster, relay, kv] = await Promise.all([
-    startKubeCluster({ name: 'bench' }),
-    startAuditRelay(),
-    startKeyVaultStandin({ vaultName: 'rotor-bench' }),
-  ]);
-  const bao = await startOpenBao({ auditUrl: relay.ingestUrl });
-  const env: Env = {
-    clusters: [
-      {
-        name: cluster.name,
-        server: cluster.server,
-        caPem: cluster.caPem,
-        adminKubeconfig: cluster.kubeconfigYaml('admin'),
-        rotorKubeconfig: cluster.kubeconfigYaml('rotor'),
-      },
-    ],
-    openbao: {
-      address: bao.address,
-      rootToken: bao.rootToken,
-      kvMount: bao.kvMount,
-      auditRelayUrl: relay.url,
-    },
-    lowkey: { vaultUrl: kv.vaultUrl, vaultName: kv.vaultName, caPem: kv.caPem },
-  };
-  return {
-    env,
-    stop: async () => {
-      await bao.stop();
-      await Promise.all([relay.stop(), kv.stop(), cluster.stop()]);
-    },
-  };
+  const running = await startEnvironment({ clusters: 1, log });
+  return { env: running.descriptor, stop: running.stop };
 }
 
 function client(yaml: string, name: string): ClusterClient {

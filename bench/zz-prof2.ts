@@ -12,14 +12,27 @@ await admin.core.createNamespace({ body: { metadata: { name: ns } } });
 const lim = createLimiter(8);
 await Promise.all(Array.from({ length: N }, (_, i) => lim(async () => {
   await admin.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `s${i}` }, data: { v: Buffer.from('a').toString('base64') } } });
-  await admin.apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: `d${i}`, annotations: { 'reloader.stakater.com/auto': 'true' } }, spec: { selector: { matchLabels: { a: `d${i}` } }, template: { metadata: { labels: { a: `d${i}` } }, spec: { containers: [{ name: 'c', image: 'x', envFrom: [{ secretRef: { name: `s${i}` } }] }] } } } });
+  await admin.apps.createNamespacedDeployment({ namespace: ns, body: { metadata: { name: `d${i}`, annotations: { 'reloader.stakater.com/auto': 'true' } }, spec: { selector: { matchLabels: { a: `d${i}` } }, template: { metadata: { labels: { a: `d${i}` } }, spec: { containers: [{ name: 'c', image: 'x', envFrom: [{ secretRef: { name: `s${i}` } }] }] } } } } });
 })));
 const timing: Record<string, number[]> = {};
 function wrap<T extends object>(api: T, label: string): T {
-  return new Proxy(api, { get(t, p, r) { const v = Reflect.get(t, p, r); if (typeof v !== 'function') return v; return async (...a: unknown[]) => { const s = performance.now(); try { return await v.apply(t, a); } finally { (timing[`${label}.${String(p)}`] ??= []).push(performance.now() - s); } }; } });
+  return new Proxy(api, {
+    get(t, p, r) {
+      const v = Reflect.get(t, p, r);
+      if (typeof v !== 'function') return v;
+      return async (...a: unknown[]) => {
+        const s = performance.now();
+        try {
+          return await v.apply(t, a);
+        } finally {
+          (timing[`${label}.${String(p)}`] ??= []).push(performance.now() - s);
+        }
+      };
+    },
+  });
 }
 const timed: ClusterClient = { ...rotor, core: wrap(rotor.core, 'core'), apps: wrap(rotor.apps, 'apps') };
-const engine = new RestartEngine(timed, RestartConfigSchema.parse({}), { log: (l, m, f) => { if (l === 'error') console.log(m, f); } });
+const engine = new RestartEngine(timed, RestartConfigSchema.parse({ concurrency: Number(process.env.C ?? 8) }), { log: (l, m, f) => { if (l === 'error') console.log(m, f); } });
 await engine.start();
 const changes = Array.from({ length: N }, (_, i) => ({ cluster: 'alpha', kind: 'Secret' as const, namespace: ns, name: `s${i}` }));
 let t = performance.now();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
-import { type LogLevel as FunctionsLogLevel, InvocationContext } from '@azure/functions';
+import type { LogLevel as FunctionsLogLevel, InvocationContext as InvocationContextType } from '@azure/functions';
+import { InvocationContext } from './functions-runtime.js';
 import type { Logger } from '../telemetry.js';
 
 /**
@@ -11,7 +12,7 @@ export function invocationContext(
   functionName: string,
   log: Logger,
   triggerType = 'unknown',
-): InvocationContext {
+): InvocationContextType {
   const invocationId = randomUUID();
   const child = log.child({ function: functionName, invocationId });
   return new InvocationContext({

@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { getApp } from '../app.js';
 import { createLogger } from '../telemetry.js';
-import { startHost } from './server.js';
+import { type RunningHost, startHost } from './server.js';
 
 /**
  * `npm start`: load .env (values already in the environment win), build the App, serve
  * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM.
  */
-export async function main(): Promise<void> {
+export async function main(): Promise<RunningHost> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const app = await getApp();
   const { config } = app;
@@ -31,6 +31,7 @@ export async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  return host;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

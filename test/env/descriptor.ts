@@ -26,6 +26,8 @@ export interface EnvDescriptor {
      * POST {url} here to have entries forwarded to your endpoint, DELETE to stop.
      */
     auditRelayUrl: string;
+    /** The audit device sends `Authorization: Bearer <this>`; give it to rotor's webhook config. */
+    auditBearerToken: string;
   };
   /**
    * The Azure Key Vault endpoint. Named after Lowkey Vault, which was planned; the

@@ -38,7 +38,7 @@ export interface StartKubeClusterOptions {
   name: string;
   /** Parent folder of the cluster's own temporary folder (default: os.tmpdir()). */
   workDir?: string;
-  /** Bound on apiserver readiness (default 120 s). */
+  /** Bound on apiserver readiness (default 120 s); CRDs get as long, at least 60 s. */
   readyTimeoutMs?: number;
 }
 
@@ -338,7 +338,7 @@ async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise
     const admin: Client = { server, caPem, token: adminToken };
     await waitForReady(admin, alive);
     phase(name, '/readyz ok');
-    await applyCrds(admin);
+    await applyCrds(admin, Math.max(60_000, readyTimeoutMs));
     phase(name, 'CRDs established');
     await applyRbac(admin);
     phase(name, 'RBAC applied');
@@ -457,7 +457,7 @@ interface KubeObject {
   [k: string]: unknown;
 }
 
-async function applyCrds(admin: Client): Promise<void> {
+async function applyCrds(admin: Client, establishTimeoutMs: number): Promise<void> {
   const files = await yamlFiles(CRDS_DIR);
   if (files.length === 0) throw new KubeEnvError(`no CRD files in ${CRDS_DIR} (set ROTOR_CRDS_DIR)`);
   const crds = (await Promise.all(files.map(readObjects))).flat();
@@ -466,6 +466,7 @@ async function applyCrds(admin: Client): Promise<void> {
   await waitEstablished(
     admin,
     crds.map((o) => o.metadata.name),
+    establishTimeoutMs,
   );
 }
 
@@ -473,7 +474,7 @@ async function applyCrds(admin: Client): Promise<void> {
  * Waits until every named CRD is Established, through one watch (its initial ADDED events
  * carry the current state), instead of polling objects that can weigh hundreds of KB.
  */
-function waitEstablished(admin: Client, names: string[], timeoutMs = 60_000): Promise<void> {
+function waitEstablished(admin: Client, names: string[], timeoutMs: number): Promise<void> {
   const pending = new Set(names);
   const states = new Map<string, unknown>();
   return new Promise((resolve, reject) => {

@@ -36,6 +36,11 @@ export interface OpenBao {
 export interface StartOpenBaoOptions {
   /** Where the http audit device posts entries (the audit relay). */
   auditUrl: string;
+  /**
+   * Sent as `Authorization: Bearer <token>` with every audit entry (the device's `headers`
+   * option), as a real deployment authenticates to rotor's /api/vault-audit.
+   */
+  auditBearerToken?: string;
   readyTimeoutMs?: number;
 }
 
@@ -86,7 +91,7 @@ export async function startOpenBao(opts: StartOpenBaoOptions): Promise<OpenBao> 
   const binary = await ensureOpenBaoBinary();
   const dir = await makeTempDir('rotor-openbao');
   const configPath = path.join(dir, 'config.hcl');
-  await writeFile(configPath, auditConfig(opts.auditUrl));
+  await writeFile(configPath, auditConfig(opts.auditUrl, opts.auditBearerToken));
   const port = await freeConsecutivePorts();
   const address = `http://127.0.0.1:${port}`;
   const rootToken = `rotor-${randomBytes(16).toString('hex')}`;
@@ -133,12 +138,15 @@ export async function startOpenBao(opts: StartOpenBaoOptions): Promise<OpenBao> 
   }
 }
 
-function auditConfig(auditUrl: string): string {
+function auditConfig(auditUrl: string, bearerToken?: string): string {
+  // The device's options are strings; `headers` is a JSON map of header → values.
+  const headers = bearerToken ? JSON.stringify({ Authorization: [`Bearer ${bearerToken}`] }) : undefined;
   return [
     `audit "http" "${AUDIT_DEVICE}" {`,
     '  description = "rotor test environment: forwards entries to the audit relay"',
     '  options {',
     `    uri = ${JSON.stringify(auditUrl)}`,
+    ...(headers ? [`    headers = ${JSON.stringify(headers)}`] : []),
     '  }',
     '}',
     '',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type AuditRelay, startAuditRelay } from './audit-relay.js';
 import { startAzurite } from './azurite.js';
 import type { EnvDescriptor, KubeClusterDescriptor } from './descriptor.js';
@@ -128,13 +129,15 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
 async function startOpenBaoWithRelay(): Promise<Started<EnvDescriptor['openbao']>> {
   const relay: AuditRelay = await startAuditRelay();
   try {
-    const bao = await startOpenBao({ auditUrl: relay.ingestUrl });
+    const auditBearerToken = randomBytes(24).toString('hex');
+    const bao = await startOpenBao({ auditUrl: relay.ingestUrl, auditBearerToken });
     return {
       value: {
         address: bao.address,
         rootToken: bao.rootToken,
         kvMount: bao.kvMount,
         auditRelayUrl: relay.url,
+        auditBearerToken,
       },
       // OpenBao first: its audit device must not lose the relay while it still serves.
       stop: async () => {

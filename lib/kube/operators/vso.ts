@@ -99,24 +99,51 @@ function readiness(obj: KubeObject) {
   return conditionOf(obj, 'Ready') ?? conditionOf(obj, 'Healthy');
 }
 
+/** What a VSO reconcile writes; a difference means a status update happened. */
+function statusMark(obj: KubeObject): string {
+  const ready = readiness(obj);
+  return JSON.stringify([
+    obj.status?.secretMAC,
+    obj.status?.lastGeneration,
+    ready?.status,
+    ready?.lastTransitionTime,
+  ]);
+}
+
 /**
- * Done when Ready is True with lastTransitionTime at or after the patch (VSO refreshes it
- * on every successful reconcile) for the current generation; failed when Ready or
- * SecretSynced turned False after the patch.
+ * Done when Ready is True for the current generation with lastTransitionTime at or after
+ * the patch (VSO renews it on every successful reconcile) and either in a second later
+ * than the previous reconcile (`threshold`) or with a status that differs from the one
+ * our patch returned: VSO writes status with optimistic concurrency, so a status written
+ * after our patch comes from a reconcile that read it. Failed when Ready or SecretSynced
+ * turned False after the patch.
  */
-export function vssVerdict(since: Date): (obj: KubeObject) => Verdict {
+export function vssVerdict(
+  since: Date,
+  threshold: Date = since,
+  patched?: KubeObject,
+): (obj: KubeObject) => Verdict {
+  const baseline = patched ? statusMark(patched) : undefined;
   return (obj) => {
     const ready = readiness(obj);
     const lastGeneration = obj.status?.lastGeneration as number | undefined;
+    const fresh =
+      atOrAfter(ready?.lastTransitionTime, threshold) ||
+      (baseline !== undefined && statusMark(obj) !== baseline);
     if (
       ready?.status === 'True' &&
       atOrAfter(ready.lastTransitionTime, since) &&
+      fresh &&
       lastGeneration === obj.metadata.generation
     ) {
       return { state: 'done' };
     }
     for (const c of [ready, conditionOf(obj, 'SecretSynced')]) {
-      if (c?.status === 'False' && atOrAfter(c.lastTransitionTime, since)) {
+      if (
+        c?.status === 'False' &&
+        atOrAfter(c.lastTransitionTime, since) &&
+        (fresh || atOrAfter(c.lastTransitionTime, threshold))
+      ) {
         return { state: 'failed', error: `${c.type}=False ${c.reason ?? ''}: ${c.message ?? ''}` };
       }
     }
@@ -193,7 +220,7 @@ async function refreshStatic(
     namespace: d.namespace,
     name: d.name,
     resourceVersion: patched.metadata.resourceVersion ?? '',
-    evaluate: vssVerdict(threshold),
+    evaluate: vssVerdict(since, threshold, patched),
     events: { version, notBefore: since },
     deadline,
     timeoutMs: ctx.timeoutMs,

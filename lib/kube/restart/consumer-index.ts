@@ -32,6 +32,8 @@ interface IndexRecord extends WorkloadRef {
   refs: string[];
   /** Resource types named in a reload list on the workload or its template (regex: any name may match). */
   named: ResourceType[];
+  /** The kind's reduced copy of the object, when it keeps one (see WorkloadKind.slim). */
+  view?: KubeObject;
 }
 
 export type IndexLog = (
@@ -80,6 +82,11 @@ export class ConsumerIndex {
     return out;
   }
 
+  /** The indexed copy of a workload, as of the last watch event; undefined when not kept. */
+  view(ref: WorkloadRef): KubeObject | undefined {
+    return this.records.get(workloadKey(ref))?.view;
+  }
+
   /** Workload keys of one kind currently indexed (used to drop the ones a relist no longer returns). */
   keysOf(kind: WorkloadKindName): string[] {
     return [...this.records.values()].filter((r) => r.kind === kind).map(workloadKey);
@@ -123,6 +130,7 @@ function project(kind: WorkloadKind, obj: KubeObject): IndexRecord {
     name: obj.metadata?.name ?? '',
     refs: types.flatMap((t) => [...refs[t]].map((n) => `${t}\0${n}`)),
     named: types.filter((t) => TYPED[t].reload in own || TYPED[t].reload in tpl),
+    view: kind.slim?.(obj),
   };
 }
 

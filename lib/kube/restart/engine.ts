@@ -162,9 +162,11 @@ export class RestartEngine {
     try {
       const inputs = await Promise.all(changes.map((c) => this.scoped(c)));
       for (let attempt = 1; ; attempt++) {
+        // The index's copy saves a read per workload; after a 409 the object is read fresh.
+        const cached = attempt === 1 ? this.index.view(ref) : undefined;
         let obj: KubeObject;
         try {
-          obj = await kind.get(this.client, ref.namespace, ref.name);
+          obj = cached ?? (await kind.get(this.client, ref.namespace, ref.name));
         } catch (error) {
           if (isNotFound(error)) return undefined;
           throw error;
@@ -179,7 +181,9 @@ export class RestartEngine {
           const ctx = { client: this.client, strategy: this.strategy, clock: this.clock, dryRun };
           return toResult(base, await kind.restart(ctx, obj, decision.targets));
         } catch (error) {
-          if (!isConflict(error) || attempt >= MAX_ATTEMPTS) throw error;
+          // A 404 on a write made from the index's copy: the workload is gone; the read says so.
+          const stale = isConflict(error) || (cached !== undefined && isNotFound(error));
+          if (!stale || attempt >= MAX_ATTEMPTS) throw error;
           this.log('debug', 'workload changed since it was read; reading it again', { ...base, attempt });
         }
       }

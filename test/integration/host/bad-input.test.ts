@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../../lib/events/webhook-auth.js';
 import { fixtureText } from '../../unit/events/support.js';
@@ -81,6 +80,5 @@ describe('bad input gets the status that makes the sender do the right thing', (
 
     expect(res.status).toBe(200);
     expect(running.app.processed.at(-1)?.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(randomUUID).toBeDefined();
   });
 });

@@ -224,34 +224,39 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
     expect(real[0]?.status).toBe('restarted');
   });
 
-  it('re-reads after a 409 (the Deployment changed between read and write) and writes once', async () => {
+  it('re-reads after a 409 (the Deployment changed between decision and write) and writes once', async () => {
     await createSecret(f, ns, 'race', { k: 'v' });
     await createDeployment(
       f,
       ns,
       'race',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'race' } }] })]),
-      { annotations: AUTO },
+      {
+        annotations: AUTO,
+      },
     );
-    let reads = 0;
-    // A real client whose first read is followed, before rotor writes, by someone else's change.
+    let patches = 0;
+    // A real client; just before rotor's first write lands, someone else changes the Deployment.
     const interleaved: ClusterClient = {
       ...f.rotor,
       apps: new Proxy(f.rotor.apps, {
         get(target, prop, receiver) {
           const value = Reflect.get(target, prop, receiver);
-          if (prop !== 'readNamespacedDeployment')
+          if (prop !== 'patchNamespacedDeployment')
             return typeof value === 'function' ? value.bind(target) : value;
-          return async (param: { namespace: string; name: string }) => {
-            const obj = await target.readNamespacedDeployment(param);
-            if (param.name === 'race' && reads++ === 0) {
+          return async (...args: Parameters<typeof target.patchNamespacedDeployment>) => {
+            if (args[0].name === 'race' && patches++ === 0) {
+              const current = await f.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'race' });
               await f.admin.apps.replaceNamespacedDeployment({
                 namespace: ns,
                 name: 'race',
-                body: { ...obj, metadata: { ...obj.metadata, labels: { touched: 'by-someone-else' } } },
+                body: {
+                  ...current,
+                  metadata: { ...current.metadata, labels: { touched: 'by-someone-else' } },
+                },
               });
             }
-            return obj;
+            return target.patchNamespacedDeployment(...args);
           };
         },
       }),
@@ -260,7 +265,7 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
     const results = await engineFor(f, {}, interleaved).restart([change(f, 'Secret', ns, 'race')]);
 
     expect(results[0]?.status).toBe('restarted');
-    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(patches).toBe(2);
     const after = await readDeployment(f, ns, 'race');
     expect(after.metadata?.labels).toEqual({ touched: 'by-someone-else' });
     expect(envOf(after, 'app').STAKATER_RACE_SECRET).toBe(sha1('k=v'));

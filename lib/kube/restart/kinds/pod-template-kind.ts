@@ -1,6 +1,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ClusterClient } from '../../cluster.js';
 import type { ReloadTarget, TemplatePatch, TemplateView } from '../target.js';
+import { slimPodTemplateWorkload } from './slim.js';
 import { type KindContext, type KindOutcome, type KubeObject, nameOf, type WorkloadKind } from './types.js';
 
 /**
@@ -25,6 +26,7 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
     list: spec.list,
     get: spec.get,
     template: (obj) => obj.spec?.template as TemplateView | undefined,
+    slim: slimPodTemplateWorkload,
     observed: (obj, generation) => (obj.status?.observedGeneration ?? 0) >= generation,
     async restart(ctx: KindContext, obj: KubeObject, targets: readonly ReloadTarget[]): Promise<KindOutcome> {
       const skip = spec.skipReason?.(obj);

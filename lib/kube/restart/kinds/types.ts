@@ -55,6 +55,12 @@ export interface WorkloadKind {
   list(client: ClusterClient, page: { limit: number; continue?: string }): Promise<ListPage>;
   get(client: ClusterClient, namespace: string, name: string): Promise<KubeObject>;
   template(obj: KubeObject): TemplateView | undefined;
+  /**
+   * When present, the index keeps this reduced copy and the engine acts on it without a
+   * read (restart needs nothing else from the object); kinds whose restart copies the
+   * whole object (CronJob, Job, Rollout) leave it out and are read fresh.
+   */
+  slim?(obj: KubeObject): KubeObject;
   restart(ctx: KindContext, obj: KubeObject, targets: readonly ReloadTarget[]): Promise<KindOutcome>;
   /** True once the controller has seen `generation` (for the bounded rollout wait). */
   observed?(obj: KubeObject, generation: number): boolean;

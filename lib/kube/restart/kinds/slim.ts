@@ -1,0 +1,94 @@
+import { isRelevantAnnotation } from '../annotations.js';
+import type { ContainerLike, PodSpecLike, VolumeLike } from '../references.js';
+import type { KubeObject } from './types.js';
+
+/**
+ * The part of a pod-template workload that rotor's rules and strategies read, copied out
+ * of a watched object so the index can keep it for thousands of workloads at a fraction
+ * of the object's size: identity and resourceVersion, the Reloader/rotor annotations, and
+ * per container the names and references that decide where a variable goes, plus the
+ * STAKATER_* variables already set. A write made from it carries its resourceVersion, so
+ * a stale copy costs one 409 and a fresh read, never a wrong write.
+ */
+export function slimPodTemplateWorkload(obj: KubeObject): KubeObject {
+  const template = obj.spec?.template ?? {};
+  return {
+    metadata: {
+      name: obj.metadata?.name,
+      namespace: obj.metadata?.namespace,
+      uid: obj.metadata?.uid,
+      resourceVersion: obj.metadata?.resourceVersion,
+      generation: obj.metadata?.generation,
+      annotations: relevant(obj.metadata?.annotations),
+    },
+    spec: {
+      ...(obj.spec?.paused !== undefined ? { paused: obj.spec.paused } : {}),
+      template: {
+        metadata: { annotations: relevant(template.metadata?.annotations) },
+        spec: slimSpec(template.spec ?? {}),
+      },
+    },
+  };
+}
+
+function relevant(annotations: Record<string, string> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(annotations ?? {}).filter(([k]) => isRelevantAnnotation(k)));
+}
+
+function slimSpec(spec: PodSpecLike): PodSpecLike {
+  return {
+    containers: (spec.containers ?? []).map(slimContainer),
+    initContainers: (spec.initContainers ?? []).map(slimContainer),
+    volumes: (spec.volumes ?? []).filter(refersToResource).map(slimVolume),
+  };
+}
+
+function slimContainer(c: ContainerLike): ContainerLike {
+  const env = (c.env ?? [])
+    .filter(
+      (e) => e.name.startsWith('STAKATER_') || e.valueFrom?.secretKeyRef || e.valueFrom?.configMapKeyRef,
+    )
+    .map((e) =>
+      e.valueFrom
+        ? {
+            name: e.name,
+            valueFrom: {
+              secretKeyRef: e.valueFrom.secretKeyRef ? { name: e.valueFrom.secretKeyRef.name } : undefined,
+              configMapKeyRef: e.valueFrom.configMapKeyRef
+                ? { name: e.valueFrom.configMapKeyRef.name }
+                : undefined,
+            },
+          }
+        : { name: e.name, value: e.value },
+    );
+  const envFrom = (c.envFrom ?? []).map((e) => ({
+    secretRef: e.secretRef ? { name: e.secretRef.name } : undefined,
+    configMapRef: e.configMapRef ? { name: e.configMapRef.name } : undefined,
+  }));
+  return { name: c.name, env, envFrom, volumeMounts: (c.volumeMounts ?? []).map((m) => ({ name: m.name })) };
+}
+
+function refersToResource(v: VolumeLike): boolean {
+  return Boolean(v.secret || v.configMap || v.projected || v.csi?.volumeAttributes?.secretProviderClass);
+}
+
+function slimVolume(v: VolumeLike): VolumeLike {
+  return {
+    name: v.name,
+    ...(v.secret ? { secret: { secretName: v.secret.secretName } } : {}),
+    ...(v.configMap ? { configMap: { name: v.configMap.name } } : {}),
+    ...(v.projected
+      ? {
+          projected: {
+            sources: (v.projected.sources ?? []).map((s) => ({
+              secret: s.secret ? { name: s.secret.name } : undefined,
+              configMap: s.configMap ? { name: s.configMap.name } : undefined,
+            })),
+          },
+        }
+      : {}),
+    ...(v.csi?.volumeAttributes?.secretProviderClass
+      ? { csi: { volumeAttributes: { secretProviderClass: v.csi.volumeAttributes.secretProviderClass } } }
+      : {}),
+  };
+}
