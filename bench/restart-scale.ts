@@ -129,7 +129,7 @@ async function main(): Promise<void> {
 
     const rssBefore = process.memoryUsage().rss;
     const heapBefore = process.memoryUsage().heapUsed;
-    const config = RestartConfigSchema.parse({});
+    const config = RestartConfigSchema.parse({ concurrency: process.env.ROTOR_BENCH_CONCURRENCY });
     const engine = new RestartEngine(rotor, config, {
       log: (level, msg) => {
         if (level === 'error') console.error(msg);

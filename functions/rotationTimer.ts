@@ -12,10 +12,8 @@ export async function rotationTimer(timer: Timer, context: InvocationContext): P
   const rotor = await getApp();
   if (timer.isPastDue) context.warn('rotation timer is running late');
   const outcomes = await rotor.scanDue();
-  const counts = outcomes.reduce<Record<string, number>>(
-    (c, o) => ({ ...c, [o.status]: (c[o.status] ?? 0) + 1 }),
-    {},
-  );
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
   context.info(`rotation scan: ${outcomes.length} due secret(s) ${JSON.stringify(counts)}`);
   return outcomes;
 }

@@ -82,7 +82,14 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     return engine;
   };
 
-  const resolveOptions = { vaultConfigs: config.vaults, keyVaultConfigs: config.keyVaults };
+  const resolveOptionsFor = (cluster: string) => {
+    const vsoNamespace = config.clusters.find((c) => c.name === cluster)?.vsoNamespace;
+    return {
+      vaultConfigs: config.vaults,
+      keyVaultConfigs: config.keyVaults,
+      ...(vsoNamespace ? { vsoOperatorNamespace: vsoNamespace } : {}),
+    };
+  };
   const ports: PipelinePorts<DerivedObject> = {
     clusters: () => clusters.names(),
     async rotate(ref, reason) {
@@ -91,15 +98,17 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         ? { status: 'rotated', newVersion: r.newVersion }
         : { status: 'skipped', reason: r.detail ? `${r.reason}: ${r.detail}` : r.reason };
     },
-    resolve: async (cluster, ref) => resolveDerived(await clusters.get(cluster), ref, resolveOptions),
+    resolve: async (cluster, ref) =>
+      resolveDerived(await clusters.get(cluster), ref, resolveOptionsFor(cluster)),
     async refresh(cluster, derived, options) {
       const client = await clusters.get(cluster);
       options.onForced();
-      return refreshDerived(client, derived, {
+      const refreshed = await refreshDerived(client, derived, {
         timeoutMs: config.refresh.timeoutMs,
         dryRun: options.dryRun,
         clock,
       });
+      return { results: refreshed.results, changed: withRefreshedTargets(cluster, refreshed) };
     },
     restart: async (cluster, changed, options) => (await engineFor(cluster)).restart(changed, options),
   };
@@ -137,7 +146,9 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     );
     if (result.status === 'duplicate') {
       log.info('duplicate delivery: already processed', { eventId: event.id, source: event.source });
-      return duplicateOutcome(event, result.previous);
+      const duplicate = duplicateOutcome(event, result.previous);
+      deps.onOutcome?.(duplicate);
+      return duplicate;
     }
     return finish(result.value);
   };
@@ -171,7 +182,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         ? finish(await run(event, { dryRun: true }))
         : process(event, { skipRotation: true });
     },
-    plan: (ref) => planFor(ref, clusters, engineFor, resolveOptions),
+    plan: (ref) => planFor(ref, clusters, engineFor, resolveOptionsFor),
     async scanDue() {
       const due = await rotation.scanDue();
       const day = clock.now().toISOString().slice(0, 13);
@@ -202,6 +213,29 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   };
 }
 
+/**
+ * Every refreshed target Secret goes to the restart engine, not only those whose data
+ * changed during the force: when the operator's own poll got there first, the Secret is
+ * already new but its consumers may not have restarted. The hash makes it a no-op for
+ * workloads that are current.
+ */
+function withRefreshedTargets(
+  cluster: string,
+  refreshed: Awaited<ReturnType<typeof refreshDerived>>,
+): ChangedResource[] {
+  const byKey = new Map(refreshed.changed.map((c) => [`${c.kind}/${c.namespace}/${c.name}`, c]));
+  for (const r of refreshed.results) {
+    if (r.status !== 'refreshed' || !r.targetSecret) continue;
+    byKey.set(`Secret/${r.namespace}/${r.targetSecret}`, {
+      cluster,
+      kind: 'Secret',
+      namespace: r.namespace,
+      name: r.targetSecret,
+    });
+  }
+  return [...byKey.values()];
+}
+
 function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Outcome {
   return {
     ...(previous ?? { refreshes: [], workloads: [], clusterFailures: [], timeline: [], dryRun: false }),
@@ -217,13 +251,13 @@ async function planFor(
   ref: SecretRef,
   clusters: ClusterRegistry,
   engineFor: (cluster: string) => Promise<RestartEngine>,
-  resolveOptions: Parameters<typeof resolveDerived>[2],
+  resolveOptionsFor: (cluster: string) => Parameters<typeof resolveDerived>[2],
 ): Promise<Plan> {
   const perCluster = await Promise.all(
     clusters.names().map(async (cluster): Promise<Plan['clusters'][number]> => {
       try {
         const client = await clusters.get(cluster);
-        const derived = await resolveDerived(client, ref, resolveOptions);
+        const derived = await resolveDerived(client, ref, resolveOptionsFor(cluster));
         const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
           if (d.operator === 'csi')
             return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];

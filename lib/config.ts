@@ -80,6 +80,8 @@ export const ClusterConfigSchema = z
     /** Inline kubeconfig YAML (tests, Key Vault references in app settings). */
     kubeconfigYaml: z.string().optional(),
     context: z.string().optional(),
+    /** Where VSO runs in this cluster (its `default` VaultAuth / VaultConnection live there). */
+    vsoNamespace: z.string().min(1).optional(),
     /** AKS with Entra ID: API server URL and CA; token from @azure/identity. */
     aks: z
       .object({

@@ -87,7 +87,10 @@ export function normaliseData(data: unknown): Record<string, unknown> {
   if (!isRecord(data)) return {};
   // fromEntries defines own properties, so a "__proto__" key cannot reach the prototype.
   return Object.fromEntries(
-    Object.entries(data).map(([key, value]) => [key.replace(/\s+/g, '').toLowerCase(), typeof value === 'string' ? value.trim() : value]),
+    Object.entries(data).map(([key, value]) => [
+      key.replace(/\s+/g, '').toLowerCase(),
+      typeof value === 'string' ? value.trim() : value,
+    ]),
   );
 }
 

@@ -23,7 +23,14 @@ export interface ManualRequest {
 }
 
 /** `.`/`..`/empty segments or control characters would let a caller address another Vault endpoint. */
-const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|$)|\/\/|[\u0000-\u001f\u007f]/;
+const UNSAFE_SEGMENT = /(^|\/)\.{1,2}(\/|$)|\/\//;
+
+function unsafePath(value: string): boolean {
+  const path = value.trim().replace(/^\/+|\/+$/g, '');
+  return (
+    UNSAFE_SEGMENT.test(path) || [...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
+  );
+}
 
 export function parseManualRequest(text: string, config: Config): ManualRequest {
   const json = parseJson(text);
@@ -34,7 +41,7 @@ export function parseManualRequest(text: string, config: Config): ManualRequest 
   if (!options.success) throw new ValidationError('invalid request options', zodIssues(options.error.issues));
   for (const field of ['mount', 'path', 'namespace', 'name'] as const) {
     const value = target[field];
-    if (typeof value === 'string' && UNSAFE_PATH.test(value.trim().replace(/^\/+|\/+$/g, ''))) {
+    if (typeof value === 'string' && unsafePath(value)) {
       throw new ValidationError(`${field} must be a plain path without empty, '.' or '..' segments`);
     }
   }

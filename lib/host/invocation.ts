@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
-import type { LogLevel as FunctionsLogLevel, InvocationContext as InvocationContextType } from '@azure/functions';
-import { InvocationContext } from './functions-runtime.js';
+import type {
+  LogLevel as FunctionsLogLevel,
+  InvocationContext as InvocationContextType,
+} from '@azure/functions';
 import type { Logger } from '../telemetry.js';
+import { InvocationContext } from './functions-runtime.js';
 
 /**
  * An InvocationContext like the Functions runtime builds for each invocation, with the

@@ -19,7 +19,9 @@ import type { Tables } from './tables.js';
  *   5. an in-progress record older than `inProgressExpiryMs` belonged to a worker that died:
  *      it is taken over with an ETag-conditional replace, so only one taker wins.
  * Completed records are kept (Table Storage has no TTL); Event Grid retries for 24 h, so
- * anything shorter would let a late retry redo the work.
+ * anything shorter would let a late retry redo the work. If recording completion fails the
+ * error is retryable; the retry finds the key in progress until it expires and then redoes
+ * the work, which is safe because the restart step is idempotent (same hash, no patch).
  */
 
 export type IdempotencyStatus = 'in-progress' | 'completed';

@@ -17,6 +17,9 @@ export interface SandboxConfigOptions {
   coalesceWindowMs?: number;
   /** KV v2 mount rotor watches (tests use their own mount so they never react to other tests' writes). */
   kvMount?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Notification targets (tests capture what rotor sends). */
+  notifications?: Array<{ kind: 'slack' | 'teams' | 'webhook'; url: string }>;
 }
 
 /** rotor's configuration for the sandbox: every real server of the environment, the rotor identity per cluster. */
@@ -56,6 +59,7 @@ export function sandboxConfig(env: EnvDescriptor, opts: SandboxConfigOptions): C
         },
       ],
     },
-    telemetry: { logLevel: 'warn' },
+    notifications: opts.notifications ?? [],
+    telemetry: { logLevel: opts.logLevel ?? 'warn' },
   });
 }

@@ -9,7 +9,7 @@ import { createTelemetry, type Telemetry } from '../../lib/telemetry.js';
 import type { EnvDescriptor } from '../env/descriptor.js';
 import { startEsoStandin } from '../standins/eso-standin.js';
 import { startVsoStandin } from '../standins/vso-standin.js';
-import { IN_CLUSTER_VAULT, sandboxConfig } from './config.js';
+import { IN_CLUSTER_VAULT, type SandboxConfigOptions, sandboxConfig } from './config.js';
 
 /**
  * rotor running against a started environment, as it would in Azure: the App behind the
@@ -39,6 +39,8 @@ export interface SandboxOptions {
   namespaces?: readonly string[];
   coalesceWindowMs?: number;
   kvMount?: string;
+  /** Passed to the rotor config (notifications, log level). */
+  config?: Pick<SandboxConfigOptions, 'notifications' | 'logLevel'>;
 }
 
 export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}): Promise<Sandbox> {
@@ -53,6 +55,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
       webhookToken: env.openbao.auditBearerToken,
       ...(opts.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: opts.coalesceWindowMs }),
       ...(opts.kvMount === undefined ? {} : { kvMount: opts.kvMount }),
+      ...opts.config,
     });
     const logLines: string[] = [];
     const telemetry = createTelemetry(config.telemetry, { inMemory: true, write: (l) => logLines.push(l) });

@@ -19,8 +19,10 @@
  *    provider's error goes to a Warning Event (reason UpdateFailed), as ESO does;
  *  - ClusterExternalSecret: provisions ExternalSecrets in matching namespaces and copies
  *    only the `external-secrets.io/force-sync` annotation from itself to them.
+ *  - skips ExternalSecrets whose store names another controller class (spec.controller),
+ *    as ESO's shouldSkipUnmanagedStore does: another ESO instance owns them.
  * Not reproduced: templates, generators, push secrets, store validation, sync windows,
- * ESO's Secret watch (drift repair), controller classes.
+ * ESO's Secret watch (drift repair).
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -54,6 +56,8 @@ export interface EsoStandinOptions {
   vault?: VaultAccess;
   /** Only these namespaces are reconciled, so parallel tests never share objects. */
   namespaces?: readonly string[];
+  /** ESO --controller-class; stores naming another class are left alone (default ''). */
+  controllerClass?: string;
 }
 
 export interface EsoStandin {
@@ -221,6 +225,7 @@ class EsoController {
       this.esQueue.forget(key);
       return undefined;
     }
+    if (await this.unmanaged(es)) return undefined;
     const start = new Date();
     const interval = refreshMs(es.spec);
     const periodic = (es.spec.refreshPolicy ?? 'Periodic') === 'Periodic' && interval > 0;
@@ -272,6 +277,45 @@ class EsoController {
     return periodic ? interval : undefined;
   }
 
+  /** ESO shouldSkipUnmanagedStore: a store with another controller class belongs to another ESO. */
+  private async unmanaged(es: Es): Promise<boolean> {
+    const refs = [
+      es.spec.secretStoreRef,
+      ...(es.spec.data ?? []).map((d) => d.sourceRef?.storeRef),
+      ...(es.spec.dataFrom ?? []).map((d) => d.sourceRef?.storeRef),
+    ];
+    for (const ref of refs) {
+      if (!ref?.name) continue;
+      const store = await this.storeObject(ref, es).catch(() => undefined);
+      const controller = store?.spec?.controller;
+      if (controller && controller !== (this.opts.controllerClass ?? '')) return true;
+    }
+    return false;
+  }
+
+  private async storeObject(
+    ref: StoreRef,
+    es: Es,
+  ): Promise<{ spec: { provider: ResolvedStore['provider']; controller?: string } }> {
+    const kind = ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
+    const obj =
+      kind === 'ClusterSecretStore'
+        ? await this.kube.custom.getClusterCustomObject({
+            group: ES.group,
+            version: ES.version,
+            plural: 'clustersecretstores',
+            name: ref.name as string,
+          })
+        : await this.kube.custom.getNamespacedCustomObject({
+            group: ES.group,
+            version: ES.version,
+            plural: 'secretstores',
+            namespace: es.metadata.namespace as string,
+            name: ref.name as string,
+          });
+    return obj as { spec: { provider: ResolvedStore['provider']; controller?: string } };
+  }
+
   private async patchStatus(es: Es, status: Record<string, unknown>): Promise<void> {
     await this.kube.custom.patchNamespacedCustomObjectStatus(
       { ...ES, namespace: es.metadata.namespace as string, name: es.metadata.name, body: { status } },
@@ -284,23 +328,7 @@ class EsoController {
     if (!chosen?.name) throw new Error('no secretStoreRef');
     const kind = chosen.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
     try {
-      const obj = (
-        kind === 'ClusterSecretStore'
-          ? await this.kube.custom.getClusterCustomObject({
-              group: ES.group,
-              version: ES.version,
-              plural: 'clustersecretstores',
-              name: chosen.name,
-            })
-          : await this.kube.custom.getNamespacedCustomObject({
-              group: ES.group,
-              version: ES.version,
-              plural: 'secretstores',
-              namespace: es.metadata.namespace as string,
-              name: chosen.name,
-            })
-      ) as { spec: { provider: ResolvedStore['provider'] } };
-      return { kind, name: chosen.name, provider: obj.spec.provider };
+      return { kind, name: chosen.name, provider: (await this.storeObject(chosen, es)).spec.provider };
     } catch (error) {
       if (isNotFound(error)) throw new Error(`could not get store ${kind} ${chosen.name}: not found`);
       throw error;

@@ -1,8 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TransientError } from '../../../lib/errors.js';
-import { testEnv, uniqueName, vaultClient } from '../../env/index.js';
+import { registerAuditTarget, testEnv, uniqueName, vaultClient } from '../../env/index.js';
 import { fixtureText } from '../../unit/events/support.js';
-import { eventGridUrl, freshEvents, type HostUnderTest, hostConfig, notify, startHostUnderTest, TOKEN } from './support.js';
+import {
+  eventGridUrl,
+  freshEvents,
+  type HostUnderTest,
+  hostConfig,
+  notify,
+  startHostUnderTest,
+  TOKEN,
+} from './support.js';
 
 let running: HostUnderTest | undefined;
 afterEach(async () => {
@@ -32,7 +40,10 @@ describe('local host: Event Grid webhook route', () => {
   it('answers the CloudEvents OPTIONS abuse-protection handshake', async () => {
     const { host } = await start();
 
-    const res = await fetch(eventGridUrl(host), { method: 'OPTIONS', headers: { 'WebHook-Request-Origin': 'eventgrid.azure.net' } });
+    const res = await fetch(eventGridUrl(host), {
+      method: 'OPTIONS',
+      headers: { 'WebHook-Request-Origin': 'eventgrid.azure.net' },
+    });
 
     expect(res.status).toBe(200);
     expect(res.headers.get('webhook-allowed-origin')).toBe('eventgrid.azure.net');
@@ -47,9 +58,21 @@ describe('local host: Event Grid webhook route', () => {
     const body = (await res.json()) as { results: Array<{ status: string }> };
 
     expect(res.status).toBe(200);
-    expect(body.results.map((r) => r.status)).toEqual([...Array(6).fill('processed'), ...Array(4).fill('ignored')]);
-    expect(app.processed.map((e) => `${e.kind}:${e.ref.backend === 'azure-keyvault' ? e.ref.name : ''}`).sort()).toEqual(
-      ['changed:db-password', 'near-expiry:db-password', 'expired:db-password', 'changed:tls-cert', 'near-expiry:tls-cert', 'expired:tls-cert'].sort(),
+    expect(body.results.map((r) => r.status)).toEqual([
+      ...Array(6).fill('processed'),
+      ...Array(4).fill('ignored'),
+    ]);
+    expect(
+      app.processed.map((e) => `${e.kind}:${e.ref.backend === 'azure-keyvault' ? e.ref.name : ''}`).sort(),
+    ).toEqual(
+      [
+        'changed:db-password',
+        'near-expiry:db-password',
+        'expired:db-password',
+        'changed:tls-cert',
+        'near-expiry:tls-cert',
+        'expired:tls-cert',
+      ].sort(),
     );
     expect(app.ignored).toHaveLength(4);
   });
@@ -58,8 +81,13 @@ describe('local host: Event Grid webhook route', () => {
     const { host, app } = await start();
     const [single, ...batch] = freshEvents('eventgrid/keyvault-all-types.cloudevents.json');
 
-    const batchRes = await notify(host, batch, { 'content-type': 'application/cloudevents-batch+json', 'aeg-event-type': '' });
-    const singleRes = await notify(host, single, { 'content-type': 'application/cloudevents+json; charset=utf-8' });
+    const batchRes = await notify(host, batch, {
+      'content-type': 'application/cloudevents-batch+json',
+      'aeg-event-type': '',
+    });
+    const singleRes = await notify(host, single, {
+      'content-type': 'application/cloudevents+json; charset=utf-8',
+    });
 
     expect([batchRes.status, singleRes.status]).toEqual([200, 200]);
     expect(app.processed).toHaveLength(6);
@@ -73,7 +101,10 @@ describe('local host: Event Grid webhook route', () => {
     const again = await notify(host, events);
 
     expect([first.status, again.status]).toEqual([200, 200]);
-    expect(((await again.json()) as { results: Array<{ outcome: { status: string } }> }).results[0]?.outcome.status).toBe('duplicate');
+    expect(
+      ((await again.json()) as { results: Array<{ outcome: { status: string } }> }).results[0]?.outcome
+        .status,
+    ).toBe('duplicate');
     expect(app.processed).toHaveLength(1);
   });
 
@@ -90,7 +121,8 @@ describe('local host: Event Grid webhook route', () => {
   it('answers 503 when processing fails transiently, records nothing as done, and the retry succeeds', async () => {
     let failures = 1;
     const { host, app } = await start({
-      onProcess: () => (failures-- > 0 ? Promise.reject(new TransientError('kube-apiserver unreachable')) : undefined),
+      onProcess: () =>
+        failures-- > 0 ? Promise.reject(new TransientError('kube-apiserver unreachable')) : undefined,
     });
     const events = freshEvents('eventgrid/keyvault-secret-new-version.eventgrid.json');
 
@@ -118,8 +150,16 @@ describe('local host: HTTP triggers and timer', () => {
     const { host, app } = await start();
     const json = { 'content-type': 'application/json' };
 
-    const rotate = await fetch(`${host.url}/api/rotate`, { method: 'POST', headers: json, body: '{"keyVault":"sample-kv","name":"db"}' });
-    const refresh = await fetch(`${host.url}/api/refresh`, { method: 'POST', headers: json, body: '{"vault":"bao","mount":"secret","path":"app/db"}' });
+    const rotate = await fetch(`${host.url}/api/rotate`, {
+      method: 'POST',
+      headers: json,
+      body: '{"keyVault":"sample-kv","name":"db"}',
+    });
+    const refresh = await fetch(`${host.url}/api/refresh`, {
+      method: 'POST',
+      headers: json,
+      body: '{"vault":"bao","mount":"secret","path":"app/db"}',
+    });
     const health = await fetch(`${host.url}/api/health`);
 
     expect([rotate.status, refresh.status, health.status]).toEqual([200, 200, 200]);
@@ -132,11 +172,16 @@ describe('local host: HTTP triggers and timer', () => {
     expect((await fetch(`${host.url}/api/nope`)).status).toBe(404);
     expect((await fetch(`${host.url}/api/constructor`)).status).toBe(404);
     expect((await fetch(`${host.url}/api/rotate`)).status).toBe(405);
-    expect((await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=other`, { method: 'POST' })).status).toBe(404);
+    expect(
+      (await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=other`, { method: 'POST' })).status,
+    ).toBe(404);
   });
 
   it('runs the rotation timer on the configured NCRONTAB schedule', async () => {
-    const { app } = await start({ config: hostConfig({ rotation: { schedule: '* * * * * *' } }), timers: true });
+    const { app } = await start({
+      config: hostConfig({ rotation: { schedule: '* * * * * *' } }),
+      timers: true,
+    });
 
     await new Promise((r) => setTimeout(r, 2_200));
 
@@ -147,22 +192,62 @@ describe('local host: HTTP triggers and timer', () => {
     const env = testEnv();
     const { host, app } = await start();
     const path = uniqueName('host-audit');
-    await vaultClient(env).write(`${env.openbao.kvMount}/data/${path}`, { data: { password: 'not-asserted' } });
+    await vaultClient(env).write(`${env.openbao.kvMount}/data/${path}`, {
+      data: { password: 'not-asserted' },
+    });
     const entry = await auditEntryFor(env.openbao.auditRelayUrl, `${env.openbao.kvMount}/data/${path}`);
 
-    const res = await fetch(`${host.url}/api/vault-audit`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: entry });
+    const res = await fetch(`${host.url}/api/vault-audit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: entry,
+    });
 
     expect(res.status).toBe(200);
     expect(app.processed).toEqual([
-      expect.objectContaining({ kind: 'changed', version: '1', ref: { backend: 'vault', address: env.openbao.address, namespace: '', mount: 'secret', path } }),
+      expect.objectContaining({
+        kind: 'changed',
+        version: '1',
+        ref: { backend: 'vault', address: env.openbao.address, namespace: '', mount: 'secret', path },
+      }),
     ]);
+  });
+});
+
+describe('local host: OpenBao http audit device end to end', () => {
+  it('receives a real KV write from the audit device, authenticated by its bearer token, as a change of that secret', async () => {
+    const env = testEnv();
+    const config = hostConfig({ webhook: { bearerToken: env.openbao.auditBearerToken } });
+    const { host, app } = await start({ config });
+    const unregister = await registerAuditTarget(`${host.url}/api/vault-audit?vault=bao`, env);
+    try {
+      const path = uniqueName('relay-audit');
+
+      await vaultClient(env).write(`${env.openbao.kvMount}/data/${path}`, {
+        data: { password: 'not-asserted' },
+      });
+
+      await expect
+        .poll(() => app.processed.find((e) => e.ref.backend === 'vault' && e.ref.path === path), {
+          timeout: 10_000,
+        })
+        .toMatchObject({
+          kind: 'changed',
+          source: 'vault-audit',
+          ref: { address: env.openbao.address, mount: env.openbao.kvMount },
+        });
+    } finally {
+      await unregister();
+    }
   });
 });
 
 /** The response entry the audit relay received from OpenBao for a write to `path`, as OpenBao posted it. */
 async function auditEntryFor(relayUrl: string, path: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
-    const entries = (await (await fetch(`${relayUrl}/entries`)).json()) as Array<{ entry: { type?: string; request?: { path?: string } } }>;
+    const entries = (await (await fetch(`${relayUrl}/entries`)).json()) as Array<{
+      entry: { type?: string; request?: { path?: string } };
+    }>;
     const found = entries.find((e) => e.entry.type === 'response' && e.entry.request?.path === path);
     if (found) return `${JSON.stringify(found.entry)}\n`;
     await new Promise((r) => setTimeout(r, 100));

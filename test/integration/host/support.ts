@@ -15,7 +15,9 @@ export function hostConfig(overrides: Record<string, unknown> = {}): Config {
   const env = testEnv();
   return parseConfig({
     keyVaults: [{ name: 'sample-kv' }],
-    vaults: [{ name: 'bao', address: env.openbao.address, mounts: [{ path: env.openbao.kvMount, version: '2' }] }],
+    vaults: [
+      { name: 'bao', address: env.openbao.address, mounts: [{ path: env.openbao.kvMount, version: '2' }] },
+    ],
     webhook: { bearerToken: TOKEN, hmacSecret: HMAC, maxBodyBytes: 64 * 1024 },
     state: { connectionString: env.azurite.tableConnectionString },
     ...overrides,
@@ -36,9 +38,18 @@ export async function startHostUnderTest(
   options: Partial<AppStandInOptions> & { config?: Config; timers?: boolean } = {},
 ): Promise<HostUnderTest> {
   const config = options.config ?? hostConfig();
-  const app = appStandIn({ ...options, config, idempotency: new TableIdempotencyStore(new Tables(config.state)) });
+  const app = appStandIn({
+    ...options,
+    config,
+    idempotency: new TableIdempotencyStore(new Tables(config.state)),
+  });
   const logLines: string[] = [];
-  const host = await startHost({ app, log: createLogger('debug', (l) => logLines.push(l)), port: 0, timers: options.timers ?? false });
+  const host = await startHost({
+    app,
+    log: createLogger('debug', (l) => logLines.push(l)),
+    port: 0,
+    timers: options.timers ?? false,
+  });
   return { host, app, logLines };
 }
 
@@ -53,7 +64,11 @@ export function eventGridUrl(host: RunningHost): string {
   return `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`;
 }
 
-export function notify(host: RunningHost, events: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export function notify(
+  host: RunningHost,
+  events: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(eventGridUrl(host), {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification', ...headers },

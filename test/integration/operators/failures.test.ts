@@ -23,7 +23,7 @@ const cluster = env.clusters[0]!;
 let admin: ClusterClient;
 let rotor: ClusterClient;
 let ns: string;
-let unwatched: string;
+let other: string;
 let operatorNs: string;
 let eso: EsoStandin;
 let vso: VsoStandin;
@@ -32,7 +32,7 @@ beforeAll(async () => {
   admin = kubeClient(cluster, 'admin');
   rotor = kubeClient(cluster, 'rotor');
   ns = await namespace(admin, 'fail');
-  unwatched = await namespace(admin, 'fail-nobody');
+  other = await namespace(admin, 'fail-other');
   operatorNs = await namespace(admin, 'fail-vso');
   const connection = manifest('vaultconnection.yaml', 'default', operatorNs);
   (connection.spec as { address: string }).address = IN_CLUSTER_VAULT;
@@ -42,7 +42,7 @@ beforeAll(async () => {
   eso = await startEsoStandin({
     kubeconfig: cluster.adminKubeconfig,
     vault: { token: '', addressMap },
-    namespaces: [ns],
+    namespaces: [ns, other],
   });
   vso = await startVsoStandin({
     kubeconfig: cluster.adminKubeconfig,
@@ -65,14 +65,19 @@ function vaultRef(path: string) {
   });
 }
 
-/** An ExternalSecret reading `path` through a namespaced SecretStore whose token lives in `tokenName`. */
+/**
+ * An ExternalSecret reading `path` through a namespaced SecretStore whose token lives in
+ * `tokenName`; `controller` hands the store to another ESO instance (one that is down).
+ */
 async function vaultExternalSecret(
   namespaceName: string,
   name: string,
   path: string,
   tokenName: string,
+  controller?: string,
 ): Promise<void> {
   const store = manifest('secretstore-vault.yaml', `${name}-store`, namespaceName);
+  if (controller) (store.spec as { controller?: string }).controller = controller;
   const vault = (
     store.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { name: string } } } } }
   ).provider.vault;
@@ -168,9 +173,9 @@ describe('refresh failures carry the reason', () => {
   it('gives up after the timeout when no operator acts, naming the last state seen', async () => {
     const path = `apps/${uniqueName('idle')}`;
     const name = uniqueName('es');
-    await vaultExternalSecret(unwatched, name, path, 'no-token');
+    await vaultExternalSecret(other, name, path, 'no-token', 'eso-that-is-down');
     const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
-      (d) => d.namespace === unwatched,
+      (d) => d.namespace === other,
     );
 
     const started = Date.now();
@@ -191,12 +196,12 @@ describe('refresh failures carry the reason', () => {
   it('reports forbidden, with the verb to grant, when the identity may not patch', async () => {
     const path = `apps/${uniqueName('ro')}`;
     const name = uniqueName('es');
-    await vaultExternalSecret(unwatched, name, path, 'no-token');
+    await vaultExternalSecret(other, name, path, 'no-token');
     const user = uniqueName('read-only');
     await create(admin, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: { name: user, namespace: unwatched },
+      metadata: { name: user, namespace: other },
       rules: [
         {
           apiGroups: ['external-secrets.io'],
@@ -209,7 +214,7 @@ describe('refresh failures carry the reason', () => {
     await create(admin, {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: { name: user, namespace: unwatched },
+      metadata: { name: user, namespace: other },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: user },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
     });
@@ -223,7 +228,7 @@ describe('refresh failures carry the reason', () => {
     });
     const readOnly = clusterClientFromKubeConfig(cluster.name, kc);
     const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
-      (d) => d.namespace === unwatched,
+      (d) => d.namespace === other,
     );
 
     const { results } = await refreshDerived(readOnly, derived, { timeoutMs: 5_000 });

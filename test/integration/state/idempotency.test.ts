@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
-import { IdempotencyInProgressError, TableIdempotencyStore, withIdempotency } from '../../../lib/state/idempotency.js';
+import {
+  IdempotencyInProgressError,
+  TableIdempotencyStore,
+  withIdempotency,
+} from '../../../lib/state/idempotency.js';
 import { Tables } from '../../../lib/state/tables.js';
 import { testEnv } from '../../env/index.js';
 
@@ -29,7 +33,10 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
     const redelivery = await withIdempotency(store(), key, work);
 
     expect(first.status).toBe('done');
-    expect(redelivery).toMatchObject({ status: 'duplicate', previous: { status: 'completed', workloads: 3 } });
+    expect(redelivery).toMatchObject({
+      status: 'duplicate',
+      previous: { status: 'completed', workloads: 3 },
+    });
     expect(calls.runs).toBe(1);
   });
 
@@ -50,21 +57,24 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
     const key = `eventgrid:${randomUUID()}`;
     const { calls, work } = counted('patched', 300);
 
-    const results = await Promise.allSettled([withIdempotency(store(), key, work), withIdempotency(store(), key, work)]);
+    const results = await Promise.allSettled([
+      withIdempotency(store(), key, work),
+      withIdempotency(store(), key, work),
+    ]);
 
     expect(calls.runs).toBe(1);
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)).toEqual([
-      expect.any(IdempotencyInProgressError),
-    ]);
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason),
+    ).toEqual([expect.any(IdempotencyInProgressError)]);
   });
 
   it('lets a failed event be retried and then succeed', async () => {
     const key = `vault-audit:${randomUUID()}`;
     const s = store();
 
-    await expect(withIdempotency(s, key, async () => Promise.reject(new Error('kube-apiserver unreachable')))).rejects.toThrow(
-      'kube-apiserver unreachable',
-    );
+    await expect(
+      withIdempotency(s, key, async () => Promise.reject(new Error('kube-apiserver unreachable'))),
+    ).rejects.toThrow('kube-apiserver unreachable');
     expect(await s.get(key)).toBeUndefined();
     const retry = await withIdempotency(s, key, async () => 'done after recovery');
 
@@ -78,7 +88,10 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
     await s.putInProgress(key, new Date(Date.now() - 1_000));
     const { calls, work } = counted('taken over', 100);
 
-    const results = await Promise.allSettled([withIdempotency(store(), key, work), withIdempotency(store(), key, work)]);
+    const results = await Promise.allSettled([
+      withIdempotency(store(), key, work),
+      withIdempotency(store(), key, work),
+    ]);
 
     expect(calls.runs).toBe(1);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);

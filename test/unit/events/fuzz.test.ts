@@ -1,8 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError, ValidationError } from '../../../lib/errors.js';
-import { CLOUDEVENTS_BATCH_MEDIA_TYPE, CLOUDEVENTS_MEDIA_TYPE, parseCloudEvents, safeAbuseProtectionResponse, safeParseCloudEvents } from '../../../lib/events/cloudevents.js';
-import { parseEventGridEvents, safeParseEventGridBody, safeParseEventGridEvents, safeSubscriptionValidationResponse } from '../../../lib/events/eventgrid.js';
+import {
+  CLOUDEVENTS_BATCH_MEDIA_TYPE,
+  CLOUDEVENTS_MEDIA_TYPE,
+  parseCloudEvents,
+  safeAbuseProtectionResponse,
+  safeParseCloudEvents,
+} from '../../../lib/events/cloudevents.js';
+import {
+  parseEventGridEvents,
+  safeParseEventGridBody,
+  safeParseEventGridEvents,
+  safeSubscriptionValidationResponse,
+} from '../../../lib/events/eventgrid.js';
 import { safeDecodeKeyVaultDelivery, safeDecodeKeyVaultEvent } from '../../../lib/events/keyvault-event.js';
 import { parseManualRequest } from '../../../lib/events/manual-request.js';
 import { parseVaultAuditBody, safeDecodeVaultAudit } from '../../../lib/events/vault-audit.js';
@@ -14,22 +25,45 @@ const receivedAt = new Date('2024-01-01T00:00:00Z');
 const RUNS = { numRuns: 400 };
 
 /** Values shaped like the real payloads, with every field free to be anything. */
-const loose = fc.oneof(fc.string(), fc.constant(''), fc.constant(' '), fc.integer(), fc.constant(null), fc.anything());
+const loose = fc.oneof(
+  fc.string(),
+  fc.constant(''),
+  fc.constant(' '),
+  fc.integer(),
+  fc.constant(null),
+  fc.anything(),
+);
 const eventLike = fc.record(
   {
     id: loose,
-    topic: fc.oneof(loose, fc.constant('/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/sample-kv')),
+    topic: fc.oneof(
+      loose,
+      fc.constant('/subscriptions/s/resourceGroups/r/providers/Microsoft.KeyVault/vaults/sample-kv'),
+    ),
     source: loose,
     subject: loose,
-    eventType: fc.oneof(loose, fc.constantFrom('Microsoft.KeyVault.SecretNewVersionCreated', 'Microsoft.KeyVault.CertificateExpired', 'Microsoft.KeyVault.KeyExpired')),
+    eventType: fc.oneof(
+      loose,
+      fc.constantFrom(
+        'Microsoft.KeyVault.SecretNewVersionCreated',
+        'Microsoft.KeyVault.CertificateExpired',
+        'Microsoft.KeyVault.KeyExpired',
+      ),
+    ),
     type: fc.oneof(loose, fc.constant('Microsoft.KeyVault.SecretNearExpiry')),
     specversion: fc.oneof(loose, fc.constant('1.0')),
-    eventTime: fc.oneof(loose, fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString()))),
+    eventTime: fc.oneof(
+      loose,
+      fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'x' : d.toISOString())),
+    ),
     time: loose,
     data: fc.oneof(
       loose,
       fc.dictionary(fc.string(), loose),
-      fc.record({ ' VaultName ': loose, ObjectName: loose, Version: loose, Id: loose, __proto__: loose }, { requiredKeys: [] }),
+      fc.record(
+        { ' VaultName ': loose, ObjectName: loose, Version: loose, Id: loose, __proto__: loose },
+        { requiredKeys: [] },
+      ),
     ),
   },
   { requiredKeys: [] },
@@ -45,7 +79,10 @@ const auditLike = fc.record(
         {
           id: loose,
           operation: fc.oneof(loose, fc.constantFrom('create', 'update', 'patch', 'delete', 'read')),
-          path: fc.oneof(loose, fc.constantFrom('secret/data/a', 'secret/metadata/', 'kv1/x', 'secret/', 'secret/destroy/a/b')),
+          path: fc.oneof(
+            loose,
+            fc.constantFrom('secret/data/a', 'secret/metadata/', 'kv1/x', 'secret/', 'secret/destroy/a/b'),
+          ),
           mount_point: fc.oneof(loose, fc.constantFrom('secret/', 'team-a/kv/')),
           mount_type: fc.oneof(loose, fc.constant('kv')),
           namespace: fc.oneof(loose, fc.record({ path: loose })),
@@ -53,7 +90,10 @@ const auditLike = fc.record(
         { requiredKeys: [] },
       ),
     ),
-    response: fc.oneof(loose, fc.record({ data: fc.oneof(loose, fc.dictionary(fc.string(), loose)) }, { requiredKeys: [] })),
+    response: fc.oneof(
+      loose,
+      fc.record({ data: fc.oneof(loose, fc.dictionary(fc.string(), loose)) }, { requiredKeys: [] }),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -61,8 +101,13 @@ const auditLike = fc.record(
 /** Real fixture text with a few characters replaced, inserted or removed. */
 function mutated(text: string) {
   return fc
-    .array(fc.tuple(fc.nat(text.length), fc.nat(3), fc.string({ maxLength: 3 })), { minLength: 1, maxLength: 6 })
-    .map((edits) => edits.reduce((t, [at, cut, insert]) => t.slice(0, at) + insert + t.slice(at + cut), text));
+    .array(fc.tuple(fc.nat(text.length), fc.nat(3), fc.string({ maxLength: 3 })), {
+      minLength: 1,
+      maxLength: 6,
+    })
+    .map((edits) =>
+      edits.reduce((t, [at, cut, insert]) => t.slice(0, at) + insert + t.slice(at + cut), text),
+    );
 }
 
 function onlyValidationErrors(run: () => unknown): void {
@@ -114,7 +159,12 @@ describe('parsers under fuzzing: no input throws anything but the typed validati
       fc.property(eventLike, fc.anything(), (raw, other) => {
         safeDecodeKeyVaultDelivery(raw, { keyVaults: config.keyVaults, receivedAt });
         safeDecodeKeyVaultDelivery(other, { keyVaults: config.keyVaults, receivedAt });
-        const envelope = { id: String(raw.id), type: String(raw.eventType), source: typeof raw.topic === 'string' ? raw.topic : undefined, data: raw.data };
+        const envelope = {
+          id: String(raw.id),
+          type: String(raw.eventType),
+          source: typeof raw.topic === 'string' ? raw.topic : undefined,
+          data: raw.data,
+        };
         safeDecodeKeyVaultEvent(envelope, { keyVaults: config.keyVaults, receivedAt });
       }),
       RUNS,
@@ -142,27 +192,54 @@ describe('parsers under fuzzing: no input throws anything but the typed validati
 
   it('manual request bodies throw only ValidationError', () => {
     const shaped = fc.record(
-      { keyVault: loose, name: loose, vault: loose, mount: loose, path: loose, namespace: loose, dryRun: loose, requestId: loose },
+      {
+        keyVault: loose,
+        name: loose,
+        vault: loose,
+        mount: loose,
+        path: loose,
+        namespace: loose,
+        dryRun: loose,
+        requestId: loose,
+      },
       { requiredKeys: [] },
     );
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.json(), shaped.map((b) => JSON.stringify(b))), (body) => {
-        onlyValidationErrors(() => parseManualRequest(body, config));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          shaped.map((b) => JSON.stringify(b)),
+        ),
+        (body) => {
+          onlyValidationErrors(() => parseManualRequest(body, config));
+        },
+      ),
       RUNS,
     );
   });
 
   it('webhook authentication throws only AuthenticationError and abuse protection never throws', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('authorization', 'x-rotor-signature', 'webhook-request-origin'), fc.string()), fc.uint8Array(), (h, body) => {
-        try {
-          authenticateWebhook((n) => h[n], body, { hmacHeader: 'x-rotor-signature', bearerToken: 'x'.repeat(20), hmacSecret: 'y'.repeat(20) });
-        } catch (error) {
-          expect(error).toBeInstanceOf(AuthenticationError);
-        }
-        safeAbuseProtectionResponse((n) => h[n]);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom('authorization', 'x-rotor-signature', 'webhook-request-origin'),
+          fc.string(),
+        ),
+        fc.uint8Array(),
+        (h, body) => {
+          try {
+            authenticateWebhook((n) => h[n], body, {
+              hmacHeader: 'x-rotor-signature',
+              bearerToken: 'x'.repeat(20),
+              hmacSecret: 'y'.repeat(20),
+            });
+          } catch (error) {
+            expect(error).toBeInstanceOf(AuthenticationError);
+          }
+          safeAbuseProtectionResponse((n) => h[n]);
+        },
+      ),
       RUNS,
     );
   });

@@ -13,7 +13,10 @@ describe('manual rotate/refresh body', () => {
   });
 
   it('names a Vault secret by server name, mount and path, with request options', () => {
-    const request = parseManualRequest('{"vault":"bao","mount":"secret","path":"app/db","dryRun":true,"requestId":"r-1"}', config);
+    const request = parseManualRequest(
+      '{"vault":"bao","mount":"secret","path":"app/db","dryRun":true,"requestId":"r-1"}',
+      config,
+    );
 
     expect(request).toEqual({
       ref: { backend: 'vault', address: BAO_ADDRESS, namespace: '', mount: 'secret', path: 'app/db' },

@@ -43,7 +43,12 @@ export function appStandIn(options: AppStandInOptions): RecordingApp {
     scans: 0,
     async process(event) {
       if (!options.idempotency) return work(event);
-      const result = await withIdempotency(options.idempotency, `${event.source}:${event.id}`, () => work(event), { waitMs: 3_000, pollMs: 25 });
+      const result = await withIdempotency(
+        options.idempotency,
+        `${event.source}:${event.id}`,
+        () => work(event),
+        { waitMs: 3_000, pollMs: 25 },
+      );
       return result.status === 'done' ? result.value : outcomeOf(event, 'duplicate');
     },
     ignore(event, source) {
@@ -51,11 +56,17 @@ export function appStandIn(options: AppStandInOptions): RecordingApp {
     },
     async rotate(ref, opts) {
       manual.push({ action: 'rotate', ref, options: opts });
-      return outcomeOf({ id: opts?.requestId ?? 'manual', ref, kind: 'rotate-requested', source: 'manual' }, 'completed');
+      return outcomeOf(
+        { id: opts?.requestId ?? 'manual', ref, kind: 'rotate-requested', source: 'manual' },
+        'completed',
+      );
     },
     async refresh(ref, opts) {
       manual.push({ action: 'refresh', ref, options: opts });
-      return outcomeOf({ id: opts?.requestId ?? 'manual', ref, kind: 'changed', source: 'manual' }, 'completed');
+      return outcomeOf(
+        { id: opts?.requestId ?? 'manual', ref, kind: 'changed', source: 'manual' },
+        'completed',
+      );
     },
     async plan(ref): Promise<Plan> {
       return { ref: refKey(ref), clusters: [] };
@@ -72,7 +83,10 @@ export function appStandIn(options: AppStandInOptions): RecordingApp {
   return app;
 }
 
-function outcomeOf(event: Pick<ChangeEvent, 'id' | 'ref' | 'kind' | 'source'>, status: Outcome['status']): Outcome {
+function outcomeOf(
+  event: Pick<ChangeEvent, 'id' | 'ref' | 'kind' | 'source'>,
+  status: Outcome['status'],
+): Outcome {
   return {
     eventId: event.id,
     ref: refKey(event.ref),

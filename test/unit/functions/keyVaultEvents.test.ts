@@ -6,7 +6,8 @@ import { fixtureJson, testConfig } from '../events/support.js';
 import { appStandIn } from './app-standin.js';
 import { loggedContext } from './support.js';
 
-const eventGridEvent = () => fixtureJson<Record<string, unknown>[]>('eventgrid/keyvault-secret-new-version.eventgrid.json')[0]!;
+const eventGridEvent = () =>
+  fixtureJson<Record<string, unknown>[]>('eventgrid/keyvault-secret-new-version.eventgrid.json')[0]!;
 const allTypes = () => fixtureJson<Record<string, unknown>[]>('eventgrid/keyvault-all-types.eventgrid.json');
 
 afterEach(() => setAppForTesting(undefined));
@@ -21,14 +22,21 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
 
     expect(result.status).toBe('processed');
     expect(app.processed).toHaveLength(1);
-    expect(app.processed[0]).toMatchObject({ ref: { vault: 'sample-kv', name: 'newsecret' }, kind: 'changed', source: 'eventgrid' });
+    expect(app.processed[0]).toMatchObject({
+      ref: { vault: 'sample-kv', name: 'newsecret' },
+      kind: 'changed',
+      source: 'eventgrid',
+    });
   });
 
   it('runs the CloudEvents form of the event the same way', async () => {
     const app = appStandIn({ config: testConfig() });
     setAppForTesting(app);
 
-    const result = await keyVaultEvents(fixtureJson('eventgrid/keyvault-secret-new-version.cloudevent.json'), loggedContext('keyVaultEvents').context);
+    const result = await keyVaultEvents(
+      fixtureJson('eventgrid/keyvault-secret-new-version.cloudevent.json'),
+      loggedContext('keyVaultEvents').context,
+    );
 
     expect(result.status).toBe('processed');
     expect(app.processed[0]?.id).toBe('00eccf70-95a7-4e7c-8299-2eb17ee9ad64');
@@ -41,9 +49,14 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
 
     const result = await keyVaultEvents(keyEvent, loggedContext('keyVaultEvents').context);
 
-    expect(result).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/keys are not consumed/) });
+    expect(result).toMatchObject({
+      status: 'ignored',
+      reason: expect.stringMatching(/keys are not consumed/),
+    });
     expect(app.processed).toHaveLength(0);
-    expect(app.ignored).toEqual([{ event: { id: keyEvent.id, reason: expect.any(String) }, source: 'eventgrid' }]);
+    expect(app.ignored).toEqual([
+      { event: { id: keyEvent.id, reason: expect.any(String) }, source: 'eventgrid' },
+    ]);
   });
 
   it('logs and acknowledges an invalid event instead of throwing (Event Grid would retry for 24 h)', async () => {
@@ -55,18 +68,35 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
     const result = await keyVaultEvents(invalid, context);
 
     expect(result.status).toBe('invalid');
-    expect(logs).toEqual([expect.objectContaining({ level: 'warning', message: expect.stringMatching(/invalid and is acknowledged/) })]);
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        message: expect.stringMatching(/invalid and is acknowledged/),
+      }),
+    ]);
     expect(app.ignored[0]?.event.reason).toMatch(/^invalid: /);
   });
 
   it('throws a retryable failure so Event Grid redelivers the event', async () => {
-    setAppForTesting(appStandIn({ config: testConfig(), onProcess: () => Promise.reject(new TransientError('API server unreachable')) }));
+    setAppForTesting(
+      appStandIn({
+        config: testConfig(),
+        onProcess: () => Promise.reject(new TransientError('API server unreachable')),
+      }),
+    );
 
-    await expect(keyVaultEvents(eventGridEvent(), loggedContext('keyVaultEvents').context)).rejects.toBeInstanceOf(TransientError);
+    await expect(
+      keyVaultEvents(eventGridEvent(), loggedContext('keyVaultEvents').context),
+    ).rejects.toBeInstanceOf(TransientError);
   });
 
   it('returns a permanent failure without throwing, logged as an error', async () => {
-    setAppForTesting(appStandIn({ config: testConfig(), onProcess: () => Promise.reject(new ForbiddenError('rotor may not patch')) }));
+    setAppForTesting(
+      appStandIn({
+        config: testConfig(),
+        onProcess: () => Promise.reject(new ForbiddenError('rotor may not patch')),
+      }),
+    );
     const { context, logs } = loggedContext('keyVaultEvents');
 
     const result = await keyVaultEvents(eventGridEvent(), context);
@@ -81,6 +111,9 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
 
     const result = await keyVaultEvents(eventGridEvent(), loggedContext('keyVaultEvents').context);
 
-    expect(result).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/'sample-kv' is not configured/) });
+    expect(result).toMatchObject({
+      status: 'ignored',
+      reason: expect.stringMatching(/'sample-kv' is not configured/),
+    });
   });
 });

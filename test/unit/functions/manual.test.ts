@@ -18,11 +18,23 @@ describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
     const app = appStandIn({ config: testConfig() });
     setAppForTesting(app);
 
-    const response = await rotate(post('rotate', '{"keyVault":"sample-kv","name":"db-password"}', JSON_TYPE), loggedContext('rotate').context);
+    const response = await rotate(
+      post('rotate', '{"keyVault":"sample-kv","name":"db-password"}', JSON_TYPE),
+      loggedContext('rotate').context,
+    );
 
     expect(response.status).toBe(200);
-    expect(response.jsonBody).toMatchObject({ ref: 'azure-keyvault:sample-kv/db-password', status: 'completed' });
-    expect(app.manual).toEqual([{ action: 'rotate', ref: { backend: 'azure-keyvault', vault: 'sample-kv', name: 'db-password' }, options: {} }]);
+    expect(response.jsonBody).toMatchObject({
+      ref: 'azure-keyvault:sample-kv/db-password',
+      status: 'completed',
+    });
+    expect(app.manual).toEqual([
+      {
+        action: 'rotate',
+        ref: { backend: 'azure-keyvault', vault: 'sample-kv', name: 'db-password' },
+        options: {},
+      },
+    ]);
   });
 
   it('refreshes a Vault secret, passing dryRun and the Idempotency-Key header as request id', async () => {
@@ -30,7 +42,10 @@ describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
     setAppForTesting(app);
 
     const response = await refresh(
-      post('refresh', '{"vault":"bao","mount":"secret","path":"app/db","dryRun":true}', { ...JSON_TYPE, 'idempotency-key': 'req-42' }),
+      post('refresh', '{"vault":"bao","mount":"secret","path":"app/db","dryRun":true}', {
+        ...JSON_TYPE,
+        'idempotency-key': 'req-42',
+      }),
       loggedContext('refresh').context,
     );
 
@@ -47,7 +62,12 @@ describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
     ['missing fields', '{"keyVault":"sample-kv"}', JSON_TYPE, 400],
     ['an unconfigured vault', '{"keyVault":"elsewhere","name":"x"}', JSON_TYPE, 400],
     ['a path escaping the mount', '{"vault":"bao","mount":"secret","path":"../sys/x"}', JSON_TYPE, 400],
-    ['a form body', 'keyVault=sample-kv&name=x', { 'content-type': 'application/x-www-form-urlencoded' }, 415],
+    [
+      'a form body',
+      'keyVault=sample-kv&name=x',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      415,
+    ],
   ])('refuses %s with %i and does nothing', async (_name, body, headers, status) => {
     const app = appStandIn({ config: testConfig() });
     setAppForTesting(app);
@@ -63,7 +83,12 @@ describe('health (GET /api/health)', () => {
   const get = () => new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/health' });
 
   it('answers 200 with the report when everything is reachable', async () => {
-    setAppForTesting(appStandIn({ config: testConfig(), health: { ok: true, checks: [{ name: 'alpha', kind: 'cluster', ok: true, ms: 3 }] } }));
+    setAppForTesting(
+      appStandIn({
+        config: testConfig(),
+        health: { ok: true, checks: [{ name: 'alpha', kind: 'cluster', ok: true, ms: 3 }] },
+      }),
+    );
 
     const response = await health(get(), loggedContext('health').context);
 
@@ -73,13 +98,22 @@ describe('health (GET /api/health)', () => {
 
   it('answers 503 when a backend or cluster is unreachable', async () => {
     setAppForTesting(
-      appStandIn({ config: testConfig(), health: { ok: false, checks: [{ name: 'bao', kind: 'vault', ok: false, ms: 5, error: 'connection refused' }] } }),
+      appStandIn({
+        config: testConfig(),
+        health: {
+          ok: false,
+          checks: [{ name: 'bao', kind: 'vault', ok: false, ms: 5, error: 'connection refused' }],
+        },
+      }),
     );
 
     const response = await health(get(), loggedContext('health').context);
 
     expect(response.status).toBe(503);
-    expect(response.jsonBody).toMatchObject({ ok: false, checks: [{ name: 'bao', error: 'connection refused' }] });
+    expect(response.jsonBody).toMatchObject({
+      ok: false,
+      checks: [{ name: 'bao', error: 'connection refused' }],
+    });
   });
 });
 
@@ -90,7 +124,11 @@ describe('rotationTimer', () => {
     const now = new Date().toISOString();
 
     await rotationTimer(
-      { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: now, next: now, lastUpdated: now } },
+      {
+        isPastDue: false,
+        schedule: { adjustForDST: false },
+        scheduleStatus: { last: now, next: now, lastUpdated: now },
+      },
       loggedContext('rotationTimer').context,
     );
 

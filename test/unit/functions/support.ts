@@ -1,4 +1,7 @@
-import type { HttpRequest as HttpRequestType, InvocationContext as InvocationContextType } from '@azure/functions';
+import type {
+  HttpRequest as HttpRequestType,
+  InvocationContext as InvocationContextType,
+} from '@azure/functions';
 import { HttpRequest, InvocationContext } from '../../../lib/host/functions-runtime.js';
 
 export interface LoggedContext {
@@ -17,7 +20,12 @@ export function loggedContext(functionName: string): LoggedContext {
   return { context, logs };
 }
 
-export function post(route: string, body: string, headers: Record<string, string> = {}, query = ''): HttpRequestType {
+export function post(
+  route: string,
+  body: string,
+  headers: Record<string, string> = {},
+  query = '',
+): HttpRequestType {
   return new HttpRequest({
     method: 'POST',
     url: `http://localhost:7071/api/${route}${query}`,

@@ -22,7 +22,10 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
 
     expect(response.status).toBe(200);
     expect(response.jsonBody).toMatchObject({ processed: 1, ignored: [] });
-    expect(app.processed[0]).toMatchObject({ ref: { mount: 'secret', path: 'app-db' }, source: 'vault-audit' });
+    expect(app.processed[0]).toMatchObject({
+      ref: { mount: 'secret', path: 'app-db' },
+      source: 'vault-audit',
+    });
   });
 
   it('accepts an HMAC-signed NDJSON batch and reports what it ignored', async () => {
@@ -31,7 +34,10 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
     const body = fixtureText('vault-audit/openbao-2.7.2-session.ndjson');
 
     const response = await call(
-      post('vault-audit', body, { 'x-rotor-signature': signWebhookBody(body, 'test-hmac-secret-0123456789'), 'content-type': 'application/x-ndjson' }),
+      post('vault-audit', body, {
+        'x-rotor-signature': signWebhookBody(body, 'test-hmac-secret-0123456789'),
+        'content-type': 'application/x-ndjson',
+      }),
     );
 
     expect(response.status).toBe(200);
@@ -63,11 +69,19 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
   });
 
   it.each([
-    ['415 for a wrong content type', entry(), { 'content-type': 'application/xml' }, 415, 'unsupported_media_type'],
+    [
+      '415 for a wrong content type',
+      entry(),
+      { 'content-type': 'application/xml' },
+      415,
+      'unsupported_media_type',
+    ],
     ['400 for malformed NDJSON', '{"type":"response"}\n{oops', {}, 400, 'invalid_input'],
     ['413 for a body over the limit', `${entry()}${' '.repeat(2048)}`, {}, 413, 'payload_too_large'],
   ])('answers %s', async (_name, body, headers, status, code) => {
-    setAppForTesting(appStandIn({ config: testConfig({ webhook: { bearerToken: TOKEN, maxBodyBytes: 2048 } }) }));
+    setAppForTesting(
+      appStandIn({ config: testConfig({ webhook: { bearerToken: TOKEN, maxBodyBytes: 2048 } }) }),
+    );
 
     const response = await call(post('vault-audit', body, { authorization: `Bearer ${TOKEN}`, ...headers }));
 
@@ -79,14 +93,24 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
     const app = appStandIn({ config: testConfig() });
     setAppForTesting(app);
 
-    const response = await call(post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }, '?vault=elsewhere'));
+    const response = await call(
+      post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }, '?vault=elsewhere'),
+    );
 
     expect(response.status).toBe(200);
-    expect(response.jsonBody).toMatchObject({ processed: 0, ignored: [{ reason: expect.stringMatching(/'elsewhere' is not configured/) }] });
+    expect(response.jsonBody).toMatchObject({
+      processed: 0,
+      ignored: [{ reason: expect.stringMatching(/'elsewhere' is not configured/) }],
+    });
   });
 
   it('answers 503 with Retry-After when the pipeline fails transiently', async () => {
-    setAppForTesting(appStandIn({ config: testConfig(), onProcess: () => Promise.reject(new TransientError('OpenBao sealed')) }));
+    setAppForTesting(
+      appStandIn({
+        config: testConfig(),
+        onProcess: () => Promise.reject(new TransientError('OpenBao sealed')),
+      }),
+    );
 
     const response = await call(post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }));
 

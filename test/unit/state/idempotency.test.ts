@@ -62,7 +62,9 @@ describe('withIdempotency (algorithm, in-memory store stand-in)', () => {
     const store = new MemoryIdempotencyStoreStandIn();
     const c = counter();
 
-    await expect(withIdempotency(store, 'event-4', () => Promise.reject(new Error('backend down')))).rejects.toThrow('backend down');
+    await expect(
+      withIdempotency(store, 'event-4', () => Promise.reject(new Error('backend down'))),
+    ).rejects.toThrow('backend down');
     const retry = await withIdempotency(store, 'event-4', () => c.work('recovered'));
 
     expect(retry).toEqual({ status: 'done', value: 'recovered' });
@@ -76,11 +78,14 @@ describe('withIdempotency (algorithm, in-memory store stand-in)', () => {
     await store.putInProgress('event-5', new Date(now.getTime() + 1_000));
     const c = counter();
 
-    await expect(withIdempotency(store, 'event-5', () => c.work(), { clock, inProgressExpiryMs: 1_000 })).rejects.toBeInstanceOf(
-      IdempotencyInProgressError,
-    );
+    await expect(
+      withIdempotency(store, 'event-5', () => c.work(), { clock, inProgressExpiryMs: 1_000 }),
+    ).rejects.toBeInstanceOf(IdempotencyInProgressError);
     now = new Date(now.getTime() + 1_001);
-    const taken = await withIdempotency(store, 'event-5', () => c.work('taken over'), { clock, inProgressExpiryMs: 1_000 });
+    const taken = await withIdempotency(store, 'event-5', () => c.work('taken over'), {
+      clock,
+      inProgressExpiryMs: 1_000,
+    });
 
     expect(taken).toEqual({ status: 'done', value: 'taken over' });
     expect(c.runs).toBe(1);

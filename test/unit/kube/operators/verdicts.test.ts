@@ -108,6 +108,24 @@ describe('VaultStaticSecret completion', () => {
     });
   });
 
+  it('in the second of the previous reconcile, is done only when the status changed after the patch', () => {
+    const next = new Date('2030-01-01T10:00:06Z');
+    const patched = {
+      ...vss([ready('True', 'Healthy', '2030-01-01T10:00:05Z')]),
+      status: {
+        lastGeneration: 3,
+        secretMAC: 'old',
+        conditions: [ready('True', 'Healthy', '2030-01-01T10:00:05Z')],
+      },
+    };
+    const sameSecond = vssVerdict(since, next, patched);
+    expect(sameSecond(patched)).toEqual({ state: 'pending' });
+    expect(sameSecond({ ...patched, status: { ...patched.status, secretMAC: 'new' } })).toEqual({
+      state: 'done',
+    });
+    expect(sameSecond(vss([ready('True', 'Healthy', '2030-01-01T10:00:06Z')]))).toEqual({ state: 'done' });
+  });
+
   it('resolves VaultAuth/VaultConnection references like VSO', () => {
     expect(resolveVsoRef(undefined, 'app', 'vso')).toBe('vso/default');
     expect(resolveVsoRef('auth', 'app', 'vso')).toBe('app/auth');

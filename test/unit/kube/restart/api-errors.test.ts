@@ -4,11 +4,16 @@ import { ForbiddenError, NotFoundError, TransientError } from '../../../../lib/e
 import { apiError, isConflict } from '../../../../lib/kube/restart/api-errors.js';
 
 const exception = (code: number, message: string) =>
-  new ApiException(code, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', message }), { 'x-big': 'header' });
+  new ApiException(code, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', message }), {
+    'x-big': 'header',
+  });
 
 describe('apiError', () => {
   it('turns 403 into a ForbiddenError that quotes the API server and says where to grant the verb', () => {
-    const e = apiError(exception(403, 'secrets "db" is forbidden: User "rotor" cannot get resource "secrets"'), 'read Secret ns/db');
+    const e = apiError(
+      exception(403, 'secrets "db" is forbidden: User "rotor" cannot get resource "secrets"'),
+      'read Secret ns/db',
+    );
     expect(e).toBeInstanceOf(ForbiddenError);
     expect(e.message).toBe(
       'read Secret ns/db: secrets "db" is forbidden: User "rotor" cannot get resource "secrets"; grant the rotor identity this verb in infra/k8s/rbac.yaml',

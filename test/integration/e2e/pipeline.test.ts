@@ -1,0 +1,239 @@
+/**
+ * The whole product on the real servers: a change in a backend reaches the restart patch
+ * through rotor's own routes (Event Grid webhook, OpenBao audit device, /api/rotate), with
+ * the ESO / VSO stand-ins as the operators, in both clusters, as the restricted identity.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envVarName, reloaderHash } from '../../../lib/kube/restart/index.js';
+import type { Outcome } from '../../../lib/outcome.js';
+import { keyVaultClientForTest, kubeClient, testEnv, uniqueName } from '../../env/index.js';
+import { deploySampleApp, type SampleApp } from '../../sandbox/sample-app.js';
+import { type Sandbox, startSandbox } from '../../sandbox/sandbox.js';
+import {
+  addRotationPolicy,
+  enableKvMount,
+  keyVaultEvent,
+  keyVaultUpdate,
+  openBaoWrite,
+  policyRotation,
+  postEventGrid,
+  writeOpenBao,
+} from '../../sandbox/scenarios.js';
+import { waitForInitialSync } from '../../sandbox/sync.js';
+
+const env = testEnv();
+const values: string[] = [];
+const secretValue = () => {
+  const v = `sv-${randomBytes(16).toString('hex')}`;
+  values.push(v);
+  return v;
+};
+const notifications: string[] = [];
+let notifier: Server;
+let sandbox: Sandbox;
+let app: SampleApp;
+
+async function templateEnv(cluster: number, name: string): Promise<string | undefined> {
+  const d = await kubeClient(env.clusters[cluster]!, 'admin').apps.readNamespacedDeployment({
+    namespace: app.namespace,
+    name: 'web',
+  });
+  return d.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === name)?.value;
+}
+
+async function secretHash(cluster: number, name: string): Promise<string> {
+  const s = await kubeClient(env.clusters[cluster]!, 'admin').core.readNamespacedSecret({
+    namespace: app.namespace,
+    name,
+  });
+  return reloaderHash({ kind: 'Secret', data: s.data ?? {} });
+}
+
+async function generation(cluster: number): Promise<number> {
+  const d = await kubeClient(env.clusters[cluster]!, 'admin').apps.readNamespacedDeployment({
+    namespace: app.namespace,
+    name: 'web',
+  });
+  return d.metadata?.generation ?? 0;
+}
+
+function restartedIn(outcome: Outcome): string[] {
+  return outcome.workloads
+    .filter((w) => w.status === 'restarted')
+    .map((w) => w.cluster)
+    .sort();
+}
+
+beforeAll(async () => {
+  notifier = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      notifications.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => notifier.listen(0, '127.0.0.1', r));
+  const port = (notifier.address() as AddressInfo).port;
+  const id = uniqueName('e2e');
+  app = {
+    namespace: id,
+    kvSecret: `${id}-db`,
+    csiSecret: `${id}-db`,
+    vaultMount: id.replace(/-/g, ''),
+    vaultPath: 'web/api',
+    vsoRefreshAfter: '1h',
+  };
+  await enableKvMount({ env }, app.vaultMount);
+  sandbox = await startSandbox(env, {
+    namespaces: [app.namespace],
+    kvMount: app.vaultMount,
+    config: { notifications: [{ kind: 'webhook', url: `http://127.0.0.1:${port}/hook` }], logLevel: 'debug' },
+  });
+  const kv = keyVaultClientForTest(env.lowkey);
+  await kv.setSecret(app.kvSecret, secretValue());
+  await writeOpenBao(env, app.vaultMount, app.vaultPath, { API_KEY: secretValue() });
+  for (const cluster of env.clusters) await deploySampleApp(kubeClient(cluster, 'admin'), env, app);
+  await waitForInitialSync(sandbox, app);
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+  await new Promise((r) => notifier?.close(r));
+});
+
+describe('rotor end to end on real servers', () => {
+  it('a Key Vault change delivered by Event Grid refreshes the ExternalSecret and restarts the consumer in every cluster', async () => {
+    const run = await keyVaultUpdate(sandbox, app, secretValue());
+
+    expect(run.outcome.status, JSON.stringify(run.outcome)).toBe('completed');
+    expect(
+      run.outcome.refreshes.filter((r) => r.kind === 'ExternalSecret' && r.status === 'refreshed'),
+    ).toHaveLength(2);
+    expect(restartedIn(run.outcome)).toEqual(['alpha', 'beta']);
+    for (const c of [0, 1]) {
+      // The template carries Reloader's variable with Reloader's hash of the new Secret data.
+      expect(await templateEnv(c, envVarName('SECRET', 'db-credentials'))).toBe(
+        await secretHash(c, 'db-credentials'),
+      );
+    }
+  });
+
+  it('the same key vault secret mounted by CSI restarts through the SecretProviderClass in the same rollout', async () => {
+    const run = await keyVaultUpdate(sandbox, app, secretValue());
+
+    expect(run.outcome.refreshes.some((r) => r.operator === 'csi' && r.status === 'restart-only')).toBe(true);
+    // One patch per workload and cluster carries both the ESO Secret and the CSI class.
+    expect(run.outcome.workloads.filter((w) => w.status === 'restarted')).toHaveLength(2);
+    expect(await templateEnv(0, envVarName('SECRETPROVIDERCLASS', 'tls'))).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('an OpenBao write seen through the audit device refreshes the VaultStaticSecret and restarts the consumer', async () => {
+    const run = await openBaoWrite(sandbox, app, secretValue());
+
+    expect(run.outcome.status).toBe('completed');
+    expect(
+      run.outcome.refreshes.filter((r) => r.kind === 'VaultStaticSecret' && r.status === 'refreshed'),
+    ).toHaveLength(2);
+    expect(restartedIn(run.outcome)).toEqual(['alpha', 'beta']);
+    expect(await templateEnv(1, envVarName('SECRET', 'api-key'))).toBe(await secretHash(1, 'api-key'));
+  });
+
+  it('a redelivered Event Grid event is answered without a second rollout', async () => {
+    const kv = keyVaultClientForTest(env.lowkey);
+    const version = (await kv.setSecret(app.kvSecret, secretValue())).properties.version ?? '';
+    const event = keyVaultEvent(env.lowkey.vaultName, app.kvSecret, version);
+    await postEventGrid(sandbox, [event]);
+    const first = await sandbox.waitForOutcome((o) => o.eventId === event.id);
+    const before = await generation(0);
+
+    const from = sandbox.outcomes.length;
+    await postEventGrid(sandbox, [event]);
+    const second = await sandbox.waitForOutcome((o) => o.eventId === event.id, { from });
+
+    expect(first.status).toBe('completed');
+    expect(second.status).toBe('duplicate');
+    expect(await generation(0)).toBe(before);
+  });
+
+  it('a SecretNearExpiry event for a secret with a policy rotates it, then refreshes and restarts (Key Vault)', async () => {
+    const kv = keyVaultClientForTest(env.lowkey);
+    await addRotationPolicy(sandbox, app, secretValue());
+    const before = (await kv.getSecret(app.kvSecret)).properties.version;
+
+    const run = await policyRotation(sandbox, app);
+
+    const after = await kv.getSecret(app.kvSecret);
+    expect(run.outcome.rotation).toEqual({ newVersion: after.properties.version });
+    expect(after.properties.version).not.toBe(before);
+    expect(after.properties.tags?.['rotor-generator']).toBe('password');
+    expect(after.properties.expiresOn!.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    expect(restartedIn(run.outcome)).toEqual(['alpha', 'beta']);
+    values.push(after.value ?? '');
+  });
+
+  it('POST /api/rotate rotates an OpenBao secret by its custom_metadata policy, then refreshes and restarts', async () => {
+    await fetch(`${env.openbao.address}/v1/${app.vaultMount}/metadata/${app.vaultPath}`, {
+      method: 'POST',
+      headers: { 'X-Vault-Token': env.openbao.rootToken },
+      body: JSON.stringify({
+        custom_metadata: { 'rotor-generator': 'password', 'rotor-generator-options': '{"field":"API_KEY"}' },
+      }),
+    });
+
+    const res = await fetch(`${sandbox.host.url}/api/rotate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ vault: 'openbao', mount: app.vaultMount, path: app.vaultPath }),
+    });
+    const outcome = (await res.json()) as Outcome;
+
+    expect(res.status).toBe(200);
+    expect(outcome.rotation).toHaveProperty('newVersion');
+    expect(
+      outcome.refreshes.filter((r) => r.kind === 'VaultStaticSecret' && r.status === 'refreshed'),
+    ).toHaveLength(2);
+    expect(restartedIn(outcome)).toEqual(['alpha', 'beta']);
+    const read = await fetch(`${env.openbao.address}/v1/${app.vaultMount}/data/${app.vaultPath}`, {
+      headers: { 'X-Vault-Token': env.openbao.rootToken },
+    });
+    values.push(((await read.json()) as { data: { data: { API_KEY: string } } }).data.data.API_KEY);
+  });
+
+  it('no secret value reaches logs, traces, metrics or notifications', async () => {
+    await sandbox.telemetry.flush();
+    const spans = sandbox.telemetry.memory!.spans.getFinishedSpans();
+    await sandbox.telemetry.memory!.reader.forceFlush();
+    const metrics = sandbox.telemetry.memory!.metrics.getMetrics();
+    const outputs = {
+      logs: sandbox.logLines.join('\n'),
+      traces: JSON.stringify(
+        spans.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })),
+      ),
+      metrics: JSON.stringify(metrics),
+      notifications: notifications.join('\n'),
+      outcomes: JSON.stringify(sandbox.outcomes),
+    };
+
+    // The check must be able to fail: every channel saw this run's activity.
+    expect(spans.length).toBeGreaterThan(0);
+    expect(outputs.logs).toContain(app.kvSecret);
+    expect(outputs.metrics).toContain('rotor.restarts');
+    expect(notifications.length).toBeGreaterThan(0);
+    expect(values.length).toBeGreaterThanOrEqual(8);
+    for (const [channel, text] of Object.entries(outputs)) {
+      for (const value of values.filter(Boolean)) {
+        expect(text.includes(value), `${channel} contains a secret value`).toBe(false);
+        expect(
+          text.includes(Buffer.from(value).toString('base64')),
+          `${channel} contains a base64 secret value`,
+        ).toBe(false);
+      }
+    }
+  });
+});
