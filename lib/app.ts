@@ -108,7 +108,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         dryRun: options.dryRun,
         clock,
       });
-      return { results: refreshed.results, changed: withRefreshedTargets(cluster, refreshed) };
+      const version = options.event.version ?? options.event.id;
+      const changed = withRefreshedTargets(cluster, refreshed).map((c) =>
+        c.kind === 'SecretProviderClass' ? { ...c, backendVersion: version } : c,
+      );
+      return { results: refreshed.results, changed };
     },
     restart: async (cluster, changed, options) => (await engineFor(cluster)).restart(changed, options),
   };

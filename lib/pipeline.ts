@@ -36,7 +36,7 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   refresh(
     cluster: string,
     derived: D[],
-    options: { dryRun: boolean; onForced: () => void },
+    options: { dryRun: boolean; onForced: () => void; event: ChangeEvent },
   ): Promise<{ results: RefreshResult[]; changed: ChangedResource[] }>;
   restart(
     cluster: string,
@@ -95,7 +95,7 @@ export async function runPipeline<D extends DerivedRef>(
   }
 
   const perCluster = await Promise.all(
-    ports.clusters().map((cluster) => runInCluster(cluster, event.ref, ports, timeline, dryRun)),
+    ports.clusters().map((cluster) => runInCluster(cluster, event, ports, timeline, dryRun)),
   );
   for (const r of perCluster) {
     outcome.refreshes.push(...r.refreshes);
@@ -109,17 +109,18 @@ export async function runPipeline<D extends DerivedRef>(
 
 async function runInCluster<D extends DerivedRef>(
   cluster: string,
-  ref: SecretRef,
+  event: ChangeEvent,
   ports: PipelinePorts<D>,
   timeline: Timeline,
   dryRun: boolean,
 ): Promise<{ refreshes: RefreshResult[]; workloads: WorkloadResult[]; failure?: ClusterFailure }> {
   try {
-    const derived = await ports.resolve(cluster, ref);
+    const derived = await ports.resolve(cluster, event.ref);
     timeline.mark('resolved', `${cluster}: ${derived.length} derived`);
     if (derived.length === 0) return { refreshes: [], workloads: [] };
     const refreshed = await ports.refresh(cluster, derived, {
       dryRun,
+      event,
       onForced: () => timeline.mark('refresh-forced', cluster),
     });
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);

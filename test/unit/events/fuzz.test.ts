@@ -160,8 +160,8 @@ describe('parsers under fuzzing: no input throws anything but the typed validati
         safeDecodeKeyVaultDelivery(raw, { keyVaults: config.keyVaults, receivedAt });
         safeDecodeKeyVaultDelivery(other, { keyVaults: config.keyVaults, receivedAt });
         const envelope = {
-          id: String(raw.id),
-          type: String(raw.eventType),
+          id: typeof raw.id === 'string' ? raw.id : JSON.stringify(raw.id ?? null),
+          type: typeof raw.eventType === 'string' ? raw.eventType : JSON.stringify(raw.eventType ?? null),
           source: typeof raw.topic === 'string' ? raw.topic : undefined,
           data: raw.data,
         };
