@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { notify } from '../../../lib/notify/notifier.js';
+import type { Outcome } from '../../../lib/outcome.js';
+import { createLogger } from '../../../lib/telemetry.js';
+
+const base: Outcome = {
+  eventId: 'e1',
+  ref: 'azure-keyvault:kv/db',
+  kind: 'changed',
+  source: 'eventgrid',
+  status: 'completed',
+  refreshes: [],
+  workloads: [
+    {
+      status: 'restarted',
+      cluster: 'aks',
+      kind: 'Deployment',
+      namespace: 'shop',
+      name: 'web',
+      hashes: ['abc'],
+    },
+  ],
+  clusterFailures: [],
+  timeline: [],
+  dryRun: false,
+};
+
+function recorder() {
+  const sent: Array<{ url: string; body: unknown }> = [];
+  return { sent, send: async (url: string, body: unknown) => void sent.push({ url, body }) };
+}
+
+describe('notifications', () => {
+  it('a restart is announced to every target in its own format', async () => {
+    const r = recorder();
+    const targets = [
+      { kind: 'slack' as const, url: 'http://127.0.0.1:1/slack', on: ['restart' as const] },
+      { kind: 'teams' as const, url: 'http://127.0.0.1:1/teams', on: ['restart' as const] },
+      {
+        kind: 'webhook' as const,
+        url: 'http://127.0.0.1:1/hook',
+        on: ['restart' as const, 'failure' as const],
+      },
+    ];
+
+    await notify(targets, base, createLogger('error'), r.send);
+
+    expect(r.sent.map((s) => s.url)).toEqual(targets.map((t) => t.url));
+    expect(JSON.stringify(r.sent[0]?.body)).toContain('restarted Deployment shop/web in aks');
+    expect(JSON.stringify(r.sent[1]?.body)).toContain('AdaptiveCard');
+    expect(r.sent[2]?.body).toMatchObject({ failed: false, restarted: 1 });
+  });
+
+  it('targets that only want failures hear nothing about a clean restart, and everything about a failure', async () => {
+    const r = recorder();
+    const targets = [{ kind: 'webhook' as const, url: 'http://127.0.0.1:1/hook', on: ['failure' as const] }];
+
+    await notify(targets, base, createLogger('error'), r.send);
+    await notify(
+      targets,
+      {
+        ...base,
+        status: 'partial',
+        workloads: [
+          {
+            status: 'failed',
+            cluster: 'aks',
+            kind: 'Deployment',
+            namespace: 'shop',
+            name: 'api',
+            error: 'forbidden',
+          },
+        ],
+      },
+      createLogger('error'),
+      r.send,
+    );
+
+    expect(r.sent).toHaveLength(1);
+    expect(JSON.stringify(r.sent[0]?.body)).toContain('failed Deployment shop/api in aks: forbidden');
+  });
+
+  it('a notification endpoint that fails never fails the run', async () => {
+    const lines: string[] = [];
+    await expect(
+      notify(
+        [{ kind: 'slack', url: 'http://127.0.0.1:1/x', on: ['restart'] }],
+        base,
+        createLogger('warn', (l) => lines.push(l)),
+        async () => {
+          throw new Error('503');
+        },
+      ),
+    ).resolves.toBeUndefined();
+    expect(lines.join('\n')).toContain('notification failed');
+  });
+});

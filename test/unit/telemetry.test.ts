@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { Outcome } from '../../lib/outcome.js';
+import { createLogger, createTelemetry } from '../../lib/telemetry.js';
+
+describe('telemetry', () => {
+  it('logs are one JSON object per line, filtered by level, with child fields', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', (l) => lines.push(l)).child({ cluster: 'aks' });
+
+    log.debug('hidden');
+    log.info('patched', { workload: 'web' });
+
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'info',
+      msg: 'patched',
+      cluster: 'aks',
+      workload: 'web',
+    });
+  });
+
+  it('fields named like secret material are redacted even if a caller passes them', () => {
+    const lines: string[] = [];
+    createLogger('info', (l) => lines.push(l)).info('oops', {
+      password: 'hunter2',
+      value: 'v',
+      token: 't',
+      ref: 'kv/db',
+    });
+
+    expect(lines[0]).not.toMatch(/hunter2|"v"|"t"/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ password: '[redacted]', ref: 'kv/db' });
+  });
+
+  it('an outcome is counted as events, restarts by result and an end-to-end latency', async () => {
+    const t = createTelemetry({ logLevel: 'error' }, { inMemory: true, write: () => undefined });
+    const outcome: Outcome = {
+      eventId: 'e',
+      ref: 'r',
+      kind: 'changed',
+      source: 'eventgrid',
+      status: 'completed',
+      refreshes: [],
+      workloads: [
+        { status: 'restarted', cluster: 'c', kind: 'Deployment', namespace: 'n', name: 'w', hashes: [] },
+      ],
+      clusterFailures: [],
+      timeline: [{ step: 'done', atMs: 42 }],
+      dryRun: false,
+    };
+
+    t.eventReceived('eventgrid', 'changed');
+    t.recordOutcome(outcome);
+    await t.span('rotor.pipeline', { 'rotor.ref': 'r' }, async () => undefined);
+    await t.memory!.reader.forceFlush();
+
+    const metrics = t.memory!.metrics.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const names = metrics.map((m) => m.descriptor.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['rotor.events', 'rotor.restarts', 'rotor.pipeline.latency']),
+    );
+    expect(t.memory!.spans.getFinishedSpans().map((s) => s.name)).toEqual(['rotor.pipeline']);
+    await t.shutdown();
+  });
+});
