@@ -200,6 +200,16 @@ async function runBurst(sandbox: Awaited<ReturnType<typeof startSandbox>>) {
     deliveredMs: Math.round(deliveredMs),
     outcomes: outcomes.length,
     statuses: countBy(outcomes.map((o) => o.status)),
+    sharedRuns: outcomes.filter((o) => o.sharedRunOf).length,
+    failureReasons: [
+      ...new Set(
+        outcomes.flatMap((o) => [
+          ...o.refreshes.flatMap((r) => ('error' in r ? [r.error] : [])),
+          ...o.workloads.flatMap((w) => ('error' in w ? [w.error] : [])),
+          ...o.clusterFailures.map((c) => c.error),
+        ]),
+      ),
+    ].slice(0, 5),
     rolloutsCaused: rollouts,
     rolloutsWithoutCoalescing: BURST_SECRETS,
     secretsPresent: updatedSecrets,

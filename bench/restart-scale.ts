@@ -230,7 +230,7 @@ async function main(): Promise<void> {
       benchmark: 'restart-scale',
       date: new Date().toISOString(),
       node: process.version,
-      machine: { cpus: os.cpus().length, loadAverage1m: Math.round(os.loadavg()[0] * 10) / 10 },
+      machine: { cpus: os.cpus().length, loadAverage1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10 },
       shape: {
         namespaces: NAMESPACES,
         deployments: NAMESPACES * DEPLOYMENTS_PER_NS,

@@ -137,12 +137,25 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       runPipeline(event, ports, clock, { dryRun: options.dryRun ?? config.restart.dryRun, ...options }),
     );
 
+  // Events naming the same secret version while a run for it is in flight share that run:
+  // forcing the same ExternalSecret five times at once only slows each force down.
+  const inflight = new Map<string, Promise<Outcome>>();
+  const runShared = (event: ChangeEvent, options: { skipRotation?: boolean }): Promise<Outcome> => {
+    if (event.version === undefined) return run(event, options);
+    const key = `${event.kind}|${refKey(event.ref)}|${event.version}|${options.skipRotation === true}`;
+    const running = inflight.get(key);
+    if (running) return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
+    const started = run(event, options).finally(() => inflight.delete(key));
+    inflight.set(key, started);
+    return started;
+  };
+
   const process = async (event: ChangeEvent, options: { skipRotation?: boolean } = {}): Promise<Outcome> => {
     telemetry.eventReceived(event.source, event.kind);
     const result = await withIdempotency(
       idempotency,
       `${event.source}:${event.id}`,
-      () => run(event, options),
+      () => runShared(event, options),
       {
         inProgressExpiryMs: config.state.inProgressExpiryMs,
         clock,

@@ -104,4 +104,9 @@ export interface Outcome {
   clusterFailures: ClusterFailure[];
   timeline: TimelineEntry[];
   dryRun: boolean;
+  /**
+   * Set when this event named the same secret version as a run already in flight (a noisy
+   * source, several vaults' replicas): it shared that run instead of forcing the operators again.
+   */
+  sharedRunOf?: string;
 }

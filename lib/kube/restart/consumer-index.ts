@@ -34,6 +34,7 @@ interface IndexRecord extends WorkloadRef {
   named: ResourceType[];
   /** The kind's reduced copy of the object, when it keeps one (see WorkloadKind.slim). */
   view?: KubeObject;
+  uid?: string;
 }
 
 export type IndexLog = (
@@ -101,9 +102,13 @@ export class ConsumerIndex {
     for (const type of record.named) addTo(this.named, `${record.namespace}\0${type}`, key);
   }
 
-  remove(key: string): void {
+  /**
+   * Forgets a workload. With `uid`, only that incarnation: a Job rotor recreated (and
+   * recorded from the create response) outlives the delete event of its predecessor.
+   */
+  remove(key: string, uid?: string): void {
     const old = this.records.get(key);
-    if (!old) return;
+    if (!old || (uid !== undefined && old.uid !== undefined && old.uid !== uid)) return;
     this.records.delete(key);
     for (const ref of old.refs) deleteFrom(this.byRef, `${old.namespace}\0${ref}`, key);
     for (const type of old.named) deleteFrom(this.named, `${old.namespace}\0${type}`, key);
@@ -131,6 +136,7 @@ function project(kind: WorkloadKind, obj: KubeObject): IndexRecord {
     refs: types.flatMap((t) => [...refs[t]].map((n) => `${t}\0${n}`)),
     named: types.filter((t) => TYPED[t].reload in own || TYPED[t].reload in tpl),
     view: kind.slim?.(obj),
+    uid: obj.metadata?.uid,
   };
 }
 
@@ -234,7 +240,7 @@ class KindInformer {
           namespace: obj.metadata?.namespace ?? '',
           name: obj.metadata?.name ?? '',
         };
-        this.index.remove(workloadKey(ref));
+        this.index.remove(workloadKey(ref), obj.metadata?.uid);
       }
     };
     const onDone = (error: unknown) => {

@@ -179,7 +179,11 @@ export class RestartEngine {
         }
         try {
           const ctx = { client: this.client, strategy: this.strategy, clock: this.clock, dryRun };
-          return toResult(base, await kind.restart(ctx, obj, decision.targets));
+          const outcome = await kind.restart(ctx, obj, decision.targets);
+          // Record what was written now rather than when its watch event arrives, so a
+          // repeated event right behind this one sees it.
+          if (outcome.status === 'restarted' && outcome.object) this.index.upsert(kind, outcome.object);
+          return toResult(base, outcome);
         } catch (error) {
           // A 404 on a write made from the index's copy: the workload is gone; the read says so.
           const stale = isConflict(error) || (cached !== undefined && isNotFound(error));

@@ -61,7 +61,12 @@ async function restart(
   const body = recreatedJob(job, applyTemplatePatch(template, change.patch));
   try {
     const created = await createOnceGone(ctx, namespace, body);
-    return { status: 'restarted', written: change.written, generation: created.metadata?.generation };
+    return {
+      status: 'restarted',
+      written: change.written,
+      generation: created.metadata?.generation,
+      object: created as unknown as KubeObject,
+    };
   } catch (error) {
     const why = apiError(error, 'create').message;
     throw new TransientError(`Job ${namespace}/${name} was deleted but could not be created again (${why})`, {

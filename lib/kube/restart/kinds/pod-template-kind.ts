@@ -36,7 +36,12 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
       if (ctx.dryRun) return { status: 'restarted', written: change.written };
       const { namespace, name } = nameOf(obj);
       const updated = await spec.patch(ctx.client, namespace, name, templatePatchBody(obj, change.patch));
-      return { status: 'restarted', written: change.written, generation: updated.metadata?.generation };
+      return {
+        status: 'restarted',
+        written: change.written,
+        generation: updated.metadata?.generation,
+        object: updated,
+      };
     },
   };
 }

@@ -65,7 +65,12 @@ async function restart(
     },
     mergePatch,
   )) as KubeObject;
-  return { status: 'restarted', written: change.written, generation: updated.metadata?.generation };
+  return {
+    status: 'restarted',
+    written: change.written,
+    generation: updated.metadata?.generation,
+    object: updated,
+  };
 }
 
 function templateBody(

@@ -40,7 +40,7 @@ export interface KindContext {
 
 export type KindOutcome =
   | { status: 'already-current' }
-  | { status: 'restarted'; written: ReloadTarget[]; generation?: number }
+  | { status: 'restarted'; written: ReloadTarget[]; generation?: number; object?: KubeObject }
   | { status: 'skipped'; reason: string };
 
 /**
