@@ -6,7 +6,7 @@ import { createBackends } from './backends/registry.js';
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
-import { describeError } from './errors.js';
+import { describeError, TransientError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import { ClusterRegistry, type TokenSource } from './kube/cluster.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from './kube/operators/index.js';
@@ -155,7 +155,18 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     const result = await withIdempotency(
       idempotency,
       `${event.source}:${event.id}`,
-      () => runShared(event, options),
+      async () => {
+        const outcome = await runShared(event, options);
+        const unreachable = outcome.clusterFailures.filter((f) => f.retryable);
+        if (unreachable.length === 0) return outcome;
+        // Nothing is recorded as done: the sender's retry repeats the run, and the clusters
+        // that were reached answer already-current.
+        await finish(outcome);
+        throw new TransientError(
+          `${unreachable.map((f) => `cluster ${f.cluster}: ${f.error}`).join('; ')}; deliver the event again`,
+          { details: { eventId: event.id, status: outcome.status } },
+        );
+      },
       {
         inProgressExpiryMs: config.state.inProgressExpiryMs,
         clock,

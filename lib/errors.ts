@@ -113,3 +113,15 @@ export function describeError(error: unknown): { code: string; message: string; 
   if (error instanceof Error) return { code: 'internal', message: error.message, retryable: true };
   return { code: 'internal', message: String(error), retryable: true };
 }
+
+/**
+ * Network faults and 5xx/429/409 are worth a redelivery; a 4xx from a server (forbidden,
+ * not found) or a permanent rotor error is not.
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (error instanceof RotorError) return error.retryable;
+  const e = error as { code?: unknown; statusCode?: unknown };
+  const code = typeof e.code === 'number' ? e.code : e.statusCode;
+  if (typeof code === 'number') return code >= 500 || code === 429 || code === 409;
+  return true;
+}

@@ -90,6 +90,8 @@ export interface TimelineEntry {
 export interface ClusterFailure {
   cluster: string;
   error: string;
+  /** Unreachable, timed out, 5xx: the sender should deliver the event again. */
+  retryable: boolean;
 }
 
 export interface Outcome {

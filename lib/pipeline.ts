@@ -1,6 +1,6 @@
 import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
-import { describeError } from './errors.js';
+import { describeError, isRetryableError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type {
   ClusterFailure,
@@ -132,7 +132,11 @@ async function runInCluster<D extends DerivedRef>(
     );
     return { refreshes: refreshed.results, workloads };
   } catch (error) {
-    return { refreshes: [], workloads: [], failure: { cluster, error: describeError(error).message } };
+    return {
+      refreshes: [],
+      workloads: [],
+      failure: { cluster, error: describeError(error).message, retryable: isRetryableError(error) },
+    };
   }
 }
 

@@ -16,10 +16,12 @@ export function ensureDependencies() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  console.log('▶ installing npm dependencies (npm ci)');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // npm ci refuses a lockfile without every platform's optional packages, and the registry
+  // reachable here does not serve all of Biome's; npm install from the lockfile is exact too.
+  console.log('▶ installing npm dependencies (npm install from the lockfile)');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error('rotor: npm ci failed; see the output above');
+    console.error('rotor: npm install failed; see the output above');
     process.exit(r.status ?? 1);
   }
 }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { describeError, TransientError } from '../errors.js';
+import { describeError, isRetryableError, TransientError } from '../errors.js';
 import type { ClusterFailure } from '../outcome.js';
 import type { ClusterClient, ClusterRegistry } from './cluster.js';
 
@@ -66,12 +66,19 @@ export async function forEachCluster<T>(
         await probeCluster(client, timeout);
         return { ok: true as const, cluster, value: await fn(client) };
       } catch (error) {
-        return { ok: false as const, cluster, error: describeError(error).message };
+        return {
+          ok: false as const,
+          cluster,
+          error: describeError(error).message,
+          retryable: isRetryableError(error),
+        };
       }
     }),
   );
   return {
     results: settled.flatMap((s) => (s.ok ? [{ cluster: s.cluster, value: s.value }] : [])),
-    failures: settled.flatMap((s) => (s.ok ? [] : [{ cluster: s.cluster, error: s.error }])),
+    failures: settled.flatMap((s) =>
+      s.ok ? [] : [{ cluster: s.cluster, error: s.error, retryable: s.retryable }],
+    ),
   };
 }

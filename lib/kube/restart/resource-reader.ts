@@ -25,6 +25,8 @@ export type ResolvedResource =
 
 const SPC = { group: 'secrets-store.csi.x-k8s.io', version: 'v1' } as const;
 const KEEP_MS = 60_000;
+/** Stands in for the object id when the hash is keyed on a backend version no pod has mounted yet. */
+const BACKEND_VERSION_ID = 'rotor.dev/backend-version';
 
 interface SpcPodStatus {
   metadata?: { name?: string; creationTimestamp?: string; managedFields?: Array<{ time?: string }> };
@@ -41,7 +43,7 @@ export class ResourceReader {
 
   /** A read that started at or after `notBefore` (performance.now() time of the change's arrival). */
   read(change: ChangedResource, notBefore: number): Promise<ResolvedResource> {
-    const key = `${change.kind}/${change.namespace}/${change.name}`;
+    const key = `${change.kind}/${change.namespace}/${change.name}#${change.backendVersion ?? ''}`;
     const cached = this.reads.get(key);
     if (cached && cached.startedAt >= notBefore) return cached.result;
     this.forgetOld();
@@ -89,8 +91,11 @@ export class ResourceReader {
 
   /**
    * Reloader hashes the SecretProviderClassPodStatus (object ids and versions the driver
-   * mounted), not the SecretProviderClass. Pods may briefly disagree during a rotation;
-   * the status written last wins.
+   * mounted), not the SecretProviderClass; pods may briefly disagree during a rotation, so
+   * the status written last wins. When the change names the new backend version and no
+   * pod has mounted it yet (the driver only re-reads on remount, unless its own rotation
+   * poll runs), the hash is keyed on that version instead: the restart is what refreshes
+   * the mount, and the same version again finds it already current.
    */
   private async fetchSpc(change: ChangedResource, type: ResourceType): Promise<ResolvedResource> {
     const { namespace, name } = change;
@@ -111,6 +116,18 @@ export class ResourceReader {
         (a, b) =>
           lastWrite(b) - lastWrite(a) || (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''),
       )[0];
+    const version = change.backendVersion;
+    const mounted =
+      version !== undefined && (latest?.status?.objects ?? []).some((o) => o.version === version);
+    if (version !== undefined && !mounted) {
+      const status = { secretProviderClassName: name, objects: [{ id: BACKEND_VERSION_ID, version }] };
+      return present(
+        change,
+        type,
+        reloaderHash({ kind: 'SecretProviderClassPodStatus', status }, this.algorithm),
+        spc.metadata,
+      );
+    }
     if (!latest?.status) {
       return {
         present: false,

@@ -279,4 +279,50 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
       expected,
     );
   });
+
+  it('keys an SPC restart on the new backend version while no pod has mounted it, once per version', async () => {
+    await f.admin.custom.createNamespacedCustomObject({
+      ...CSI,
+      plural: 'secretproviderclasses',
+      namespace: ns,
+      body: {
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClass',
+        metadata: { name: 'kv2' },
+        spec: { provider: 'azure', parameters: {} },
+      },
+    });
+    await createDeployment(
+      f,
+      ns,
+      'kv2-user',
+      podSpec(
+        [container('app', { volumeMounts: [{ name: 'secrets', mountPath: '/mnt' }] })],
+        [
+          {
+            name: 'secrets',
+            csi: { driver: 'secrets-store.csi.k8s.io', volumeAttributes: { secretProviderClass: 'kv2' } },
+          },
+        ],
+      ),
+      { annotations: AUTO },
+    );
+    const engine = engineFor(f);
+    const rotated = { ...change(f, 'SecretProviderClass', ns, 'kv2'), backendVersion: 'v8' };
+
+    const first = await engine.restart([rotated]);
+    const again = await engine.restart([rotated]);
+    const unversioned = await engine.restart([change(f, 'SecretProviderClass', ns, 'kv2')]);
+
+    const expected = sha1('SecretProviderClassName=kv2;rotor.dev/backend-version=v8');
+    expect(first).toEqual([
+      expect.objectContaining({ name: 'kv2-user', status: 'restarted', hashes: [expected] }),
+    ]);
+    expect(again.map((r) => r.status)).toEqual(['already-current']);
+    // Without a version and with no pod status there is nothing to hash: reported, not guessed.
+    expect(unversioned[0]).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/no SecretProviderClassPodStatus/),
+    });
+  });
 });

@@ -67,4 +67,24 @@ describe('ConsumerIndex bookkeeping', () => {
     expect(i.lookup('shop', 'SECRET', 'db2')).toEqual([]);
     expect(i.size).toBe(0);
   });
+
+  it('ignores the delete event of an older incarnation once the new one is recorded (a recreated Job)', () => {
+    const i = index();
+    i.upsert(deploymentKind, { ...web, metadata: { ...web.metadata, uid: 'new' } });
+    i.remove('Deployment/shop/web', 'old');
+    expect(i.lookup('shop', 'SECRET', 'db')).toHaveLength(1);
+    i.remove('Deployment/shop/web', 'new');
+    expect(i.lookup('shop', 'SECRET', 'db')).toEqual([]);
+  });
+
+  it('keeps a reduced copy for pod-template kinds and none for kinds that are read whole', () => {
+    const i = index();
+    i.upsert(deploymentKind, web);
+    expect(i.view({ kind: 'Deployment', namespace: 'shop', name: 'web' })?.metadata?.name).toBe('web');
+    i.upsert(cronJobKind, {
+      metadata: { name: 'n', namespace: 'shop' },
+      spec: { jobTemplate: { spec: { template: { spec: {} } } } },
+    });
+    expect(i.view({ kind: 'CronJob', namespace: 'shop', name: 'n' })).toBeUndefined();
+  });
 });
