@@ -59,3 +59,15 @@ describe('rotor command line', () => {
     expect(io.err.join('\n')).toContain('hash needs -f FILE');
   });
 });
+
+describe('rotor hash follows the configured Reloader digest', () => {
+  it('prints the SHA-512/256 hash when ROTOR_HASH_ALGORITHM says so', async () => {
+    vi.stubEnv('ROTOR_HASH_ALGORITHM', 'sha512-256');
+    const io = capture();
+
+    const code = await runCli(['hash', '-f', 'test/fixtures/restart/manifests/secret-db.yaml', '--json']);
+
+    expect(code).toBe(0);
+    expect((JSON.parse(io.out.join('\n')) as { hash: string }).hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
