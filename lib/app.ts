@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultAzureCredential } from '@azure/identity';
-import { VersionApi } from '@kubernetes/client-node';
 import type { App, HealthReport, Plan } from './app-types.js';
 import { createBackends } from './backends/registry.js';
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
@@ -9,6 +8,7 @@ import { type Config, loadConfig } from './config.js';
 import { describeError, TransientError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import { ClusterRegistry, type TokenSource } from './kube/cluster.js';
+import { probeCluster } from './kube/fanout.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from './kube/operators/index.js';
 import { RestartEngine } from './kube/restart/index.js';
 import { notify, type Send } from './notify/notifier.js';
@@ -134,7 +134,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
 
   const run = (event: ChangeEvent, options: { dryRun?: boolean; skipRotation?: boolean } = {}) =>
     telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
-      runPipeline(event, ports, clock, { dryRun: options.dryRun ?? config.restart.dryRun, ...options }),
+      runPipeline(event, ports, clock, {
+        dryRun: options.dryRun ?? config.restart.dryRun,
+        clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
+        ...options,
+      }),
     );
 
   // Events naming the same secret version while a run for it is in flight share that run:
@@ -349,11 +353,7 @@ async function healthOf(
     Promise.all(
       clusters
         .names()
-        .map((name) =>
-          timed(name, 'cluster', async () =>
-            (await clusters.get(name)).kc.makeApiClient(VersionApi).getCode(),
-          ),
-        ),
+        .map((name) => timed(name, 'cluster', async () => probeCluster(await clusters.get(name), 5_000))),
     ),
     tables
       ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))])

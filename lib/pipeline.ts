@@ -56,6 +56,8 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Manual refresh: skip rotation even for rotating kinds. */
   skipRotation?: boolean;
+  /** A cluster that has not finished by then is reported as unreachable (retryable). */
+  clusterDeadlineMs?: number;
 }
 
 export async function runPipeline<D extends DerivedRef>(
@@ -95,7 +97,15 @@ export async function runPipeline<D extends DerivedRef>(
   }
 
   const perCluster = await Promise.all(
-    ports.clusters().map((cluster) => runInCluster(cluster, event, ports, timeline, dryRun)),
+    ports
+      .clusters()
+      .map((cluster) =>
+        withDeadline(
+          runInCluster(cluster, event, ports, timeline, dryRun),
+          cluster,
+          options.clusterDeadlineMs,
+        ),
+      ),
   );
   for (const r of perCluster) {
     outcome.refreshes.push(...r.refreshes);
@@ -113,7 +123,7 @@ async function runInCluster<D extends DerivedRef>(
   ports: PipelinePorts<D>,
   timeline: Timeline,
   dryRun: boolean,
-): Promise<{ refreshes: RefreshResult[]; workloads: WorkloadResult[]; failure?: ClusterFailure }> {
+): Promise<ClusterRun> {
   try {
     const derived = await ports.resolve(cluster, event.ref);
     timeline.mark('resolved', `${cluster}: ${derived.length} derived`);
@@ -137,6 +147,34 @@ async function runInCluster<D extends DerivedRef>(
       workloads: [],
       failure: { cluster, error: describeError(error).message, retryable: isRetryableError(error) },
     };
+  }
+}
+
+type ClusterRun = { refreshes: RefreshResult[]; workloads: WorkloadResult[]; failure?: ClusterFailure };
+
+/** A hung API server (packets dropped) must not hold the event past the sender's timeout. */
+async function withDeadline(
+  work: Promise<ClusterRun>,
+  cluster: string,
+  ms: number | undefined,
+): Promise<ClusterRun> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ClusterRun>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          refreshes: [],
+          workloads: [],
+          failure: { cluster, error: `cluster ${cluster} did not finish within ${ms} ms`, retryable: true },
+        }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

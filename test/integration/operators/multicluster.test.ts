@@ -125,6 +125,8 @@ describe('multi-cluster fan-out', () => {
         error: expect.stringMatching(
           /^cluster gone is unreachable at https:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
         ),
+        // Unreachable is a fault worth a redelivery, not a permanent refusal.
+        retryable: true,
       },
     ]);
     expect(elapsed).toBeLessThan(5_000);
@@ -161,7 +163,7 @@ describe('multi-cluster fan-out', () => {
 
       expect(results.map((r) => r.cluster)).toEqual([alpha.name]);
       expect(failures).toEqual([
-        { cluster: 'hung', error: expect.stringMatching(/unreachable .*no answer within 1000 ms/) },
+        { cluster: 'hung', error: expect.stringMatching(/unreachable .*no answer within 1000 ms/), retryable: true },
       ]);
       expect(elapsed).toBeGreaterThanOrEqual(1_000);
       expect(elapsed).toBeLessThan(4_000);
