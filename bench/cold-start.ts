@@ -13,14 +13,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { sandboxConfig } from '../test/sandbox/config.js';
-import { deploySampleApp, type SampleApp } from '../test/sandbox/sample-app.js';
+import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent } from '../test/sandbox/scenarios.js';
-import { waitForInitialSync } from '../test/sandbox/sync.js';
 import { summarise } from './stats.js';
 
 const random = () => randomBytes(12).toString('base64url');
@@ -42,16 +40,8 @@ async function main(): Promise<void> {
       vaultPath: 'cold/api',
       vsoRefreshAfter: '60s',
     };
+    await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
     const kv = keyVaultClientForTest(env.descriptor.lowkey);
-    await kv.setSecret(app.kvSecret, random());
-    await kv.setSecret(app.csiSecret, random());
-    await deploySampleApp(kubeClient(env.descriptor.clusters[0]!, 'admin'), env.descriptor, app);
-    await fetch(`${env.descriptor.openbao.address}/v1/${app.vaultMount}/data/${app.vaultPath}`, {
-      method: 'POST',
-      headers: { 'X-Vault-Token': env.descriptor.openbao.rootToken },
-      body: JSON.stringify({ data: { API_KEY: random() } }),
-    });
-    await waitForInitialSync(sandbox, app);
     const config = sandboxConfig(env.descriptor, { dir: mkdtempSync(join(tmpdir(), 'rotor-cold-')) });
     const built = existsSync(join(ROOT, 'dist/lib/host/main.js'));
     for (let i = 0; i < 5; i++) {

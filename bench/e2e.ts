@@ -15,10 +15,9 @@ import type { Outcome } from '../lib/outcome.js';
 import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
-import { deploySampleApp, type SampleApp } from '../test/sandbox/sample-app.js';
+import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent, keyVaultUpdate, postEventGrid } from '../test/sandbox/scenarios.js';
-import { waitForInitialSync } from '../test/sandbox/sync.js';
 import { summarise } from './stats.js';
 
 const EVENTS = Number(process.env.ROTOR_BENCH_EVENTS ?? '100');
@@ -41,16 +40,7 @@ async function main(): Promise<void> {
       vaultPath: 'bench/api',
       vsoRefreshAfter: '60s',
     };
-    const kv = keyVaultClientForTest(env.descriptor.lowkey);
-    await kv.setSecret(app.kvSecret, random());
-    await kv.setSecret(app.csiSecret, random());
-    await deploySampleApp(kubeClient(env.descriptor.clusters[0]!, 'admin'), env.descriptor, app);
-    await fetch(`${env.descriptor.openbao.address}/v1/${app.vaultMount}/data/${app.vaultPath}`, {
-      method: 'POST',
-      headers: { 'X-Vault-Token': env.descriptor.openbao.rootToken },
-      body: JSON.stringify({ data: { API_KEY: random() } }),
-    });
-    await waitForInitialSync(sandbox, app);
+    await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
 
     log(`latency: ${EVENTS} sequential Key Vault changes`);
     const pipeline: number[] = [];

@@ -6,10 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Outcome } from '../lib/outcome.js';
-import { kubeClient } from '../test/env/index.js';
-import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
-import { deploySampleApp, type SampleApp } from '../test/sandbox/sample-app.js';
+import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import {
   addRotationPolicy,
@@ -17,9 +15,7 @@ import {
   openBaoWrite,
   policyRotation,
   type ScenarioRun,
-  writeOpenBao,
 } from '../test/sandbox/scenarios.js';
-import { waitForInitialSync } from '../test/sandbox/sync.js';
 
 const POLL_BASELINE = {
   eso: { label: 'ESO refreshInterval 1h', ms: 3_600_000 },
@@ -43,24 +39,18 @@ async function main(): Promise<number> {
     const app: SampleApp = {
       namespace: 'demo',
       kvSecret: 'demo-db-password',
-      csiSecret: 'demo-tls',
+      // The same Key Vault secret reaches the pod twice: synced by ESO and mounted by CSI.
+      csiSecret: 'demo-db-password',
       vaultMount: env.descriptor.openbao.kvMount,
       vaultPath: 'demo/api',
       vsoRefreshAfter: '60s',
     };
-    const kv = keyVaultClientForTest(env.descriptor.lowkey);
-    await kv.setSecret(app.kvSecret, random());
-    await kv.setSecret(app.csiSecret, random());
-    await sandbox.env.clusters.reduce(async (prev, c) => {
-      await prev;
-      await deploySampleApp(kubeClient(c, 'admin'), env.descriptor, app);
-    }, Promise.resolve());
-    await writeOpenBao(env.descriptor, app.vaultMount, app.vaultPath, { API_KEY: random() });
+    await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
+    say('sample app deployed in both clusters and synced by the operator stand-ins:');
+    say(`  Deployment demo/web <- ExternalSecret db-credentials (Key Vault ${app.kvSecret}),`);
     say(
-      'sample app deployed in every cluster: Deployment web <- ExternalSecret, VaultStaticSecret, SecretProviderClass',
+      `  VaultStaticSecret api-key (OpenBao ${app.vaultMount}/${app.vaultPath}), SecretProviderClass tls (Key Vault ${app.csiSecret})`,
     );
-    await waitForInitialSync(sandbox, app);
-    say('operators (stand-ins) synced the initial Secrets');
 
     const runs: ScenarioRun[] = [];
     say('scenario 1: new Key Vault version, delivered as an Event Grid event');

@@ -3,7 +3,12 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { ClusterClient } from '../../lib/kube/cluster.js';
 import type { EnvDescriptor } from '../env/descriptor.js';
+import { kubeClient } from '../env/index.js';
+import { keyVaultClientForTest } from '../env/keyvault-client.js';
 import { IN_CLUSTER_VAULT } from './config.js';
+import type { Sandbox } from './sandbox.js';
+import { writeOpenBao } from './scenarios.js';
+import { waitForInitialSync } from './sync.js';
 
 export interface SampleApp {
   namespace: string;
@@ -46,4 +51,22 @@ export async function deploySampleApp(
     obj.metadata = { ...obj.metadata, namespace: app.namespace };
     await admin.objects.create(obj);
   }
+}
+
+/**
+ * Seeds the backends with the sample's secrets, deploys the sample in every cluster of the
+ * sandbox and waits until the operator stand-ins have synced it.
+ */
+export async function seedAndDeploy(
+  sandbox: Sandbox,
+  app: SampleApp,
+  values: { kv: string; csi?: string; vault: string },
+): Promise<void> {
+  const { env } = sandbox;
+  const kv = keyVaultClientForTest(env.lowkey);
+  await kv.setSecret(app.kvSecret, values.kv);
+  if (app.csiSecret !== app.kvSecret) await kv.setSecret(app.csiSecret, values.csi ?? values.kv);
+  await writeOpenBao(env, app.vaultMount, app.vaultPath, { API_KEY: values.vault });
+  for (const cluster of env.clusters) await deploySampleApp(kubeClient(cluster, 'admin'), env, app);
+  await waitForInitialSync(sandbox, app);
 }

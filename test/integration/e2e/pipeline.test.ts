@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVarName, reloaderHash } from '../../../lib/kube/restart/index.js';
 import type { Outcome } from '../../../lib/outcome.js';
 import { keyVaultClientForTest, kubeClient, testEnv, uniqueName } from '../../env/index.js';
-import { deploySampleApp, type SampleApp } from '../../sandbox/sample-app.js';
+import { type SampleApp, seedAndDeploy } from '../../sandbox/sample-app.js';
 import { type Sandbox, startSandbox } from '../../sandbox/sandbox.js';
 import {
   addRotationPolicy,
@@ -20,9 +20,7 @@ import {
   openBaoWrite,
   policyRotation,
   postEventGrid,
-  writeOpenBao,
 } from '../../sandbox/scenarios.js';
-import { waitForInitialSync } from '../../sandbox/sync.js';
 
 const env = testEnv();
 const values: string[] = [];
@@ -95,11 +93,7 @@ beforeAll(async () => {
     kvMount: app.vaultMount,
     config: { notifications: [{ kind: 'webhook', url: `http://127.0.0.1:${port}/hook` }], logLevel: 'debug' },
   });
-  const kv = keyVaultClientForTest(env.lowkey);
-  await kv.setSecret(app.kvSecret, secretValue());
-  await writeOpenBao(env, app.vaultMount, app.vaultPath, { API_KEY: secretValue() });
-  for (const cluster of env.clusters) await deploySampleApp(kubeClient(cluster, 'admin'), env, app);
-  await waitForInitialSync(sandbox, app);
+  await seedAndDeploy(sandbox, app, { kv: secretValue(), vault: secretValue() });
 });
 
 afterAll(async () => {

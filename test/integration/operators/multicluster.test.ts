@@ -163,7 +163,11 @@ describe('multi-cluster fan-out', () => {
 
       expect(results.map((r) => r.cluster)).toEqual([alpha.name]);
       expect(failures).toEqual([
-        { cluster: 'hung', error: expect.stringMatching(/unreachable .*no answer within 1000 ms/), retryable: true },
+        {
+          cluster: 'hung',
+          error: expect.stringMatching(/unreachable .*no answer within 1000 ms/),
+          retryable: true,
+        },
       ]);
       expect(elapsed).toBeGreaterThanOrEqual(1_000);
       expect(elapsed).toBeLessThan(4_000);
