@@ -49,7 +49,8 @@ const commands: Record<string, (args: string[], values: Values, print: Print) =>
   async serve() {
     const { main } = await import('./host/main.js');
     await main();
-    return 0;
+    // The host runs until SIGINT/SIGTERM, which main() handles by closing and exiting.
+    return new Promise<number>(() => undefined);
   },
   plan: (_a, v, print) =>
     withApp(async (app) => {
