@@ -28,7 +28,7 @@ import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KeyVaultConfigSchema } from '../lib/config.js';
 import { type ClusterClient, clusterClientFromKubeConfig } from '../lib/kube/cluster.js';
-import { parseGoDuration } from '../lib/kube/operators/duration.js';
+import { parseGoDuration } from '../lib/kube/duration.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from '../lib/kube/operators/index.js';
 import { SecretRefSchema } from '../lib/secret-ref.js';
 import type { EnvDescriptor } from '../test/env/descriptor.js';

@@ -185,6 +185,23 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     return finish(result.value);
   };
 
+  // pause-period: the engine resumes what it paused while it lives; the timer resumes the rest.
+  const resumePauses = () =>
+    Promise.all(
+      clusters.names().map(async (cluster) => {
+        try {
+          const resumed = await (await engineFor(cluster)).resumePaused();
+          if (resumed.length > 0)
+            log.info('resumed paused Deployments', {
+              cluster,
+              resumed: resumed.map((r) => `${r.namespace}/${r.name}`),
+            });
+        } catch (error) {
+          log.warn('resuming paused Deployments failed', { cluster, error: describeError(error).message });
+        }
+      }),
+    );
+
   const manualEvent = (ref: SecretRef, kind: ChangeEvent['kind'], requestId?: string): ChangeEvent => {
     const now = clock.now();
     return {
@@ -216,6 +233,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     },
     plan: (ref) => planFor(ref, clusters, engineFor, resolveOptionsFor),
     async scanDue() {
+      await resumePauses();
       const due = await rotation.scanDue();
       const day = clock.now().toISOString().slice(0, 13);
       const outcomes: Outcome[] = [];

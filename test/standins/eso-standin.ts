@@ -26,7 +26,7 @@
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { parseGoDuration } from '../../lib/kube/operators/duration.js';
+import { parseGoDuration } from '../../lib/kube/duration.js';
 import {
   type FindRef,
   type ProviderClient,

@@ -27,7 +27,7 @@
  * instantUpdates, VaultDynamicSecret and VaultPKISecret.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { parseGoDuration } from '../../lib/kube/operators/duration.js';
+import { parseGoDuration } from '../../lib/kube/duration.js';
 import { backendMessage, type VaultAccess, vaultClient } from './standin-backends.js';
 import {
   isConflict,

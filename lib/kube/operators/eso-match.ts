@@ -1,7 +1,7 @@
 import type { SecretRef, VaultRef } from '../../secret-ref.js';
 import { trimSlashes } from '../../secret-ref.js';
+import { parseGoDuration } from '../duration.js';
 import type { BackendMatcher } from './address.js';
-import { parseGoDuration } from './duration.js';
 import type { KubeObject } from './kube-objects.js';
 
 /**

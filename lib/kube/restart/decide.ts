@@ -1,4 +1,3 @@
-import { RELOADER } from './annotations.js';
 import type { KubeObject, WorkloadKind } from './kinds/types.js';
 import { containerFor, referencedResources } from './references.js';
 import type { ResolvedResource } from './resource-reader.js';
@@ -84,11 +83,6 @@ export function decideTargets(
       hash: resource.hash,
       container,
     });
-  }
-  if (obj.metadata?.annotations?.[RELOADER.pausePeriod]) {
-    decision.warnings.push(
-      `${RELOADER.pausePeriod} is not honoured by rotor: the Deployment is restarted, not paused`,
-    );
   }
   return decision;
 }

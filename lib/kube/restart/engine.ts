@@ -10,9 +10,11 @@ import { Coalescer } from './coalescer.js';
 import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
 import { decideTargets, type ScopedResource } from './decide.js';
 import { ScopeFilter } from './filters.js';
+import { pausePeriodMs } from './kinds/deployment.js';
 import { WORKLOAD_KINDS } from './kinds/index.js';
 import type { KindOutcome, KubeObject, WorkloadKind } from './kinds/types.js';
 import { createLimiter } from './limiter.js';
+import { type ResumedDeployment, resumeExpiredPauses } from './pause.js';
 import { ResourceReader } from './resource-reader.js';
 import { type Strategy, strategyFor } from './strategies/index.js';
 
@@ -81,6 +83,30 @@ export class RestartEngine {
   async close(): Promise<void> {
     await this.coalescer.drain();
     await this.index.close();
+    for (const t of this.resumeTimers) clearTimeout(t);
+  }
+
+  /** Resumes Deployments whose pause-period is over (the timer calls this too, for pauses older than this process). */
+  resumePaused(): Promise<ResumedDeployment[]> {
+    return resumeExpiredPauses(this.client, this.clock);
+  }
+
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+
+  /** A Deployment this restart paused is resumed when its period ends, while this process lives. */
+  private scheduleResume(obj: KubeObject): void {
+    const period = obj.spec?.paused ? pausePeriodMs(obj) : undefined;
+    if (!period) return;
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      this.resumePaused().catch((error) =>
+        this.log('warn', 'resuming paused Deployments failed; the timer will retry', {
+          error: describeError(error).message,
+        }),
+      );
+    }, period + 100);
+    timer.unref();
+    this.resumeTimers.add(timer);
   }
 
   /** Restart every consumer of the changed resources in this cluster; one result per workload. */
@@ -182,7 +208,10 @@ export class RestartEngine {
           const outcome = await kind.restart(ctx, obj, decision.targets);
           // Record what was written now rather than when its watch event arrives, so a
           // repeated event right behind this one sees it.
-          if (outcome.status === 'restarted' && outcome.object) this.index.upsert(kind, outcome.object);
+          if (outcome.status === 'restarted' && outcome.object) {
+            this.index.upsert(kind, outcome.object);
+            this.scheduleResume(outcome.object);
+          }
           return toResult(base, outcome);
         } catch (error) {
           // A 404 on a write made from the index's copy: the workload is gone; the read says so.

@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../../duration.js';
 import { RELOADER } from '../annotations.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
 import { FIELD_MANAGER, type KubeObject, pageOf } from './types.js';
@@ -13,10 +14,28 @@ function pausedReason(obj: KubeObject): string | undefined {
   return 'Deployment is paused (spec.paused: true); resume it to roll out the new configuration';
 }
 
+/**
+ * Reloader's pause-period: the restart patch also pauses the Deployment and stamps
+ * paused-at, so further changes within the period accumulate in the template and roll out
+ * once, when pause.ts resumes it.
+ */
+function pauseAfterRestart(obj: KubeObject, now: Date) {
+  const period = pausePeriodMs(obj);
+  if (!period) return undefined;
+  return { metadata: { annotations: { [RELOADER.pausedAt]: now.toISOString() } }, spec: { paused: true } };
+}
+
+export function pausePeriodMs(obj: KubeObject): number | undefined {
+  const text = obj.metadata?.annotations?.[RELOADER.pausePeriod];
+  const ms = text ? parseGoDuration(text) : undefined;
+  return ms && ms > 0 ? ms : undefined;
+}
+
 export const deploymentKind = podTemplateKind({
   kind: 'Deployment',
   path: '/apis/apps/v1/deployments',
   skipReason: pausedReason,
+  alsoWrite: pauseAfterRestart,
   list: async (client, page) =>
     pageOf(await client.apps.listDeploymentForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>

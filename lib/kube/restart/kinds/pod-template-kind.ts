@@ -17,6 +17,8 @@ export interface PodTemplateKindSpec {
   get: WorkloadKind['get'];
   patch(client: ClusterClient, namespace: string, name: string, body: object): Promise<KubeObject>;
   skipReason?(obj: KubeObject): string | undefined;
+  /** Fields written in the same patch as the template (Deployment pause-period). */
+  alsoWrite?(obj: KubeObject, now: Date): { metadata?: object; spec?: object } | undefined;
 }
 
 export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
@@ -35,7 +37,12 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
       if (!change) return { status: 'already-current' };
       if (ctx.dryRun) return { status: 'restarted', written: change.written };
       const { namespace, name } = nameOf(obj);
-      const updated = await spec.patch(ctx.client, namespace, name, templatePatchBody(obj, change.patch));
+      const body = templatePatchBody(obj, change.patch);
+      const extra = spec.alsoWrite?.(obj, ctx.clock.now());
+      const merged = extra
+        ? { metadata: { ...body.metadata, ...extra.metadata }, spec: { ...body.spec, ...extra.spec } }
+        : body;
+      const updated = await spec.patch(ctx.client, namespace, name, merged);
       return {
         status: 'restarted',
         written: change.written,
@@ -46,7 +53,10 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
   };
 }
 
-export function templatePatchBody(obj: KubeObject, patch: TemplatePatch): object {
+export function templatePatchBody(
+  obj: KubeObject,
+  patch: TemplatePatch,
+): { metadata: { resourceVersion?: string }; spec: { template: TemplatePatch } } {
   return { metadata: { resourceVersion: obj.metadata?.resourceVersion }, spec: { template: patch } };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGoDuration } from '../../../../lib/kube/operators/duration.js';
+import { parseGoDuration } from '../../../lib/kube/duration.js';
 
 describe('parseGoDuration (Go time.ParseDuration, as ESO refreshInterval / VSO refreshAfter)', () => {
   it.each([

@@ -1,0 +1,58 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+import type { Clock } from '../../clock.js';
+import type { ClusterClient } from '../cluster.js';
+import { RELOADER } from './annotations.js';
+import { pausePeriodMs } from './kinds/deployment.js';
+import { mergePatch } from './kinds/pod-template-kind.js';
+import { FIELD_MANAGER, type KubeObject } from './kinds/types.js';
+
+export interface ResumedDeployment {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Resumes the Deployments a restart paused (pause-period) once their period is over.
+ * Runs from the timer, so a pause survives a restarted or scaled-in rotor; one paged list
+ * per run, never per event. The patch is guarded by the resourceVersion read, so a
+ * Deployment changed meanwhile is left for the next run.
+ */
+export async function resumeExpiredPauses(client: ClusterClient, clock: Clock): Promise<ResumedDeployment[]> {
+  const resumed: ResumedDeployment[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.apps.listDeploymentForAllNamespaces({ limit: 500, _continue: token });
+    for (const d of page.items) {
+      if (!isDue(d, clock.now())) continue;
+      const namespace = d.metadata?.namespace ?? '';
+      const name = d.metadata?.name ?? '';
+      await client.apps.patchNamespacedDeployment(
+        {
+          namespace,
+          name,
+          fieldManager: FIELD_MANAGER,
+          body: {
+            metadata: {
+              resourceVersion: d.metadata?.resourceVersion,
+              annotations: { [RELOADER.pausedAt]: null },
+            },
+            spec: { paused: false },
+          },
+        },
+        mergePatch,
+      );
+      resumed.push({ namespace, name });
+    }
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return resumed;
+}
+
+function isDue(d: V1Deployment, now: Date): boolean {
+  const pausedAt = d.metadata?.annotations?.[RELOADER.pausedAt];
+  if (!d.spec?.paused || !pausedAt) return false;
+  const period = pausePeriodMs(d as KubeObject);
+  const since = Date.parse(pausedAt);
+  // A pause-period removed while paused: resume now rather than never.
+  return Number.isNaN(since) || period === undefined || now.getTime() - since >= period;
+}
