@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { pausePeriodMs } from '../../../../lib/kube/restart/kinds/deployment.js';
 
-const withPeriod = (value?: string) => ({
-  metadata: {
-    annotations: value === undefined ? {} : { 'deployment.reloader.stakater.com/pause-period': value },
-  },
-});
+const withPeriod = (value?: string) => {
+  const annotations: Record<string, string> = {};
+  if (value !== undefined) annotations['deployment.reloader.stakater.com/pause-period'] = value;
+  return { metadata: { annotations } };
+};
 
 describe('pause-period annotation', () => {
   it('reads Go durations as Reloader does', () => {
