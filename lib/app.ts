@@ -127,7 +127,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       workloads: outcome.workloads.map((w) => `${w.cluster}/${w.kind}/${w.namespace}/${w.name}=${w.status}`),
       ms: outcome.timeline.at(-1)?.atMs,
     });
-    await notify(config.notifications, outcome, log);
+    if (!outcome.dryRun) await notify(config.notifications, outcome, log);
     deps.onOutcome?.(outcome);
     return outcome;
   };
