@@ -1,4 +1,5 @@
 import { ConflictError, ForbiddenError, NotFoundError, RotorError, TransientError } from '../errors.js';
+import type { CallObserver } from './backend.js';
 
 /**
  * One mapping from a backend's HTTP answer to rotor's shared errors, used by every
@@ -35,18 +36,20 @@ export function mapBackendStatus(
   );
 }
 
-/** Times a backend call and reports it, success or failure. */
+/** Times a backend call and reports it to the observer, success or failure. */
 export async function timed<T>(
-  observe: ((ok: boolean, ms: number, errorCode?: string) => void) | undefined,
-  call: () => Promise<T>,
+  observe: CallObserver | undefined,
+  call: Pick<Parameters<CallObserver>[0], 'backend' | 'store' | 'operation'>,
+  fn: () => Promise<T>,
 ): Promise<T> {
   const start = performance.now();
   try {
-    const result = await call();
-    observe?.(true, performance.now() - start);
+    const result = await fn();
+    observe?.({ ...call, ms: performance.now() - start, ok: true });
     return result;
   } catch (error) {
-    observe?.(false, performance.now() - start, error instanceof RotorError ? error.code : 'internal');
+    const errorCode = error instanceof RotorError ? error.code : 'internal';
+    observe?.({ ...call, ms: performance.now() - start, ok: false, errorCode });
     throw error;
   }
 }

@@ -133,18 +133,7 @@ export class KeyVaultBackend implements Backend {
     fn: () => Promise<T>,
   ): Promise<T> {
     const what = ref ? describe(ref) : `Key Vault ${this.config.name}`;
-    const observe = this.observe
-      ? (ok: boolean, ms: number, errorCode?: string) =>
-          this.observe?.({
-            backend: this.kind,
-            store: this.name,
-            operation,
-            ms,
-            ok,
-            ...(errorCode ? { errorCode } : {}),
-          })
-      : undefined;
-    return timed(observe, async () => {
+    return timed(this.observe, { backend: this.kind, store: this.name, operation }, async () => {
       try {
         return await fn();
       } catch (error) {

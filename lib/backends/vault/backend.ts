@@ -247,18 +247,7 @@ export class VaultBackend implements Backend {
     fn: (client: VaultClient) => Promise<T>,
   ): Promise<T> {
     const what = describe(ref);
-    const observe = this.observe
-      ? (ok: boolean, ms: number, errorCode?: string) =>
-          this.observe?.({
-            backend: this.kind,
-            store: this.name,
-            operation,
-            ms,
-            ok,
-            ...(errorCode ? { errorCode } : {}),
-          })
-      : undefined;
-    return timed(observe, async () => {
+    return timed(this.observe, { backend: this.kind, store: this.name, operation }, async () => {
       const client = this.client(ref.namespace);
       try {
         await this.auth.authenticate(client);
