@@ -50,5 +50,10 @@ export interface App {
   /** Timer: rotate every secret whose policy says it is due. */
   scanDue(): Promise<Outcome[]>;
   health(): Promise<HealthReport>;
+  /**
+   * Builds what the first event would otherwise pay for (cluster clients, the consumer
+   * index, state tables). Long-lived hosts call it at start; failures are logged, not thrown.
+   */
+  warm(): Promise<void>;
   close(): Promise<void>;
 }

@@ -255,6 +255,22 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       return outcomes;
     },
     health: () => healthOf(backends, clusters, tables),
+    async warm() {
+      await Promise.all([
+        ...clusters.names().map(async (cluster) => {
+          try {
+            await (await engineFor(cluster)).start();
+          } catch (error) {
+            log.warn('warm-up: cluster not ready', { cluster, error: describeError(error).message });
+          }
+        }),
+        tables
+          ?.get('idempotency')
+          .catch((error) =>
+            log.warn('warm-up: state store not ready', { error: describeError(error).message }),
+          ),
+      ]);
+    },
     async close() {
       await Promise.allSettled([...engines.values()].map(async (e) => (await e).close()));
       await backends.close();

@@ -19,6 +19,8 @@ export async function main(): Promise<RunningHost> {
     );
   }
   const host = await startHost({ app, log });
+  // In the background: the first event should not pay for the consumer index and TLS set-up.
+  void app.warm();
   log.info('rotor host listening', {
     url: host.url,
     eventGrid: `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`,

@@ -69,6 +69,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
       },
     });
     stops.push(() => app.close());
+    await app.warm();
     const host = await startHost({ app, log: telemetry.log, port: 0, timers: false });
     stops.push(() => host.close());
     if (opts.standins ?? true) {

@@ -78,6 +78,7 @@ export function appStandIn(options: AppStandInOptions): RecordingApp {
     async health() {
       return options.health ?? { ok: true, checks: [] };
     },
+    async warm() {},
     async close() {},
   };
   return app;
