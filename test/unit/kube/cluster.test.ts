@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../lib/config.js';
+import { ConfigError } from '../../../lib/errors.js';
+import { AKS_TOKEN_SCOPE, ClusterRegistry, type TokenSource } from '../../../lib/kube/cluster.js';
+
+/** Stand-in for Entra ID (cannot run here): hands out numbered tokens with a chosen lifetime. */
+function entraStandIn(lifetimeMs: number) {
+  const scopes: string[] = [];
+  let n = 0;
+  const source: TokenSource = {
+    async getToken(scope) {
+      scopes.push(scope);
+      n += 1;
+      return { token: `token-${n}`, expiresOnTimestamp: Date.now() + lifetimeMs };
+    },
+  };
+  return { source, scopes };
+}
+
+const aks = parseConfig({
+  clusters: [{ name: 'aks-weu', aks: { server: 'https://aks-weu.hcp.westeurope.azmk8s.io:443' } }],
+}).clusters;
+
+describe('cluster registry', () => {
+  it('asks Entra ID for the AKS scope and sends the token as the bearer credential', async () => {
+    const entra = entraStandIn(3_600_000);
+    const registry = new ClusterRegistry(aks, entra.source);
+
+    const client = await registry.get('aks-weu');
+
+    expect(entra.scopes).toEqual([AKS_TOKEN_SCOPE]);
+    expect(client.kc.getCurrentUser()?.token).toBe('token-1');
+    expect(client.kc.getCurrentCluster()?.server).toBe('https://aks-weu.hcp.westeurope.azmk8s.io:443');
+  });
+
+  it('reuses the client while the token is fresh and rebuilds it shortly before expiry', async () => {
+    const fresh = entraStandIn(3_600_000);
+    const fresher = new ClusterRegistry(aks, fresh.source);
+    await fresher.get('aks-weu');
+    await fresher.get('aks-weu');
+    const expiring = entraStandIn(60_000);
+    const rebuilt = new ClusterRegistry(aks, expiring.source);
+    await rebuilt.get('aks-weu');
+    const second = await rebuilt.get('aks-weu');
+
+    expect(fresh.scopes).toHaveLength(1);
+    expect(expiring.scopes).toHaveLength(2);
+    expect(second.kc.getCurrentUser()?.token).toBe('token-2');
+  });
+
+  it('an unknown cluster or a missing credential is a configuration error', async () => {
+    await expect(new ClusterRegistry(aks).get('aks-weu')).rejects.toThrow(ConfigError);
+    await expect(new ClusterRegistry(aks, entraStandIn(1).source).get('other')).rejects.toThrow(
+      /not configured/,
+    );
+  });
+
+  it('picks the named context of a kubeconfig and refuses a context that is not there', async () => {
+    const kubeconfigYaml = [
+      'apiVersion: v1',
+      'clusters: [{name: a, cluster: {server: "https://a:6443"}}, {name: b, cluster: {server: "https://b:6443"}}]',
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: ctx-a, context: {cluster: a, user: u}}, {name: ctx-b, context: {cluster: b, user: u}}]',
+      'current-context: ctx-a',
+    ].join('\n');
+    const clusters = parseConfig({
+      clusters: [
+        { name: 'b', kubeconfigYaml, context: 'ctx-b' },
+        { name: 'x', kubeconfigYaml, context: 'missing' },
+      ],
+    }).clusters;
+    const registry = new ClusterRegistry(clusters);
+
+    expect((await registry.get('b')).kc.getCurrentCluster()?.server).toBe('https://b:6443');
+    await expect(registry.get('x')).rejects.toThrow(/context "missing" is not in the kubeconfig/);
+  });
+});
