@@ -115,6 +115,10 @@ param defaultValidityDays int = 60
 @description('ROTOR_STATE_TABLE_PREFIX: prefix of rotor\'s tables.')
 param stateTablePrefix string = 'rotor'
 
+@description('ROTOR_STATE_RETENTION_HOURS: completed event records are purged by the timer after this many hours (Event Grid retries for 24 h).')
+@minValue(25)
+param stateRetentionHours int = 48
+
 @description('ROTOR_WEBHOOK_TOKEN: bearer token the Vault audit forwarder sends. Prefer a Key Vault reference: @Microsoft.KeyVault(VaultName=...;SecretName=...).')
 @secure()
 param webhookToken string = ''
@@ -178,6 +182,7 @@ var rotorSettings = {
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: string(nearExpiryWindowDays)
   ROTOR_DEFAULT_VALIDITY_DAYS: string(defaultValidityDays)
   ROTOR_STATE_TABLE_PREFIX: stateTablePrefix
+  ROTOR_STATE_RETENTION_HOURS: string(stateRetentionHours)
   ROTOR_WEBHOOK_TOKEN: webhookToken
   ROTOR_WEBHOOK_HMAC_SECRET: webhookHmacSecret
   ROTOR_WEBHOOK_MAX_BODY_BYTES: string(webhookMaxBodyBytes)

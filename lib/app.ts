@@ -45,9 +45,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const stateConfigured = Boolean(config.state.connectionString || config.state.accountUrl);
   const tables = stateConfigured ? new Tables(config.state) : undefined;
   if (!tables) log.warn('no state store configured: exactly-once holds within this process only');
-  const idempotency: IdempotencyStore = tables
-    ? new TableIdempotencyStore(tables)
-    : new MemoryIdempotencyStore();
+  const tableStore = tables ? new TableIdempotencyStore(tables) : undefined;
+  const idempotency: IdempotencyStore = tableStore ?? new MemoryIdempotencyStore();
   const leases: LeaseStore = tables ? new TableLeaseStore(tables, { clock }) : new MemoryLeaseStore(clock);
   const needsAzure = config.clusters.some((c) => c.aks);
   const clusters = new ClusterRegistry(
@@ -202,6 +201,19 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       }),
     );
 
+  const purgeOldRecords = async () => {
+    if (!tableStore) return;
+    try {
+      const before = new Date(clock.now().getTime() - config.state.retentionHours * 3_600_000);
+      const purged = await tableStore.purgeCompleted(before);
+      if (purged > 0) log.info('purged completed event records', { purged, before: before.toISOString() });
+    } catch (error) {
+      log.warn('purging event records failed; the next timer run retries', {
+        error: describeError(error).message,
+      });
+    }
+  };
+
   const manualEvent = (ref: SecretRef, kind: ChangeEvent['kind'], requestId?: string): ChangeEvent => {
     const now = clock.now();
     return {
@@ -233,7 +245,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     },
     plan: (ref) => planFor(ref, clusters, engineFor, resolveOptionsFor),
     async scanDue() {
-      await resumePauses();
+      await Promise.all([resumePauses(), purgeOldRecords()]);
       const due = await rotation.scanDue();
       const day = clock.now().toISOString().slice(0, 13);
       const outcomes: Outcome[] = [];

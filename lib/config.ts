@@ -157,6 +157,8 @@ export const StateConfigSchema = z.object({
     .default('rotor'),
   /** An event whose processing has not finished after this long may be taken over. */
   inProgressExpiryMs: z.coerce.number().int().positive().default(120_000),
+  /** Completed event records are purged by the timer after this long (Event Grid retries for 24 h). */
+  retentionHours: z.coerce.number().min(25).default(48),
 });
 
 export const WebhookConfigSchema = z.object({
@@ -226,6 +228,7 @@ const ENV_KEYS: Record<string, string[]> = {
   ROTOR_STATE_CONNECTION_STRING: ['state', 'connectionString'],
   ROTOR_STATE_ACCOUNT_URL: ['state', 'accountUrl'],
   ROTOR_STATE_TABLE_PREFIX: ['state', 'tablePrefix'],
+  ROTOR_STATE_RETENTION_HOURS: ['state', 'retentionHours'],
   ROTOR_WEBHOOK_TOKEN: ['webhook', 'bearerToken'],
   ROTOR_WEBHOOK_HMAC_SECRET: ['webhook', 'hmacSecret'],
   ROTOR_WEBHOOK_MAX_BODY_BYTES: ['webhook', 'maxBodyBytes'],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
+import { odata, type TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
 import type { Tables } from './tables.js';
@@ -259,6 +259,30 @@ export class TableIdempotencyStore implements IdempotencyStore {
       if (statusOf(error) === 404 || statusOf(error) === 412) return;
       throw persistence('release', error);
     }
+  }
+
+  /**
+   * Deletes completed records older than `before` (Table Storage has no TTL). Event Grid
+   * retries for at most 24 h, so a retention beyond that never lets a late retry redo work.
+   * A full-table query: run it from the timer, never per event.
+   */
+  async purgeCompleted(before: Date): Promise<number> {
+    const client = await this.client();
+    const filter = odata`status eq 'completed' and completedAt lt ${before.toISOString()}`;
+    let deleted = 0;
+    try {
+      for await (const e of client.listEntities<RecordEntity>({
+        queryOptions: { filter, select: ['etag'] },
+      })) {
+        await client.deleteEntity(e.partitionKey, e.rowKey, { etag: e.etag }).catch((error: unknown) => {
+          if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
+        });
+        deleted += 1;
+      }
+    } catch (error) {
+      throw persistence('purge', error);
+    }
+    return deleted;
   }
 
   private client(): Promise<TableClient> {

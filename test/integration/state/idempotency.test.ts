@@ -117,3 +117,24 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
     expect(again.status === 'duplicate' && again.previous).toBeUndefined();
   });
 });
+
+describe('purging completed event records (Azurite)', () => {
+  it('deletes completed records older than the retention and keeps recent and in-progress ones', async () => {
+    const prefix = `purge${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const config = parseConfig({
+      state: { connectionString: testEnv().azurite.tableConnectionString, tablePrefix: prefix },
+    });
+    const s = new TableIdempotencyStore(new Tables(config.state));
+    const threeDaysAgo = { now: () => new Date(Date.now() - 3 * 86_400_000) };
+    await withIdempotency(s, 'old', async () => 'done', { clock: threeDaysAgo });
+    await withIdempotency(s, 'recent', async () => 'done');
+    await s.putInProgress('running', new Date(Date.now() + 60_000));
+
+    const purged = await s.purgeCompleted(new Date(Date.now() - 48 * 3_600_000));
+
+    expect(purged).toBe(1);
+    expect(await s.get('old')).toBeUndefined();
+    expect((await s.get('recent'))?.status).toBe('completed');
+    expect((await s.get('running'))?.status).toBe('in-progress');
+  });
+});
