@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultAzureCredential } from '@azure/identity';
-import type { App, HealthReport, Plan } from './app-types.js';
+import type { App } from './app-types.js';
 import { createBackends } from './backends/registry.js';
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Config, loadConfig } from './config.js';
 import { describeError, TransientError } from './errors.js';
+import { healthOf } from './health.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import { ClusterRegistry, type TokenSource } from './kube/cluster.js';
-import { probeCluster } from './kube/fanout.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from './kube/operators/index.js';
 import { RestartEngine } from './kube/restart/index.js';
 import { notify, type Send } from './notify/notifier.js';
 import type { Outcome } from './outcome.js';
 import { type PipelinePorts, runPipeline } from './pipeline.js';
+import { planFor } from './plan.js';
 import { RotationEngine } from './rotation/engine.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 import { type IdempotencyStore, TableIdempotencyStore, withIdempotency } from './state/idempotency.js';
@@ -323,100 +324,6 @@ function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Ou
     source: event.source,
     status: 'duplicate',
   };
-}
-
-async function planFor(
-  ref: SecretRef,
-  clusters: ClusterRegistry,
-  engineFor: (cluster: string) => Promise<RestartEngine>,
-  resolveOptionsFor: (cluster: string) => Parameters<typeof resolveDerived>[2],
-): Promise<Plan> {
-  const perCluster = await Promise.all(
-    clusters.names().map(async (cluster): Promise<Plan['clusters'][number]> => {
-      try {
-        const client = await clusters.get(cluster);
-        const derived = await resolveDerived(client, ref, resolveOptionsFor(cluster));
-        const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
-          if (d.operator === 'csi')
-            return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
-          return d.targetSecret
-            ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }]
-            : [];
-        });
-        const workloads = changed.length > 0 ? await (await engineFor(cluster)).plan(changed) : [];
-        return {
-          cluster,
-          derived: derived.map((d) => ({
-            operator: d.operator,
-            kind: d.kind,
-            namespace: d.namespace,
-            name: d.name,
-            ...(d.targetSecret ? { targetSecret: d.targetSecret } : {}),
-            warnings: d.forceable ? d.warnings : [...d.warnings, `cannot be forced: ${d.fix ?? ''}`],
-          })),
-          workloads: workloads.map((w) => ({
-            kind: w.kind,
-            namespace: w.namespace,
-            name: w.name,
-            action: w.status === 'restarted' ? 'restart' : w.status,
-            ...('reason' in w ? { reason: w.reason } : 'error' in w ? { reason: w.error } : {}),
-          })),
-        };
-      } catch (error) {
-        return { cluster, error: describeError(error).message, derived: [], workloads: [] };
-      }
-    }),
-  );
-  return { ref: refKey(ref), clusters: perCluster };
-}
-
-async function healthOf(
-  backends: ReturnType<typeof createBackends>,
-  clusters: ClusterRegistry,
-  tables: Tables | undefined,
-): Promise<HealthReport> {
-  const timed = async (
-    name: string,
-    kind: HealthReport['checks'][number]['kind'],
-    fn: () => Promise<unknown>,
-  ) => {
-    const start = performance.now();
-    try {
-      await fn();
-      return { name, kind, ok: true, ms: Math.round(performance.now() - start) };
-    } catch (error) {
-      return {
-        name,
-        kind,
-        ok: false,
-        ms: Math.round(performance.now() - start),
-        error: describeError(error).message,
-      };
-    }
-  };
-  const [backendChecks, clusterChecks, stateChecks] = await Promise.all([
-    backends.health(),
-    Promise.all(
-      clusters
-        .names()
-        .map((name) => timed(name, 'cluster', async () => probeCluster(await clusters.get(name), 5_000))),
-    ),
-    tables
-      ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))])
-      : Promise.resolve([]),
-  ]);
-  const checks: HealthReport['checks'] = [
-    ...backendChecks.map((b) => ({
-      name: b.name,
-      kind: b.kind === 'vault' ? ('vault' as const) : ('keyvault' as const),
-      ok: b.ok,
-      ms: Math.round(b.ms),
-      ...(b.error ? { error: b.error } : {}),
-    })),
-    ...clusterChecks,
-    ...stateChecks,
-  ];
-  return { ok: checks.every((c) => c.ok), checks };
 }
 
 let current: Promise<App> | undefined;

@@ -1,0 +1,56 @@
+import type { HealthReport } from './app-types.js';
+import type { BackendRegistry } from './backends/registry.js';
+import { describeError } from './errors.js';
+import type { ClusterRegistry } from './kube/cluster.js';
+import { probeCluster } from './kube/fanout.js';
+import type { Tables } from './state/tables.js';
+
+/** GET /api/health: every backend, cluster and the state store, each timed, none throwing. */
+export async function healthOf(
+  backends: BackendRegistry,
+  clusters: ClusterRegistry,
+  tables: Tables | undefined,
+): Promise<HealthReport> {
+  const timed = async (
+    name: string,
+    kind: HealthReport['checks'][number]['kind'],
+    fn: () => Promise<unknown>,
+  ) => {
+    const start = performance.now();
+    try {
+      await fn();
+      return { name, kind, ok: true, ms: Math.round(performance.now() - start) };
+    } catch (error) {
+      return {
+        name,
+        kind,
+        ok: false,
+        ms: Math.round(performance.now() - start),
+        error: describeError(error).message,
+      };
+    }
+  };
+  const [backendChecks, clusterChecks, stateChecks] = await Promise.all([
+    backends.health(),
+    Promise.all(
+      clusters
+        .names()
+        .map((name) => timed(name, 'cluster', async () => probeCluster(await clusters.get(name), 5_000))),
+    ),
+    tables
+      ? Promise.all([timed('table-storage', 'state', () => tables.get('idempotency'))])
+      : Promise.resolve([]),
+  ]);
+  const checks: HealthReport['checks'] = [
+    ...backendChecks.map((b) => ({
+      name: b.name,
+      kind: b.kind === 'vault' ? ('vault' as const) : ('keyvault' as const),
+      ok: b.ok,
+      ms: Math.round(b.ms),
+      ...(b.error ? { error: b.error } : {}),
+    })),
+    ...clusterChecks,
+    ...stateChecks,
+  ];
+  return { ok: checks.every((c) => c.ok), checks };
+}
