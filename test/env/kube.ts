@@ -13,11 +13,13 @@ import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'n
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
+import { withFileLock } from './file-lock.js';
+import { freePorts } from './ports.js';
+import { sleep } from './wait.js';
 
 export interface KubeCluster {
   /** Cluster name; also the kubeconfig context name. */
@@ -56,6 +58,8 @@ const CACHE_BIN_DIR = path.join(REPO_ROOT, '.cache', 'bin');
 const BINARY = path.join(CACHE_BIN_DIR, 'kube-apiserver');
 const STAMP = `${BINARY}.sha256`;
 const LOCK = `${BINARY}.lock`;
+/** A cold build takes 7–17 minutes on 2 cores; waiters give it room. */
+const BUILD_LOCK_TIMEOUT_MS = 30 * 60_000;
 const BUILD_LOG = `${BINARY}.build.log`;
 const K8S_VERSION = 'v1.34.4';
 const BUILD_ARGS = [
@@ -92,15 +96,17 @@ async function ensureBinary(): Promise<string> {
   const hash = await sourceHash();
   if (await isCurrent(hash)) return BINARY;
   await mkdir(CACHE_BIN_DIR, { recursive: true });
-  const release = await acquireLock();
-  try {
-    if (await isCurrent(hash)) return BINARY; // another process built it meanwhile
-    await build();
-    await writeFile(STAMP, `${hash}\n`);
-    return BINARY;
-  } finally {
-    await release();
-  }
+  // Several vitest processes may share the checkout: one builds, the others wait for it.
+  return withFileLock(
+    LOCK,
+    async () => {
+      if (await isCurrent(hash)) return BINARY; // another process built it meanwhile
+      await build();
+      await writeFile(STAMP, `${hash}\n`);
+      return BINARY;
+    },
+    BUILD_LOCK_TIMEOUT_MS,
+  );
 }
 
 async function sourceHash(): Promise<string> {
@@ -150,37 +156,6 @@ async function build(): Promise<void> {
     await log.write(`built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   } finally {
     await log.close();
-  }
-}
-
-/** A lock folder shared by processes (vitest workers); a dead holder's lock is taken over. */
-async function acquireLock(): Promise<() => Promise<void>> {
-  const deadline = Date.now() + 30 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(LOCK);
-      await writeFile(path.join(LOCK, 'pid'), String(process.pid));
-      return () => rm(LOCK, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number.parseInt(await readFile(path.join(LOCK, 'pid'), 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(holder) && !isAlive(holder)) {
-      await rm(LOCK, { recursive: true, force: true });
-      continue;
-    }
-    if (Date.now() > deadline)
-      throw new KubeEnvError(`rotor test env: timed out waiting for build lock ${LOCK}`);
-    await sleep(500);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -378,26 +353,6 @@ function kubeconfig(name: string, server: string, caPem: string, identity: strin
     contexts: [{ name, context: { cluster: name, user, namespace: 'default' } }],
     'current-context': name,
   });
-}
-
-/** Reserves n distinct free loopback ports (held together, then released). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const srv = net.createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', resolve);
-      });
-      ports.push((srv.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
 }
 
 /**
@@ -716,8 +671,4 @@ function phase(cluster: string, what: string, first = false): void {
 async function tail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
