@@ -7,6 +7,7 @@ import { type RunningHost, startHost } from '../../lib/host/server.js';
 import type { Outcome } from '../../lib/outcome.js';
 import { createTelemetry, type Telemetry } from '../../lib/telemetry.js';
 import type { EnvDescriptor } from '../env/descriptor.js';
+import { registerAuditTarget } from '../env/index.js';
 import { startEsoStandin } from '../standins/eso-standin.js';
 import { startVsoStandin } from '../standins/vso-standin.js';
 import { IN_CLUSTER_VAULT, type SandboxConfigOptions, sandboxConfig } from './config.js';
@@ -90,7 +91,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
         stops.push(() => vso.stop());
       }
     }
-    const unregister = await registerAudit(env, `${host.url}/api/vault-audit`);
+    const unregister = await registerAuditTarget(`${host.url}/api/vault-audit`, env);
     stops.push(unregister);
 
     const waitForOutcome = (match: (o: Outcome) => boolean, { timeoutMs = 30_000, from = 0 } = {}) =>
@@ -114,17 +115,4 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
     await stop();
     throw error;
   }
-}
-
-async function registerAudit(env: EnvDescriptor, url: string): Promise<() => Promise<void>> {
-  const call = async (method: 'POST' | 'DELETE') => {
-    const res = await fetch(`${env.openbao.auditRelayUrl}/targets`, {
-      method,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url }),
-    });
-    if (!res.ok) throw new Error(`audit relay ${method} /targets answered ${res.status}`);
-  };
-  await call('POST');
-  return () => call('DELETE');
 }
