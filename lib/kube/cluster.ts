@@ -7,11 +7,15 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   createConfiguration,
+  type HttpLibrary,
+  IsomorphicFetchHttpLibrary,
   KubeConfig,
   KubernetesObjectApi,
   type RequestContext,
+  type ResponseContext,
   type SecurityAuthentication,
   ServerConfiguration,
+  wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -71,7 +75,35 @@ function keepAliveConfiguration(kc: KubeConfig): Configuration {
   return createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: auth },
+    httpApi: retryingHttp,
   });
+}
+
+const RETRIES = 3;
+const MAX_BACKOFF_MS = 2_000;
+const fetchHttp = new IsomorphicFetchHttpLibrary();
+
+/**
+ * Every API call through these clients retries what the API server asks to retry: 429
+ * (e.g. "storage is (re)initializing" while a CRD's storage starts) and 503, honouring
+ * Retry-After. Bodies are strings, so a request can be sent again as it was.
+ */
+const retryingHttp: HttpLibrary = wrapHttpLibrary({
+  async send(request): Promise<ResponseContext> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await fetchHttp.send(request).toPromise();
+      const status = response.httpStatusCode;
+      if (attempt >= RETRIES || (status !== 429 && status !== 503)) return response;
+      await new Promise((resolve) =>
+        setTimeout(resolve, retryAfterMs(response.headers['retry-after'], attempt)),
+      );
+    }
+  },
+});
+
+function retryAfterMs(header: string | undefined, attempt: number): number {
+  const seconds = header ? Number(header) : Number.NaN;
+  return Math.min(Number.isFinite(seconds) ? seconds * 1000 : 200 * 2 ** attempt, MAX_BACKOFF_MS);
 }
 
 function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {

@@ -1,6 +1,6 @@
 import type { ClusterClient } from '../cluster.js';
 import { podSpecMounts, spcSelects } from './csi-objects.js';
-import { apiCode, GVR, kubeError, listAll, retrying } from './kube-objects.js';
+import { apiCode, GVR, kubeError, listAll } from './kube-objects.js';
 import type {
   DerivedObject,
   Operator,
@@ -20,7 +20,7 @@ type Listed = { metadata?: { name?: string }; spec?: unknown };
 
 async function list(action: string, call: () => Promise<{ items: Listed[] }>): Promise<Listed[]> {
   try {
-    return (await retrying(call)).items;
+    return (await call()).items;
   } catch (error) {
     if (apiCode(error) === 404) return [];
     throw kubeError(error, action);

@@ -152,31 +152,6 @@ export function kubeError(error: unknown, action: string): RotorError {
   return new TransientError(`${action}: ${detail}`, { cause: error });
 }
 
-const RETRIES = 3;
-const MAX_BACKOFF_MS = 2_000;
-
-function retryAfterMs(error: unknown, attempt: number): number {
-  const header = (error as { headers?: Record<string, string> }).headers?.['retry-after'];
-  const seconds = header ? Number(header) : Number.NaN;
-  return Math.min(Number.isFinite(seconds) ? seconds * 1000 : 200 * 2 ** attempt, MAX_BACKOFF_MS);
-}
-
-/**
- * Retries what the API server asks to retry (429 Too Many Requests, e.g. "storage is
- * (re)initializing" while a CRD's storage starts, and 503), honouring Retry-After.
- */
-export async function retrying<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const code = apiCode(error);
-      if (attempt >= RETRIES || (code !== 429 && code !== 503)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error, attempt)));
-    }
-  }
-}
-
 export function collectionPath(gvr: Gvr, namespace?: string): string {
   const ns = gvr.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   return `/apis/${gvr.group}/${gvr.version}${ns}/${gvr.plural}`;
@@ -193,15 +168,13 @@ export async function listAll(client: ClusterClient, gvr: Gvr): Promise<KubeObje
   let cont: string | undefined;
   try {
     do {
-      const page = (await retrying(() =>
-        client.custom.listClusterCustomObject({
-          group: gvr.group,
-          version: gvr.version,
-          plural: gvr.plural,
-          limit: PAGE,
-          _continue: cont,
-        }),
-      )) as { items?: KubeObject[]; metadata?: { _continue?: string; continue?: string } };
+      const page = (await client.custom.listClusterCustomObject({
+        group: gvr.group,
+        version: gvr.version,
+        plural: gvr.plural,
+        limit: PAGE,
+        _continue: cont,
+      })) as { items?: KubeObject[]; metadata?: { _continue?: string; continue?: string } };
       out.push(...(page.items ?? []));
       cont = page.metadata?._continue ?? page.metadata?.continue ?? undefined;
     } while (cont);
@@ -219,22 +192,20 @@ export async function getObject(
   name: string,
 ): Promise<KubeObject> {
   try {
-    const obj = await retrying(() =>
-      gvr.namespaced
-        ? client.custom.getNamespacedCustomObject({
-            group: gvr.group,
-            version: gvr.version,
-            plural: gvr.plural,
-            namespace,
-            name,
-          })
-        : client.custom.getClusterCustomObject({
-            group: gvr.group,
-            version: gvr.version,
-            plural: gvr.plural,
-            name,
-          }),
-    );
+    const obj = await (gvr.namespaced
+      ? client.custom.getNamespacedCustomObject({
+          group: gvr.group,
+          version: gvr.version,
+          plural: gvr.plural,
+          namespace,
+          name,
+        })
+      : client.custom.getClusterCustomObject({
+          group: gvr.group,
+          version: gvr.version,
+          plural: gvr.plural,
+          name,
+        }));
     return obj as KubeObject;
   } catch (error) {
     throw kubeError(error, `get ${gvr.plural}.${gvr.group} ${qualified(namespace, name)}`);

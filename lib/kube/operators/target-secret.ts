@@ -1,5 +1,5 @@
 import type { ClusterClient } from '../cluster.js';
-import { apiCode, kubeError, retrying } from './kube-objects.js';
+import { apiCode, kubeError } from './kube-objects.js';
 
 /** A Secret's data as the API returns it (base64 values); only compared, never logged. */
 export type SecretData = Readonly<Record<string, string>> | null;
@@ -10,7 +10,7 @@ export async function readSecretData(
   name: string,
 ): Promise<SecretData> {
   try {
-    const secret = await retrying(() => client.core.readNamespacedSecret({ namespace, name }));
+    const secret = await client.core.readNamespacedSecret({ namespace, name });
     return secret.data ?? {};
   } catch (error) {
     if (apiCode(error) === 404) return null;

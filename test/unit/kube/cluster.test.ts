@@ -75,3 +75,48 @@ describe('cluster registry', () => {
     await expect(registry.get('x')).rejects.toThrow(/context "missing" is not in the kubeconfig/);
   });
 });
+
+describe('API calls through a cluster client', () => {
+  it('retry what the API server asks to retry (429 storage is initializing, 503) and then answer', async () => {
+    const { createServer } = await import('node:http');
+    const { clusterClientFromKubeConfig } = await import('../../../lib/kube/cluster.js');
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const answers = [429, 503, 200];
+    const seen: number[] = [];
+    const server = createServer((_req, res) => {
+      const status = answers.shift() ?? 200;
+      seen.push(status);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        ...(status === 429 ? { 'retry-after': '0' } : {}),
+      });
+      res.end(
+        status === 200
+          ? JSON.stringify({ kind: 'Secret', metadata: { name: 'db' } })
+          : '{"message":"storage is (re)initializing"}',
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      // Plain http needs skipTLSVerify in client-node; nothing secret crosses this loopback test.
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+      currentContext: 'c',
+    });
+
+    try {
+      const secret = await clusterClientFromKubeConfig('c', kc).core.readNamespacedSecret({
+        namespace: 'n',
+        name: 'db',
+      });
+
+      expect(secret.metadata?.name).toBe('db');
+      expect(seen).toEqual([429, 503, 200]);
+    } finally {
+      server.close();
+    }
+  });
+});
