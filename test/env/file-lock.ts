@@ -14,6 +14,8 @@ export async function withFileLock<T>(
   timeoutMs = 15 * 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  // A fresh clone has no .cache/ yet: the lock's parent must exist for mkdir to mean "taken".
+  await mkdir(path.dirname(lockDir), { recursive: true });
   for (;;) {
     try {
       await mkdir(lockDir);
