@@ -88,13 +88,6 @@ param coalesceWindowMs int = 200
 @description('ROTOR_DRY_RUN: decide and report, patch nothing.')
 param dryRun bool = false
 
-@description('ROTOR_HASH_ALGORITHM: the digest the installed Reloader writes (sha1 up to Reloader 1.4, sha512-256 on newer). Must match it for one rollout.')
-@allowed([
-  'sha1'
-  'sha512-256'
-])
-param hashAlgorithm string = 'sha1'
-
 @description('ROTOR_ROLLOUT_WAIT_MS: after a patch, wait this long for the controller to observe it (0: do not wait).')
 @minValue(0)
 @maxValue(600000)
@@ -175,7 +168,6 @@ var rotorSettings = {
   ROTOR_IGNORED_WORKLOAD_TYPES: ignoredWorkloadTypes
   ROTOR_COALESCE_WINDOW_MS: string(coalesceWindowMs)
   ROTOR_DRY_RUN: dryRun ? 'true' : 'false'
-  ROTOR_HASH_ALGORITHM: hashAlgorithm
   ROTOR_ROLLOUT_WAIT_MS: string(rolloutWaitMs)
   ROTOR_REFRESH_TIMEOUT_MS: string(refreshTimeoutMs)
   ROTOR_ROTATION_SCHEDULE: rotationSchedule

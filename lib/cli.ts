@@ -64,8 +64,8 @@ const commands: Record<string, (args: string[], values: Values, print: Print) =>
   async hash(_a, v, print) {
     if (!v.file) throw new UsageError('hash needs -f FILE');
     const { hashManifestFile } = await import('./kube/restart/index.js');
-    // The digest must be the installed Reloader's (sha1 up to 1.4, sha512-256 on master).
-    const result = await hashManifestFile(v.file, { algorithm: loadConfig().restart.hashAlgorithm });
+    // SHA-1, as every Reloader release writes it.
+    const result = await hashManifestFile(v.file);
     print(`${result.kind} ${result.name}: ${result.hash}`, result);
     return 0;
   },

@@ -107,11 +107,6 @@ export const RestartConfigSchema = z.object({
   /** Changes arriving within this window for one workload are merged into one patch. */
   coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   dryRun: boolish.default(false),
-  /**
-   * Digest Reloader writes: `sha1` (Reloader up to the 1.4 series) or `sha512-256` (Reloader
-   * master since its CSI support change). Must equal the installed Reloader's for one rollout.
-   */
-  hashAlgorithm: z.enum(['sha1', 'sha512-256']).default('sha1'),
   /** After a patch, wait up to this long for the controller to observe the new generation (0 = don't wait). */
   rolloutWaitMs: z.coerce.number().int().min(0).max(600_000).default(0),
   /** Parallel API writes per cluster. */
@@ -219,7 +214,6 @@ const ENV_KEYS: Record<string, string[]> = {
   ROTOR_IGNORED_WORKLOAD_TYPES: ['restart', 'ignoredWorkloadTypes'],
   ROTOR_COALESCE_WINDOW_MS: ['restart', 'coalesceWindowMs'],
   ROTOR_DRY_RUN: ['restart', 'dryRun'],
-  ROTOR_HASH_ALGORITHM: ['restart', 'hashAlgorithm'],
   ROTOR_ROLLOUT_WAIT_MS: ['restart', 'rolloutWaitMs'],
   ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],

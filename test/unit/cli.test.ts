@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../lib/cli.js';
 
@@ -60,14 +63,26 @@ describe('rotor command line', () => {
   });
 });
 
-describe('rotor hash follows the configured Reloader digest', () => {
-  it('prints the SHA-512/256 hash when ROTOR_HASH_ALGORITHM says so', async () => {
+describe('rotor hash', () => {
+  it('prints the SHA-1 hash every Reloader release writes, whatever the environment says', async () => {
     vi.stubEnv('ROTOR_HASH_ALGORITHM', 'sha512-256');
     const io = capture();
 
     const code = await runCli(['hash', '-f', 'test/fixtures/restart/manifests/secret-db.yaml', '--json']);
 
     expect(code).toBe(0);
-    expect((JSON.parse(io.out.join('\n')) as { hash: string }).hash).toMatch(/^[0-9a-f]{64}$/);
+    expect((JSON.parse(io.out.join('\n')) as { hash: string }).hash).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('refuses unpadded base64 as the API server does, and fails', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rotor-hash-'));
+    const file = path.join(dir, 'secret.yaml');
+    writeFileSync(file, 'kind: Secret\nmetadata: {name: s}\ndata: {k: YQ}\n');
+    const io = capture();
+
+    const code = await runCli(['hash', '-f', file]);
+
+    expect(code).not.toBe(0);
+    expect(io.err.join('\n')).toMatch(/data\.k: is not standard base64/);
   });
 });

@@ -1,3 +1,5 @@
+import { RE2JS } from 're2js';
+
 /**
  * Stakater Reloader's annotation keys (defaults of its flags) and the exact way it parses
  * their values, so a workload annotated for Reloader behaves the same under rotor.
@@ -61,28 +63,50 @@ export function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim());
 }
 
+/** A compiled reload-list item: Go's `regexp.Regexp.MatchString`. */
+export interface NamePattern {
+  test(name: string): boolean;
+}
+
 export interface CompiledPatterns {
-  patterns: RegExp[];
-  /** Items that are not valid regular expressions; Reloader skips them and logs. */
+  patterns: NamePattern[];
+  /** Items Go's regexp rejects; Reloader panics on them, rotor skips them with a warning. */
   invalid: string[];
 }
 
+/** Compiled items by source text: the same few lists are evaluated for every workload and change. */
+const compiled = new Map<string, NamePattern | undefined>();
+const MAX_CACHED = 1_000;
+
 /**
- * The named-reload list: each item anchored as `^item$`. Go's RE2 and JavaScript differ
- * at the edges (RE2 rejects look-around, JS rejects inline `(?i)`); names are DNS names,
- * so the shared subset (literals, `.*`, classes, alternation) is what matters.
+ * The named-reload list: Reloader compiles each item as `^item$` with Go's regexp, which is
+ * RE2. re2js is a port of RE2, so every pattern Go accepts behaves identically (POSIX classes
+ * such as `[[:digit:]]`, `\pL`, inline flags `(?i)`, ASCII-only `\d`) and every pattern it
+ * rejects (look-around, back-references) is rejected here too. JavaScript's RegExp differs on
+ * all of these.
  */
 export function compileReloadList(value: string): CompiledPatterns {
-  const patterns: RegExp[] = [];
+  const patterns: NamePattern[] = [];
   const invalid: string[] = [];
   for (const item of splitList(value)) {
-    try {
-      patterns.push(new RegExp(`^${item}$`));
-    } catch {
-      invalid.push(item);
-    }
+    const pattern = compileItem(item);
+    if (pattern) patterns.push(pattern);
+    else invalid.push(item);
   }
   return { patterns, invalid };
+}
+
+function compileItem(item: string): NamePattern | undefined {
+  if (compiled.has(item)) return compiled.get(item);
+  let pattern: NamePattern | undefined;
+  try {
+    pattern = RE2JS.compile(`^${item}$`);
+  } catch {
+    pattern = undefined;
+  }
+  if (compiled.size >= MAX_CACHED) compiled.clear();
+  compiled.set(item, pattern);
+  return pattern;
 }
 
 export function resourceTypeOf(kind: 'Secret' | 'ConfigMap' | 'SecretProviderClass'): ResourceType {

@@ -67,7 +67,7 @@ export class RestartEngine {
     this.log = deps.log ?? (() => undefined);
     this.kinds = deps.kinds ?? WORKLOAD_KINDS;
     this.index = new ConsumerIndex(client, this.kinds, this.log);
-    this.reader = new ResourceReader(client, options.hashAlgorithm);
+    this.reader = new ResourceReader(client);
     this.scope = new ScopeFilter(client, options);
     this.strategy = strategyFor(options.strategy, this.clock);
     this.limit = createLimiter(options.concurrency);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { ValidationError } from '../../errors.js';
-import { type HashAlgorithm, reloaderHash } from './hash.js';
+import { reloaderHash } from './hash.js';
 
 /**
  * `rotor hash -f FILE`: the hash Reloader (and rotor) would write for a Secret or ConfigMap
@@ -10,11 +10,14 @@ import { type HashAlgorithm, reloaderHash } from './hash.js';
  * why something did or did not restart. YAML or JSON (JSON is YAML).
  */
 
+/**
+ * What the API server accepts for `data` / `binaryData`: Go's base64.StdEncoding, which
+ * requires the padding (`YQ` is refused, `YQ==` is `a`), and skips CR and LF, nothing else.
+ */
+const STD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const base64 = z
   .string()
-  .refine((s) => /^[A-Za-z0-9+/]*={0,2}$/.test(s.replace(/\s+/g, '')) && s.length % 4 !== 1, {
-    message: 'is not standard base64',
-  });
+  .refine((s) => STD_BASE64.test(s.replace(/[\r\n]/g, '')), { message: 'is not standard base64' });
 
 const SecretManifest = z.object({
   kind: z.literal('Secret'),
@@ -39,24 +42,17 @@ export interface ManifestHash {
   hash: string;
 }
 
-export async function hashManifestFile(
-  path: string,
-  options: { algorithm?: HashAlgorithm } = {},
-): Promise<ManifestHash> {
+export async function hashManifestFile(path: string): Promise<ManifestHash> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ValidationError(`cannot read ${path}: ${(error as Error).message}`, [], { cause: error });
   }
-  return hashManifestText(text, path, options.algorithm);
+  return hashManifestText(text, path);
 }
 
-export function hashManifestText(
-  text: string,
-  where: string,
-  algorithm: HashAlgorithm = 'sha1',
-): ManifestHash {
+export function hashManifestText(text: string, where: string): ManifestHash {
   const manifest = Manifest.safeParse(singleDocument(text, where));
   if (!manifest.success) {
     throw new ValidationError(
@@ -69,9 +65,9 @@ export function hashManifestText(
     const data: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(m.data ?? {})) data[k] = Buffer.from(v, 'base64');
     for (const [k, v] of Object.entries(m.stringData ?? {})) data[k] = Buffer.from(v, 'utf8');
-    return { kind: 'Secret', name: m.metadata.name, hash: reloaderHash({ kind: 'Secret', data }, algorithm) };
+    return { kind: 'Secret', name: m.metadata.name, hash: reloaderHash({ kind: 'Secret', data }) };
   }
-  const hash = reloaderHash({ kind: 'ConfigMap', data: m.data, binaryData: m.binaryData }, algorithm);
+  const hash = reloaderHash({ kind: 'ConfigMap', data: m.data, binaryData: m.binaryData });
   return { kind: 'ConfigMap', name: m.metadata.name, hash };
 }
 

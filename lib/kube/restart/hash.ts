@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
  * code-unit order of JavaScript's `sort()`), joins them with `;` and digests the bytes.
  * Secret values are raw bytes (possibly not UTF-8), so entries are Buffers throughout.
  *
- * The digest depends on the Reloader release: SHA-1 up to the 1.4 series, SHA-512/256 on
- * master since the change that added SecretProviderClass support (internal/pkg/crypto/sha.go).
+ * The digest is SHA-1 in every Reloader release (internal/pkg/crypto/sha.go). A switch to
+ * SHA-512/256 was merged on master in January 2026 and reverted within three days, never
+ * released: a different digest here would make every change roll out twice beside Reloader.
  */
-export type HashAlgorithm = 'sha1' | 'sha512-256';
 
 /** Secret `data` as the API returns it (base64 strings) or already decoded. */
 export type SecretData = Record<string, Buffer | Uint8Array | string>;
@@ -24,8 +24,10 @@ export type HashInput =
 
 const SEPARATOR = Buffer.from(';');
 
-export function reloaderHash(input: HashInput, algorithm: HashAlgorithm = 'sha1'): string {
-  return digest(sortedJoin(entriesOf(input)), algorithm);
+export function reloaderHash(input: HashInput): string {
+  return createHash('sha1')
+    .update(sortedJoin(entriesOf(input)))
+    .digest('hex');
 }
 
 function entriesOf(input: HashInput): Buffer[] {
@@ -65,8 +67,4 @@ function sortedJoin(entries: Buffer[]): Buffer {
     parts.push(e);
   }
   return Buffer.concat(parts);
-}
-
-function digest(bytes: Buffer, algorithm: HashAlgorithm): string {
-  return createHash(algorithm).update(bytes).digest('hex');
 }

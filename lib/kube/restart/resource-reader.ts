@@ -2,7 +2,7 @@ import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { type ResourceType, resourceTypeOf } from './annotations.js';
 import { apiError, isNotFound } from './api-errors.js';
-import { type HashAlgorithm, reloaderHash } from './hash.js';
+import { reloaderHash } from './hash.js';
 
 /**
  * The current content hash of a changed resource, read from the API: the hash is of what
@@ -36,10 +36,7 @@ interface SpcPodStatus {
 export class ResourceReader {
   private readonly reads = new Map<string, { startedAt: number; result: Promise<ResolvedResource> }>();
 
-  constructor(
-    private readonly client: ClusterClient,
-    private readonly algorithm: HashAlgorithm,
-  ) {}
+  constructor(private readonly client: ClusterClient) {}
 
   /** A read that started at or after `notBefore` (performance.now() time of the change's arrival). */
   read(change: ChangedResource, notBefore: number): Promise<ResolvedResource> {
@@ -68,7 +65,7 @@ export class ResourceReader {
           namespace: change.namespace,
           name: change.name,
         });
-        const hash = reloaderHash({ kind: 'Secret', data: s.data }, this.algorithm);
+        const hash = reloaderHash({ kind: 'Secret', data: s.data });
         return present(change, type, hash, s.metadata);
       }
       if (change.kind === 'ConfigMap') {
@@ -76,10 +73,7 @@ export class ResourceReader {
           namespace: change.namespace,
           name: change.name,
         });
-        const hash = reloaderHash(
-          { kind: 'ConfigMap', data: c.data, binaryData: c.binaryData },
-          this.algorithm,
-        );
+        const hash = reloaderHash({ kind: 'ConfigMap', data: c.data, binaryData: c.binaryData });
         return present(change, type, hash, c.metadata);
       }
       return await this.fetchSpc(change, type);
@@ -124,7 +118,7 @@ export class ResourceReader {
       return present(
         change,
         type,
-        reloaderHash({ kind: 'SecretProviderClassPodStatus', status }, this.algorithm),
+        reloaderHash({ kind: 'SecretProviderClassPodStatus', status }),
         spc.metadata,
       );
     }
@@ -136,10 +130,7 @@ export class ResourceReader {
         reason: `SecretProviderClass ${namespace}/${name} has no SecretProviderClassPodStatus (no running pod mounts it)`,
       };
     }
-    const hash = reloaderHash(
-      { kind: 'SecretProviderClassPodStatus', status: latest.status },
-      this.algorithm,
-    );
+    const hash = reloaderHash({ kind: 'SecretProviderClassPodStatus', status: latest.status });
     return present(change, type, hash, spc.metadata);
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../../lib/errors.js';
-import { hashManifestFile } from '../../../../lib/kube/restart/hash-manifest.js';
+import { hashManifestFile, hashManifestText } from '../../../../lib/kube/restart/hash-manifest.js';
 
 const fixtures = new URL('../../../fixtures/restart/', import.meta.url);
 const expected = JSON.parse(readFileSync(new URL('hash-vectors/expected.json', fixtures), 'utf8'));
@@ -33,9 +33,31 @@ describe('hashManifestFile (rotor hash -f FILE)', () => {
     });
   });
 
-  it('uses the configured digest when asked (sha512-256 for current Reloader)', async () => {
-    const result = await hashManifestFile(file('secret-db.yaml'), { algorithm: 'sha512-256' });
-    expect(result.hash).toBe(goHash('secrets', 'manifest secret-db.yaml', 'sha512-256'));
+  it('hashes with SHA-1, the digest of every Reloader release', async () => {
+    const result = await hashManifestFile(file('secret-db.yaml'));
+    expect(result.hash).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  // The API server decodes `data` with Go's base64.StdEncoding: padding required, CR/LF ignored.
+  it.each([
+    ['unpadded', 'YQ'],
+    ['padding in the middle', 'YQ==YQ=='],
+    ['a space inside', 'YW Jj'],
+    ['the URL alphabet', 'YQ-_'],
+  ])('rejects data the API server rejects: %s (%s)', (_why, value) => {
+    const text = `kind: Secret\nmetadata: {name: s}\ndata: {k: "${value}"}\n`;
+    expect(() => hashManifestText(text, 's.yaml')).toThrow(/data\.k: is not standard base64/);
+  });
+
+  it('accepts padded base64 split over lines, as the API server does', () => {
+    const folded = hashManifestText('kind: Secret\nmetadata: {name: s}\ndata: {k: "YW\\r\\nJj"}\n', 's.yaml');
+    const plain = hashManifestText('kind: Secret\nmetadata: {name: s}\ndata: {k: YWJj}\n', 's.yaml');
+    expect(folded.hash).toBe(plain.hash);
+  });
+
+  it('rejects unpadded binaryData of a ConfigMap too', () => {
+    const text = 'kind: ConfigMap\nmetadata: {name: c}\nbinaryData: {k: YQ}\n';
+    expect(() => hashManifestText(text, 'c.yaml')).toThrow(/binaryData\.k: is not standard base64/);
   });
 
   it.each([

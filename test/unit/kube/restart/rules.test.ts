@@ -85,6 +85,42 @@ const cases: Case[] = [
     expected: { reload: true, auto: false, via: 'reload-list' },
     warning: /invalid regular expression "\(unclosed"/,
   },
+  // Reloader compiles each item with Go's regexp (RE2): these behave as there, not as in JavaScript.
+  {
+    name: 'RE2: a POSIX class in a reload list matches ([[:digit:]])',
+    resourceName: 'posix-42',
+    workload: { 'secret.reloader.stakater.com/reload': 'posix-[[:digit:]]+' },
+    expected: { reload: true, auto: false, via: 'reload-list' },
+  },
+  {
+    name: 'RE2: a Unicode class without braces matches (\\pL)',
+    resourceName: 'uc-db',
+    workload: { 'secret.reloader.stakater.com/reload': 'uc-\\pL+' },
+    expected: { reload: true, auto: false, via: 'reload-list' },
+  },
+  {
+    name: 'RE2: an inline flag group is valid and applies ((?i))',
+    resourceName: 'case-db',
+    workload: { 'secret.reloader.stakater.com/reload': '(?i)CASE-.*' },
+    expected: { reload: true, auto: false, via: 'reload-list' },
+  },
+  {
+    name: 'RE2: \\d is ASCII only, as in Go',
+    resourceName: 'n-\u0661',
+    workload: { 'secret.reloader.stakater.com/reload': 'n-\\d' },
+    expected: { reload: false, reason: /does not match/ },
+  },
+  {
+    name: 'RE2: look-ahead is not Go syntax: skipped with a warning',
+    workload: { 'secret.reloader.stakater.com/reload': 'd(?=b)b' },
+    expected: { reload: false, reason: /does not match/ },
+    warning: /invalid regular expression "d\(\?=b\)b"/,
+  },
+  {
+    name: 'RE2: alternation keeps Go precedence inside ^...$ ("x|db" matches "db")',
+    workload: { 'secret.reloader.stakater.com/reload': 'x|db' },
+    expected: { reload: true, auto: false, via: 'reload-list' },
+  },
   {
     name: 'the configmap list does not apply to a Secret',
     workload: { 'configmap.reloader.stakater.com/reload': 'db' },
