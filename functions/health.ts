@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
+import type { AppSource } from '../lib/app-types.js';
 import { jsonResponse, respond } from '../lib/events/http-response.js';
 
 /**
@@ -7,14 +8,20 @@ import { jsonResponse, respond } from '../lib/events/http-response.js';
  * one is down. Function-level auth: the report names vaults and clusters, which an
  * anonymous endpoint would hand to anyone scanning the app.
  */
-export async function health(_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return respond(
-    async () => {
-      const report = await (await getApp()).health();
-      return jsonResponse(report, report.ok ? 200 : 503);
-    },
-    (error) => context.error(`health: ${(error as Error).message}`),
-  );
-}
+export const healthHandler =
+  (rotor: AppSource) =>
+  (_request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+    respond(
+      async () => {
+        const report = await (await rotor()).health();
+        return jsonResponse(report, report.ok ? 200 : 503);
+      },
+      (error) => context.error(`health: ${(error as Error).message}`),
+    );
 
-app.http('health', { methods: ['GET'], route: 'health', authLevel: 'function', handler: health });
+app.http('health', {
+  methods: ['GET'],
+  route: 'health',
+  authLevel: 'function',
+  handler: healthHandler(getApp),
+});

@@ -1,5 +1,6 @@
 import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
+import type { AppSource } from '../lib/app-types.js';
 import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/events/keyvault-intake.js';
 
 /**
@@ -9,12 +10,12 @@ import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/events/key
  * event is logged and acknowledged: a Functions Event Grid trigger cannot answer 400, so
  * such events are not dead-lettered in Azure; the local host's webhook route answers 400.
  */
-export async function keyVaultEvents(
-  event: EventGridEvent | Record<string, unknown>,
-  context: InvocationContext,
-): Promise<KeyVaultEventResult> {
-  const rotor = await getApp();
-  return handleKeyVaultEvent(rotor, event, context);
-}
+export const keyVaultEventsHandler =
+  (rotor: AppSource) =>
+  async (
+    event: EventGridEvent | Record<string, unknown>,
+    context: InvocationContext,
+  ): Promise<KeyVaultEventResult> =>
+    handleKeyVaultEvent(await rotor(), event, context);
 
-app.eventGrid('keyVaultEvents', { handler: keyVaultEvents });
+app.eventGrid('keyVaultEvents', { handler: keyVaultEventsHandler(getApp) });

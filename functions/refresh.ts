@@ -1,14 +1,21 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
+import type { AppSource } from '../lib/app-types.js';
 import { respond } from '../lib/events/http-response.js';
 import { handleManual } from '../lib/events/manual-intake.js';
 
 /** POST /api/refresh: force the derived objects to sync and restart consumers, without rotating. */
-export async function refresh(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
-  return respond(
-    async () => handleManual(await getApp(), 'refresh', request),
-    (error) => context.warn(`refresh: ${(error as Error).message}`),
-  );
-}
+export const refreshHandler =
+  (rotor: AppSource) =>
+  (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+    respond(
+      async () => handleManual(await rotor(), 'refresh', request),
+      (error) => context.warn(`refresh: ${(error as Error).message}`),
+    );
 
-app.http('refresh', { methods: ['POST'], route: 'refresh', authLevel: 'function', handler: refresh });
+app.http('refresh', {
+  methods: ['POST'],
+  route: 'refresh',
+  authLevel: 'function',
+  handler: refreshHandler(getApp),
+});

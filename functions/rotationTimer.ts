@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getApp } from '../lib/app.js';
+import type { AppSource } from '../lib/app-types.js';
 import type { Outcome } from '../lib/outcome.js';
 
 /**
@@ -8,14 +9,15 @@ import type { Outcome } from '../lib/outcome.js';
  * otherwise). The setting must exist: the Functions host refuses to index the function
  * without it. A failed scan is thrown so it shows as a failed invocation; the next tick retries.
  */
-export async function rotationTimer(timer: Timer, context: InvocationContext): Promise<Outcome[]> {
-  const rotor = await getApp();
-  if (timer.isPastDue) context.warn('rotation timer is running late');
-  const outcomes = await rotor.scanDue();
-  const counts: Record<string, number> = {};
-  for (const o of outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
-  context.info(`rotation scan: ${outcomes.length} due secret(s) ${JSON.stringify(counts)}`);
-  return outcomes;
-}
+export const rotationTimerHandler =
+  (rotor: AppSource) =>
+  async (timer: Timer, context: InvocationContext): Promise<Outcome[]> => {
+    if (timer.isPastDue) context.warn('rotation timer is running late');
+    const outcomes = await (await rotor()).scanDue();
+    const counts: Record<string, number> = {};
+    for (const o of outcomes) counts[o.status] = (counts[o.status] ?? 0) + 1;
+    context.info(`rotation scan: ${outcomes.length} due secret(s) ${JSON.stringify(counts)}`);
+    return outcomes;
+  };
 
-app.timer('rotationTimer', { schedule: '%ROTOR_ROTATION_SCHEDULE%', handler: rotationTimer });
+app.timer('rotationTimer', { schedule: '%ROTOR_ROTATION_SCHEDULE%', handler: rotationTimerHandler(getApp) });

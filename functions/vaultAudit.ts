@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
+import type { AppSource } from '../lib/app-types.js';
 import { respond } from '../lib/events/http-response.js';
 import { handleVaultAudit } from '../lib/events/vault-audit-intake.js';
 
@@ -8,19 +9,17 @@ import { handleVaultAudit } from '../lib/events/vault-audit-intake.js';
  * Anonymous at the Functions level because OpenBao's audit device cannot add a function
  * key to its URL safely; the handler authenticates with its own bearer token or HMAC.
  */
-export async function vaultAudit(
-  request: HttpRequest,
-  context: InvocationContext,
-): Promise<HttpResponseInit> {
-  return respond(
-    async () => handleVaultAudit(await getApp(), request),
-    (error) => context.warn(`vault-audit: ${(error as Error).message}`),
-  );
-}
+export const vaultAuditHandler =
+  (rotor: AppSource) =>
+  (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
+    respond(
+      async () => handleVaultAudit(await rotor(), request),
+      (error) => context.warn(`vault-audit: ${(error as Error).message}`),
+    );
 
 app.http('vaultAudit', {
   methods: ['POST'],
   route: 'vault-audit',
   authLevel: 'anonymous',
-  handler: vaultAudit,
+  handler: vaultAuditHandler(getApp),
 });

@@ -57,3 +57,6 @@ export interface App {
   warm(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How an entry point obtains the App: getApp() in Azure, the host's own App locally, a fake in tests. */
+export type AppSource = () => Promise<App>;

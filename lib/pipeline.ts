@@ -31,7 +31,11 @@ export type RotationResult =
 
 export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   clusters(): string[];
-  rotate(ref: SecretRef, reason: ChangeEvent['kind']): Promise<RotationResult>;
+  /** `expectedVersion`: the version the event saw; rotation skips when it is no longer current. */
+  rotate(
+    ref: SecretRef,
+    options: { reason: ChangeEvent['kind']; expectedVersion?: string },
+  ): Promise<RotationResult>;
   resolve(cluster: string, ref: SecretRef): Promise<D[]>;
   refresh(
     cluster: string,
@@ -85,7 +89,10 @@ export async function runPipeline<D extends DerivedRef>(
   if (ROTATING_KINDS.has(event.kind) && !options.skipRotation) {
     const rotation = dryRun
       ? { status: 'skipped' as const, reason: 'dry run' }
-      : await ports.rotate(event.ref, event.kind);
+      : await ports.rotate(event.ref, {
+          reason: event.kind,
+          ...(event.version === undefined ? {} : { expectedVersion: event.version }),
+        });
     outcome.rotation =
       rotation.status === 'rotated' ? { newVersion: rotation.newVersion } : { skipped: rotation.reason };
     if (rotation.status === 'skipped') {

@@ -1,26 +1,26 @@
 import type { Plan } from './app-types.js';
 import { describeError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
-import type { ClusterRegistry } from './kube/cluster.js';
-import { resolveDerived } from './kube/operators/index.js';
-import type { RestartEngine } from './kube/restart/index.js';
+import type { DerivedObject } from './kube/operators/index.js';
+import type { WorkloadResult } from './outcome.js';
 import { refKey, type SecretRef } from './secret-ref.js';
+
+/** The cluster side `rotor plan` reads through: the pipeline's resolve and the restart engine's plan. */
+export interface PlanPorts {
+  clusters(): string[];
+  resolve(cluster: string, ref: SecretRef): Promise<DerivedObject[]>;
+  planRestarts(cluster: string, changed: ChangedResource[]): Promise<WorkloadResult[]>;
+}
 
 /**
  * `rotor plan`: what would refresh and restart for a secret, per cluster, through the same
  * resolve and restart code as a real run, with nothing written.
  */
-export async function planFor(
-  ref: SecretRef,
-  clusters: ClusterRegistry,
-  engineFor: (cluster: string) => Promise<RestartEngine>,
-  resolveOptionsFor: (cluster: string) => Parameters<typeof resolveDerived>[2],
-): Promise<Plan> {
+export async function planFor(ref: SecretRef, ports: PlanPorts): Promise<Plan> {
   const perCluster = await Promise.all(
-    clusters.names().map(async (cluster): Promise<Plan['clusters'][number]> => {
+    ports.clusters().map(async (cluster): Promise<Plan['clusters'][number]> => {
       try {
-        const client = await clusters.get(cluster);
-        const derived = await resolveDerived(client, ref, resolveOptionsFor(cluster));
+        const derived = await ports.resolve(cluster, ref);
         const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
           if (d.operator === 'csi')
             return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
@@ -28,7 +28,7 @@ export async function planFor(
             ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }]
             : [];
         });
-        const workloads = changed.length > 0 ? await (await engineFor(cluster)).plan(changed) : [];
+        const workloads = changed.length > 0 ? await ports.planRestarts(cluster, changed) : [];
         return {
           cluster,
           derived: derived.map((d) => ({

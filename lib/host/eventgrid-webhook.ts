@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { keyVaultEvents } from '../../functions/keyVaultEvents.js';
+import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
 import { describeError, httpStatusOf, ValidationError } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
@@ -82,6 +82,7 @@ async function deliver(
   const shape = cloud ? safeParseCloudEvents(json, mediaType || undefined) : safeParseEventGridEvents(json);
   if (!shape.success) throw shape.error;
   const items: unknown[] = Array.isArray(json) ? json : [json];
+  const keyVaultEvents = keyVaultEventsHandler(async () => host.app);
   const settled = await Promise.allSettled(
     items.map((item) =>
       keyVaultEvents(

@@ -1,16 +1,19 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { getApp } from '../app.js';
+import { createApp } from '../app.js';
+import type { App } from '../app-types.js';
+import { loadConfig } from '../config.js';
 import { createLogger } from '../telemetry.js';
 import { type RunningHost, startHost } from './server.js';
 
 /**
  * `npm start`: load .env (values already in the environment win), build the App, serve
- * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM.
+ * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM. Tests pass
+ * their own App.
  */
-export async function main(): Promise<RunningHost> {
+export async function main(given?: App): Promise<RunningHost> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const app = await getApp();
+  const app = given ?? (await createApp(loadConfig()));
   const { config } = app;
   const log = createLogger(config.telemetry.logLevel);
   if (config.clusters.length === 0 && config.keyVaults.length === 0 && config.vaults.length === 0) {

@@ -1,13 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpHandler, InvocationContext, Timer } from '@azure/functions';
-import { health } from '../../functions/health.js';
-import { refresh } from '../../functions/refresh.js';
-import { rotate } from '../../functions/rotate.js';
-import { rotationTimer } from '../../functions/rotationTimer.js';
-import { vaultAudit } from '../../functions/vaultAudit.js';
-import { setAppForTesting } from '../app.js';
-import type { App } from '../app-types.js';
+import { healthHandler } from '../../functions/health.js';
+import { refreshHandler } from '../../functions/refresh.js';
+import { rotateHandler } from '../../functions/rotate.js';
+import { rotationTimerHandler } from '../../functions/rotationTimer.js';
+import { vaultAuditHandler } from '../../functions/vaultAudit.js';
+import type { App, AppSource } from '../app-types.js';
 import { describeError, httpStatusOf } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
 import type { Logger } from '../telemetry.js';
@@ -32,12 +31,14 @@ export interface RunningHost {
   close(): Promise<void>;
 }
 
+type ApiRoute = { method: string; name: string; handler: (rotor: AppSource) => HttpHandler };
+
 /** The HTTP triggers under the `api` route prefix (host.json), by route. */
-const API_ROUTES: Record<string, { method: string; name: string; handler: HttpHandler }> = {
-  'vault-audit': { method: 'POST', name: 'vaultAudit', handler: vaultAudit },
-  rotate: { method: 'POST', name: 'rotate', handler: rotate },
-  refresh: { method: 'POST', name: 'refresh', handler: refresh },
-  health: { method: 'GET', name: 'health', handler: health },
+const API_ROUTES: Record<string, ApiRoute> = {
+  'vault-audit': { method: 'POST', name: 'vaultAudit', handler: vaultAuditHandler },
+  rotate: { method: 'POST', name: 'rotate', handler: rotateHandler },
+  refresh: { method: 'POST', name: 'refresh', handler: refreshHandler },
+  health: { method: 'GET', name: 'health', handler: healthHandler },
 };
 
 /**
@@ -46,8 +47,6 @@ const API_ROUTES: Record<string, { method: string; name: string; handler: HttpHa
  */
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { app, log } = options;
-  // The handlers obtain the App through getApp(), as they do in Azure: make it this one.
-  setAppForTesting(app);
   const server = createServer((req, res) => {
     const started = Date.now();
     route(req, res, options)
@@ -70,7 +69,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       ? undefined
       : runOnSchedule(
           app.config.rotation.schedule,
-          (t: Timer) => rotationTimer(t, invocationContext('rotationTimer', log, 'timerTrigger')),
+          (t: Timer) =>
+            rotationTimerHandler(async () => app)(t, invocationContext('rotationTimer', log, 'timerTrigger')),
           log,
         );
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -118,7 +118,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HostOpt
     });
   }
   const context: InvocationContext = invocationContext(target.name, options.log, 'httpTrigger');
-  return writeResponse(res, await target.handler(toHttpRequest(req, url, body), context));
+  const handler = target.handler(async () => options.app);
+  return writeResponse(res, await handler(toHttpRequest(req, url, body), context));
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<AddressInfo> {

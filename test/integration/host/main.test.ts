@@ -1,25 +1,22 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { setAppForTesting } from '../../../lib/app.js';
 import { main } from '../../../lib/host/main.js';
-import { appStandIn } from '../../unit/functions/app-standin.js';
+import { recordingApp } from '../../unit/functions/recording-app.js';
 import { freshEvents, hostConfig, notify } from './support.js';
 
 afterEach(() => {
-  setAppForTesting(undefined);
   vi.restoreAllMocks();
 });
 
 describe('npm start (lib/host/main.ts)', () => {
   it('starts with no clusters or backends configured, logs "nothing to do" and answers events 200', async () => {
-    const app = appStandIn({ config: hostConfig({ keyVaults: [], vaults: [], clusters: [], port: 0 }) });
-    setAppForTesting(app);
+    const app = recordingApp({ config: hostConfig({ keyVaults: [], vaults: [], clusters: [], port: 0 }) });
     const lines: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
       lines.push(String(chunk));
       return true;
     });
 
-    const host = await main();
+    const host = await main(app);
     try {
       const res = await notify(host, freshEvents('eventgrid/keyvault-secret-new-version.eventgrid.json'));
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { createApp } from '../../../lib/app.js';
+import type { App } from '../../../lib/app-types.js';
+import type { ChangeEvent, EventSource, IgnoredEvent } from '../../../lib/change-event.js';
 import { type Config, parseConfig } from '../../../lib/config.js';
 import { type RunningHost, startHost } from '../../../lib/host/server.js';
-import { TableIdempotencyStore } from '../../../lib/state/idempotency.js';
-import { Tables } from '../../../lib/state/tables.js';
-import { createLogger } from '../../../lib/telemetry.js';
+import type { PipelinePorts } from '../../../lib/pipeline.js';
+import type { SecretRef } from '../../../lib/secret-ref.js';
+import { createLogger, createTelemetry } from '../../../lib/telemetry.js';
 import { testEnv } from '../../env/index.js';
 import { fixtureJson } from '../../unit/events/support.js';
-import { type AppStandInOptions, appStandIn, type RecordingApp } from '../../unit/functions/app-standin.js';
 
 export const TOKEN = 'host-test-bearer-token-0123456789';
 export const HMAC = 'host-test-hmac-secret-0123456789';
@@ -14,7 +16,8 @@ export const HMAC = 'host-test-hmac-secret-0123456789';
 export function hostConfig(overrides: Record<string, unknown> = {}): Config {
   const env = testEnv();
   return parseConfig({
-    keyVaults: [{ name: 'sample-kv' }],
+    // No rotation scan of a Key Vault that does not exist (the timer test runs the real scan).
+    keyVaults: [{ name: 'sample-kv', rotate: false }],
     vaults: [
       { name: 'bao', address: env.openbao.address, mounts: [{ path: env.openbao.kvMount, version: '2' }] },
     ],
@@ -24,33 +27,88 @@ export function hostConfig(overrides: Record<string, unknown> = {}): Config {
   });
 }
 
+/** The real App, and what it was asked to do, as the host's handlers called it. */
+export interface RecordingApp extends App {
+  /** Events whose work ran to completion (not duplicates, not failed attempts). */
+  readonly processed: ChangeEvent[];
+  readonly ignored: Array<{ event: IgnoredEvent; source: EventSource }>;
+  readonly manual: Array<{ action: 'rotate' | 'refresh'; ref: SecretRef }>;
+  scans: number;
+}
+
 export interface HostUnderTest {
   host: RunningHost;
   app: RecordingApp;
   logLines: string[];
 }
 
+export interface HostTestOptions {
+  config?: Config;
+  timers?: boolean;
+  /** The pipeline's work for one event (runs in the one fake cluster's resolve); throw to fail it. */
+  onProcess?: (ref: SecretRef) => Promise<void> | void;
+}
+
 /**
- * The local host on a free port, in front of appStandIn whose process() is exactly-once
- * over the real Azurite table store (as the real App's is).
+ * The local host on a free port, in front of the real App (runner, exactly-once over the
+ * real Azurite table store), whose cluster and rotation ports are fakes: one cluster where
+ * nothing derives from any secret, and rotation that always skips.
  */
-export async function startHostUnderTest(
-  options: Partial<AppStandInOptions> & { config?: Config; timers?: boolean } = {},
-): Promise<HostUnderTest> {
+export async function startHostUnderTest(options: HostTestOptions = {}): Promise<HostUnderTest> {
   const config = options.config ?? hostConfig();
-  const app = appStandIn({
-    ...options,
-    config,
-    idempotency: new TableIdempotencyStore(new Tables(config.state)),
-  });
   const logLines: string[] = [];
+  const write = (l: string) => logLines.push(l);
+  const ports: PipelinePorts = {
+    clusters: () => ['fake'],
+    rotate: async () => ({ status: 'skipped', reason: 'rotation is not under test' }),
+    resolve: async (_cluster, ref) => {
+      await options.onProcess?.(ref);
+      return [];
+    },
+    refresh: async () => ({ results: [], changed: [] }),
+    restart: async () => [],
+  };
+  const real = await createApp(config, { ports, telemetry: createTelemetry(config.telemetry, { write }) });
+  const app = recording(real);
   const host = await startHost({
     app,
-    log: createLogger('debug', (l) => logLines.push(l)),
+    log: createLogger('debug', write),
     port: 0,
     timers: options.timers ?? false,
   });
   return { host, app, logLines };
+}
+
+function recording(real: App): RecordingApp {
+  const app: RecordingApp = {
+    ...real,
+    processed: [],
+    ignored: [],
+    manual: [],
+    scans: 0,
+    async process(event) {
+      const outcome = await real.process(event);
+      if (outcome.status !== 'duplicate') app.processed.push(event);
+      return outcome;
+    },
+    ignore(event, source) {
+      app.ignored.push({ event, source });
+      real.ignore(event, source);
+    },
+    rotate(ref, options) {
+      app.manual.push({ action: 'rotate', ref });
+      return real.rotate(ref, options);
+    },
+    refresh(ref, options) {
+      app.manual.push({ action: 'refresh', ref });
+      return real.refresh(ref, options);
+    },
+    scanDue() {
+      app.scans++;
+      return real.scanDue();
+    },
+  };
+  return app;
 }
 
 /** A fixture's events with fresh ids: the table store outlives one test run. */

@@ -1,21 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { keyVaultEvents } from '../../../functions/keyVaultEvents.js';
-import { setAppForTesting } from '../../../lib/app.js';
+import { describe, expect, it } from 'vitest';
+import { keyVaultEventsHandler } from '../../../functions/keyVaultEvents.js';
 import { ForbiddenError, TransientError } from '../../../lib/errors.js';
 import { fixtureJson, testConfig } from '../events/support.js';
-import { appStandIn } from './app-standin.js';
+import { appSlot, recordingApp } from './recording-app.js';
 import { loggedContext } from './support.js';
 
 const eventGridEvent = () =>
   fixtureJson<Record<string, unknown>[]>('eventgrid/keyvault-secret-new-version.eventgrid.json')[0]!;
 const allTypes = () => fixtureJson<Record<string, unknown>[]>('eventgrid/keyvault-all-types.eventgrid.json');
 
-afterEach(() => setAppForTesting(undefined));
+const slot = appSlot();
+const keyVaultEvents = keyVaultEventsHandler(slot.source);
 
 describe('keyVaultEvents (Event Grid trigger)', () => {
   it('runs a SecretNewVersionCreated event through the App as a change of that secret', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
     const { context } = loggedContext('keyVaultEvents');
 
     const result = await keyVaultEvents(eventGridEvent(), context);
@@ -30,8 +30,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('runs the CloudEvents form of the event the same way', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const result = await keyVaultEvents(
       fixtureJson('eventgrid/keyvault-secret-new-version.cloudevent.json'),
@@ -43,8 +43,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('acknowledges a key event without processing and records why', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
     const keyEvent = allTypes().find((e) => e.eventType === 'Microsoft.KeyVault.KeyNewVersionCreated')!;
 
     const result = await keyVaultEvents(keyEvent, loggedContext('keyVaultEvents').context);
@@ -60,8 +60,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('logs and acknowledges an invalid event instead of throwing (Event Grid would retry for 24 h)', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
     const { context, logs } = loggedContext('keyVaultEvents');
     const invalid = { ...eventGridEvent(), data: { VaultName: 'not-the-topic-vault', ObjectName: 'x' } };
 
@@ -78,8 +78,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('throws a retryable failure so Event Grid redelivers the event', async () => {
-    setAppForTesting(
-      appStandIn({
+    slot.use(
+      recordingApp({
         config: testConfig(),
         onProcess: () => Promise.reject(new TransientError('API server unreachable')),
       }),
@@ -91,8 +91,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('returns a permanent failure without throwing, logged as an error', async () => {
-    setAppForTesting(
-      appStandIn({
+    slot.use(
+      recordingApp({
         config: testConfig(),
         onProcess: () => Promise.reject(new ForbiddenError('rotor may not patch')),
       }),
@@ -106,8 +106,8 @@ describe('keyVaultEvents (Event Grid trigger)', () => {
   });
 
   it('ignores an event of a vault rotor is not configured for', async () => {
-    const app = appStandIn({ config: testConfig({ keyVaults: [] }) });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig({ keyVaults: [] }) });
+    slot.use(app);
 
     const result = await keyVaultEvents(eventGridEvent(), loggedContext('keyVaultEvents').context);
 

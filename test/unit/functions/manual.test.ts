@@ -1,22 +1,25 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { health } from '../../../functions/health.js';
-import { refresh } from '../../../functions/refresh.js';
-import { rotate } from '../../../functions/rotate.js';
-import { rotationTimer } from '../../../functions/rotationTimer.js';
-import { setAppForTesting } from '../../../lib/app.js';
+import { describe, expect, it } from 'vitest';
+import { healthHandler } from '../../../functions/health.js';
+import { refreshHandler } from '../../../functions/refresh.js';
+import { rotateHandler } from '../../../functions/rotate.js';
+import { rotationTimerHandler } from '../../../functions/rotationTimer.js';
 import { HttpRequest } from '../../../lib/host/functions-runtime.js';
 import { BAO_ADDRESS, testConfig } from '../events/support.js';
-import { appStandIn } from './app-standin.js';
+import { appSlot, recordingApp } from './recording-app.js';
 import { loggedContext, post } from './support.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-afterEach(() => setAppForTesting(undefined));
+const slot = appSlot();
+const health = healthHandler(slot.source);
+const refresh = refreshHandler(slot.source);
+const rotate = rotateHandler(slot.source);
+const rotationTimer = rotationTimerHandler(slot.source);
 
 describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
   it('rotates the Key Vault secret named in the body and answers the Outcome', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await rotate(
       post('rotate', '{"keyVault":"sample-kv","name":"db-password"}', JSON_TYPE),
@@ -38,8 +41,8 @@ describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
   });
 
   it('refreshes a Vault secret, passing dryRun and the Idempotency-Key header as request id', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await refresh(
       post('refresh', '{"vault":"bao","mount":"secret","path":"app/db","dryRun":true}', {
@@ -69,8 +72,8 @@ describe('rotate and refresh (POST /api/rotate, /api/refresh)', () => {
       415,
     ],
   ])('refuses %s with %i and does nothing', async (_name, body, headers, status) => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await rotate(post('rotate', body, headers), loggedContext('rotate').context);
 
@@ -83,8 +86,8 @@ describe('health (GET /api/health)', () => {
   const get = () => new HttpRequest({ method: 'GET', url: 'http://localhost:7071/api/health' });
 
   it('answers 200 with the report when everything is reachable', async () => {
-    setAppForTesting(
-      appStandIn({
+    slot.use(
+      recordingApp({
         config: testConfig(),
         health: { ok: true, checks: [{ name: 'alpha', kind: 'cluster', ok: true, ms: 3 }] },
       }),
@@ -97,8 +100,8 @@ describe('health (GET /api/health)', () => {
   });
 
   it('answers 503 when a backend or cluster is unreachable', async () => {
-    setAppForTesting(
-      appStandIn({
+    slot.use(
+      recordingApp({
         config: testConfig(),
         health: {
           ok: false,
@@ -119,8 +122,8 @@ describe('health (GET /api/health)', () => {
 
 describe('rotationTimer', () => {
   it('asks the rotation engine for due secrets', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
     const now = new Date().toISOString();
 
     await rotationTimer(

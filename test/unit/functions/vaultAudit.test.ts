@@ -1,22 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { vaultAudit } from '../../../functions/vaultAudit.js';
-import { setAppForTesting } from '../../../lib/app.js';
+import { describe, expect, it } from 'vitest';
+import { vaultAuditHandler } from '../../../functions/vaultAudit.js';
 import { TransientError } from '../../../lib/errors.js';
 import { signWebhookBody } from '../../../lib/events/webhook-auth.js';
 import { fixtureText, testConfig } from '../events/support.js';
-import { appStandIn } from './app-standin.js';
+import { appSlot, recordingApp } from './recording-app.js';
 import { loggedContext, post } from './support.js';
 
 const TOKEN = 'test-bearer-token-0123456789';
 const entry = () => fixtureText('vault-audit/openbao-kv2-write.json');
 const call = (request: ReturnType<typeof post>) => vaultAudit(request, loggedContext('vaultAudit').context);
 
-afterEach(() => setAppForTesting(undefined));
+const slot = appSlot();
+const vaultAudit = vaultAuditHandler(slot.source);
 
 describe('vaultAudit (POST /api/vault-audit)', () => {
   it('processes an authenticated OpenBao entry sent without Content-Type, as the http audit device does', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await call(post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }));
 
@@ -29,8 +29,8 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
   });
 
   it('accepts an HMAC-signed NDJSON batch and reports what it ignored', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
     const body = fixtureText('vault-audit/openbao-2.7.2-session.ndjson');
 
     const response = await call(
@@ -50,8 +50,8 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
     ['a wrong bearer token', { authorization: 'Bearer not-the-right-token-000' }],
     ['a forged signature', { 'x-rotor-signature': signWebhookBody('{}', 'test-hmac-secret-0123456789') }],
   ])('answers 401 to a request with %s and processes nothing', async (_name, headers) => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await call(post('vault-audit', entry(), headers));
 
@@ -61,7 +61,7 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
   });
 
   it('refuses every request when no webhook credential is configured (fail closed)', async () => {
-    setAppForTesting(appStandIn({ config: testConfig({ webhook: {} }) }));
+    slot.use(recordingApp({ config: testConfig({ webhook: {} }) }));
 
     const response = await call(post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }));
 
@@ -79,9 +79,7 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
     ['400 for malformed NDJSON', '{"type":"response"}\n{oops', {}, 400, 'invalid_input'],
     ['413 for a body over the limit', `${entry()}${' '.repeat(2048)}`, {}, 413, 'payload_too_large'],
   ])('answers %s', async (_name, body, headers, status, code) => {
-    setAppForTesting(
-      appStandIn({ config: testConfig({ webhook: { bearerToken: TOKEN, maxBodyBytes: 2048 } }) }),
-    );
+    slot.use(recordingApp({ config: testConfig({ webhook: { bearerToken: TOKEN, maxBodyBytes: 2048 } }) }));
 
     const response = await call(post('vault-audit', body, { authorization: `Bearer ${TOKEN}`, ...headers }));
 
@@ -90,8 +88,8 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
   });
 
   it('answers 2xx and ignores entries for a Vault server that is not configured', async () => {
-    const app = appStandIn({ config: testConfig() });
-    setAppForTesting(app);
+    const app = recordingApp({ config: testConfig() });
+    slot.use(app);
 
     const response = await call(
       post('vault-audit', entry(), { authorization: `Bearer ${TOKEN}` }, '?vault=elsewhere'),
@@ -105,8 +103,8 @@ describe('vaultAudit (POST /api/vault-audit)', () => {
   });
 
   it('answers 503 with Retry-After when the pipeline fails transiently', async () => {
-    setAppForTesting(
-      appStandIn({
+    slot.use(
+      recordingApp({
         config: testConfig(),
         onProcess: () => Promise.reject(new TransientError('OpenBao sealed')),
       }),

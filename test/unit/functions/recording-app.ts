@@ -1,15 +1,12 @@
-import type { App, HealthReport, Plan } from '../../../lib/app-types.js';
+import type { App, AppSource, HealthReport, Plan } from '../../../lib/app-types.js';
 import type { ChangeEvent, EventSource, IgnoredEvent } from '../../../lib/change-event.js';
 import type { Config } from '../../../lib/config.js';
 import type { Outcome } from '../../../lib/outcome.js';
 import { refKey, type SecretRef } from '../../../lib/secret-ref.js';
-import { type IdempotencyStore, withIdempotency } from '../../../lib/state/idempotency.js';
 
-export interface AppStandInOptions {
+export interface RecordingAppOptions {
   config: Config;
-  /** When given, process() is exactly-once per `source:id` over this store, as the real App is. */
-  idempotency?: IdempotencyStore;
-  /** Runs as "the work" of process(); throw to simulate a failing pipeline. */
+  /** Runs as "the work" of process(); throw to make process() throw. */
   onProcess?: (event: ChangeEvent) => Promise<void> | void;
   health?: HealthReport;
 }
@@ -23,10 +20,12 @@ export interface RecordingApp extends App {
 }
 
 /**
- * appStandIn: a small recording App for entry-point tests until the real composition root
- * (lib/app.ts) is wired; it runs no pipeline, it records what the entry points asked for.
+ * A test double of the App for entry-point unit tests: it runs no pipeline and keeps no
+ * state, it records what the entry points asked for. What the real App guarantees
+ * (exactly-once, shared runs, the transient rule) is tested in test/unit/run.test.ts and,
+ * through the host, in test/integration/host over the real App.
  */
-export function appStandIn(options: AppStandInOptions): RecordingApp {
+export function recordingApp(options: RecordingAppOptions): RecordingApp {
   const processed: ChangeEvent[] = [];
   const ignored: RecordingApp['ignored'] = [];
   const manual: RecordingApp['manual'] = [];
@@ -41,16 +40,7 @@ export function appStandIn(options: AppStandInOptions): RecordingApp {
     ignored,
     manual,
     scans: 0,
-    async process(event) {
-      if (!options.idempotency) return work(event);
-      const result = await withIdempotency(
-        options.idempotency,
-        `${event.source}:${event.id}`,
-        () => work(event),
-        { waitMs: 3_000, pollMs: 25 },
-      );
-      return result.status === 'done' ? result.value : outcomeOf(event, 'duplicate');
-    },
+    process: work,
     ignore(event, source) {
       ignored.push({ event, source });
     },
@@ -99,5 +89,19 @@ function outcomeOf(
     clusterFailures: [],
     timeline: [{ step: 'received', atMs: 0 }],
     dryRun: false,
+  };
+}
+
+/** The App an entry point under test obtains: whichever the test last handed to `use`. */
+export function appSlot(): { source: AppSource; use(app: App): void } {
+  let current: App | undefined;
+  return {
+    source: async () => {
+      if (!current) throw new Error('the test has not chosen an App');
+      return current;
+    },
+    use: (app) => {
+      current = app;
+    },
   };
 }

@@ -1,0 +1,167 @@
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { describeError } from './errors.js';
+import type { ChangedResource } from './kube/changed-resource.js';
+import type { ClusterClient } from './kube/cluster.js';
+import {
+  type DerivedObject,
+  type RefreshDerivedResult,
+  type ResolveOptions,
+  refreshDerived,
+  resolveDerived,
+} from './kube/operators/index.js';
+import { RestartEngine } from './kube/restart/index.js';
+import type { PipelinePorts } from './pipeline.js';
+import type { Logger } from './telemetry.js';
+
+/** What the cluster side needs: a client per configured cluster (ClusterRegistry). */
+export interface ClusterSource {
+  names(): string[];
+  get(name: string): Promise<ClusterClient>;
+}
+
+export interface ClusterPortsDeps {
+  clusters: ClusterSource;
+  config: Pick<Config, 'clusters' | 'vaults' | 'keyVaults' | 'restart' | 'refresh'>;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * The pipeline's cluster ports (resolve, refresh, restart) over real clusters, and the one
+ * restart engine per cluster they share with `rotor plan`, pause resumption and warm-up.
+ */
+export class ClusterPorts
+  implements Pick<PipelinePorts<DerivedObject>, 'clusters' | 'resolve' | 'refresh' | 'restart'>
+{
+  private readonly engines = new Map<string, Promise<RestartEngine>>();
+
+  constructor(private readonly deps: ClusterPortsDeps) {}
+
+  readonly clusters = (): string[] => this.deps.clusters.names();
+
+  readonly resolve = async (cluster: string, ref: Parameters<PipelinePorts['resolve']>[1]) =>
+    resolveDerived(await this.deps.clusters.get(cluster), ref, this.resolveOptionsFor(cluster));
+
+  readonly refresh: PipelinePorts<DerivedObject>['refresh'] = async (cluster, derived, options) => {
+    const client = await this.deps.clusters.get(cluster);
+    options.onForced();
+    const refreshed = await refreshDerived(client, derived, {
+      timeoutMs: this.deps.config.refresh.timeoutMs,
+      dryRun: options.dryRun,
+      clock: this.deps.clock,
+    });
+    const version = options.event.version ?? options.event.id;
+    const changed = withRefreshedTargets(cluster, refreshed).map((c) =>
+      c.kind === 'SecretProviderClass' ? { ...c, backendVersion: version } : c,
+    );
+    return { results: refreshed.results, changed };
+  };
+
+  readonly restart: PipelinePorts<DerivedObject>['restart'] = async (cluster, changed, options) =>
+    (await this.engineFor(cluster)).restart(changed, options);
+
+  /** The pipeline's ports: these cluster ports with the given rotate port. */
+  withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
+    return {
+      clusters: this.clusters,
+      rotate,
+      resolve: this.resolve,
+      refresh: this.refresh,
+      restart: this.restart,
+    };
+  }
+
+  /** What the restart engine would do for these changes, nothing written (`rotor plan`). */
+  readonly planRestarts = async (cluster: string, changed: ChangedResource[]) =>
+    (await this.engineFor(cluster)).plan(changed);
+
+  /** Where each operator looks for its configuration in one cluster. */
+  resolveOptionsFor(cluster: string): ResolveOptions {
+    const vsoNamespace = this.deps.config.clusters.find((c) => c.name === cluster)?.vsoNamespace;
+    return {
+      vaultConfigs: this.deps.config.vaults,
+      keyVaultConfigs: this.deps.config.keyVaults,
+      ...(vsoNamespace ? { vsoOperatorNamespace: vsoNamespace } : {}),
+    };
+  }
+
+  /** The cluster's restart engine, built on first use; its consumer index starts in the background. */
+  engineFor(cluster: string): Promise<RestartEngine> {
+    let engine = this.engines.get(cluster);
+    if (!engine) {
+      const { clock, log, config } = this.deps;
+      engine = this.deps.clusters.get(cluster).then((client) => {
+        const e = new RestartEngine(client, config.restart, {
+          clock,
+          log: (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields }),
+        });
+        e.start().catch((error) =>
+          log.warn('consumer index did not start', { cluster, error: describeError(error).message }),
+        );
+        return e;
+      });
+      engine.catch(() => this.engines.delete(cluster));
+      this.engines.set(cluster, engine);
+    }
+    return engine;
+  }
+
+  /** pause-period: the engine resumes what it paused while it lives; the timer resumes the rest. */
+  async resumePaused(): Promise<void> {
+    await Promise.all(
+      this.clusters().map(async (cluster) => {
+        try {
+          const resumed = await (await this.engineFor(cluster)).resumePaused();
+          if (resumed.length > 0)
+            this.deps.log.info('resumed paused Deployments', {
+              cluster,
+              resumed: resumed.map((r) => `${r.namespace}/${r.name}`),
+            });
+        } catch (error) {
+          this.deps.log.warn('resuming paused Deployments failed', {
+            cluster,
+            error: describeError(error).message,
+          });
+        }
+      }),
+    );
+  }
+
+  /** Builds every cluster's client and consumer index now; failures are logged, not thrown. */
+  async warm(): Promise<void> {
+    await Promise.all(
+      this.clusters().map(async (cluster) => {
+        try {
+          await (await this.engineFor(cluster)).start();
+        } catch (error) {
+          this.deps.log.warn('warm-up: cluster not ready', { cluster, error: describeError(error).message });
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
+  }
+}
+
+/**
+ * Every refreshed target Secret goes to the restart engine, not only those whose data
+ * changed during the force: when the operator's own poll got there first, the Secret is
+ * already new but its consumers may not have restarted. The hash makes it a no-op for
+ * workloads that are current.
+ */
+function withRefreshedTargets(cluster: string, refreshed: RefreshDerivedResult): ChangedResource[] {
+  const byKey = new Map(refreshed.changed.map((c) => [`${c.kind}/${c.namespace}/${c.name}`, c]));
+  for (const r of refreshed.results) {
+    if (r.status !== 'refreshed' || !r.targetSecret) continue;
+    byKey.set(`Secret/${r.namespace}/${r.targetSecret}`, {
+      cluster,
+      kind: 'Secret',
+      namespace: r.namespace,
+      name: r.targetSecret,
+    });
+  }
+  return [...byKey.values()];
+}

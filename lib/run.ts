@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { ChangeEvent, IgnoredEvent } from './change-event.js';
+import type { Clock } from './clock.js';
+import { TransientError } from './errors.js';
+import type { Outcome } from './outcome.js';
+import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
+import { refKey, type SecretRef } from './secret-ref.js';
+import { type IdempotencyStore, withIdempotency } from './state/idempotency.js';
+import { eventAttributes, type Telemetry } from './telemetry.js';
+
+export interface RunnerSettings {
+  /** config.restart.dryRun: every run is a dry run. */
+  dryRun: boolean;
+  /** A cluster that has not finished by then is reported as unreachable (retryable). */
+  clusterDeadlineMs: number;
+  /** config.state.inProgressExpiryMs: when another instance may take over a claimed event. */
+  inProgressExpiryMs: number;
+}
+
+export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
+  ports: PipelinePorts<D>;
+  idempotency: IdempotencyStore;
+  clock: Clock;
+  telemetry: Pick<Telemetry, 'log' | 'span' | 'eventReceived' | 'eventIgnored' | 'recordOutcome'>;
+  /** Sends the outcome's notifications; failures are the notifier's to log, never thrown. */
+  notify: (outcome: Outcome) => Promise<void>;
+  /** Called with every finished outcome, duplicates included (the demo and tests watch runs this way). */
+  onOutcome?: (outcome: Outcome) => void;
+  settings: RunnerSettings;
+}
+
+export interface ProcessOptions {
+  /** Manual refresh: no rotation, even for a kind that rotates. */
+  skipRotation?: boolean;
+}
+
+/**
+ * Runs events through the pipeline with the guarantees a sender relies on:
+ * - exactly once per `source:id` (redeliveries answer 'duplicate' with the first outcome);
+ * - events naming the same secret version while a run for it is in flight share that run;
+ * - a run that could not reach a cluster is recorded as not done and thrown as a
+ *   TransientError, so the sender delivers it again;
+ * - every finished outcome is recorded, logged, notified (not for dry runs) and reported.
+ */
+export class Runner<D extends DerivedRef = DerivedRef> {
+  private readonly inflight = new Map<string, Promise<Outcome>>();
+
+  constructor(private readonly deps: RunnerDeps<D>) {}
+
+  /** One event, end to end, exactly once per `source:id`. */
+  async process(event: ChangeEvent, options: ProcessOptions = {}): Promise<Outcome> {
+    const { telemetry, idempotency, clock, settings } = this.deps;
+    telemetry.eventReceived(event.source, event.kind);
+    const result = await withIdempotency(
+      idempotency,
+      `${event.source}:${event.id}`,
+      () => this.runOrThrowTransient(event, options),
+      { inProgressExpiryMs: settings.inProgressExpiryMs, clock },
+    );
+    if (result.status === 'duplicate') {
+      telemetry.log.info('duplicate delivery: already processed', {
+        eventId: event.id,
+        source: event.source,
+      });
+      const duplicate = duplicateOutcome(event, result.previous);
+      this.deps.onOutcome?.(duplicate);
+      return duplicate;
+    }
+    return this.finish(result.value);
+  }
+
+  /** What a run would do, with nothing written and nothing recorded as done. */
+  async dryRun(event: ChangeEvent): Promise<Outcome> {
+    return this.finish(await this.run(event, { dryRun: true }));
+  }
+
+  /** Manual rotation: write a new version now, then refresh and restart. */
+  rotate(ref: SecretRef, options: { requestId?: string; dryRun?: boolean } = {}): Promise<Outcome> {
+    const event = manualEvent(ref, 'rotate-requested', this.deps.clock, options.requestId);
+    return options.dryRun ? this.dryRun(event) : this.process(event);
+  }
+
+  /** Manual refresh: force derived objects to sync and restart consumers, no rotation. */
+  refresh(ref: SecretRef, options: { requestId?: string; dryRun?: boolean } = {}): Promise<Outcome> {
+    const event = manualEvent(ref, 'changed', this.deps.clock, options.requestId);
+    return options.dryRun ? this.dryRun(event) : this.process(event, { skipRotation: true });
+  }
+
+  /** Records that an event was received and deliberately ignored (logged, counted). */
+  ignore(event: IgnoredEvent, source: ChangeEvent['source']): void {
+    this.deps.telemetry.eventIgnored(source, event.reason);
+    this.deps.telemetry.log.info('event ignored', { eventId: event.id, source, reason: event.reason });
+  }
+
+  private async runOrThrowTransient(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
+    const outcome = await this.runShared(event, options);
+    const unreachable = outcome.clusterFailures.filter((f) => f.retryable);
+    if (unreachable.length === 0) return outcome;
+    // Nothing is recorded as done: the sender's retry repeats the run, and the clusters
+    // that were reached answer already-current.
+    await this.finish(outcome);
+    throw new TransientError(
+      `${unreachable.map((f) => `cluster ${f.cluster}: ${f.error}`).join('; ')}; deliver the event again`,
+      { details: { eventId: event.id, status: outcome.status } },
+    );
+  }
+
+  // Events naming the same secret version while a run for it is in flight share that run:
+  // forcing the same ExternalSecret five times at once only slows each force down.
+  private runShared(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
+    if (event.version === undefined) return this.run(event, options);
+    const key = `${event.kind}|${refKey(event.ref)}|${event.version}|${options.skipRotation === true}`;
+    const running = this.inflight.get(key);
+    if (running) return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
+    const started = this.run(event, options).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, started);
+    return started;
+  }
+
+  private run(event: ChangeEvent, options: ProcessOptions & { dryRun?: boolean }): Promise<Outcome> {
+    const { telemetry, ports, clock, settings } = this.deps;
+    return telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
+      runPipeline(event, ports, clock, {
+        dryRun: options.dryRun ?? settings.dryRun,
+        clusterDeadlineMs: settings.clusterDeadlineMs,
+        ...(options.skipRotation ? { skipRotation: true } : {}),
+      }),
+    );
+  }
+
+  private async finish(outcome: Outcome): Promise<Outcome> {
+    const { telemetry } = this.deps;
+    telemetry.recordOutcome(outcome);
+    telemetry.log.info('pipeline finished', {
+      eventId: outcome.eventId,
+      ref: outcome.ref,
+      status: outcome.status,
+      refreshes: outcome.refreshes.length,
+      workloads: outcome.workloads.map((w) => `${w.cluster}/${w.kind}/${w.namespace}/${w.name}=${w.status}`),
+      ms: outcome.timeline.at(-1)?.atMs,
+    });
+    if (!outcome.dryRun) await this.deps.notify(outcome);
+    this.deps.onOutcome?.(outcome);
+    return outcome;
+  }
+}
+
+/** A request from the HTTP API or the CLI, as an event; its request id makes retries exactly-once. */
+export function manualEvent(
+  ref: SecretRef,
+  kind: ChangeEvent['kind'],
+  clock: Clock,
+  requestId?: string,
+): ChangeEvent {
+  const now = clock.now();
+  return {
+    id: requestId ?? `manual-${randomUUID()}`,
+    ref,
+    kind,
+    source: 'manual',
+    observedAt: now,
+    receivedAt: now,
+  };
+}
+
+function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Outcome {
+  return {
+    ...(previous ?? { refreshes: [], workloads: [], clusterFailures: [], timeline: [], dryRun: false }),
+    eventId: event.id,
+    ref: refKey(event.ref),
+    kind: event.kind,
+    source: event.source,
+    status: 'duplicate',
+  };
+}

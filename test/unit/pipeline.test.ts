@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ForbiddenError, TransientError } from '../../lib/errors.js';
+import { runPipeline } from '../../lib/pipeline.js';
+import { changeEvent, ES, fakePorts, ManualClock, restarted } from './support/fake-ports.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () => {
+  it('refreshes what derives from the secret and restarts its consumers in every cluster, without rotating a change', async () => {
+    const { ports, calls } = fakePorts({
+      alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] },
+      beta: { derived: [ES], workloads: [restarted('beta', 'api')] },
+    });
+
+    const outcome = await runPipeline(changeEvent(), ports, new ManualClock());
+
+    expect(outcome.status).toBe('completed');
+    expect(calls.rotate).toEqual([]);
+    expect(outcome.refreshes.map((r) => `${r.cluster}/${r.name}=${r.status}`)).toEqual([
+      'alpha/db=refreshed',
+      'beta/db=refreshed',
+    ]);
+    expect(calls.restart.map((r) => r.changed.map((c) => `${c.cluster}/${c.name}`))).toEqual([
+      ['alpha/db-secret'],
+      ['beta/db-secret'],
+    ]);
+    expect(outcome.timeline.map((t) => t.step)).toContain('workloads-patched');
+  });
+
+  it('asks rotation for a new version, naming the version the event saw', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } }, { status: 'rotated', newVersion: 'v2' });
+
+    const outcome = await runPipeline(
+      changeEvent({ kind: 'near-expiry', version: 'v1' }),
+      ports,
+      new ManualClock(),
+    );
+
+    expect(calls.rotate).toEqual([{ ref: changeEvent().ref, reason: 'near-expiry', expectedVersion: 'v1' }]);
+    expect(outcome.rotation).toEqual({ newVersion: 'v2' });
+    expect(calls.resolve).toEqual(['alpha']);
+  });
+
+  it('stops with nothing-to-do when rotation is skipped, touching no cluster', async () => {
+    const { ports, calls } = fakePorts(
+      { alpha: { derived: [ES] } },
+      { status: 'skipped', reason: 'not-due' },
+    );
+
+    const outcome = await runPipeline(changeEvent({ kind: 'rotate-due' }), ports, new ManualClock());
+
+    expect(outcome).toMatchObject({ status: 'nothing-to-do', rotation: { skipped: 'not-due' } });
+    expect(calls.resolve).toEqual([]);
+  });
+
+  it('skips rotation for a manual refresh even of a rotating kind', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } }, { status: 'rotated', newVersion: 'v2' });
+
+    await runPipeline(changeEvent({ kind: 'rotate-requested' }), ports, new ManualClock(), {
+      skipRotation: true,
+    });
+
+    expect(calls.rotate).toEqual([]);
+    expect(calls.resolve).toEqual(['alpha']);
+  });
+
+  it('in a dry run rotates nothing and asks refresh and restart for dry runs', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } }, { status: 'rotated', newVersion: 'v2' });
+
+    const outcome = await runPipeline(changeEvent({ kind: 'rotate-requested' }), ports, new ManualClock(), {
+      dryRun: true,
+    });
+
+    expect(calls.rotate).toEqual([]);
+    expect(outcome.rotation).toEqual({ skipped: 'dry run' });
+    expect(outcome.dryRun).toBe(true);
+  });
+
+  it('runs the clusters of a rotation in a dry run as dry runs', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } });
+
+    await runPipeline(changeEvent(), ports, new ManualClock(), { dryRun: true });
+
+    expect(calls.refresh).toEqual([{ cluster: 'alpha', dryRun: true }]);
+    expect(calls.restart.map((r) => r.dryRun)).toEqual([true]);
+  });
+
+  it('reports a failing cluster, with whether a retry can help, and finishes the others', async () => {
+    const { ports } = fakePorts({
+      alpha: { fail: new TransientError('connect ECONNREFUSED') },
+      beta: { fail: new ForbiddenError('rotor may not list ExternalSecrets') },
+      gamma: { derived: [ES], workloads: [restarted('gamma', 'api')] },
+    });
+
+    const outcome = await runPipeline(changeEvent(), ports, new ManualClock());
+
+    expect(outcome.status).toBe('partial');
+    expect(outcome.clusterFailures).toMatchObject([
+      { cluster: 'alpha', retryable: true },
+      { cluster: 'beta', retryable: false },
+    ]);
+    expect(outcome.workloads.map((w) => w.cluster)).toEqual(['gamma']);
+  });
+
+  it('reports a cluster that does not finish by the deadline as retryable, without waiting for it', async () => {
+    vi.useFakeTimers();
+    const { ports } = fakePorts({ hung: { gate: new Promise(() => undefined) }, alpha: { derived: [ES] } });
+
+    const running = runPipeline(changeEvent(), ports, new ManualClock(), { clusterDeadlineMs: 5_000 });
+    await vi.advanceTimersByTimeAsync(5_000);
+    const outcome = await running;
+
+    expect(outcome.clusterFailures).toEqual([
+      { cluster: 'hung', error: 'cluster hung did not finish within 5000 ms', retryable: true },
+    ]);
+    expect(outcome.refreshes.map((r) => r.cluster)).toEqual(['alpha']);
+  });
+
+  it('answers nothing-to-do when nothing derives from the secret anywhere', async () => {
+    const { ports, calls } = fakePorts({ alpha: {}, beta: {} });
+
+    const outcome = await runPipeline(changeEvent(), ports, new ManualClock());
+
+    expect(outcome.status).toBe('nothing-to-do');
+    expect(calls.refresh).toEqual([]);
+  });
+});

@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { ForbiddenError, TransientError } from '../../lib/errors.js';
+import type { Outcome } from '../../lib/outcome.js';
+import type { PipelinePorts } from '../../lib/pipeline.js';
+import { Runner } from '../../lib/run.js';
+import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
+import { createTelemetry } from '../../lib/telemetry.js';
+import { testConfig } from './events/support.js';
+import {
+  changeEvent,
+  ES,
+  type FakeCluster,
+  fakePorts,
+  KV_REF,
+  ManualClock,
+  restarted,
+} from './support/fake-ports.js';
+
+function runnerOver(ports: PipelinePorts, settings: { dryRun?: boolean } = {}) {
+  const clock = new ManualClock();
+  const logLines: string[] = [];
+  const notified: Outcome[] = [];
+  const reported: Outcome[] = [];
+  const runner = new Runner({
+    ports,
+    idempotency: new MemoryIdempotencyStore(),
+    clock,
+    telemetry: createTelemetry(testConfig().telemetry, { write: (l) => logLines.push(l) }),
+    notify: async (o) => {
+      notified.push(o);
+    },
+    onOutcome: (o) => reported.push(o),
+    settings: { dryRun: settings.dryRun ?? false, clusterDeadlineMs: 60_000, inProgressExpiryMs: 120_000 },
+  });
+  return { runner, clock, logLines, notified, reported };
+}
+
+function deferred() {
+  let open = () => {};
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  return { gate, open };
+}
+
+describe('Runner.process: exactly once per delivery', () => {
+  it('runs an event once and answers its redelivery as a duplicate carrying the first outcome', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const { runner } = runnerOver(ports);
+
+    const first = await runner.process(changeEvent({ id: 'eg-1' }));
+    const again = await runner.process(changeEvent({ id: 'eg-1' }));
+
+    expect(first.status).toBe('completed');
+    expect(again).toMatchObject({ status: 'duplicate', eventId: 'eg-1', workloads: first.workloads });
+    expect(calls.resolve).toEqual(['alpha']);
+  });
+
+  it('runs the same id from two sources twice: the key is source and id', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } });
+    const { runner } = runnerOver(ports);
+
+    await runner.process(changeEvent({ id: 'x', source: 'eventgrid' }));
+    await runner.process(changeEvent({ id: 'x', source: 'vault-audit' }));
+
+    expect(calls.resolve).toEqual(['alpha', 'alpha']);
+  });
+
+  it('lets events naming the same secret version while a run is in flight share that run', async () => {
+    const held = deferred();
+    const cluster: FakeCluster = { derived: [ES], gate: held.gate };
+    const { ports, calls } = fakePorts({ alpha: cluster });
+    const { runner } = runnerOver(ports);
+
+    const first = runner.process(changeEvent({ id: 'replica-a', version: 'v7' }));
+    const second = runner.process(changeEvent({ id: 'replica-b', version: 'v7' }));
+    held.open();
+    const outcomes = await Promise.all([first, second]);
+
+    expect(calls.resolve).toEqual(['alpha']);
+    expect(outcomes[1]).toMatchObject({
+      eventId: 'replica-b',
+      sharedRunOf: 'replica-a',
+      status: 'completed',
+    });
+  });
+
+  it('does not share runs of events without a version', async () => {
+    const held = deferred();
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], gate: held.gate } });
+    const { runner } = runnerOver(ports);
+
+    const both = Promise.all([
+      runner.process(changeEvent({ id: 'a' })),
+      runner.process(changeEvent({ id: 'b' })),
+    ]);
+    held.open();
+    await both;
+
+    expect(calls.resolve).toEqual(['alpha', 'alpha']);
+  });
+});
+
+describe('Runner.process: an unreachable cluster makes the sender deliver again', () => {
+  it('throws a TransientError, records nothing as done, and runs the redelivery', async () => {
+    const alpha: FakeCluster = { fail: new TransientError('connect ECONNREFUSED 127.0.0.1:6443') };
+    const { ports, calls } = fakePorts({ alpha, beta: { derived: [ES] } });
+    const { runner, notified } = runnerOver(ports);
+
+    await expect(runner.process(changeEvent({ id: 'eg-2' }))).rejects.toThrow(
+      /cluster alpha: connect ECONNREFUSED.*deliver the event again/,
+    );
+    delete alpha.fail;
+    const retried = await runner.process(changeEvent({ id: 'eg-2' }));
+
+    expect(retried.status).toBe('completed');
+    expect(calls.resolve).toEqual(['alpha', 'beta', 'alpha', 'beta']);
+    expect(notified.map((o) => o.status)).toEqual(['partial', 'completed']);
+  });
+
+  it('records a run whose cluster refused for good as done: retrying cannot help', async () => {
+    const { ports, calls } = fakePorts({ alpha: { fail: new ForbiddenError('rotor may not list') } });
+    const { runner } = runnerOver(ports);
+
+    const first = await runner.process(changeEvent({ id: 'eg-3' }));
+    const again = await runner.process(changeEvent({ id: 'eg-3' }));
+
+    expect(first.status).toBe('failed');
+    expect(again.status).toBe('duplicate');
+    expect(calls.resolve).toEqual(['alpha']);
+  });
+});
+
+describe('Runner: finishing, manual requests and dry runs', () => {
+  it('notifies real runs, never dry runs, and reports every outcome including duplicates', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES] } });
+    const { runner, notified, reported } = runnerOver(ports);
+
+    await runner.refresh(KV_REF, { requestId: 'req-1' });
+    await runner.refresh(KV_REF, { requestId: 'req-1' });
+    await runner.refresh(KV_REF, { requestId: 'req-2', dryRun: true });
+
+    expect(notified.map((o) => o.eventId)).toEqual(['req-1']);
+    expect(reported.map((o) => `${o.eventId}:${o.status}:${o.dryRun}`)).toEqual([
+      'req-1:completed:false',
+      'req-1:duplicate:false',
+      'req-2:completed:true',
+    ]);
+  });
+
+  it('refresh never rotates; rotate asks rotation for a new version', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } }, { status: 'rotated', newVersion: 'v2' });
+    const { runner } = runnerOver(ports);
+
+    await runner.refresh(KV_REF);
+    await runner.rotate(KV_REF);
+
+    expect(calls.rotate).toEqual([{ ref: KV_REF, reason: 'rotate-requested' }]);
+    expect(calls.resolve).toEqual(['alpha', 'alpha']);
+  });
+
+  it('does not record a dry run as done: the same request id then runs for real', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } });
+    const { runner } = runnerOver(ports);
+
+    const dry = await runner.refresh(KV_REF, { requestId: 'req-3', dryRun: true });
+    const real = await runner.refresh(KV_REF, { requestId: 'req-3' });
+
+    expect([dry.dryRun, real.dryRun, real.status]).toEqual([true, false, 'completed']);
+    expect(calls.refresh.map((r) => r.dryRun)).toEqual([true, false]);
+  });
+
+  it('makes every run a dry run when configured so (ROTOR_DRY_RUN)', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } });
+    const { runner, notified } = runnerOver(ports, { dryRun: true });
+
+    const outcome = await runner.process(changeEvent({ id: 'eg-4' }));
+
+    expect(outcome.dryRun).toBe(true);
+    expect(calls.refresh.map((r) => r.dryRun)).toEqual([true]);
+    expect(notified).toEqual([]);
+  });
+
+  it('logs and counts an ignored event', () => {
+    const { ports } = fakePorts({});
+    const { runner, logLines } = runnerOver(ports);
+
+    runner.ignore({ id: 'eg-5', reason: 'key events are not secrets' }, 'eventgrid');
+
+    expect(
+      logLines.some((l) => l.includes('event ignored') && l.includes('key events are not secrets')),
+    ).toBe(true);
+  });
+});
