@@ -108,13 +108,16 @@ describe('local host: Event Grid webhook route', () => {
     expect(app.processed).toHaveLength(1);
   });
 
-  it('does the work once for two concurrent deliveries of one event', async () => {
+  it('does the work once for two concurrent deliveries of one event: the second is told to retry, and its retry is a duplicate', async () => {
     const { host, app } = await start({ onProcess: () => new Promise((r) => setTimeout(r, 300)) });
     const events = freshEvents('eventgrid/keyvault-secret-new-version.eventgrid.json');
 
     const responses = await Promise.all([notify(host, events), notify(host, events)]);
+    const retry = await notify(host, events);
 
-    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(responses.map((r) => r.status).sort()).toEqual([200, 503]);
+    expect(responses.find((r) => r.status === 503)?.headers.get('retry-after')).toBe('5');
+    expect(retry.status).toBe(200);
     expect(app.processed).toHaveLength(1);
   });
 
@@ -162,8 +165,15 @@ describe('local host: HTTP triggers and timer', () => {
     });
     const health = await fetch(`${host.url}/api/health`);
 
-    expect([rotate.status, refresh.status, health.status]).toEqual([200, 200, 200]);
+    // The real health report: the state store answers, the Key Vault sample-kv does not exist.
+    expect([rotate.status, refresh.status, health.status]).toEqual([200, 200, 503]);
     expect(app.manual.map((m) => m.action)).toEqual(['rotate', 'refresh']);
+    expect(((await health.json()) as { checks: Array<{ name: string; ok: boolean }> }).checks).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'table-storage', ok: true }),
+        expect.objectContaining({ name: 'sample-kv', ok: false }),
+      ]),
+    );
   });
 
   it('answers 404 for unknown routes and 405 for a wrong method', async () => {
