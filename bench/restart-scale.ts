@@ -21,7 +21,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { RestartConfigSchema } from '../lib/config.js';
 import { type ClusterClient, clusterClientFromKubeConfig } from '../lib/kube/cluster.js';
 import { ConsumerIndex, RestartEngine, WORKLOAD_KINDS } from '../lib/kube/restart/index.js';
-import { createLimiter } from '../lib/kube/restart/limiter.js';
+import { createLimiter } from '../lib/limiter.js';
 import { startKubeCluster } from '../test/env/kube.js';
 
 const SCALE = Number(process.env.ROTOR_BENCH_SCALE ?? '1');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
+import { statusOf } from '../response-status.js';
 import type { Tables } from './tables.js';
 
 /**
@@ -297,11 +298,6 @@ export class TableIdempotencyStore implements IdempotencyStore {
 /** Keys are arbitrary (event ids, request ids); Table keys forbid `/ \ # ?`, so the key is hashed. */
 function partitionOf(key: string): string {
   return createHash('sha256').update(key).digest('hex');
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
 }
 
 function persistence(operation: string, error: unknown): RotorError {

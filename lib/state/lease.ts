@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
+import { statusOf } from '../response-status.js';
 import type { Tables } from './tables.js';
 
 /**
@@ -127,10 +128,6 @@ export class MemoryLeaseStore implements LeaseStore {
 /** Row keys forbid '/', '\\', '#', '?': a refKey is hashed (it is kept in clear in the `key` column). */
 export function rowKeyOf(key: string): string {
   return createHash('sha256').update(key).digest('hex');
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
 }
 
 function unavailable(error: unknown): RotorError {

@@ -1,5 +1,7 @@
 import type { VaultConfig } from '../../config.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
+import { mapLimited } from '../../limiter.js';
+import { statusOf } from '../../response-status.js';
 import { type SecretRef, trimSlashes, type VaultRef } from '../../secret-ref.js';
 import type {
   Backend,
@@ -12,7 +14,7 @@ import type {
 } from '../backend.js';
 import { timed } from '../errors.js';
 import { caOf, VaultAuth, type VaultClient, type VaultClientFactory } from './client.js';
-import { statusOf, toRotorError } from './errors.js';
+import { toRotorError } from './errors.js';
 import { kv1, kv2, stringFields } from './paths.js';
 
 type Mount = VaultConfig['mounts'][number];
@@ -118,7 +120,7 @@ export class VaultBackend implements Backend {
           yield refs.map((ref) => ({ ref, enabled: true, metadata: {} }));
           continue;
         }
-        const snapshots = await mapLimit(refs, LIST_CONCURRENCY, (ref) =>
+        const snapshots = await mapLimited(refs, LIST_CONCURRENCY, (ref) =>
           this.kv2Metadata(ref, 'list').then(
             (m) => this.kv2Snapshot(ref, m),
             (error) => (error instanceof NotFoundError ? undefined : Promise.reject(error)),
@@ -269,17 +271,4 @@ export class VaultBackend implements Backend {
 function describe(ref: VaultRef): string {
   const ns = ref.namespace ? `${ref.namespace}/` : '';
   return `secret ${ns}${ref.mount}/${ref.path} in Vault ${ref.address}`;
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

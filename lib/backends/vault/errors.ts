@@ -1,13 +1,10 @@
 import { ConflictError, RotorError } from '../../errors.js';
+import { statusOf } from '../../response-status.js';
 import { mapBackendStatus } from '../errors.js';
 
 /** node-vault's ApiResponseError: the status and Vault's `errors` strings (never secret data). */
 interface VaultResponseError {
   response?: { statusCode?: number; body?: { errors?: unknown } };
-}
-
-export function statusOf(error: unknown): number | undefined {
-  return (error as VaultResponseError)?.response?.statusCode;
 }
 
 /** Vault answers a KV v2 write whose cas does not match the current version with 400 and this text. */

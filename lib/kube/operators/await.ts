@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
-import type { KubeObject } from './kube-objects.js';
+import { statusOf } from '../api/errors.js';
+import type { KubeObject } from '../api/objects.js';
+import { startWatch, type WatchHandle, type WatchPhase } from '../api/watch.js';
 
 /** What a watched object says about the forced refresh. */
 export type Verdict = { state: 'pending' } | { state: 'done' } | { state: 'failed'; error: string };
@@ -38,7 +39,7 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
     let version = opts.resourceVersion;
     let retryMs = RETRY_MIN_MS;
     let settled = false;
-    let current: AbortController | undefined;
+    let current: WatchHandle | undefined;
     let timer: NodeJS.Timeout | undefined;
 
     const finish = (outcome: AwaitOutcome): void => {
@@ -46,7 +47,7 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       settled = true;
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
-      current?.abort();
+      current?.stop();
       resolve(outcome);
     };
     const onAbort = (): void => finish({ state: 'timeout', object: last });
@@ -55,7 +56,7 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
 
     const judge = (obj: KubeObject): void => {
       last = obj;
-      if (obj.metadata.resourceVersion) version = obj.metadata.resourceVersion;
+      version = obj.metadata?.resourceVersion || version;
       const verdict = opts.evaluate(obj);
       if (verdict.state === 'done') finish({ state: 'done', object: obj });
       else if (verdict.state === 'failed') finish({ state: 'failed', error: verdict.error, object: obj });
@@ -78,7 +79,7 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
     };
 
-    const onEvent = (phase: string, obj: unknown): void => {
+    const onEvent = (phase: WatchPhase, obj: unknown): void => {
       if (settled) return;
       retryMs = RETRY_MIN_MS;
       if (phase === 'ADDED' || phase === 'MODIFIED') judge(obj as KubeObject);
@@ -86,16 +87,16 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       else if (phase === 'DELETED')
         finish({ state: 'failed', error: `${opts.name} was deleted while waiting for its refresh` });
       else if (phase === 'ERROR') {
-        const status = obj as { code?: number; message?: string };
-        if (status.code === 410) void resync();
-        else if (status.code === 403)
-          finish({ state: 'forbidden', error: status.message ?? 'watch forbidden' });
+        const code = statusOf(obj);
+        if (code === 410) void resync();
+        else if (code === 403)
+          finish({ state: 'forbidden', error: (obj as { message?: string }).message ?? 'watch forbidden' });
       }
     };
 
     const onDone = (error: unknown): void => {
       if (settled) return;
-      const code = (error as { statusCode?: number } | null)?.statusCode;
+      const code = statusOf(error);
       if (code === 403) {
         finish({ state: 'forbidden', error: `watch ${opts.path}: forbidden` });
         return;
@@ -106,18 +107,17 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
 
     function start(): void {
       if (settled) return;
-      const params = {
-        resourceVersion: version,
-        fieldSelector: `metadata.name=${opts.name}`,
-        allowWatchBookmarks: true,
-      };
-      new Watch(opts.kc)
-        .watch(opts.path, params, onEvent, onDone)
-        .then((controller) => {
-          if (settled) controller.abort();
-          else current = controller;
-        })
-        .catch(onDone);
+      current = startWatch({
+        kc: opts.kc,
+        path: opts.path,
+        params: {
+          resourceVersion: version,
+          fieldSelector: `metadata.name=${opts.name}`,
+          allowWatchBookmarks: true,
+        },
+        onEvent,
+        onDone,
+      });
     }
     start();
   });

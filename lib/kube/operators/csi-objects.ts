@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import type { SecretRef } from '../../secret-ref.js';
 import { trimSlashes } from '../../secret-ref.js';
+import type { PodSpecLike } from '../restart/references.js';
 import type { BackendMatcher } from './address.js';
 import { vaultRefReadPaths } from './eso-match.js';
 
@@ -78,13 +79,9 @@ export function spcSelects(
 
 export const CSI_DRIVER = 'secrets-store.csi.k8s.io';
 
-interface PodSpecLike {
-  volumes?: Array<{ csi?: { driver?: string; volumeAttributes?: Record<string, string> } }>;
-}
-
 /** A pod spec mounts the class through a CSI volume of the Secrets Store driver. */
-export function podSpecMounts(spec: PodSpecLike | undefined, className: string): boolean {
+export function podSpecMounts(spec: PodSpecLike | null | undefined, className: string): boolean {
   return (spec?.volumes ?? []).some(
-    (v) => v.csi?.driver === CSI_DRIVER && v.csi.volumeAttributes?.secretProviderClass === className,
+    (v) => v.csi?.driver === CSI_DRIVER && v.csi?.volumeAttributes?.secretProviderClass === className,
   );
 }

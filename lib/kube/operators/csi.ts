@@ -1,6 +1,8 @@
+import { listAll } from '../api/custom-objects.js';
+import { GVR } from '../api/gvr.js';
 import type { ClusterClient } from '../cluster.js';
+import { WORKLOAD_KINDS } from '../restart/kinds/index.js';
 import { podSpecMounts, spcSelects } from './csi-objects.js';
-import { apiCode, GVR, kubeError, listAll } from './kube-objects.js';
 import type {
   DerivedObject,
   Operator,
@@ -16,57 +18,19 @@ import type {
  * restart engine as a changed SecretProviderClass.
  */
 
-type Listed = { metadata?: { name?: string }; spec?: unknown };
-
-async function list(action: string, call: () => Promise<{ items: Listed[] }>): Promise<Listed[]> {
-  try {
-    return (await call()).items;
-  } catch (error) {
-    if (apiCode(error) === 404) return [];
-    throw kubeError(error, action);
-  }
-}
-
-/** Workloads of a namespace whose pod template mounts the class (for the plan). */
+/** Workloads of a namespace whose pod template mounts the class (for the plan), of every kind rotor restarts. */
 export async function workloadsMounting(
   client: ClusterClient,
   namespace: string,
   className: string,
 ): Promise<WorkloadRef[]> {
-  const [deployments, statefulSets, daemonSets, jobs, cronJobs, rollouts] = await Promise.all([
-    list(`list deployments in ${namespace}`, () => client.apps.listNamespacedDeployment({ namespace })),
-    list(`list statefulsets in ${namespace}`, () => client.apps.listNamespacedStatefulSet({ namespace })),
-    list(`list daemonsets in ${namespace}`, () => client.apps.listNamespacedDaemonSet({ namespace })),
-    list(`list jobs in ${namespace}`, () => client.batch.listNamespacedJob({ namespace })),
-    list(`list cronjobs in ${namespace}`, () => client.batch.listNamespacedCronJob({ namespace })),
-    list(`list rollouts in ${namespace}`, async () => {
-      const r = GVR.rollout;
-      return (await client.custom.listNamespacedCustomObject({
-        group: r.group,
-        version: r.version,
-        plural: r.plural,
-        namespace,
-      })) as {
-        items: Listed[];
-      };
-    }),
-  ]);
-  const template = (o: Listed) => (o.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec;
-  const cronTemplate = (o: Listed) =>
-    (o.spec as { jobTemplate?: { spec?: { template?: { spec?: unknown } } } } | undefined)?.jobTemplate?.spec
-      ?.template?.spec;
-  const kinds: Array<[string, Listed[], (o: Listed) => unknown]> = [
-    ['Deployment', deployments, template],
-    ['StatefulSet', statefulSets, template],
-    ['DaemonSet', daemonSets, template],
-    ['Job', jobs, template],
-    ['CronJob', cronJobs, cronTemplate],
-    ['Rollout', rollouts, template],
-  ];
-  return kinds.flatMap(([kind, items, spec]) =>
+  const listed = await Promise.all(
+    WORKLOAD_KINDS.map(async (kind) => ({ kind, items: await listAll(client, kind.gvr, namespace) })),
+  );
+  return listed.flatMap(({ kind, items }) =>
     items
-      .filter((o) => podSpecMounts(spec(o) as Parameters<typeof podSpecMounts>[0], className))
-      .map((o) => ({ kind, namespace, name: o.metadata?.name ?? '' })),
+      .filter((o) => podSpecMounts(kind.template(o)?.spec, className))
+      .map((o) => ({ kind: kind.kind, namespace, name: o.metadata?.name ?? '' })),
   );
 }
 
@@ -79,15 +43,15 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   });
   return Promise.all(
     selected.map(async ({ spc, warnings }): Promise<DerivedObject> => {
-      const namespace = spc.metadata.namespace ?? '';
-      const mountedBy = await workloadsMounting(client, namespace, spc.metadata.name);
+      const namespace = spc.metadata?.namespace ?? '';
+      const mountedBy = await workloadsMounting(client, namespace, spc.metadata?.name ?? '');
       if (mountedBy.length === 0) warnings.push('no workload mounts this SecretProviderClass');
       return {
         cluster: client.name,
         operator: 'csi',
         kind: 'SecretProviderClass',
         namespace,
-        name: spc.metadata.name,
+        name: spc.metadata?.name ?? '',
         warnings: [
           ...warnings,
           'the CSI driver cannot be forced: restarting the workloads that mount it is the refresh',

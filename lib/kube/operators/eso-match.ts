@@ -1,8 +1,8 @@
 import type { SecretRef, VaultRef } from '../../secret-ref.js';
 import { trimSlashes } from '../../secret-ref.js';
+import type { KubeObject } from '../api/objects.js';
 import { parseGoDuration } from '../duration.js';
 import type { BackendMatcher } from './address.js';
-import type { KubeObject } from './kube-objects.js';
 
 /**
  * Pure ESO rules: which store a provider points at, which data entries select a secret,

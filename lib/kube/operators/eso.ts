@@ -1,5 +1,8 @@
 import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
+import { annotate, getObject, listAll } from '../api/custom-objects.js';
+import { GVR } from '../api/gvr.js';
+import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
@@ -14,15 +17,6 @@ import {
   targetName,
 } from './eso-match.js';
 import { eventsVersion } from './events.js';
-import {
-  annotate,
-  conditionOf,
-  GVR,
-  getObject,
-  type KubeObject,
-  listAll,
-  serverPatchTime,
-} from './kube-objects.js';
 import type {
   DerivedChild,
   DerivedObject,
@@ -43,16 +37,16 @@ function specOf(obj: KubeObject): ExternalSecretSpec {
 
 function storeLookup(stores: KubeObject[], clusterStores: KubeObject[]): (namespace: string) => StoreLookup {
   const namespaced = new Map(
-    stores.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, providerOf(s)]),
+    stores.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name ?? ''}`, providerOf(s)]),
   );
-  const cluster = new Map(clusterStores.map((s) => [s.metadata.name, providerOf(s)]));
+  const cluster = new Map(clusterStores.map((s) => [s.metadata?.name ?? '', providerOf(s)]));
   return (namespace) =>
     (key: StoreKey): StoreProvider | undefined =>
       key.kind === 'ClusterSecretStore' ? cluster.get(key.name) : namespaced.get(`${namespace}/${key.name}`);
 }
 
 function owningCes(es: KubeObject): string | undefined {
-  return es.metadata.ownerReferences?.find((o) => o.kind === 'ClusterExternalSecret' && o.controller)?.name;
+  return es.metadata?.ownerReferences?.find((o) => o.kind === 'ClusterExternalSecret' && o.controller)?.name;
 }
 
 async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
@@ -66,15 +60,15 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   const derived: DerivedObject[] = [];
   const childrenOf = new Map<string, { children: DerivedChild[]; warnings: Set<string> }>();
   for (const es of externalSecrets) {
-    const ns = es.metadata.namespace ?? '';
+    const ns = es.metadata?.namespace ?? '';
     const spec = specOf(es);
     const selection = specSelects(spec, lookupIn(ns), ctx.ref, ctx.matcher);
     if (!selection.selected) continue;
     const parent = owningCes(es);
-    const target = targetName(spec, es.metadata.name);
+    const target = targetName(spec, es.metadata?.name ?? '');
     if (parent) {
       const group = childrenOf.get(parent) ?? { children: [], warnings: new Set<string>() };
-      group.children.push({ namespace: ns, name: es.metadata.name, targetSecret: target });
+      group.children.push({ namespace: ns, name: es.metadata?.name ?? '', targetSecret: target });
       for (const w of selection.warnings) group.warnings.add(w);
       childrenOf.set(parent, group);
       continue;
@@ -85,7 +79,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
       operator: 'eso',
       kind: 'ExternalSecret',
       namespace: ns,
-      name: es.metadata.name,
+      name: es.metadata?.name ?? '',
       targetSecret: target,
       warnings: [...selection.warnings, ...force.warnings],
       forceable: force.forceable,
@@ -93,7 +87,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
     });
   }
   for (const ces of clusterExternalSecrets) {
-    const group = childrenOf.get(ces.metadata.name);
+    const group = childrenOf.get(ces.metadata?.name ?? '');
     if (!group) continue;
     const force = specForceability((ces.spec?.externalSecretSpec ?? {}) as ExternalSecretSpec);
     derived.push({
@@ -101,7 +95,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
       operator: 'eso',
       kind: 'ClusterExternalSecret',
       namespace: '',
-      name: ces.metadata.name,
+      name: ces.metadata?.name ?? '',
       warnings: [...group.warnings, ...force.warnings],
       forceable: force.forceable,
       ...(force.fix ? { fix: force.fix } : {}),
@@ -251,7 +245,7 @@ async function refreshExternalSecret(
     gvr: GVR.externalSecret,
     namespace: d.namespace,
     name: d.name,
-    resourceVersion: patched.metadata.resourceVersion ?? '',
+    resourceVersion: patched.metadata?.resourceVersion ?? '',
     evaluate: esVerdict(before.es, since),
     events: { version: before.eventsVersion, notBefore: since },
     deadline,
@@ -315,12 +309,12 @@ async function refreshClusterExternalSecret(
         name: child.name,
       };
       const propagated = (obj: KubeObject): boolean =>
-        obj.metadata.annotations?.[CES_FORCE_SYNC_ANNOTATION] === value;
+        obj.metadata?.annotations?.[CES_FORCE_SYNC_ANNOTATION] === value;
       const awaited = await awaitRefresh(client, {
         gvr: GVR.externalSecret,
         namespace: child.namespace,
         name: child.name,
-        resourceVersion: before.es.metadata.resourceVersion ?? '',
+        resourceVersion: before.es.metadata?.resourceVersion ?? '',
         evaluate: esVerdict(before.es, since, propagated),
         events: { version: before.eventsVersion, notBefore: since },
         deadline,

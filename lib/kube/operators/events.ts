@@ -1,4 +1,5 @@
-import { type CoreV1Event, Watch } from '@kubernetes/client-node';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { startWatch, type WatchHandle } from '../api/watch.js';
 import type { ClusterClient } from '../cluster.js';
 
 /**
@@ -66,34 +67,28 @@ export function awaitWarning(
 ): Promise<WarningEvent | undefined> {
   return new Promise((resolve) => {
     let settled = false;
-    let controller: AbortController | undefined;
+    let stream: WatchHandle | undefined;
     const finish = (w: WarningEvent | undefined): void => {
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
-      controller?.abort();
+      stream?.stop();
       resolve(w);
     };
     const onAbort = (): void => finish(undefined);
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
-    const path = `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/events`;
-    new Watch(client.kc)
-      .watch(
-        path,
-        { resourceVersion: sinceVersion, fieldSelector: selector(q) },
-        (phase, obj: CoreV1Event) => {
-          if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
-          const w = toWarning(obj);
-          if (w.at.getTime() >= q.notBefore.getTime()) finish(w);
-        },
-        // A closed event stream only loses the enrichment; the object watch still decides.
-        () => {},
-      )
-      .then((c) => {
-        if (settled) c.abort();
-        else controller = c;
-      })
-      .catch(() => {});
+    stream = startWatch({
+      kc: client.kc,
+      path: `/api/v1/namespaces/${encodeURIComponent(q.namespace)}/events`,
+      params: { resourceVersion: sinceVersion, fieldSelector: selector(q) },
+      onEvent: (phase, obj: CoreV1Event) => {
+        if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
+        const w = toWarning(obj);
+        if (w.at.getTime() >= q.notBefore.getTime()) finish(w);
+      },
+      // A closed event stream only loses the enrichment; the object watch still decides.
+      onDone: () => {},
+    });
   });
 }

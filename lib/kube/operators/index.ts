@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { KeyVaultConfig, VaultConfig } from '../../config.js';
+import { mapLimited } from '../../limiter.js';
 import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -80,23 +81,6 @@ function actionOf(d: DerivedObject): string {
   if (d.operator === 'csi') return 'restart the workloads that mount it';
   const key = d.kind === 'ClusterExternalSecret' ? 'external-secrets.io/force-sync' : 'force-sync';
   return `annotate ${key}=<unique> and await the sync`;
-}
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /**

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
+import { getObject } from '../api/custom-objects.js';
+import { collectionPath, type Gvr } from '../api/gvr.js';
+import { type KubeObject, qualified } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
 import { type AwaitOutcome, awaitObject, type Verdict } from './await.js';
 import { awaitWarning, latestWarning, type WarningEvent } from './events.js';
-import { collectionPath, type Gvr, getObject, type KubeObject, qualified } from './kube-objects.js';
 
 /** Annotation rotor writes to force a sync: the ESO convention, honoured by VSO as any annotation change. */
 export const FORCE_SYNC_ANNOTATION = 'force-sync';

@@ -1,5 +1,5 @@
+import { kubeError, statusOf } from '../api/errors.js';
 import type { ClusterClient } from '../cluster.js';
-import { apiCode, kubeError } from './kube-objects.js';
 
 /** A Secret's data as the API returns it (base64 values); only compared, never logged. */
 export type SecretData = Readonly<Record<string, string>> | null;
@@ -13,7 +13,7 @@ export async function readSecretData(
     const secret = await client.core.readNamespacedSecret({ namespace, name });
     return secret.data ?? {};
   } catch (error) {
-    if (apiCode(error) === 404) return null;
+    if (statusOf(error) === 404) return null;
     throw kubeError(error, `get secret ${namespace}/${name}`);
   }
 }

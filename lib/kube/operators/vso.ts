@@ -2,18 +2,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import { trimSlashes } from '../../secret-ref.js';
+import { annotate, getObject, listAll } from '../api/custom-objects.js';
+import { GVR } from '../api/gvr.js';
+import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
 import { eventsVersion } from './events.js';
-import {
-  annotate,
-  conditionOf,
-  GVR,
-  getObject,
-  type KubeObject,
-  listAll,
-  serverPatchTime,
-} from './kube-objects.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, sameData } from './target-secret.js';
@@ -48,7 +42,7 @@ export function resolveVsoRef(
 }
 
 function key(obj: KubeObject): string {
-  return `${obj.metadata.namespace}/${obj.metadata.name}`;
+  return `${obj.metadata?.namespace}/${obj.metadata?.name ?? ''}`;
 }
 
 async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
@@ -63,7 +57,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   const connectionBy = new Map(connections.map((c) => [key(c), c]));
   const derived: DerivedObject[] = [];
   for (const vss of statics) {
-    const ns = vss.metadata.namespace ?? '';
+    const ns = vss.metadata?.namespace ?? '';
     const spec = (vss.spec ?? {}) as VssSpec;
     if (spec.type !== 'kv-v2' && spec.type !== 'kv-v1') continue;
     if (trimSlashes(spec.mount ?? '') !== ref.mount || trimSlashes(spec.path ?? '') !== ref.path) continue;
@@ -71,7 +65,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
     if (!auth) continue;
     const authSpec = (auth.spec ?? {}) as { vaultConnectionRef?: string; namespace?: string };
     const connection = connectionBy.get(
-      resolveVsoRef(authSpec.vaultConnectionRef, auth.metadata.namespace ?? '', ctx.vsoOperatorNamespace),
+      resolveVsoRef(authSpec.vaultConnectionRef, auth.metadata?.namespace ?? '', ctx.vsoOperatorNamespace),
     );
     const address = (connection?.spec as { address?: string } | undefined)?.address;
     if (!address || !ctx.matcher.vaultServer(address)) continue;
@@ -85,7 +79,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
       operator: 'vso',
       kind: 'VaultStaticSecret',
       namespace: ns,
-      name: vss.metadata.name,
+      name: vss.metadata?.name ?? '',
       ...(spec.destination?.name ? { targetSecret: spec.destination.name } : {}),
       warnings,
       forceable: true,
@@ -134,7 +128,7 @@ export function vssVerdict(
       ready?.status === 'True' &&
       atOrAfter(ready.lastTransitionTime, since) &&
       fresh &&
-      lastGeneration === obj.metadata.generation
+      lastGeneration === obj.metadata?.generation
     ) {
       return { state: 'done' };
     }
@@ -219,7 +213,7 @@ async function refreshStatic(
     gvr: GVR.vaultStaticSecret,
     namespace: d.namespace,
     name: d.name,
-    resourceVersion: patched.metadata.resourceVersion ?? '',
+    resourceVersion: patched.metadata?.resourceVersion ?? '',
     evaluate: vssVerdict(since, threshold, patched),
     events: { version, notBefore: since },
     deadline,

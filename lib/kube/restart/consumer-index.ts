@@ -1,8 +1,10 @@
-import { Watch } from '@kubernetes/client-node';
+import { statusOf } from '../api/errors.js';
+import { collectionPath } from '../api/gvr.js';
+import type { KubeObject } from '../api/objects.js';
+import { startWatch, type WatchHandle, type WatchPhase } from '../api/watch.js';
 import type { ClusterClient } from '../cluster.js';
 import { type ResourceType, TYPED } from './annotations.js';
-import { statusOf } from './api-errors.js';
-import type { KubeObject, WorkloadKind, WorkloadKindName } from './kinds/types.js';
+import type { WorkloadKind, WorkloadKindName } from './kinds/types.js';
 import { referencedResources } from './references.js';
 
 /**
@@ -162,7 +164,7 @@ function deleteFrom(map: Map<string, Set<string>>, key: string, value: string): 
 class KindInformer {
   private resourceVersion = '';
   private stopped = false;
-  private abort?: AbortController;
+  private stream?: WatchHandle;
   private retry?: NodeJS.Timeout;
 
   constructor(
@@ -185,7 +187,7 @@ class KindInformer {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
-    this.abort?.abort();
+    this.stream?.stop();
   }
 
   private async relist(): Promise<boolean> {
@@ -226,10 +228,9 @@ class KindInformer {
   private async watch(): Promise<void> {
     if (this.stopped) return;
     let gone = false;
-    const watcher = new Watch(this.client.kc);
-    const onEvent = (phase: string, obj: KubeObject & { code?: number }) => {
+    const onEvent = (phase: WatchPhase, obj: KubeObject) => {
       if (phase === 'ERROR') {
-        if (obj.code === 410) gone = true;
+        if (statusOf(obj) === 410) gone = true;
         return;
       }
       if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
@@ -253,12 +254,13 @@ class KindInformer {
       if (error) this.log('debug', `watch of ${this.kind.kind} ended; resuming`, { error: String(error) });
       this.later(() => this.watch(), error ? 1_000 : 0);
     };
-    this.abort = await watcher.watch(
-      this.kind.path,
-      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
+    this.stream = startWatch({
+      kc: this.client.kc,
+      path: collectionPath(this.kind.gvr),
+      params: { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
       onEvent,
       onDone,
-    );
+    });
   }
 
   private later(fn: () => Promise<void>, ms: number): void {

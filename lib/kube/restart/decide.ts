@@ -1,4 +1,5 @@
-import type { KubeObject, WorkloadKind } from './kinds/types.js';
+import type { KubeObject } from '../api/objects.js';
+import type { WorkloadKind } from './kinds/types.js';
 import { containerFor, referencedResources } from './references.js';
 import type { ResolvedResource } from './resource-reader.js';
 import { shouldReload } from './rules.js';

@@ -1,19 +1,20 @@
 import { type Clock, systemClock } from '../../clock.js';
 import type { RestartConfig } from '../../config.js';
 import { describeError } from '../../errors.js';
+import { createLimiter } from '../../limiter.js';
 import type { WorkloadResult } from '../../outcome.js';
+import { isConflict, isNotFound, kubeError } from '../api/errors.js';
+import type { KubeObject } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { resourceTypeOf } from './annotations.js';
-import { apiError, isConflict, isNotFound } from './api-errors.js';
 import { Coalescer } from './coalescer.js';
 import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
 import { decideTargets, type ScopedResource } from './decide.js';
 import { ScopeFilter } from './filters.js';
 import { pausePeriodMs } from './kinds/deployment.js';
 import { WORKLOAD_KINDS } from './kinds/index.js';
-import type { KindOutcome, KubeObject, WorkloadKind } from './kinds/types.js';
-import { createLimiter } from './limiter.js';
+import type { KindOutcome, WorkloadKind } from './kinds/types.js';
 import { type ResumedDeployment, resumeExpiredPauses } from './pause.js';
 import { ResourceReader } from './resource-reader.js';
 import { type Strategy, strategyFor } from './strategies/index.js';
@@ -221,7 +222,7 @@ export class RestartEngine {
         }
       }
     } catch (error) {
-      const { message } = describeError(apiError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
+      const { message } = describeError(kubeError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
       this.log('error', 'restart failed', { ...base, error: message });
       return { ...base, status: 'failed', error: message };
     }

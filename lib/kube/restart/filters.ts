@@ -1,6 +1,6 @@
 import type { RestartConfig } from '../../config.js';
+import { kubeError } from '../api/errors.js';
 import type { ClusterClient } from '../cluster.js';
-import { apiError } from './api-errors.js';
 import { type LabelSelector, parseLabelSelector } from './label-selector.js';
 
 /**
@@ -55,7 +55,7 @@ export class ScopeFilter {
       (ns) => ns.metadata?.labels ?? {},
       (error: unknown) => {
         this.namespaces.delete(namespace);
-        throw apiError(error, `read namespace ${namespace}`);
+        throw kubeError(error, `read namespace ${namespace}`);
       },
     );
     this.namespaces.set(namespace, { at: performance.now(), labels });

@@ -1,10 +1,11 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Clock } from '../../clock.js';
+import type { KubeObject } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
 import { RELOADER } from './annotations.js';
 import { pausePeriodMs } from './kinds/deployment.js';
 import { mergePatch } from './kinds/pod-template-kind.js';
-import { FIELD_MANAGER, type KubeObject } from './kinds/types.js';
+import { FIELD_MANAGER } from './kinds/types.js';
 
 export interface ResumedDeployment {
   namespace: string;

@@ -26,7 +26,7 @@ export interface VolumeLike {
   secret?: { secretName?: string } | null;
   configMap?: NameRef | null;
   projected?: { sources?: Array<{ secret?: NameRef | null; configMap?: NameRef | null }> | null } | null;
-  csi?: { volumeAttributes?: Record<string, string> | null } | null;
+  csi?: { driver?: string; volumeAttributes?: Record<string, string> | null } | null;
 }
 
 export interface PodSpecLike {

@@ -1,7 +1,7 @@
+import { isNotFound, kubeError } from '../api/errors.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { type ResourceType, resourceTypeOf } from './annotations.js';
-import { apiError, isNotFound } from './api-errors.js';
 import { reloaderHash } from './hash.js';
 
 /**
@@ -79,7 +79,7 @@ export class ResourceReader {
       return await this.fetchSpc(change, type);
     } catch (error) {
       if (isNotFound(error)) return { present: false, change, type, reason: `${where} does not exist` };
-      throw apiError(error, `read ${where}`);
+      throw kubeError(error, `read ${where}`);
     }
   }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { isConflict, isNotFound } from '../../api/errors.js';
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { CRONJOB_INSTANTIATE } from '../annotations.js';
-import { isConflict, isNotFound } from '../api-errors.js';
 import {
   applyTemplatePatch,
   type ReloadTarget,
@@ -8,14 +10,7 @@ import {
   type TemplateView,
   targetKey,
 } from '../target.js';
-import {
-  FIELD_MANAGER,
-  type KindContext,
-  type KindOutcome,
-  type KubeObject,
-  pageOf,
-  type WorkloadKind,
-} from './types.js';
+import { FIELD_MANAGER, type KindContext, type KindOutcome, type WorkloadKind } from './types.js';
 
 /**
  * Reloader never edits a CronJob: it creates a Job from the jobTemplate now (as
@@ -26,7 +21,7 @@ import {
  */
 export const cronJobKind: WorkloadKind = {
   kind: 'CronJob',
-  path: '/apis/batch/v1/cronjobs',
+  gvr: GVR.cronJob,
   list: async (client, page) =>
     pageOf(await client.batch.listCronJobForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>

@@ -1,9 +1,11 @@
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
-import { FIELD_MANAGER, type KubeObject, pageOf } from './types.js';
+import { FIELD_MANAGER } from './types.js';
 
 export const daemonSetKind = podTemplateKind({
   kind: 'DaemonSet',
-  path: '/apis/apps/v1/daemonsets',
+  gvr: GVR.daemonSet,
   list: async (client, page) =>
     pageOf(await client.apps.listDaemonSetForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>

@@ -1,7 +1,9 @@
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { parseGoDuration } from '../../duration.js';
 import { RELOADER } from '../annotations.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
-import { FIELD_MANAGER, type KubeObject, pageOf } from './types.js';
+import { FIELD_MANAGER } from './types.js';
 
 /**
  * A paused Deployment would take the template change but not roll it out, so rotor
@@ -33,7 +35,7 @@ export function pausePeriodMs(obj: KubeObject): number | undefined {
 
 export const deploymentKind = podTemplateKind({
   kind: 'Deployment',
-  path: '/apis/apps/v1/deployments',
+  gvr: GVR.deployment,
   skipReason: pausedReason,
   alsoWrite: pauseAfterRestart,
   list: async (client, page) =>

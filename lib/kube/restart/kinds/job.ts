@@ -1,15 +1,10 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
 import { TransientError } from '../../../errors.js';
-import { apiError, isConflict } from '../api-errors.js';
+import { isConflict, kubeError } from '../../api/errors.js';
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { applyTemplatePatch, type ReloadTarget, type TemplateView } from '../target.js';
-import {
-  FIELD_MANAGER,
-  type KindContext,
-  type KindOutcome,
-  type KubeObject,
-  pageOf,
-  type WorkloadKind,
-} from './types.js';
+import { FIELD_MANAGER, type KindContext, type KindOutcome, type WorkloadKind } from './types.js';
 
 /** Labels the API server derives from a Job's uid; a recreated Job must get fresh ones. */
 const DERIVED_LABELS = [
@@ -28,7 +23,7 @@ const DERIVED_LABELS = [
  */
 export const jobKind: WorkloadKind = {
   kind: 'Job',
-  path: '/apis/batch/v1/jobs',
+  gvr: GVR.job,
   list: async (client, page) =>
     pageOf(await client.batch.listJobForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>
@@ -68,7 +63,7 @@ async function restart(
       object: created as unknown as KubeObject,
     };
   } catch (error) {
-    const why = apiError(error, 'create').message;
+    const why = kubeError(error, 'create').message;
     throw new TransientError(`Job ${namespace}/${name} was deleted but could not be created again (${why})`, {
       cause: error,
     });

@@ -1,8 +1,10 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import type { Gvr } from '../../api/gvr.js';
+import { type KubeObject, nameOf } from '../../api/objects.js';
 import type { ClusterClient } from '../../cluster.js';
 import type { ReloadTarget, TemplatePatch, TemplateView } from '../target.js';
 import { slimPodTemplateWorkload } from './slim.js';
-import { type KindContext, type KindOutcome, type KubeObject, nameOf, type WorkloadKind } from './types.js';
+import type { KindContext, KindOutcome, WorkloadKind } from './types.js';
 
 /**
  * Deployment, StatefulSet and DaemonSet restart the same way: a strategic-merge patch of
@@ -12,7 +14,7 @@ import { type KindContext, type KindOutcome, type KubeObject, nameOf, type Workl
  */
 export interface PodTemplateKindSpec {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
-  path: string;
+  gvr: Gvr;
   list: WorkloadKind['list'];
   get: WorkloadKind['get'];
   patch(client: ClusterClient, namespace: string, name: string, body: object): Promise<KubeObject>;
@@ -24,7 +26,7 @@ export interface PodTemplateKindSpec {
 export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
   return {
     kind: spec.kind,
-    path: spec.path,
+    gvr: spec.gvr,
     list: spec.list,
     get: spec.get,
     template: (obj) => obj.spec?.template as TemplateView | undefined,

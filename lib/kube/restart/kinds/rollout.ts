@@ -1,17 +1,12 @@
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { RELOADER, ROTOR } from '../annotations.js';
 import { readHashes } from '../strategies/annotations.js';
 import { applyTemplatePatch, type ReloadTarget, type TemplateView, targetKey } from '../target.js';
 import { mergePatch } from './pod-template-kind.js';
-import {
-  FIELD_MANAGER,
-  type KindContext,
-  type KindOutcome,
-  type KubeObject,
-  pageOf,
-  type WorkloadKind,
-} from './types.js';
+import { FIELD_MANAGER, type KindContext, type KindOutcome, type WorkloadKind } from './types.js';
 
-const API = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as const;
+const API = { group: GVR.rollout.group, version: GVR.rollout.version, plural: GVR.rollout.plural };
 
 /**
  * Argo Rollouts: by default the template change (Reloader updates the object); with
@@ -23,7 +18,7 @@ const API = { group: 'argoproj.io', version: 'v1alpha1', plural: 'rollouts' } as
  */
 export const rolloutKind: WorkloadKind = {
   kind: 'Rollout',
-  path: `/apis/${API.group}/${API.version}/${API.plural}`,
+  gvr: GVR.rollout,
   list: async (client, page) =>
     pageOf(
       await client.custom.listClusterCustomObject({ ...API, limit: page.limit, _continue: page.continue }),

@@ -1,6 +1,6 @@
+import type { KubeObject } from '../../api/objects.js';
 import { isRelevantAnnotation } from '../annotations.js';
 import type { ContainerLike, PodSpecLike, VolumeLike } from '../references.js';
-import type { KubeObject } from './types.js';
 
 /**
  * The part of a pod-template workload that rotor's rules and strategies read, copied out

@@ -1,9 +1,11 @@
+import { GVR } from '../../api/gvr.js';
+import { type KubeObject, pageOf } from '../../api/objects.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
-import { FIELD_MANAGER, type KubeObject, pageOf } from './types.js';
+import { FIELD_MANAGER } from './types.js';
 
 export const statefulSetKind = podTemplateKind({
   kind: 'StatefulSet',
-  path: '/apis/apps/v1/statefulsets',
+  gvr: GVR.statefulSet,
   list: async (client, page) =>
     pageOf(
       await client.apps.listStatefulSetForAllNamespaces({ limit: page.limit, _continue: page.continue }),

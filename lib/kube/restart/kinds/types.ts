@@ -1,35 +1,11 @@
 import type { Clock } from '../../../clock.js';
+import type { Gvr } from '../../api/gvr.js';
+import type { KubeObject, ListPage } from '../../api/objects.js';
 import type { ClusterClient } from '../../cluster.js';
 import type { Strategy } from '../strategies/index.js';
 import type { ReloadTarget, TemplateView } from '../target.js';
 
 export type WorkloadKindName = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job' | 'Rollout';
-
-/** The few fields rotor reads from any workload; typed models and raw watch JSON both fit. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    annotations?: Record<string, string> | null;
-    labels?: Record<string, string> | null;
-    [key: string]: unknown;
-  } | null;
-  // biome-ignore lint/suspicious/noExplicitAny: workload specs differ per kind; each kind file narrows what it reads.
-  spec?: any;
-  // biome-ignore lint/suspicious/noExplicitAny: as above, for status.
-  status?: any;
-}
-
-export interface ListPage {
-  items: KubeObject[];
-  resourceVersion: string;
-  continue?: string;
-}
 
 export interface KindContext {
   client: ClusterClient;
@@ -50,8 +26,8 @@ export type KindOutcome =
  */
 export interface WorkloadKind {
   readonly kind: WorkloadKindName;
-  /** Collection path across namespaces, for list and watch. */
-  readonly path: string;
+  /** What to list and watch (collectionPath gives the path, across namespaces or in one). */
+  readonly gvr: Gvr;
   list(client: ClusterClient, page: { limit: number; continue?: string }): Promise<ListPage>;
   get(client: ClusterClient, namespace: string, name: string): Promise<KubeObject>;
   template(obj: KubeObject): TemplateView | undefined;
@@ -67,22 +43,3 @@ export interface WorkloadKind {
 }
 
 export const FIELD_MANAGER = 'rotor';
-
-export function nameOf(obj: KubeObject): { namespace: string; name: string } {
-  return { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
-}
-
-export function asObject(value: unknown): KubeObject {
-  return value as KubeObject;
-}
-
-export function pageOf(list: {
-  items?: unknown[];
-  metadata?: { resourceVersion?: string; _continue?: string; continue?: string };
-}): ListPage {
-  return {
-    items: (list.items ?? []) as KubeObject[],
-    resourceVersion: list.metadata?.resourceVersion ?? '',
-    continue: list.metadata?._continue ?? list.metadata?.continue ?? undefined,
-  };
-}

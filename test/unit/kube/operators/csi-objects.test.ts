@@ -81,7 +81,10 @@ describe('podSpecMounts', () => {
   it('ignores CSI volumes of other drivers', () => {
     const spec = {
       volumes: [
-        { csi: { driver: 'other.csi.k8s.io', volumeAttributes: { secretProviderClass: 'azure-kv-app' } } },
+        {
+          name: 'kv',
+          csi: { driver: 'other.csi.k8s.io', volumeAttributes: { secretProviderClass: 'azure-kv-app' } },
+        },
       ],
     };
     expect(podSpecMounts(spec, 'azure-kv-app')).toBe(false);

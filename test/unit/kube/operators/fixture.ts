@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { KubeObject } from '../../../../lib/kube/operators/kube-objects.js';
+import type { KubeObject } from '../../../../lib/kube/api/objects.js';
 
 /** A manifest from test/fixtures/operators, parsed; tests adjust the copy they get. */
 export function fixture(name: string): KubeObject {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../../lib/kube/api/objects.js';
 import { esVerdict } from '../../../../lib/kube/operators/eso.js';
-import type { KubeObject } from '../../../../lib/kube/operators/kube-objects.js';
 import { completionThreshold, resolveVsoRef, vssVerdict } from '../../../../lib/kube/operators/vso.js';
 
 const since = new Date('2030-01-01T10:00:05Z');

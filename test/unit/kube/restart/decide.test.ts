@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../../lib/kube/api/objects.js';
 import { decideTargets, type ScopedResource } from '../../../../lib/kube/restart/decide.js';
 import { deploymentKind } from '../../../../lib/kube/restart/kinds/deployment.js';
-import type { KubeObject } from '../../../../lib/kube/restart/kinds/types.js';
 
 function deployment(annotations: Record<string, string>, spec: object): KubeObject {
   return {

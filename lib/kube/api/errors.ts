@@ -1,13 +1,8 @@
 import { ApiException } from '@kubernetes/client-node';
 import { ConflictError, ForbiddenError, NotFoundError, RotorError, TransientError } from '../../errors.js';
+import { statusOf } from '../../response-status.js';
 
-/** HTTP status of a client-node failure (ApiException or a watch error), undefined for network faults. */
-export function statusOf(error: unknown): number | undefined {
-  if (error instanceof ApiException) return error.code;
-  const e = error as { statusCode?: unknown; code?: unknown } | null;
-  if (typeof e?.statusCode === 'number') return e.statusCode;
-  return typeof e?.code === 'number' ? e.code : undefined;
-}
+export { statusOf };
 
 export function isConflict(error: unknown): boolean {
   return statusOf(error) === 409 || error instanceof ConflictError;
@@ -18,17 +13,20 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
- * One typed error per failure, with what rotor was doing and the API server's reason.
+ * The one retry policy for Kubernetes API failures, naming what rotor was doing and the
+ * API server's reason. Only what may pass on a later attempt is retryable: network faults,
+ * 429 and 5xx. 400/422 (invalid), 403 and 404 never will, so the event is not redelivered
+ * for a day. 409 is a ConflictError: callers that guard writes with a resourceVersion
+ * re-read and try again; when it escapes, a redelivery re-reads too.
  */
-export function apiError(error: unknown, action: string): RotorError {
+export function kubeError(error: unknown, action: string): RotorError {
   if (error instanceof RotorError) return error;
   const status = statusOf(error);
   const options = { cause: error, details: { status } };
-  const said = statusMessage(error);
+  const said = apiMessage(error);
   if (status === 403) {
-    const why = said ?? 'forbidden';
     return new ForbiddenError(
-      `${action}: ${why}; grant the rotor identity this verb in infra/k8s/rbac.yaml`,
+      `forbidden: ${action}: ${said ?? 'forbidden'}; grant the rotor identity this verb in infra/k8s/rbac.yaml`,
       options,
     );
   }
@@ -37,7 +35,6 @@ export function apiError(error: unknown, action: string): RotorError {
   if (status === undefined)
     return new TransientError(`${action}: ${(error as Error)?.message ?? String(error)}`, options);
   const message = `${action}: HTTP ${status}${said ? ` ${said}` : ''}`;
-  // Other 4xx (400, 422 invalid) will not pass on retry.
   if (status >= 500 || status === 429) return new TransientError(message, options);
   return new RotorError('kube_rejected', message, false, options);
 }
@@ -47,7 +44,7 @@ export function apiError(error: unknown, action: string): RotorError {
  * verb at fault, never object data. The exception's own message embeds the whole body and
  * headers, so it is not used.
  */
-function statusMessage(error: unknown): string | undefined {
+export function apiMessage(error: unknown): string | undefined {
   if (!(error instanceof ApiException)) return undefined;
   let body: unknown = error.body;
   if (typeof body === 'string') {

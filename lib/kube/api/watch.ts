@@ -1,0 +1,64 @@
+import { type KubeConfig, Watch } from '@kubernetes/client-node';
+
+export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchParams {
+  /** Start after this version (an empty string lets the server choose: a fresh list's). */
+  resourceVersion?: string;
+  fieldSelector?: string;
+  allowWatchBookmarks?: boolean;
+}
+
+export interface WatchRequest {
+  kc: KubeConfig;
+  /** Collection path, e.g. /apis/external-secrets.io/v1/namespaces/ns/externalsecrets */
+  path: string;
+  params: WatchParams;
+  /** Each event; for ERROR the object is a Status (statusOf reads its code, 410 = history compacted). */
+  // biome-ignore lint/suspicious/noExplicitAny: the object is raw JSON of the watched kind; callers narrow it.
+  onEvent(phase: WatchPhase, obj: any): void;
+  /**
+   * The stream ended: `error` is null for a server-side close, else the failure (its
+   * `statusCode` the HTTP status of a refused watch, e.g. 403 or 410). Not called after stop().
+   */
+  onDone(error: unknown): void;
+}
+
+export interface WatchHandle {
+  /** Ends the request; no callback runs afterwards. */
+  stop(): void;
+}
+
+/**
+ * One watch request. Every follower in rotor (the consumer index, a forced object's
+ * refresh, an object's Warning Events) goes through here, so stopping is the same
+ * everywhere: a stop before the request is open still closes it, and nothing is delivered
+ * after stop. Resuming is the caller's choice (from which version, after what delay).
+ */
+export function startWatch(request: WatchRequest): WatchHandle {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  const ended = (error: unknown): void => {
+    if (!stopped) request.onDone(error ?? null);
+  };
+  new Watch(request.kc)
+    .watch(
+      request.path,
+      { ...request.params },
+      (phase, obj) => {
+        if (!stopped) request.onEvent(phase as WatchPhase, obj);
+      },
+      ended,
+    )
+    .then((c) => {
+      if (stopped) c.abort();
+      else controller = c;
+    })
+    .catch(ended);
+  return {
+    stop() {
+      stopped = true;
+      controller?.abort();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/** A bound on concurrent tasks: API servers and Vault throttle bursts, a small pool is faster overall. */
+export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** At most `concurrency` tasks at a time, started in the order they were queued. */
+export function createLimiter(concurrency: number): Limiter {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const next = () => {
+    if (active >= concurrency) return;
+    const start = queue.shift();
+    if (start) {
+      active++;
+      start();
+    }
+  };
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push(() => {
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            active--;
+            next();
+          });
+      });
+      next();
+    });
+}
+
+/** `fn` over every item, at most `concurrency` at a time; results in the items' order. */
+export function mapLimited<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const limit = createLimiter(Math.max(1, concurrency));
+  return Promise.all(items.map((item) => limit(() => fn(item))));
+}
