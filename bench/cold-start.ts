@@ -51,7 +51,8 @@ async function main(): Promise<void> {
       try {
         await waitUntil(
           async () =>
-            (await fetch(`http://127.0.0.1:${port}/api/health`).catch(() => undefined))?.ok ?? false,
+            (await fetch(`http://127.0.0.1:${port}/api/health?code=${HOST_KEY}`).catch(() => undefined))
+              ?.ok ?? false,
         );
         const readyMs = performance.now() - t0;
         await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
@@ -86,6 +87,9 @@ async function main(): Promise<void> {
   }
 }
 
+/** The child host's key (ROTOR_HOST_KEY), so no key file is written. */
+const HOST_KEY = randomBytes(24).toString('base64url');
+
 function spawnHost(built: boolean, port: number, configJson: string): ChildProcess {
   const args = built
     ? [join(ROOT, 'dist/lib/host/main.js')]
@@ -98,6 +102,7 @@ function spawnHost(built: boolean, port: number, configJson: string): ChildProce
       PORT: String(port),
       ROTOR_CONFIG_JSON: configJson,
       ROTOR_LOG_LEVEL: 'warn',
+      ROTOR_HOST_KEY: HOST_KEY,
     },
   });
 }
@@ -109,11 +114,14 @@ async function sendChange(
   port: number,
 ) {
   const version = (await kv.setSecret(secret, random())).properties.version ?? '';
-  const res = await fetch(`http://127.0.0.1:${port}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
-    body: JSON.stringify([keyVaultEvent(vaultName, secret, version)]),
-  });
+  const res = await fetch(
+    `http://127.0.0.1:${port}/runtime/webhooks/eventgrid?functionName=keyVaultEvents&code=${HOST_KEY}`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+      body: JSON.stringify([keyVaultEvent(vaultName, secret, version)]),
+    },
+  );
   if (!res.ok) throw new Error(`host answered ${res.status}: ${await res.text()}`);
 }
 

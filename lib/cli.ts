@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from './config.js';
-import { ConfigError, describeError, RotorError } from './errors.js';
+import { ConfigError, describeError, RotorError, ValidationError } from './errors.js';
 import { resolveRefInput } from './ref-input.js';
 
 /**
@@ -110,9 +110,18 @@ function printOutcome(print: Print, outcome: import('./outcome.js').Outcome): bo
 }
 
 function refFrom(v: Values, config: Config) {
-  if (v.keyvault) return resolveRefInput({ keyVault: v.keyvault, name: v.name }, config);
-  if (v.vault)
-    return resolveRefInput({ vault: v.vault, mount: v.mount, path: v.path, namespace: v.namespace }, config);
+  try {
+    if (v.keyvault) return resolveRefInput({ keyVault: v.keyvault, name: v.name }, config);
+    if (v.vault)
+      return resolveRefInput(
+        { vault: v.vault, mount: v.mount, path: v.path, namespace: v.namespace },
+        config,
+      );
+  } catch (error) {
+    // A secret named wrongly on the command line is a usage error (exit 2), like a missing flag.
+    if (error instanceof ValidationError) throw new UsageError(error.message);
+    throw error;
+  }
   throw new UsageError('name the secret with --keyvault NAME --name NAME, or --vault NAME --path PATH');
 }
 

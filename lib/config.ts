@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { secretString } from './redacted.js';
+import { PostgresServerSchema } from './rotation/generators/postgres-server.js';
 import { normaliseAddress } from './secret-ref.js';
 
 /**
@@ -123,23 +125,11 @@ export const RotationConfigSchema = z.object({
   nearExpiryWindowDays: z.coerce.number().min(0).default(30),
   defaultValidityDays: z.coerce.number().positive().default(60),
   /**
-   * PostgreSQL servers rotor may change role passwords on, with an administrative login
-   * (CREATEROLE). A secret's ProviderAddress names one (by name or postgresql://host:port/db).
-   * Needed for dual-role rotation; single-role rotation without one logs in as the role itself.
+   * PostgreSQL servers rotor may change role passwords on, each with the roles it may change
+   * and the secrets that may ask for it (lib/rotation/generators/postgres-server.ts).
+   * A secret's ProviderAddress selects one by name or host:port; nothing else is contacted.
    */
-  postgres: z
-    .array(
-      z.object({
-        name: z.string().min(1),
-        host: z.string().min(1),
-        port: z.coerce.number().int().min(1).max(65535).default(5432),
-        database: z.string().min(1).default('postgres'),
-        user: z.string().min(1),
-        password: z.string().min(1),
-        ssl: boolish.default(false),
-      }),
-    )
-    .default([]),
+  postgres: z.array(PostgresServerSchema).default([]),
 });
 
 export const StateConfigSchema = z.object({
@@ -186,6 +176,15 @@ export const ConfigSchema = z.object({
     })
     .default({ logLevel: 'info' }),
   port: z.coerce.number().int().min(0).max(65535).default(7071),
+  /** The local host (`npm start`, `rotor serve`); lib/host/guard.ts says what it checks. */
+  host: z
+    .object({
+      /** Address to bind; anything but loopback needs `key`. */
+      address: z.string().min(1).default('127.0.0.1'),
+      /** Key every route needs (x-functions-key / ?code=); unset: generated into .cache/host-key. */
+      key: secretString(z.string().min(16)).optional(),
+    })
+    .default({ address: '127.0.0.1' }),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -229,6 +228,8 @@ const ENV_KEYS: Record<string, string[]> = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: ['telemetry', 'appInsightsConnectionString'],
   ROTOR_LOG_LEVEL: ['telemetry', 'logLevel'],
   PORT: ['port'],
+  ROTOR_HOST_ADDRESS: ['host', 'address'],
+  ROTOR_HOST_KEY: ['host', 'key'],
 };
 
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from './config.js';
 import { ValidationError } from './errors.js';
+import { assertSafeRef, vaultPathProblem } from './safe-names.js';
 import { keyVaultNameFromUrl, normaliseAddress, type SecretRef, trimSlashes } from './secret-ref.js';
 
 /**
@@ -40,7 +41,7 @@ export function resolveRefInput(input: unknown, config: Config): SecretRef {
         `configured: ${config.keyVaults.map((k) => k.name).join(', ') || 'none'}`,
       ]);
     }
-    return { backend: 'azure-keyvault', vault: name, name: value.name };
+    return assertSafeRef({ backend: 'azure-keyvault', vault: name, name: value.name });
   }
   const vault = config.vaults.find(
     (v) =>
@@ -57,11 +58,17 @@ export function resolveRefInput(input: unknown, config: Config): SecretRef {
   if (!vault.mounts.some((m) => trimSlashes(m.path) === mount)) {
     throw new ValidationError(`mount "${mount}" is not configured for vault "${vault.name}"`);
   }
-  return {
+  // Checked before trimming: '/app/db/' is fine, 'app//db' and '../x' are not.
+  const problem =
+    vaultPathProblem(value.path, 'path') ??
+    (value.mount ? vaultPathProblem(value.mount, 'mount') : undefined) ??
+    (value.namespace ? vaultPathProblem(value.namespace, 'namespace') : undefined);
+  if (problem) throw new ValidationError(problem);
+  return assertSafeRef({
     backend: 'vault',
     address: vault.address,
     namespace: trimSlashes(value.namespace ?? vault.namespace),
     mount,
     path: trimSlashes(value.path),
-  };
+  });
 }

@@ -35,7 +35,9 @@ async function main(): Promise<number> {
   let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
   try {
     sandbox = await startSandbox(env.descriptor);
-    say(`rotor local host listening on ${sandbox.host.url}`);
+    say(
+      `rotor local host listening on ${sandbox.host.url} (every route needs its key: ${sandbox.host.keyFile ?? 'ROTOR_HOST_KEY'})`,
+    );
     const app: SampleApp = {
       namespace: 'demo',
       kvSecret: 'demo-db-password',

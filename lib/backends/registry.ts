@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { describeError, NotFoundError } from '../errors.js';
+import { assertSafeRef } from '../safe-names.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
 import type { Backend, CallObserver } from './backend.js';
 import type { KeyVaultClientOptions, SecretClientFactory } from './keyvault/client.js';
@@ -36,8 +37,12 @@ export interface BackendHealth {
 export class BackendRegistry {
   constructor(private readonly backends: readonly Backend[]) {}
 
-  /** The configured store that holds `ref`; NotFoundError names the store that is missing from config. */
+  /**
+   * The configured store that holds `ref`; NotFoundError names the store that is missing from
+   * config. Every backend call goes through here, so an unsafe name or path never reaches one.
+   */
   get(ref: SecretRef): Backend {
+    assertSafeRef(ref);
     const backend = this.find(ref);
     if (!backend) {
       throw new NotFoundError(

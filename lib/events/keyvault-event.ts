@@ -2,6 +2,7 @@ import type { KnownSystemEventTypes } from '@azure/eventgrid';
 import { z } from 'zod';
 import type { ChangeKind } from '../change-event.js';
 import type { KeyVaultConfig } from '../config.js';
+import { keyVaultNameProblem } from '../safe-names.js';
 import { normaliseAddress } from '../secret-ref.js';
 import {
   CLOUDEVENTS_MEDIA_TYPE,
@@ -101,8 +102,6 @@ const KeyVaultDataSchema = z.object({
   version: z.string().optional().catch(undefined),
 });
 
-/** Key Vault object names: 1-127 alphanumerics and dashes. */
-const OBJECT_NAME = /^[0-9A-Za-z-]{1,127}$/;
 const VAULT_NAME = /^[0-9A-Za-z-]{1,127}$/;
 const ARM_VAULT = /\/providers\/microsoft\.keyvault\/vaults\/([^/\s]+)/i;
 
@@ -133,7 +132,7 @@ export function safeDecodeKeyVaultEvent(
   const vault = resolveVault(envelope.source, data, context.keyVaults);
   if (!vault.success) return vault;
   const name = data.objectname || envelope.subject?.trim() || '';
-  if (!OBJECT_NAME.test(name)) {
+  if (keyVaultNameProblem(name)) {
     return fail(`event ${id}: object name '${name.slice(0, 130)}' is not a Key Vault object name`);
   }
   const observedAt = envelope.time ? new Date(envelope.time) : context.receivedAt;

@@ -22,16 +22,6 @@ export interface ManualRequest {
   requestId?: string;
 }
 
-/** `.`/`..`/empty segments or control characters would let a caller address another Vault endpoint. */
-const UNSAFE_SEGMENT = /(^|\/)\.{1,2}(\/|$)|\/\//;
-
-function unsafePath(value: string): boolean {
-  const path = value.trim().replace(/^\/+|\/+$/g, '');
-  return (
-    UNSAFE_SEGMENT.test(path) || [...path].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)
-  );
-}
-
 export function parseManualRequest(text: string, config: Config): ManualRequest {
   const json = parseJson(text);
   if (!json.success) throw json.error;
@@ -39,12 +29,6 @@ export function parseManualRequest(text: string, config: Config): ManualRequest 
   const { dryRun, requestId, ...target } = json.data;
   const options = OptionsSchema.safeParse({ dryRun, requestId });
   if (!options.success) throw new ValidationError('invalid request options', zodIssues(options.error.issues));
-  for (const field of ['mount', 'path', 'namespace', 'name'] as const) {
-    const value = target[field];
-    if (typeof value === 'string' && unsafePath(value)) {
-      throw new ValidationError(`${field} must be a plain path without empty, '.' or '..' segments`);
-    }
-  }
   return { ref: resolveRefInput(target, config), ...stripUndefined(options.data) };
 }
 

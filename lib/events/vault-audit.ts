@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ChangeKind } from '../change-event.js';
 import type { VaultConfig } from '../config.js';
+import { vaultPathProblem } from '../safe-names.js';
 import { normaliseAddress, trimSlashes } from '../secret-ref.js';
 import { changed, type Decoded, ignored } from './decoded.js';
 import { isRecord, parseJson } from './json.js';
@@ -157,6 +158,10 @@ function decodeEntry(entry: VaultAuditEntry, server: VaultConfig[], receivedAt: 
   if (request.mount_type && !['kv', 'generic'].includes(request.mount_type)) {
     return ignored(id, `mount type '${request.mount_type.slice(0, 40)}' is not a KV secrets engine`);
   }
+  const unsafe =
+    vaultPathProblem(request.path, 'request.path') ??
+    (request.namespace?.path ? vaultPathProblem(request.namespace.path, 'namespace') : undefined);
+  if (unsafe) return ignored(id, `${unsafe}: not a secret rotor acts on`);
   const namespace = trimSlashes(request.namespace?.path ?? '');
   const path = trimSlashes(request.path);
   const located = locateMount(server, namespace, request.mount_point, path);

@@ -26,7 +26,9 @@ export async function main(given?: App): Promise<RunningHost> {
   void app.warm();
   log.info('rotor host listening', {
     url: host.url,
-    eventGrid: `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`,
+    eventGrid: `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents&code=<key>`,
+    // Where the key is, never the key itself.
+    key: host.keyFile ? `generated, in ${host.keyFile} (0600)` : 'ROTOR_HOST_KEY',
   });
   const stop = async (signal: string) => {
     log.info('stopping', { signal });

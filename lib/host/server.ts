@@ -7,10 +7,13 @@ import { rotateHandler } from '../../functions/rotate.js';
 import { rotationTimerHandler } from '../../functions/rotationTimer.js';
 import { vaultAuditHandler } from '../../functions/vaultAudit.js';
 import type { App, AppSource } from '../app-types.js';
-import { describeError, httpStatusOf } from '../errors.js';
+import { ConfigError, describeError, httpStatusOf } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
+import { AUDIT_MEDIA_TYPES } from '../events/vault-audit-intake.js';
 import type { Logger } from '../telemetry.js';
 import { EVENT_GRID_FUNCTION, serveEventGridWebhook } from './eventgrid-webhook.js';
+import { type GuardPolicy, hostsFor, isLoopback, refusalOf } from './guard.js';
+import { generateHostKey, hostKeyFile } from './host-key.js';
 import { toHttpRequest, writeJson, writeResponse } from './http-bridge.js';
 import { invocationContext } from './invocation.js';
 import { runOnSchedule, type ScheduleRunner } from './timer.js';
@@ -20,14 +23,22 @@ export interface HostOptions {
   log: Logger;
   /** Default config.port (7071, as `func start`); 0 picks a free port. */
   port?: number;
-  /** Loopback by default: like `func start`, this host does not enforce function keys. */
+  /** Default config.host.address (127.0.0.1); any other address needs a configured key. */
   hostname?: string;
+  /** Default config.host.key, else a key generated and written to .cache/host-key. */
+  key?: string;
+  /** Where a generated key is written (default .cache/host-key in the project folder). */
+  keyFile?: string;
   /** Run the rotation timer on config.rotation.schedule (default true). */
   timers?: boolean;
 }
 
 export interface RunningHost {
   url: string;
+  /** What every request must carry as header x-functions-key or query parameter code. */
+  key: string;
+  /** Where a generated key was written (undefined when it was given). */
+  keyFile?: string;
   close(): Promise<void>;
 }
 
@@ -47,9 +58,16 @@ const API_ROUTES: Record<string, ApiRoute> = {
  */
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const { app, log } = options;
+  const hostname = options.hostname ?? app.config.host.address;
+  const given = options.key ?? app.config.host.key?.reveal();
+  if (!given && !isLoopback(hostname))
+    throw new ConfigError([`host.address ${hostname} is not loopback: set ROTOR_HOST_KEY (host.key)`]);
+  const keyFile = given ? undefined : (options.keyFile ?? hostKeyFile());
+  const key = given ?? (await generateHostKey(keyFile));
+  const guard: GuardPolicy = { key, hosts: new Set() };
   const server = createServer((req, res) => {
     const started = Date.now();
-    route(req, res, options)
+    route(req, res, options, guard)
       .catch((error: unknown) =>
         writeJson(res, httpStatusOf(error), { error: 'internal', message: describeError(error).message }),
       )
@@ -57,13 +75,15 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       .finally(() =>
         log.debug('request', {
           method: req.method,
-          path: req.url,
+          // The path only: the query may hold the key (?code=).
+          path: new URL(req.url ?? '/', 'http://localhost').pathname,
           status: res.statusCode,
           ms: Date.now() - started,
         }),
       );
   });
-  const address = await listen(server, options.port ?? app.config.port, options.hostname ?? '127.0.0.1');
+  const address = await listen(server, options.port ?? app.config.port, hostname);
+  guard.hosts = hostsFor(address.address, address.port);
   const timer: ScheduleRunner | undefined =
     options.timers === false
       ? undefined
@@ -76,6 +96,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   return {
     url,
+    key,
+    ...(keyFile ? { keyFile } : {}),
     close: async () => {
       timer?.stop();
       server.closeAllConnections();
@@ -84,8 +106,25 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: HostOptions): Promise<void> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HostOptions,
+  guard: GuardPolicy,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  // The audit route takes what log shippers send (OpenBao's device: no type) and checks its own token or HMAC.
+  const audit = url.pathname.replace(/\/$/, '') === '/api/vault-audit';
+  const media = audit ? { mediaTypes: AUDIT_MEDIA_TYPES, allowMissing: true } : {};
+  const refusal = refusalOf(req.method ?? 'GET', url, req.headers, guard, media);
+  if (refusal) {
+    options.log.warn('request refused', {
+      path: url.pathname,
+      status: refusal.status,
+      reason: refusal.error,
+    });
+    return writeJson(res, refusal.status, { error: refusal.error, message: refusal.message });
+  }
   if (url.pathname === '/runtime/webhooks/eventgrid') return serveEventGridWebhook(req, res, url, options);
   const api = /^\/api\/([^/]+)\/?$/.exec(url.pathname);
   const target = api && Object.hasOwn(API_ROUTES, api[1]!) ? API_ROUTES[api[1]!] : undefined;

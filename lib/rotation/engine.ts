@@ -267,7 +267,9 @@ export class RotationEngine {
       throw new ValidationError(
         `no credential provider is configured for rotor-generator ${policy.generator.kind}`,
       );
-    const context: ProviderContext = { ref: fresh.ref, policy, current: fresh.value };
+    const context: ProviderContext = { ref: fresh.ref, store: backend.name, policy, current: fresh.value };
+    const refusal = provider.authorize(context);
+    if (refusal) return skipped('not-rotatable', refusal, fresh.version);
     // Step 1: the provider accepts the new credential (dual: on the inactive role).
     const issued = await provider.issue(context);
     try {

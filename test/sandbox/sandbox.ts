@@ -91,7 +91,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
         stops.push(() => vso.stop());
       }
     }
-    const unregister = await registerAuditTarget(`${host.url}/api/vault-audit`, env);
+    const unregister = await registerAuditTarget(`${host.url}/api/vault-audit?code=${host.key}`, env);
     stops.push(unregister);
 
     const waitForOutcome = (match: (o: Outcome) => boolean, { timeoutMs = 30_000, from = 0 } = {}) =>

@@ -49,7 +49,11 @@ export function keyVaultEvent(
 export async function postEventGrid(sandbox: Sandbox, events: unknown[]): Promise<Response> {
   const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+    headers: {
+      'content-type': 'application/json',
+      'aeg-event-type': 'Notification',
+      'x-functions-key': sandbox.host.key,
+    },
     body: JSON.stringify(events),
   });
   if (!res.ok) throw new Error(`event grid webhook answered ${res.status}: ${await res.text()}`);

@@ -1,20 +1,19 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import type { SecretValue } from '../../backends/backend.js';
-import type { Config } from '../../config.js';
 import { ForbiddenError, NotFoundError, RotorError, TransientError, ValidationError } from '../../errors.js';
 import type { PostgresGeneratorSpec } from '../policy.js';
 import { fieldsOf } from '../value.js';
 import { generatePassword, type RandomInt, secureRandomInt } from './password.js';
+import { grantFor, type PostgresServer } from './postgres-server.js';
 import type { CredentialProvider, IssuedCredential, ProviderContext } from './provider.js';
 import { scramSha256Verifier } from './scram.js';
-
-export type PostgresAdmin = Config['rotation']['postgres'][number];
 
 interface Server {
   host: string;
   port: number;
   database: string;
-  ssl: boolean;
+  ssl: false | { rejectUnauthorized: true; ca?: string };
   admin?: { user: string; password: string };
 }
 
@@ -34,15 +33,19 @@ export class PostgresProvider implements CredentialProvider {
   readonly kind = 'postgres' as const;
 
   constructor(
-    private readonly admins: readonly PostgresAdmin[],
+    private readonly servers: readonly PostgresServer[],
     private readonly randomInt: RandomInt = secureRandomInt,
   ) {}
 
+  authorize(context: ProviderContext): string | undefined {
+    const grant = grantFor(this.servers, context, specOf(context));
+    return grant.ok ? undefined : grant.reason;
+  }
+
   async issue(context: ProviderContext): Promise<IssuedCredential> {
     const spec = specOf(context);
-    const role = targetRole(context, spec);
+    const { server, role } = this.granted(context, spec);
     const password = generatePassword(spec.password, this.randomInt);
-    const server = this.serverOf(context, spec);
     const current = storedLogin(context, spec, context.current);
     await this.withLogin(server, role, current ? [current.password] : [], (client) =>
       setPassword(client, role, password),
@@ -65,44 +68,18 @@ export class PostgresProvider implements CredentialProvider {
     if (!login || login.user !== issued.credentialId) return;
     const issuedPassword = issued.fields[spec.passwordField];
     const candidates = [login.password, ...(issuedPassword ? [issuedPassword] : [])];
-    await this.withLogin(this.serverOf(context, spec), login.user, candidates, (client) =>
+    await this.withLogin(this.granted(context, spec).server, login.user, candidates, (client) =>
       setPassword(client, login.user, login.password),
     );
   }
 
   async close(): Promise<void> {}
 
-  /** ProviderAddress: a configured server's name, or postgresql://host:port/database (no credentials in tags). */
-  private serverOf(context: ProviderContext, spec: PostgresGeneratorSpec): Server {
-    const address = context.policy.providerAddress;
-    if (!address)
-      throw new ValidationError(
-        'PostgreSQL rotation needs a ProviderAddress tag (server name or postgresql://host:port/db)',
-      );
-    const byName = this.admins.find((a) => a.name === address);
-    if (byName) return fromAdmin(byName, byName.database);
-    let url: URL;
-    try {
-      url = new URL(address);
-    } catch {
-      throw new ValidationError(
-        `ProviderAddress ${address}: neither a configured PostgreSQL server nor a postgresql:// URL`,
-      );
-    }
-    if (url.username || url.password)
-      throw new ValidationError('ProviderAddress must not contain credentials');
-    const host = url.hostname;
-    const port = Number(url.port || 5432);
-    const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
-    const admin = this.admins.find((a) => a.host === host && a.port === port);
-    if (admin) return fromAdmin(admin, database);
-    if (spec.mode === 'dual') {
-      throw new ValidationError(
-        `dual-role rotation on ${host}:${port} needs an administrative login in rotation.postgres`,
-      );
-    }
-    const sslmode = url.searchParams.get('sslmode');
-    return { host, port, database, ssl: sslmode !== null && sslmode !== 'disable' && sslmode !== 'allow' };
+  /** The configured server and role, or a refusal: nothing connects to what config does not allow. */
+  private granted(context: ProviderContext, spec: PostgresGeneratorSpec): { server: Server; role: string } {
+    const grant = grantFor(this.servers, context, spec);
+    if (!grant.ok) throw new ForbiddenError(`not rotatable: ${grant.reason}`);
+    return { server: connectionOf(grant.server), role: grant.role };
   }
 
   /** Runs `fn` as the admin, or (no admin) as `role` itself with the first password that is accepted. */
@@ -161,25 +138,6 @@ function specOf(context: ProviderContext): PostgresGeneratorSpec {
   return spec;
 }
 
-/** The role whose password this rotation changes. */
-function targetRole(context: ProviderContext, spec: PostgresGeneratorSpec): string {
-  const stored = fieldsOf(context.current)?.[spec.usernameField];
-  if (spec.mode === 'single') {
-    const role = spec.role ?? context.policy.credentialId ?? stored;
-    if (!role)
-      throw new ValidationError(
-        'single-role PostgreSQL rotation needs the role: CredentialId tag, "role" option or a username field',
-      );
-    return role;
-  }
-  const roles = spec.roles as [string, string];
-  const active = stored ?? context.policy.credentialId;
-  if (active !== undefined && !roles.includes(active)) {
-    throw new ValidationError(`active role ${active} is not one of the dual roles ${roles.join(', ')}`);
-  }
-  return active === roles[0] ? roles[1] : roles[0];
-}
-
 /** The login a stored value holds: its username field (or the single role) and password. */
 function storedLogin(
   context: ProviderContext,
@@ -194,13 +152,22 @@ function storedLogin(
   return user && password ? { user, password } : undefined;
 }
 
-function fromAdmin(admin: PostgresAdmin, database: string): Server {
+function connectionOf(server: PostgresServer): Server {
+  const ssl =
+    server.tls.mode === 'disable'
+      ? (false as const)
+      : {
+          rejectUnauthorized: true as const,
+          ...(server.tls.caFile ? { ca: readFileSync(server.tls.caFile, 'utf8') } : {}),
+        };
   return {
-    host: admin.host,
-    port: admin.port,
-    database,
-    ssl: admin.ssl,
-    admin: { user: admin.user, password: admin.password },
+    host: server.host,
+    port: server.port,
+    database: server.database,
+    ssl,
+    ...(server.user && server.password
+      ? { admin: { user: server.user, password: server.password.reveal() } }
+      : {}),
   };
 }
 

@@ -9,6 +9,8 @@ import type { GeneratorSpec, RotationPolicy } from '../policy.js';
  */
 export interface ProviderContext {
   ref: SecretRef;
+  /** The configured store (`keyVaults[].name` / `vaults[].name`) that holds `ref`. */
+  store: string;
   policy: RotationPolicy;
   /** The secret's current value: the credential consumers hold now. */
   current: SecretValue;
@@ -26,6 +28,11 @@ export interface IssuedCredential {
 export interface CredentialProvider {
   /** The `rotor-generator` value this provider serves. */
   readonly kind: GeneratorSpec['kind'];
+  /**
+   * Why configuration does not allow this rotation (a reason naming the config field to
+   * change), or undefined when it does. Decided from configuration, before any connection.
+   */
+  authorize(context: ProviderContext): string | undefined;
   /** Creates a new credential and makes it valid at the provider. Nothing is stored yet. */
   issue(context: ProviderContext): Promise<IssuedCredential>;
   /**

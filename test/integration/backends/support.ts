@@ -38,9 +38,29 @@ export function vaultEntry(
   };
 }
 
-export function postgresAdmin(env: EnvDescriptor, name = 'test-pg') {
+/**
+ * The test PostgreSQL server as a `rotation.postgres` entry: the test roles (`rot_*`) and the
+ * test secrets (`pg-*` in the Key Vault endpoint, `rotor/pg-*` in OpenBao's KV mount) may use
+ * it. The test server speaks no TLS, so the entry opts out explicitly.
+ */
+export function postgresServer(
+  env: EnvDescriptor,
+  options: { name?: string; admin?: boolean; roles?: string[] } = {},
+) {
   const p = env.postgres;
-  return { name, host: p.host, port: p.port, database: p.database, user: p.user, password: p.password };
+  return {
+    name: options.name ?? 'test-pg',
+    host: p.host,
+    port: p.port,
+    database: p.database,
+    ...(options.admin === false ? {} : { user: p.user, password: p.password }),
+    roles: options.roles ?? ['rot_*', 'Odd "Name"; DROP ROLE x; rot_*'],
+    secrets: [
+      { keyVault: env.lowkey.vaultName, names: ['pg-*'] },
+      { vault: 'openbao', paths: [`${env.openbao.kvMount}/rotor/pg-*`] },
+    ],
+    tls: { mode: 'disable' as const },
+  };
 }
 
 export function testConfig(env: EnvDescriptor, input: ConfigInput = {}): Config {
@@ -52,7 +72,7 @@ export function testConfig(env: EnvDescriptor, input: ConfigInput = {}): Config 
       tablePrefix: `t${Date.now().toString(36)}`,
     },
     ...input,
-    rotation: { postgres: [postgresAdmin(env)], ...(input.rotation ?? {}) },
+    rotation: { postgres: [postgresServer(env)], ...(input.rotation ?? {}) },
   });
 }
 
@@ -89,7 +109,7 @@ export async function canLogin(env: EnvDescriptor, user: string, password: strin
   }
 }
 
-/** A role name unique to one test (lower-case, a valid unquoted identifier). */
+/** A role name unique to one test (lower-case, a valid unquoted identifier, allowed by `postgresServer`). */
 export function roleName(prefix: string): string {
-  return `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
+  return `rot_${prefix}_${Math.random().toString(36).slice(2, 10)}`;
 }

@@ -31,7 +31,7 @@ function behind(url: string, proxy: TcpProxy): string {
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${sandbox.host.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', 'x-functions-key': sandbox.host.key, ...headers },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };

@@ -182,7 +182,7 @@ describe('rotor end to end on real servers', () => {
 
     const res = await fetch(`${sandbox.host.url}/api/rotate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-functions-key': sandbox.host.key },
       body: JSON.stringify({ vault: 'openbao', mount: app.vaultMount, path: app.vaultPath }),
     });
     const outcome = (await res.json()) as Outcome;

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhookBody } from '../../../lib/events/webhook-auth.js';
 import { fixtureText } from '../../unit/events/support.js';
-import { eventGridUrl, freshEvents, HMAC, type HostUnderTest, startHostUnderTest, TOKEN } from './support.js';
+import {
+  apiUrl,
+  eventGridUrl,
+  freshEvents,
+  HMAC,
+  type HostUnderTest,
+  startHostUnderTest,
+  TOKEN,
+} from './support.js';
 
 let running: HostUnderTest;
 beforeAll(async () => {
@@ -234,8 +242,7 @@ const CASES: Case[] = [
 
 function urlOf(c: Case): string {
   if (c.path === 'eventgrid') return eventGridUrl(running.host);
-  const query = c.name.includes('unconfigured Vault server') ? '?vault=elsewhere' : '';
-  return `${running.host.url}/api/${c.path}${query}`;
+  return apiUrl(running.host, c.path, c.name.includes('unconfigured Vault server') ? 'vault=elsewhere' : '');
 }
 
 describe('bad input gets the status that makes the sender do the right thing', () => {

@@ -3,6 +3,7 @@ import { TransientError } from '../../../lib/errors.js';
 import { registerAuditTarget, testEnv, uniqueName, vaultClient } from '../../env/index.js';
 import { fixtureText } from '../../unit/events/support.js';
 import {
+  apiUrl,
   eventGridUrl,
   freshEvents,
   type HostUnderTest,
@@ -153,17 +154,17 @@ describe('local host: HTTP triggers and timer', () => {
     const { host, app } = await start();
     const json = { 'content-type': 'application/json' };
 
-    const rotate = await fetch(`${host.url}/api/rotate`, {
+    const rotate = await fetch(apiUrl(host, 'rotate'), {
       method: 'POST',
       headers: json,
       body: '{"keyVault":"sample-kv","name":"db"}',
     });
-    const refresh = await fetch(`${host.url}/api/refresh`, {
+    const refresh = await fetch(apiUrl(host, 'refresh'), {
       method: 'POST',
       headers: json,
       body: '{"vault":"bao","mount":"secret","path":"app/db"}',
     });
-    const health = await fetch(`${host.url}/api/health`);
+    const health = await fetch(apiUrl(host, 'health'));
 
     // The real health report: the state store answers, the Key Vault sample-kv does not exist.
     expect([rotate.status, refresh.status, health.status]).toEqual([200, 200, 503]);
@@ -179,11 +180,16 @@ describe('local host: HTTP triggers and timer', () => {
   it('answers 404 for unknown routes and 405 for a wrong method', async () => {
     const { host } = await start();
 
-    expect((await fetch(`${host.url}/api/nope`)).status).toBe(404);
-    expect((await fetch(`${host.url}/api/constructor`)).status).toBe(404);
-    expect((await fetch(`${host.url}/api/rotate`)).status).toBe(405);
+    expect((await fetch(apiUrl(host, 'nope'))).status).toBe(404);
+    expect((await fetch(apiUrl(host, 'constructor'))).status).toBe(404);
+    expect((await fetch(apiUrl(host, 'rotate'))).status).toBe(405);
     expect(
-      (await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=other`, { method: 'POST' })).status,
+      (
+        await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=other&code=${host.key}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
     ).toBe(404);
   });
 
@@ -207,7 +213,7 @@ describe('local host: HTTP triggers and timer', () => {
     });
     const entry = await auditEntryFor(env.openbao.auditRelayUrl, `${env.openbao.kvMount}/data/${path}`);
 
-    const res = await fetch(`${host.url}/api/vault-audit`, {
+    const res = await fetch(apiUrl(host, 'vault-audit'), {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}` },
       body: entry,
@@ -229,7 +235,7 @@ describe('local host: OpenBao http audit device end to end', () => {
     const env = testEnv();
     const config = hostConfig({ webhook: { bearerToken: env.openbao.auditBearerToken } });
     const { host, app } = await start({ config });
-    const unregister = await registerAuditTarget(`${host.url}/api/vault-audit?vault=bao`, env);
+    const unregister = await registerAuditTarget(apiUrl(host, 'vault-audit', 'vault=bao'), env);
     try {
       const path = uniqueName('relay-audit');
 

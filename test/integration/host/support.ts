@@ -12,6 +12,8 @@ import { fixtureJson } from '../../unit/events/support.js';
 
 export const TOKEN = 'host-test-bearer-token-0123456789';
 export const HMAC = 'host-test-hmac-secret-0123456789';
+/** The local host's key (header x-functions-key or query code) in these tests. */
+export const HOST_KEY = 'host-test-key-0123456789abcdef';
 
 export function hostConfig(overrides: Record<string, unknown> = {}): Config {
   const env = testEnv();
@@ -55,9 +57,25 @@ export interface HostTestOptions {
  * nothing derives from any secret, and rotation that always skips.
  */
 export async function startHostUnderTest(options: HostTestOptions = {}): Promise<HostUnderTest> {
-  const config = options.config ?? hostConfig();
   const logLines: string[] = [];
   const write = (l: string) => logLines.push(l);
+  const app = await hostTestApp(options, write);
+  const host = await startHost({
+    app,
+    log: createLogger('debug', write),
+    port: 0,
+    key: HOST_KEY,
+    timers: options.timers ?? false,
+  });
+  return { host, app, logLines };
+}
+
+/** The real App over fake cluster and rotation ports (see startHostUnderTest). */
+export async function hostTestApp(
+  options: HostTestOptions = {},
+  write: (line: string) => void = () => undefined,
+): Promise<RecordingApp> {
+  const config = options.config ?? hostConfig();
   const ports: PipelinePorts = {
     clusters: () => ['fake'],
     rotate: async () => ({ status: 'skipped', reason: 'rotation is not under test' }),
@@ -69,14 +87,7 @@ export async function startHostUnderTest(options: HostTestOptions = {}): Promise
     restart: async () => [],
   };
   const real = await createApp(config, { ports, telemetry: createTelemetry(config.telemetry, { write }) });
-  const app = recording(real);
-  const host = await startHost({
-    app,
-    log: createLogger('debug', write),
-    port: 0,
-    timers: options.timers ?? false,
-  });
-  return { host, app, logLines };
+  return recording(real);
 }
 
 function recording(real: App): RecordingApp {
@@ -118,8 +129,14 @@ export function freshEvents(fixture: string): Array<Record<string, unknown>> {
   return events.map((e) => ({ ...e, id: randomUUID() }));
 }
 
+/** The Event Grid route with the key in the URL, as an Event Grid subscription carries it. */
 export function eventGridUrl(host: RunningHost): string {
-  return `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`;
+  return `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents&code=${host.key}`;
+}
+
+/** An /api route with the key as query parameter `code`; `query` adds parameters. */
+export function apiUrl(host: RunningHost, route: string, query = ''): string {
+  return `${host.url}/api/${route}?code=${host.key}${query ? `&${query}` : ''}`;
 }
 
 export function notify(

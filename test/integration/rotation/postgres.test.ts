@@ -6,7 +6,7 @@ import { TransientError } from '../../../lib/errors.js';
 import { RotationEngine } from '../../../lib/rotation/engine.js';
 import type { KeyVaultRef, VaultRef } from '../../../lib/secret-ref.js';
 import { keyVaultClientForTest, testEnv, uniqueName, vaultClient } from '../../env/index.js';
-import { asSuperuser, canLogin, roleName, testConfig } from '../backends/support.js';
+import { asSuperuser, canLogin, postgresServer, roleName, testConfig } from '../backends/support.js';
 
 const env = testEnv();
 const kv = keyVaultClientForTest(env.lowkey);
@@ -53,8 +53,8 @@ describe('PostgreSQL credential rotation', () => {
     const role = roleName('single');
     await createRole(role, 'initial-Pass-1');
     const name = uniqueName('pg-single');
-    // No admin login configured: rotor changes the role's password by logging in as the role.
-    const config = testConfig(env, { rotation: { postgres: [] } });
+    // The entry has no admin login: rotor changes the role's password by logging in as the role.
+    const config = testConfig(env, { rotation: { postgres: [postgresServer(env, { admin: false })] } });
     await kv.setSecret(name, 'initial-Pass-1', {
       tags: { CredentialId: role, ProviderAddress: pgUrl, ValidityPeriodDays: '30' },
     });
