@@ -56,6 +56,14 @@ export function sandboxConfig(env: EnvDescriptor, opts: SandboxConfigOptions): C
           database: env.postgres.database,
           user: env.postgres.user,
           password: env.postgres.password,
+          // Which roles and secrets may use this server: tags only select among these.
+          roles: ['sandbox_*'],
+          secrets: [
+            { keyVault: env.lowkey.vaultName, names: ['pg-*'] },
+            { vault: 'openbao', paths: [`${opts.kvMount ?? env.openbao.kvMount}/pg/*`] },
+          ],
+          // The sandbox's PostgreSQL has no TLS; a real entry keeps the verify-full default.
+          tls: { mode: 'disable' },
         },
       ],
     },
