@@ -100,11 +100,11 @@ describe('local host: refuses what a browser or DNS rebinding would send', () =>
     const port = new URL(host.url).port;
     const keyed = { 'x-functions-key': host.key };
 
-    const rebound = await send(host, '/api/health', {
+    const rebound = await send(host, '/', {
       headers: { ...keyed, host: `attacker.example:${port}` },
     });
-    const otherPort = await send(host, '/api/health', { headers: { ...keyed, host: 'localhost:1' } });
-    const local = await send(host, '/api/health', { headers: { ...keyed, host: `localhost:${port}` } });
+    const otherPort = await send(host, '/', { headers: { ...keyed, host: 'localhost:1' } });
+    const local = await send(host, '/', { headers: { ...keyed, host: `localhost:${port}` } });
 
     expect([rebound.status, otherPort.status, local.status]).toEqual([403, 403, 200]);
     expect(app.manual).toEqual([]);
@@ -163,7 +163,7 @@ describe('local host: where the key comes from', () => {
     expect(mode).toBe(0o600);
     expect(extra.keyFile).toBe(keyFile);
     expect(log.join('\n')).not.toContain(extra.key);
-    expect((await send(extra, `/api/health?code=${extra.key}`)).status).toBe(200);
+    expect((await send(extra, `/?code=${extra.key}`)).status).toBe(200);
   });
 
   it('uses ROTOR_HOST_KEY (host.key) when it is set', async () => {
