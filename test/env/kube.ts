@@ -5,7 +5,8 @@
  * and rebuilt only when its sources change. Each cluster gets its own loopback ports and
  * temporary directory, serves TLS with a self-signed CA that clients verify, knows two
  * token identities (admin in system:masters, and the restricted user `rotor`), has every
- * upstream CRD from ../shared/crds established and the RBAC of infra/k8s applied.
+ * CRD of test/env/crds (schema-only copies of the upstream files, see PROVENANCE.md there)
+ * established and the RBAC of infra/k8s applied.
  * No controllers run: tests assert on API objects.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -74,7 +75,8 @@ const BUILD_ARGS = [
     '-X k8s.io/component-base/version.gitMinor=34',
   ].join(' '),
 ];
-const CRDS_DIR = process.env.ROTOR_CRDS_DIR ?? path.resolve(REPO_ROOT, '..', 'shared', 'crds');
+/** Inside the repository: a fresh clone has nothing beside it (scripts/vendor-crds.ts makes them). */
+const CRDS_DIR = path.join(REPO_ROOT, 'test', 'env', 'crds');
 const RBAC_DIR = path.join(REPO_ROOT, 'infra', 'k8s');
 const FIELD_MANAGER = 'rotor-test-env';
 const STOP_GRACE_MS = 5_000;
@@ -414,7 +416,7 @@ interface KubeObject {
 
 async function applyCrds(admin: Client, establishTimeoutMs: number): Promise<void> {
   const files = await yamlFiles(CRDS_DIR);
-  if (files.length === 0) throw new KubeEnvError(`no CRD files in ${CRDS_DIR} (set ROTOR_CRDS_DIR)`);
+  if (files.length === 0) throw new KubeEnvError(`no CRD files in ${CRDS_DIR} (see scripts/vendor-crds.ts)`);
   const crds = (await Promise.all(files.map(readObjects))).flat();
   const resolver = new ResourceResolver(admin);
   await Promise.all(crds.map((o) => apply(admin, resolver, o)));
