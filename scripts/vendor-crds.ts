@@ -69,10 +69,9 @@ export const SOURCES: readonly CrdSource[] = [
   },
 ];
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type JsonObject = { [k: string]: Json };
+type JsonObject = Record<string, unknown>;
 
-function isObject(v: Json | undefined): v is JsonObject {
+function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -82,7 +81,7 @@ const SCHEMA_MAPS = ['properties', 'patternProperties', 'definitions', 'dependen
 const SCHEMA_VALUES = ['items', 'additionalProperties', 'not', 'allOf', 'anyOf', 'oneOf', 'additionalItems'];
 
 /** A JSON schema without its `description`s; a field *named* description stays. */
-export function stripSchema(schema: Json): Json {
+export function stripSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(stripSchema);
   if (!isObject(schema)) return schema;
   const out: JsonObject = {};

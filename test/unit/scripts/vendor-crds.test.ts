@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { schemaOnly, sourceOf, stripSchema, vendorCrds } from '../../../scripts/vendor-crds.js';
 
@@ -45,6 +45,9 @@ function hasDescription(node: unknown): boolean {
 }
 
 describe('the CRDs the test environment applies (test/env/crds)', () => {
+  // 1.2 MB of YAML: parsed once, with room for a busy machine.
+  beforeAll(() => crds(), 120_000);
+
   it('live inside the repository and include what the real controllers need to start', async () => {
     const present = (await crds()).map((c) => `${c.spec.names.kind}.${c.spec.group}`);
     for (const kind of [
