@@ -2,7 +2,7 @@
  * A real kube-apiserver (with embedded etcd) for integration tests.
  *
  * The server is built from Go modules (test/env/kube-apiserver) into `.cache/bin`, once,
- * and rebuilt only when its sources change. Each cluster gets its own loopback ports and
+ * and rebuilt only when its sources change (go-binary.ts). Each cluster gets its own loopback ports and
  * temporary directory, serves TLS with a self-signed CA that clients verify, knows two
  * token identities (admin in system:masters, and the restricted user `rotor`), has every
  * CRD of test/env/crds (schema-only copies of the upstream files, see PROVENANCE.md there)
@@ -10,15 +10,15 @@
  * No controllers run: tests assert on API objects.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { withFileLock } from './file-lock.js';
+import { ensureGoBinary, type GoBinarySpec } from './go-binary.js';
 import { freePorts } from './ports.js';
 import { sleep } from './wait.js';
 
@@ -53,28 +53,22 @@ export class KubeEnvError extends Error {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SOURCE_DIR = path.join(REPO_ROOT, 'test', 'env', 'kube-apiserver');
-const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go'];
-const CACHE_BIN_DIR = path.join(REPO_ROOT, '.cache', 'bin');
-const BINARY = path.join(CACHE_BIN_DIR, 'kube-apiserver');
-const STAMP = `${BINARY}.sha256`;
-const LOCK = `${BINARY}.lock`;
-/** A cold build takes 7–17 minutes on 2 cores; waiters give it room. */
-const BUILD_LOCK_TIMEOUT_MS = 30 * 60_000;
-const BUILD_LOG = `${BINARY}.build.log`;
 const K8S_VERSION = 'v1.34.4';
-const BUILD_ARGS = [
-  'build',
-  '-mod=readonly',
-  '-trimpath',
-  '-ldflags',
-  [
-    '-s -w',
-    `-X k8s.io/component-base/version.gitVersion=${K8S_VERSION}`,
-    '-X k8s.io/component-base/version.gitMajor=1',
-    '-X k8s.io/component-base/version.gitMinor=34',
-  ].join(' '),
-];
+const APISERVER: GoBinarySpec = {
+  name: 'kube-apiserver',
+  buildArgs: [
+    'build',
+    '-mod=readonly',
+    '-trimpath',
+    '-ldflags',
+    [
+      '-s -w',
+      `-X k8s.io/component-base/version.gitVersion=${K8S_VERSION}`,
+      '-X k8s.io/component-base/version.gitMajor=1',
+      '-X k8s.io/component-base/version.gitMinor=34',
+    ].join(' '),
+  ],
+};
 /** Inside the repository: a fresh clone has nothing beside it (scripts/vendor-crds.ts makes them). */
 const CRDS_DIR = path.join(REPO_ROOT, 'test', 'env', 'crds');
 const RBAC_DIR = path.join(REPO_ROOT, 'infra', 'k8s');
@@ -84,81 +78,9 @@ const STOP_GRACE_MS = 5_000;
 // ---------------------------------------------------------------------------------------
 // Binary
 
-let ensuring: Promise<string> | undefined;
-
 /** Builds the test kube-apiserver if it is missing or its sources changed; returns its path. */
 export function ensureKubeApiserverBinary(): Promise<string> {
-  ensuring ??= ensureBinary().finally(() => {
-    ensuring = undefined;
-  });
-  return ensuring;
-}
-
-async function ensureBinary(): Promise<string> {
-  const hash = await sourceHash();
-  if (await isCurrent(hash)) return BINARY;
-  await mkdir(CACHE_BIN_DIR, { recursive: true });
-  // Several vitest processes may share the checkout: one builds, the others wait for it.
-  return withFileLock(
-    LOCK,
-    async () => {
-      if (await isCurrent(hash)) return BINARY; // another process built it meanwhile
-      await build();
-      await writeFile(STAMP, `${hash}\n`);
-      return BINARY;
-    },
-    BUILD_LOCK_TIMEOUT_MS,
-  );
-}
-
-async function sourceHash(): Promise<string> {
-  const h = createHash('sha256');
-  h.update(JSON.stringify(BUILD_ARGS));
-  for (const f of SOURCE_FILES) {
-    h.update(`\0${f}\0`);
-    h.update(await readFile(path.join(SOURCE_DIR, f)));
-  }
-  return h.digest('hex');
-}
-
-async function isCurrent(hash: string): Promise<boolean> {
-  try {
-    const [stamp, bin] = await Promise.all([readFile(STAMP, 'utf8'), stat(BINARY)]);
-    return stamp.trim() === hash && bin.isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function build(): Promise<void> {
-  const tmp = `${BINARY}.tmp-${process.pid}`;
-  const log = await open(BUILD_LOG, 'w');
-  const started = Date.now();
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn('go', [...BUILD_ARGS, '-o', tmp, '.'], {
-        cwd: SOURCE_DIR,
-        env: { ...process.env, GOWORK: 'off', CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
-        stdio: ['ignore', log.fd, log.fd],
-      });
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') {
-          reject(new KubeEnvError("rotor test env: 'go' not found — install Go 1.24+ and put it on PATH"));
-        } else reject(err);
-      });
-      child.on('exit', resolve);
-    });
-    if (code !== 0) {
-      await rm(tmp, { force: true });
-      throw new KubeEnvError(
-        `rotor test env: building kube-apiserver failed (exit ${code}); ${BUILD_LOG}:\n${await tail(BUILD_LOG)}`,
-      );
-    }
-    await rename(tmp, BINARY);
-    await log.write(`built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  } finally {
-    await log.close();
-  }
+  return ensureGoBinary(APISERVER);
 }
 
 // ---------------------------------------------------------------------------------------
