@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
 import type { AppSource } from '../lib/app-types.js';
+import { explainError } from '../lib/errors.js';
 import { jsonResponse, respond } from '../lib/events/http-response.js';
 
 /**
@@ -16,7 +17,7 @@ export const healthHandler =
         const report = await (await rotor()).health();
         return jsonResponse(report, report.ok ? 200 : 503);
       },
-      (error) => context.error(`health: ${(error as Error).message}`),
+      (error) => context.error(`health: ${explainError(error)}`),
     );
 
 app.http('health', {

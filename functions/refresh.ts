@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
 import type { AppSource } from '../lib/app-types.js';
+import { explainError } from '../lib/errors.js';
 import { respond } from '../lib/events/http-response.js';
 import { handleManual } from '../lib/events/manual-intake.js';
 
@@ -10,7 +11,7 @@ export const refreshHandler =
   (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
     respond(
       async () => handleManual(await rotor(), 'refresh', request),
-      (error) => context.warn(`refresh: ${(error as Error).message}`),
+      (error) => context.warn(`refresh: ${explainError(error)}`),
     );
 
 app.http('refresh', {

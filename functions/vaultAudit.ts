@@ -1,6 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import { getApp } from '../lib/app.js';
 import type { AppSource } from '../lib/app-types.js';
+import { explainError } from '../lib/errors.js';
 import { respond } from '../lib/events/http-response.js';
 import { handleVaultAudit } from '../lib/events/vault-audit-intake.js';
 
@@ -14,7 +15,7 @@ export const vaultAuditHandler =
   (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> =>
     respond(
       async () => handleVaultAudit(await rotor(), request),
-      (error) => context.warn(`vault-audit: ${(error as Error).message}`),
+      (error) => context.warn(`vault-audit: ${explainError(error)}`),
     );
 
 app.http('vaultAudit', {

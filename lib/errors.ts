@@ -125,3 +125,46 @@ export function isRetryableError(error: unknown): boolean {
   if (typeof code === 'number') return code >= 500 || code === 429 || code === 409;
   return true;
 }
+
+/**
+ * What lies under an error, for logs: each link of the `cause` chain as its class, HTTP
+ * status and error code (`RestError 404 TableNotFound`, `RestError ECONNREFUSED`). Only
+ * those facts, never a message: a library's message may quote a request or a payload.
+ */
+export function causeOf(error: unknown): string | undefined {
+  const links: string[] = [];
+  let current = (error as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    links.push(describeLink(current));
+    current = (current as { cause?: unknown }).cause;
+  }
+  return links.length > 0 ? links.join(' <- ') : undefined;
+}
+
+/** The message and, when there is one, its cause: what a log line says about a refused request. */
+export function explainError(error: unknown): string {
+  const cause = causeOf(error);
+  return cause ? `${describeError(error).message} (cause: ${cause})` : describeError(error).message;
+}
+
+function describeLink(link: unknown): string {
+  if (typeof link !== 'object') return typeof link;
+  const e = link as {
+    name?: unknown;
+    statusCode?: unknown;
+    status?: unknown;
+    code?: unknown;
+    details?: unknown;
+  };
+  const serviceCode = (e.details as { errorCode?: unknown } | undefined)?.errorCode;
+  const status = typeof e.statusCode === 'number' ? e.statusCode : e.status;
+  return [
+    typeof e.name === 'string' ? e.name : 'Error',
+    typeof status === 'number' ? String(status) : undefined,
+    ...[e.code, serviceCode].filter(
+      (c): c is string | number => typeof c === 'string' || typeof c === 'number',
+    ),
+  ]
+    .filter((part, i, all) => part !== undefined && all.indexOf(part) === i)
+    .join(' ');
+}

@@ -1,5 +1,5 @@
 import type { App } from '../app-types.js';
-import { describeError, RotorError, type ValidationError } from '../errors.js';
+import { describeError, explainError, RotorError, type ValidationError } from '../errors.js';
 import type { Outcome } from '../outcome.js';
 import { dispatch } from './dispatch.js';
 import { isRecord } from './json.js';
@@ -45,7 +45,11 @@ export async function handleKeyVaultEvent(
     const { outcomes } = await dispatch(app, [decoded.data], 'eventgrid');
     return { status: 'processed', outcome: outcomes[0]! };
   } catch (error) {
-    if (!(error instanceof RotorError) || error.retryable) throw error;
+    if (!(error instanceof RotorError) || error.retryable) {
+      // The sender retries on the thrown error; the log says why, down to the store's status.
+      log.warn(`event ${decoded.data.event.id} refused, to be redelivered: ${explainError(error)}`);
+      throw error;
+    }
     log.error(`event ${decoded.data.event.id} failed permanently: ${describeError(error).message}`);
     return { status: 'failed', error };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
-import { describeError, httpStatusOf, ValidationError } from '../errors.js';
+import { causeOf, describeError, httpStatusOf, ValidationError } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
 import {
   CLOUDEVENTS_BATCH_MEDIA_TYPE,
@@ -57,7 +57,11 @@ export async function serveEventGridWebhook(
   }
   const response = await respond(
     () => deliver(req, header, host),
-    (error) => host.log.warn('event grid delivery refused', { error: describeError(error).message }),
+    (error) =>
+      host.log.warn('event grid delivery refused', {
+        error: describeError(error).message,
+        cause: causeOf(error),
+      }),
   );
   return writeResponse(res, response);
 }

@@ -202,7 +202,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
   async putInProgress(key: string, expiresAt: Date): Promise<IdempotencyRecord> {
     const entity = this.entity(key, { status: 'in-progress', expiresAt: expiresAt.toISOString() });
     try {
-      const response = await (await this.client()).createEntity(entity);
+      const response = await this.call((c) => c.createEntity(entity));
       return { key, status: 'in-progress', expiresAt, etag: response.etag ?? '*' };
     } catch (error) {
       if (statusOf(error) === 409) throw new IdempotencyRecordExistsError(key);
@@ -212,7 +212,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
 
   async get(key: string): Promise<IdempotencyRecord | undefined> {
     try {
-      const entity = await (await this.client()).getEntity<RecordEntity>(partitionOf(key), ROW_KEY);
+      const entity = await this.call((c) => c.getEntity<RecordEntity>(partitionOf(key), ROW_KEY));
       return {
         key,
         status: entity.status,
@@ -230,7 +230,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
   async takeOver(record: IdempotencyRecord, expiresAt: Date): Promise<IdempotencyRecord | undefined> {
     const entity = this.entity(record.key, { status: 'in-progress', expiresAt: expiresAt.toISOString() });
     try {
-      const response = await (await this.client()).updateEntity(entity, 'Replace', { etag: record.etag });
+      const response = await this.call((c) => c.updateEntity(entity, 'Replace', { etag: record.etag }));
       return { key: record.key, status: 'in-progress', expiresAt, etag: response.etag ?? '*' };
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
@@ -247,7 +247,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
     });
     try {
       // Unconditional: if a taker replaced our expired claim, both did the work and it is done either way.
-      await (await this.client()).upsertEntity(entity, 'Replace');
+      await this.call((c) => c.upsertEntity(entity, 'Replace'));
     } catch (error) {
       throw persistence('complete', error);
     }
@@ -255,7 +255,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
 
   async release(record: IdempotencyRecord): Promise<void> {
     try {
-      await (await this.client()).deleteEntity(partitionOf(record.key), ROW_KEY, { etag: record.etag });
+      await this.call((c) => c.deleteEntity(partitionOf(record.key), ROW_KEY, { etag: record.etag }));
     } catch (error) {
       if (statusOf(error) === 404 || statusOf(error) === 412) return;
       throw persistence('release', error);
@@ -268,26 +268,28 @@ export class TableIdempotencyStore implements IdempotencyStore {
    * A full-table query: run it from the timer, never per event.
    */
   async purgeCompleted(before: Date): Promise<number> {
-    const client = await this.client();
     const filter = odata`status eq 'completed' and completedAt lt ${before.toISOString()}`;
-    let deleted = 0;
     try {
-      for await (const e of client.listEntities<RecordEntity>({
-        queryOptions: { filter, select: ['etag'] },
-      })) {
-        await client.deleteEntity(e.partitionKey, e.rowKey, { etag: e.etag }).catch((error: unknown) => {
-          if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
-        });
-        deleted += 1;
-      }
+      return await this.call(async (client) => {
+        let deleted = 0;
+        for await (const e of client.listEntities<RecordEntity>({
+          queryOptions: { filter, select: ['etag'] },
+        })) {
+          await client.deleteEntity(e.partitionKey, e.rowKey, { etag: e.etag }).catch((error: unknown) => {
+            if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
+          });
+          deleted += 1;
+        }
+        return deleted;
+      });
     } catch (error) {
       throw persistence('purge', error);
     }
-    return deleted;
   }
 
-  private client(): Promise<TableClient> {
-    return this.tables.get(this.tableName);
+  /** One table operation; a lost table is recreated and a stale client replaced (Tables.run). */
+  private call<T>(operation: (client: TableClient) => Promise<T>): Promise<T> {
+    return this.tables.run(this.tableName, operation);
   }
 
   private entity(key: string, fields: Omit<RecordEntity, 'partitionKey' | 'rowKey' | 'key'>): RecordEntity {

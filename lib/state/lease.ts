@@ -42,7 +42,7 @@ export class TableLeaseStore implements LeaseStore {
   private readonly logicalTable: string;
 
   constructor(
-    private readonly tables: Pick<Tables, 'get'>,
+    private readonly tables: Pick<Tables, 'run'>,
     options: { owner?: string; clock?: Clock; logicalTable?: string } = {},
   ) {
     this.owner = options.owner ?? `rotor-${randomUUID()}`;
@@ -51,7 +51,6 @@ export class TableLeaseStore implements LeaseStore {
   }
 
   async tryAcquire(key: string, ttlMs: number): Promise<Lease | undefined> {
-    const table = await this.tables.get(this.logicalTable);
     const entity: LeaseEntity = {
       partitionKey: PARTITION,
       rowKey: rowKeyOf(key),
@@ -60,18 +59,18 @@ export class TableLeaseStore implements LeaseStore {
       expiresAt: new Date(this.clock.now().getTime() + ttlMs).toISOString(),
     };
     try {
-      const created = await table.createEntity(entity);
-      return this.lease(table, entity, created.etag);
+      const created = await this.call((table) => table.createEntity(entity));
+      return this.lease(entity, created.etag);
     } catch (error) {
       if (statusOf(error) !== 409) throw unavailable(error);
     }
-    return this.takeOverIfExpired(table, entity);
+    return this.takeOverIfExpired(entity);
   }
 
-  private async takeOverIfExpired(table: TableClient, entity: LeaseEntity): Promise<Lease | undefined> {
+  private async takeOverIfExpired(entity: LeaseEntity): Promise<Lease | undefined> {
     let existing: LeaseEntity & { etag: string };
     try {
-      existing = await table.getEntity<LeaseEntity>(PARTITION, entity.rowKey);
+      existing = await this.call((table) => table.getEntity<LeaseEntity>(PARTITION, entity.rowKey));
     } catch (error) {
       // Released between our create and this read: the next attempt may create it.
       if (statusOf(error) === 404) return undefined;
@@ -79,21 +78,28 @@ export class TableLeaseStore implements LeaseStore {
     }
     if (Date.parse(existing.expiresAt) > this.clock.now().getTime()) return undefined;
     try {
-      const replaced = await table.updateEntity(entity, 'Replace', { etag: existing.etag });
-      return this.lease(table, entity, replaced.etag);
+      const replaced = await this.call((table) =>
+        table.updateEntity(entity, 'Replace', { etag: existing.etag }),
+      );
+      return this.lease(entity, replaced.etag);
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
       throw unavailable(error);
     }
   }
 
-  private lease(table: TableClient, entity: LeaseEntity, etag: string | undefined): Lease {
+  /** One table operation; a lost table is recreated and a stale client replaced (Tables.run). */
+  private call<T>(operation: (table: TableClient) => Promise<T>): Promise<T> {
+    return this.tables.run(this.logicalTable, operation);
+  }
+
+  private lease(entity: LeaseEntity, etag: string | undefined): Lease {
     return {
       key: entity.key,
       owner: this.owner,
       release: async () => {
         try {
-          await table.deleteEntity(PARTITION, entity.rowKey, etag ? { etag } : {});
+          await this.call((table) => table.deleteEntity(PARTITION, entity.rowKey, etag ? { etag } : {}));
         } catch (error) {
           // 412: it expired and another instance holds it now; 404: already gone. Both are fine.
           if (statusOf(error) !== 412 && statusOf(error) !== 404) throw unavailable(error);

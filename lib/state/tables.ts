@@ -2,11 +2,14 @@ import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { Config } from '../config.js';
 import { ConfigError, RotorError } from '../errors.js';
+import { isTableNotFound, needsFreshClient } from './table-errors.js';
 
 /**
  * Table clients for rotor's state, by logical name. Azurite locally (connection string,
  * allowInsecureConnection for its http endpoint), managed identity in Azure.
- * Tables are created once per process on first use.
+ * A table is created on first use, and again whenever it turns out to be gone: a lost
+ * table (storage account recreated, Azurite restarted) must cost one failed call, not every
+ * delivery until the process restarts.
  */
 export class Tables {
   private readonly clients = new Map<string, Promise<TableClient>>();
@@ -14,14 +17,43 @@ export class Tables {
   constructor(private readonly state: Config['state']) {}
 
   get(logicalName: string): Promise<TableClient> {
-    const tableName = `${this.state.tablePrefix}${logicalName}`;
+    const tableName = this.tableName(logicalName);
     let client = this.clients.get(tableName);
     if (!client) {
       client = this.create(tableName);
       this.clients.set(tableName, client);
-      client.catch(() => this.clients.delete(tableName));
+      client.catch(() => this.forget(logicalName, client));
     }
     return client;
+  }
+
+  /**
+   * Runs `operation` on the table's client. When the table is gone it is created again and
+   * the operation runs once more; when the store refused the credentials or did not answer,
+   * the cached client is dropped so the next call starts from a new one.
+   */
+  async run<T>(logicalName: string, operation: (client: TableClient) => Promise<T>): Promise<T> {
+    const client = this.get(logicalName);
+    try {
+      return await operation(await client);
+    } catch (error) {
+      if (isTableNotFound(error)) {
+        this.forget(logicalName, client);
+        return operation(await this.get(logicalName));
+      }
+      if (needsFreshClient(error)) this.forget(logicalName, client);
+      throw error;
+    }
+  }
+
+  /** Drops the cached client, unless another call already replaced it. */
+  private forget(logicalName: string, client: Promise<TableClient> | undefined): void {
+    const tableName = this.tableName(logicalName);
+    if (this.clients.get(tableName) === client) this.clients.delete(tableName);
+  }
+
+  private tableName(logicalName: string): string {
+    return `${this.state.tablePrefix}${logicalName}`;
   }
 
   private async create(tableName: string): Promise<TableClient> {

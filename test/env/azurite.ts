@@ -21,9 +21,14 @@ const ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const ENTRY = path.join(REPO_ROOT, 'node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
 
-export async function startAzurite(opts: { readyTimeoutMs?: number } = {}): Promise<Azurite> {
+export async function startAzurite(
+  opts: {
+    readyTimeoutMs?: number /** Default: a free one. A restart on the same port is a lost store. */;
+    port?: number;
+  } = {},
+): Promise<Azurite> {
   const dir = await makeTempDir('rotor-azurite');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const proc = await startProcess({
     name: 'azurite',
     command: process.execPath,
