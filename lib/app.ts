@@ -13,7 +13,7 @@ import type { PipelinePorts } from './pipeline.js';
 import { planFor } from './plan.js';
 import { RotationEngine } from './rotation/engine.js';
 import { rotationPort } from './rotation/port.js';
-import { Runner } from './run.js';
+import { Runner, runnerSettings } from './run.js';
 import { stateStores } from './state/stores.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 
@@ -56,14 +56,9 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     telemetry,
     notify: (outcome) => notify(config.notifications, outcome, log, deps.sendNotification),
     ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
-    settings: {
-      dryRun: config.restart.dryRun,
-      clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
-      inProgressExpiryMs: config.state.inProgressExpiryMs,
-    },
+    settings: runnerSettings(config),
   });
   const purge = purgeTask(state.purgeable, config.state.retentionHours, clock, log);
-  const resumePaused = () => clusterPorts.resumePaused();
 
   return {
     config,
@@ -76,14 +71,12 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       runDueScan({
         scan: () => rotation.scanDue(),
         process: (event) => runner.process(event),
-        housekeeping: [resumePaused, purge],
+        housekeeping: [() => clusterPorts.resumePaused(), purge],
         clock,
         log,
       }),
     health: () => healthOf(backends, clusters, state.tables),
-    warm: async () => {
-      await Promise.all([clusterPorts.warm(), state.warm()]);
-    },
+    warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
     close: async () => {
       await clusterPorts.close();
       await Promise.allSettled([backends.close(), rotation.close()]);

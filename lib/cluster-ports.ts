@@ -5,7 +5,6 @@ import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
 import {
   type DerivedObject,
-  type RefreshDerivedResult,
   type ResolveOptions,
   refreshDerived,
   resolveDerived,
@@ -52,7 +51,7 @@ export class ClusterPorts
       clock: this.deps.clock,
     });
     const version = options.event.version ?? options.event.id;
-    const changed = withRefreshedTargets(cluster, refreshed).map((c) =>
+    const changed = refreshed.changed.map((c) =>
       c.kind === 'SecretProviderClass' ? { ...c, backendVersion: version } : c,
     );
     return { results: refreshed.results, changed };
@@ -144,24 +143,4 @@ export class ClusterPorts
   async close(): Promise<void> {
     await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
   }
-}
-
-/**
- * Every refreshed target Secret goes to the restart engine, not only those whose data
- * changed during the force: when the operator's own poll got there first, the Secret is
- * already new but its consumers may not have restarted. The hash makes it a no-op for
- * workloads that are current.
- */
-function withRefreshedTargets(cluster: string, refreshed: RefreshDerivedResult): ChangedResource[] {
-  const byKey = new Map(refreshed.changed.map((c) => [`${c.kind}/${c.namespace}/${c.name}`, c]));
-  for (const r of refreshed.results) {
-    if (r.status !== 'refreshed' || !r.targetSecret) continue;
-    byKey.set(`Secret/${r.namespace}/${r.targetSecret}`, {
-      cluster,
-      kind: 'Secret',
-      namespace: r.namespace,
-      name: r.targetSecret,
-    });
-  }
-  return [...byKey.values()];
 }

@@ -1,7 +1,7 @@
 import type { Plan } from './app-types.js';
 import { describeError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
-import type { DerivedObject } from './kube/operators/index.js';
+import { affectedBy, type DerivedObject } from './kube/operators/index.js';
 import type { WorkloadResult } from './outcome.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 
@@ -21,13 +21,7 @@ export async function planFor(ref: SecretRef, ports: PlanPorts): Promise<Plan> {
     ports.clusters().map(async (cluster): Promise<Plan['clusters'][number]> => {
       try {
         const derived = await ports.resolve(cluster, ref);
-        const changed: ChangedResource[] = derived.flatMap((d): ChangedResource[] => {
-          if (d.operator === 'csi')
-            return [{ cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
-          return d.targetSecret
-            ? [{ cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }]
-            : [];
-        });
+        const changed = derived.flatMap((d) => affectedBy(d));
         const workloads = changed.length > 0 ? await ports.planRestarts(cluster, changed) : [];
         return {
           cluster,

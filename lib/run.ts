@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
 import type { Clock } from './clock.js';
+import type { Config } from './config.js';
 import { TransientError } from './errors.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
@@ -15,6 +16,15 @@ export interface RunnerSettings {
   clusterDeadlineMs: number;
   /** config.state.inProgressExpiryMs: when another instance may take over a claimed event. */
   inProgressExpiryMs: number;
+}
+
+export function runnerSettings(config: Pick<Config, 'restart' | 'refresh' | 'state'>): RunnerSettings {
+  return {
+    dryRun: config.restart.dryRun,
+    // Past the refresh timeout, plus the restart's share, a cluster is taken for unreachable.
+    clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
+    inProgressExpiryMs: config.state.inProgressExpiryMs,
+  };
 }
 
 export interface RunnerDeps<D extends DerivedRef = DerivedRef> {

@@ -65,6 +65,30 @@ describe('planFor (rotor plan)', () => {
     ]);
   });
 
+  it('lists the workloads of a secret consumed through a ClusterExternalSecret: the targets of its children', async () => {
+    const ces: DerivedObject = {
+      cluster: 'alpha',
+      operator: 'eso',
+      kind: 'ClusterExternalSecret',
+      namespace: '',
+      name: 'shared',
+      warnings: [],
+      forceable: true,
+      children: [
+        { namespace: 'team-a', name: 'shared', targetSecret: 'shared-config' },
+        { namespace: 'team-b', name: 'shared', targetSecret: 'shared-config' },
+      ],
+    };
+    const { ports } = planPorts({ alpha: [ces] });
+
+    const plan = await planFor(KV_REF, ports);
+
+    expect(plan.clusters[0]?.workloads.map((w) => `${w.name}:${w.action}`)).toEqual([
+      'uses-shared-config:restart',
+      'uses-shared-config:restart',
+    ]);
+  });
+
   it('says why an object cannot be forced', async () => {
     const pinned = { ...externalSecret, forceable: false, fix: 'set spec.refreshPolicy to Periodic' };
     const { ports } = planPorts({ alpha: [pinned] });

@@ -1,5 +1,6 @@
 import { listAll } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
+import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { WORKLOAD_KINDS } from '../restart/kinds/index.js';
 import { podSpecMounts, spcSelects } from './csi-objects.js';
@@ -64,7 +65,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
 }
 
 async function refresh(
-  client: ClusterClient,
+  _client: ClusterClient,
   d: DerivedObject,
   _ctx: RefreshContext,
 ): Promise<RefreshOutput> {
@@ -81,8 +82,12 @@ async function refresh(
           'the Secrets Store CSI driver has no forced refresh; restarting the workloads that mount the class is the refresh',
       },
     ],
-    changed: [{ cluster: client.name, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }],
   };
 }
 
-export const csiOperator: Operator = { id: 'csi', resolve, refresh };
+/** The class itself: the restart engine restarts the workloads that mount it, which is its refresh. */
+function affects(d: DerivedObject): ChangedResource[] {
+  return [{ cluster: d.cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
+}
+
+export const csiOperator: Operator = { id: 'csi', resolve, refresh, affects };

@@ -25,6 +25,7 @@ import type {
   RefreshOutput,
   ResolveContext,
 } from './operator.js';
+import { refreshedTargets } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, type SecretData, sameData } from './target-secret.js';
 
@@ -174,7 +175,6 @@ function failed(d: Subject, error: string): RefreshResult {
 }
 
 function settle(
-  client: ClusterClient,
   d: Subject,
   target: string,
   before: SecretData,
@@ -182,9 +182,6 @@ function settle(
   started: number,
 ): RefreshOutput {
   const secretChanged = !sameData(before, after);
-  const changed: ChangedResource[] = secretChanged
-    ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }]
-    : [];
   return {
     result: [
       {
@@ -199,7 +196,6 @@ function settle(
         ms: Math.round(performance.now() - started),
       },
     ],
-    changed,
   };
 }
 
@@ -228,7 +224,6 @@ async function refreshExternalSecret(
           fix: force.fix ?? '',
         },
       ],
-      changed: [],
     };
   }
   const target = targetName(spec, d.name);
@@ -252,9 +247,9 @@ async function refreshExternalSecret(
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeEs(obj ?? before.es),
   });
-  if (!awaited.ok) return { result: [failed(d, awaited.error)], changed: [] };
+  if (!awaited.ok) return { result: [failed(d, awaited.error)] };
   const after = await readSecretData(client, d.namespace, target);
-  return settle(client, d, target, before.data, after, started);
+  return settle(d, target, before.data, after, started);
 }
 
 /**
@@ -284,7 +279,6 @@ async function refreshClusterExternalSecret(
           fix: force.fix ?? '',
         },
       ],
-      changed: [],
     };
   }
   const children = d.children ?? [];
@@ -324,13 +318,13 @@ async function refreshClusterExternalSecret(
             ? describeEs(obj)
             : `the ClusterExternalSecret controller has not propagated ${CES_FORCE_SYNC_ANNOTATION} yet`,
       });
-      if (!awaited.ok) return { result: [failed(subject, awaited.error)], changed: [] };
+      if (!awaited.ok) return { result: [failed(subject, awaited.error)] };
       const target = targetName(specOf(awaited.object), child.name);
       const after = await readSecretData(client, child.namespace, target);
-      return settle(client, subject, target, before.data, after, started);
+      return settle(subject, target, before.data, after, started);
     }),
   );
-  return { result: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
+  return { result: outputs.flatMap((o) => o.result) };
 }
 
 async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
@@ -339,8 +333,21 @@ async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshCont
       ? await refreshClusterExternalSecret(client, d, ctx)
       : await refreshExternalSecret(client, d, ctx);
   } catch (error) {
-    return { result: [failed(d, describeError(error).message)], changed: [] };
+    return { result: [failed(d, describeError(error).message)] };
   }
 }
 
-export const esoOperator: Operator = { id: 'eso', resolve, refresh };
+/** An ExternalSecret changes its target; a ClusterExternalSecret, its children's targets. */
+function affects(d: DerivedObject, results?: readonly RefreshResult[]): ChangedResource[] {
+  if (results) return refreshedTargets(d.cluster, results);
+  if (!d.forceable) return [];
+  const targets =
+    d.kind === 'ClusterExternalSecret'
+      ? (d.children ?? []).map((c) => ({ namespace: c.namespace, name: c.targetSecret }))
+      : d.targetSecret
+        ? [{ namespace: d.namespace, name: d.targetSecret }]
+        : [];
+  return targets.map((t) => ({ cluster: d.cluster, kind: 'Secret', ...t }));
+}
+
+export const esoOperator: Operator = { id: 'eso', resolve, refresh, affects };

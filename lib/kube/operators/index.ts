@@ -57,8 +57,20 @@ export interface RefreshOptions {
 
 export interface RefreshDerivedResult {
   results: RefreshResult[];
-  /** Target Secrets whose data changed during the refresh, and SecretProviderClasses (their restart is the refresh). */
+  /** What the refreshes changed (in a dry run: would change), by each operator's affects(). */
   changed: ChangedResource[];
+}
+
+/**
+ * What refreshing `derived` changes, asked of its operator: the one answer plan, dry run
+ * and real run share. Without results: what a refresh would change; with them: what it did.
+ */
+export function affectedBy(
+  derived: DerivedObject,
+  results?: readonly RefreshResult[],
+  operators?: readonly Operator[],
+): ChangedResource[] {
+  return operatorById(derived.operator, operators).affects(derived, results);
 }
 
 function dryRunResult(d: DerivedObject): RefreshResult {
@@ -93,23 +105,19 @@ export async function refreshDerived(
   opts: RefreshOptions,
 ): Promise<RefreshDerivedResult> {
   if (opts.dryRun) {
-    const changed: ChangedResource[] = derived
-      .filter((d) => d.operator === 'csi')
-      .map((d) => ({
-        cluster: client.name,
-        kind: 'SecretProviderClass',
-        namespace: d.namespace,
-        name: d.name,
-      }));
-    return { results: derived.map(dryRunResult), changed };
+    return {
+      results: derived.map(dryRunResult),
+      changed: derived.flatMap((d) => affectedBy(d, undefined, opts.operators)),
+    };
   }
   const ctx: RefreshContext = {
     timeoutMs: opts.timeoutMs,
     clock: opts.clock ?? systemClock,
     fieldManager: opts.fieldManager ?? 'rotor',
   };
-  const outputs = await mapLimited(derived, opts.concurrency ?? 8, (d) =>
-    operatorById(d.operator, opts.operators).refresh(client, d, ctx),
-  );
+  const outputs = await mapLimited(derived, opts.concurrency ?? 8, async (d) => {
+    const { result } = await operatorById(d.operator, opts.operators).refresh(client, d, ctx);
+    return { result, changed: affectedBy(d, result, opts.operators) };
+  });
   return { results: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
 }

@@ -55,15 +55,33 @@ export interface RefreshContext {
 
 export interface RefreshOutput {
   result: RefreshResult[];
-  changed: ChangedResource[];
 }
 
 /**
  * One sync operator. resolve() finds what derives from a ref; refresh() forces one
- * derived object and waits, by watching, until the operator has acted on it.
+ * derived object and waits, by watching, until the operator has acted on it; affects()
+ * is the one answer to "which resources does refreshing it change", which the restart
+ * engine then acts on.
  */
 export interface Operator {
   readonly id: OperatorId;
   resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]>;
   refresh(client: ClusterClient, derived: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput>;
+  /**
+   * Without `results` (plan, dry run): what a refresh of `derived` would change. With the
+   * results of its refresh (a real run): what it did change. Every refreshed target counts,
+   * not only those whose data changed during the force: when the operator's own poll got
+   * there first the Secret is already new, but its consumers may not have restarted yet
+   * (the restart hash makes it a no-op for workloads that are current).
+   */
+  affects(derived: DerivedObject, results?: readonly RefreshResult[]): ChangedResource[];
+}
+
+/** The target Secrets of the refreshes that succeeded: what ESO and VSO changed. */
+export function refreshedTargets(cluster: string, results: readonly RefreshResult[]): ChangedResource[] {
+  return results.flatMap((r): ChangedResource[] =>
+    r.status === 'refreshed' && r.targetSecret
+      ? [{ cluster, kind: 'Secret', namespace: r.namespace, name: r.targetSecret }]
+      : [],
+  );
 }

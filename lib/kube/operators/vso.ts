@@ -5,10 +5,12 @@ import { trimSlashes } from '../../secret-ref.js';
 import { annotate, getObject, listAll } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
 import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
+import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
 import { eventsVersion } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
+import { refreshedTargets } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, sameData } from './target-secret.js';
 
@@ -220,7 +222,7 @@ async function refreshStatic(
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeVss(obj ?? vss),
   }).finally(() => stopReforcing.abort());
-  if (!awaited.ok) return { result: [failed(d, awaited.error)], changed: [] };
+  if (!awaited.ok) return { result: [failed(d, awaited.error)] };
   const after = await readSecretData(client, d.namespace, target);
   const secretChanged = !sameData(before, after);
   return {
@@ -237,9 +239,6 @@ async function refreshStatic(
         ms: Math.round(performance.now() - started),
       },
     ],
-    changed: secretChanged
-      ? [{ cluster: client.name, kind: 'Secret', namespace: d.namespace, name: target }]
-      : [],
   };
 }
 
@@ -259,8 +258,15 @@ async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshCont
   try {
     return await refreshStatic(client, d, ctx);
   } catch (error) {
-    return { result: [failed(d, describeError(error).message)], changed: [] };
+    return { result: [failed(d, describeError(error).message)] };
   }
 }
 
-export const vsoOperator: Operator = { id: 'vso', resolve, refresh };
+/** A VaultStaticSecret changes its destination Secret. */
+function affects(d: DerivedObject, results?: readonly RefreshResult[]): ChangedResource[] {
+  if (results) return refreshedTargets(d.cluster, results);
+  if (!d.forceable || !d.targetSecret) return [];
+  return [{ cluster: d.cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }];
+}
+
+export const vsoOperator: Operator = { id: 'vso', resolve, refresh, affects };

@@ -138,6 +138,29 @@ describe('rotor end to end on real servers', () => {
     expect(await templateEnv(1, envVarName('SECRET', 'api-key'))).toBe(await secretHash(1, 'api-key'));
   });
 
+  it('POST /api/refresh {"dryRun":true} reports the consumers of the VaultStaticSecret it would restart, and writes nothing', async () => {
+    const before = [await generation(0), await generation(1)];
+
+    const res = await fetch(`${sandbox.host.url}/api/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ vault: 'openbao', mount: app.vaultMount, path: app.vaultPath, dryRun: true }),
+    });
+    const outcome = (await res.json()) as Outcome;
+
+    expect(res.status).toBe(200);
+    expect(outcome.dryRun).toBe(true);
+    expect(
+      outcome.refreshes.filter((r) => r.kind === 'VaultStaticSecret' && r.status === 'dry-run'),
+    ).toHaveLength(2);
+    // The dry run used to hand only CSI classes to the restart engine: no VSO/ESO workload at all.
+    expect(outcome.workloads.map((w) => `${w.cluster}/${w.kind}/${w.name}`).sort()).toEqual([
+      'alpha/Deployment/web',
+      'beta/Deployment/web',
+    ]);
+    expect([await generation(0), await generation(1)]).toEqual(before);
+  });
+
   it('a redelivered Event Grid event is answered without a second rollout', async () => {
     const kv = keyVaultClientForTest(env.lowkey);
     const version = (await kv.setSecret(app.kvSecret, secretValue())).properties.version ?? '';

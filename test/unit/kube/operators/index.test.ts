@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../../lib/kube/cluster.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from '../../../../lib/kube/operators/index.js';
-import type { Operator } from '../../../../lib/kube/operators/operator.js';
+import { type Operator, refreshedTargets } from '../../../../lib/kube/operators/operator.js';
 import { SecretRefSchema } from '../../../../lib/secret-ref.js';
 
 const client = { name: 'alpha' } as ClusterClient;
@@ -21,12 +21,13 @@ function derived(operator: DerivedObject['operator'], name: string, forceable = 
     name,
     warnings: [],
     forceable,
+    ...(operator === 'csi' ? {} : { targetSecret: `${name}-target` }),
     ...(forceable ? {} : { fix: 'set refreshInterval' }),
   };
 }
 
 describe('refreshDerived', () => {
-  it('in a dry run patches nothing and says what it would do for each object', async () => {
+  it('in a dry run patches nothing and says what it would do for each object, and what it would change', async () => {
     const out = await refreshDerived(
       client,
       [derived('eso', 'a'), derived('eso', 'b', false), derived('csi', 'c')],
@@ -63,7 +64,10 @@ describe('refreshDerived', () => {
         action: 'restart the workloads that mount it',
       },
     ]);
+    // The ExternalSecret's target would change (the dry run used to report only CSI classes);
+    // the one ESO would not refresh changes nothing.
     expect(out.changed).toEqual([
+      { cluster: 'alpha', kind: 'Secret', namespace: 'ns', name: 'a-target' },
       { cluster: 'alpha', kind: 'SecretProviderClass', namespace: 'ns', name: 'c' },
     ]);
   });
@@ -88,13 +92,14 @@ describe('refreshDerived', () => {
               kind: d.kind,
               namespace: d.namespace,
               name: d.name,
+              targetSecret: d.name,
               secretChanged: true,
               ms: 10,
             },
           ],
-          changed: [{ cluster: d.cluster, kind: 'Secret', namespace: d.namespace, name: d.name }],
         };
       },
+      affects: (d, results) => refreshedTargets(d.cluster, results ?? []),
     };
     const items = ['a', 'b', 'c', 'd', 'e'].map((n) => derived('eso', n));
 
@@ -111,7 +116,8 @@ describe('resolveDerived', () => {
     const fixed = (id: Operator['id'], found: DerivedObject[]): Operator => ({
       id,
       resolve: async () => found,
-      refresh: async () => ({ result: [], changed: [] }),
+      refresh: async () => ({ result: [] }),
+      affects: () => [],
     });
 
     const found = await resolveDerived(client, ref, {
