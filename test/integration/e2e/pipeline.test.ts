@@ -143,7 +143,7 @@ describe('rotor end to end on real servers', () => {
 
     const res = await fetch(`${sandbox.host.url}/api/refresh`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-functions-key': sandbox.host.key },
       body: JSON.stringify({ vault: 'openbao', mount: app.vaultMount, path: app.vaultPath, dryRun: true }),
     });
     const outcome = (await res.json()) as Outcome;
