@@ -46,11 +46,11 @@ export const KeyVaultConfigSchema = z.object({
 });
 
 const VaultAuthSchema = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('token'), token: z.string().min(1) }),
+  z.object({ method: z.literal('token'), token: secretString() }),
   z.object({
     method: z.literal('approle'),
     roleId: z.string().min(1),
-    secretId: z.string().min(1),
+    secretId: secretString(),
     mount: z.string().default('approle'),
   }),
 ]);
@@ -80,7 +80,7 @@ export const ClusterConfigSchema = z
     /** kubeconfig file; with `context` picks one context of it. */
     kubeconfig: z.string().optional(),
     /** Inline kubeconfig YAML (tests, Key Vault references in app settings). */
-    kubeconfigYaml: z.string().optional(),
+    kubeconfigYaml: secretString().optional(),
     context: z.string().optional(),
     /** Where VSO runs in this cluster (its `default` VaultAuth / VaultConnection live there). */
     vsoNamespace: z.string().min(1).optional(),
@@ -134,7 +134,7 @@ export const RotationConfigSchema = z.object({
 
 export const StateConfigSchema = z.object({
   /** Connection string (Azurite locally) or account URL with managed identity. */
-  connectionString: z.string().optional(),
+  connectionString: secretString().optional(),
   accountUrl: z.string().url().optional(),
   tablePrefix: z
     .string()
@@ -147,15 +147,16 @@ export const StateConfigSchema = z.object({
 });
 
 export const WebhookConfigSchema = z.object({
-  bearerToken: z.string().min(16).optional(),
-  hmacSecret: z.string().min(16).optional(),
+  bearerToken: secretString(z.string().min(16)).optional(),
+  hmacSecret: secretString(z.string().min(16)).optional(),
   hmacHeader: z.string().default('x-rotor-signature'),
   maxBodyBytes: z.coerce.number().int().positive().default(1_048_576),
 });
 
 export const NotificationSchema = z.object({
   kind: z.enum(['slack', 'teams', 'webhook']),
-  url: z.string().url(),
+  /** Slack / Teams / webhook URLs carry their token: a secret. */
+  url: secretString(z.string().url()),
   on: z.array(z.enum(['restart', 'failure'])).default(['restart', 'failure']),
 });
 
@@ -171,7 +172,7 @@ export const ConfigSchema = z.object({
   notifications: z.array(NotificationSchema).default([]),
   telemetry: z
     .object({
-      appInsightsConnectionString: z.string().optional(),
+      appInsightsConnectionString: secretString().optional(),
       logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     })
     .default({ logLevel: 'info' }),

@@ -93,7 +93,7 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
   const readers: MetricReader[] = [];
   let memory: Telemetry['memory'];
   if (config.appInsightsConnectionString) {
-    const connectionString = config.appInsightsConnectionString;
+    const connectionString = config.appInsightsConnectionString.reveal();
     spanProcessors.push(new BatchSpanProcessor(new AzureMonitorTraceExporter({ connectionString })));
     readers.push(
       new PeriodicExportingMetricReader({

@@ -21,8 +21,9 @@ export function authenticateWebhook(
       'webhook authentication is not configured, so every request is refused: set ROTOR_WEBHOOK_TOKEN or ROTOR_WEBHOOK_HMAC_SECRET',
     );
   }
-  if (config.bearerToken && bearerMatches(header('authorization'), config.bearerToken)) return;
-  if (config.hmacSecret && signatureMatches(header(config.hmacHeader), rawBody, config.hmacSecret)) return;
+  if (config.bearerToken && bearerMatches(header('authorization'), config.bearerToken.reveal())) return;
+  if (config.hmacSecret && signatureMatches(header(config.hmacHeader), rawBody, config.hmacSecret.reveal()))
+    return;
   const expected = [
     config.bearerToken ? 'Authorization: Bearer <token>' : '',
     config.hmacSecret ? `${config.hmacHeader}: sha256=<hmac>` : '',

@@ -108,7 +108,7 @@ function retryAfterMs(header: string | undefined, attempt: number): number {
 
 function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
   const kc = new KubeConfig();
-  if (cluster.kubeconfigYaml) kc.loadFromString(cluster.kubeconfigYaml);
+  if (cluster.kubeconfigYaml) kc.loadFromString(cluster.kubeconfigYaml.reveal());
   else if (cluster.kubeconfig) kc.loadFromString(readFileSync(cluster.kubeconfig, 'utf8'));
   else if (cluster.aks) {
     kc.loadFromOptions({

@@ -34,7 +34,7 @@ export async function notify(
       .filter((t) => t.on.includes(event))
       .map(async (t) => {
         try {
-          await send(t.url, formats[t.kind](summary));
+          await send(t.url.reveal(), formats[t.kind](summary));
         } catch (error) {
           log.warn('notification failed', { kind: t.kind, error: (error as Error).message });
         }

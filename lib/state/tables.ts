@@ -58,9 +58,10 @@ export class Tables {
 
   private async create(tableName: string): Promise<TableClient> {
     let client: TableClient;
-    if (this.state.connectionString) {
-      const insecure = /UseDevelopmentStorage=true|127\.0\.0\.1|localhost/i.test(this.state.connectionString);
-      client = TableClient.fromConnectionString(this.state.connectionString, tableName, {
+    const connectionString = this.state.connectionString?.reveal();
+    if (connectionString) {
+      const insecure = /UseDevelopmentStorage=true|127\.0\.0\.1|localhost/i.test(connectionString);
+      client = TableClient.fromConnectionString(connectionString, tableName, {
         allowInsecureConnection: insecure,
       });
     } else if (this.state.accountUrl) {

@@ -58,7 +58,7 @@ export class VaultAuth {
     if (!auth)
       throw new ConfigError([`vaults[${this.config.name}].auth: set a token or approle credentials`]);
     if (auth.method === 'token') {
-      client.token = auth.token;
+      client.token = auth.token.reveal();
       return;
     }
     if (client.token) return;
@@ -66,7 +66,7 @@ export class VaultAuth {
     if (!login) {
       // approleLogin stores the returned client_token on the client (node-vault's tokenSource).
       login = client
-        .approleLogin({ mount_point: auth.mount, role_id: auth.roleId, secret_id: auth.secretId })
+        .approleLogin({ mount_point: auth.mount, role_id: auth.roleId, secret_id: auth.secretId.reveal() })
         .then(() => undefined)
         .finally(() => this.logins.delete(client));
       this.logins.set(client, login);

@@ -18,6 +18,7 @@ import { safeDecodeKeyVaultDelivery, safeDecodeKeyVaultEvent } from '../../../li
 import { parseManualRequest } from '../../../lib/events/manual-request.js';
 import { parseVaultAuditBody, safeDecodeVaultAudit } from '../../../lib/events/vault-audit.js';
 import { authenticateWebhook } from '../../../lib/events/webhook-auth.js';
+import { Redacted } from '../../../lib/redacted.js';
 import { fixtureText, testConfig } from './support.js';
 
 const config = testConfig();
@@ -231,8 +232,8 @@ describe('parsers under fuzzing: no input throws anything but the typed validati
           try {
             authenticateWebhook((n) => h[n], body, {
               hmacHeader: 'x-rotor-signature',
-              bearerToken: 'x'.repeat(20),
-              hmacSecret: 'y'.repeat(20),
+              bearerToken: new Redacted('x'.repeat(20)),
+              hmacSecret: new Redacted('y'.repeat(20)),
             });
           } catch (error) {
             expect(error).toBeInstanceOf(AuthenticationError);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../../lib/errors.js';
 import { authenticateWebhook, signWebhookBody } from '../../../lib/events/webhook-auth.js';
+import { Redacted } from '../../../lib/redacted.js';
 
 const TOKEN = 'bearer-token-for-tests-0123456789';
 const SECRET = 'hmac-secret-for-tests-0123456789';
@@ -8,7 +9,8 @@ const body = Buffer.from('{"type":"response"}\n');
 const headers = (h: Record<string, string>) => (name: string) => h[name];
 const config = (c: { bearerToken?: string; hmacSecret?: string }) => ({
   hmacHeader: 'x-rotor-signature',
-  ...c,
+  ...(c.bearerToken ? { bearerToken: new Redacted(c.bearerToken) } : {}),
+  ...(c.hmacSecret ? { hmacSecret: new Redacted(c.hmacSecret) } : {}),
 });
 
 describe('webhook authentication', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { notify } from '../../../lib/notify/notifier.js';
 import type { Outcome } from '../../../lib/outcome.js';
+import { Redacted } from '../../../lib/redacted.js';
 import { createLogger } from '../../../lib/telemetry.js';
 
 const base: Outcome = {
@@ -34,18 +35,18 @@ describe('notifications', () => {
   it('a restart is announced to every target in its own format', async () => {
     const r = recorder();
     const targets = [
-      { kind: 'slack' as const, url: 'http://127.0.0.1:1/slack', on: ['restart' as const] },
-      { kind: 'teams' as const, url: 'http://127.0.0.1:1/teams', on: ['restart' as const] },
+      { kind: 'slack' as const, url: new Redacted('http://127.0.0.1:1/slack'), on: ['restart' as const] },
+      { kind: 'teams' as const, url: new Redacted('http://127.0.0.1:1/teams'), on: ['restart' as const] },
       {
         kind: 'webhook' as const,
-        url: 'http://127.0.0.1:1/hook',
+        url: new Redacted('http://127.0.0.1:1/hook'),
         on: ['restart' as const, 'failure' as const],
       },
     ];
 
     await notify(targets, base, createLogger('error'), r.send);
 
-    expect(r.sent.map((s) => s.url)).toEqual(targets.map((t) => t.url));
+    expect(r.sent.map((s) => s.url)).toEqual(targets.map((t) => t.url.reveal()));
     expect(JSON.stringify(r.sent[0]?.body)).toContain('restarted Deployment shop/web in aks');
     expect(JSON.stringify(r.sent[1]?.body)).toContain('AdaptiveCard');
     expect(r.sent[2]?.body).toMatchObject({ failed: false, restarted: 1 });
@@ -53,7 +54,9 @@ describe('notifications', () => {
 
   it('targets that only want failures hear nothing about a clean restart, and everything about a failure', async () => {
     const r = recorder();
-    const targets = [{ kind: 'webhook' as const, url: 'http://127.0.0.1:1/hook', on: ['failure' as const] }];
+    const targets = [
+      { kind: 'webhook' as const, url: new Redacted('http://127.0.0.1:1/hook'), on: ['failure' as const] },
+    ];
 
     await notify(targets, base, createLogger('error'), r.send);
     await notify(
@@ -84,7 +87,7 @@ describe('notifications', () => {
     const lines: string[] = [];
     await expect(
       notify(
-        [{ kind: 'slack', url: 'http://127.0.0.1:1/x', on: ['restart'] }],
+        [{ kind: 'slack', url: new Redacted('http://127.0.0.1:1/x'), on: ['restart'] }],
         base,
         createLogger('warn', (l) => lines.push(l)),
         async () => {
