@@ -48,7 +48,7 @@ describe('configuration', () => {
     expect(config.restart.coalesceWindowMs).toBe(500);
     expect(config.restart.namespacesToIgnore).toEqual(['kube-system', 'istio-system']);
     expect(config.keyVaults[0]?.name).toBe('kv-prod');
-    expect(config.state.connectionString).toBe('UseDevelopmentStorage=true');
+    expect(config.state.connectionString?.reveal()).toBe('UseDevelopmentStorage=true');
   });
 
   it('addresses are normalised so the same server compares equal', () => {
