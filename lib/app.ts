@@ -48,7 +48,13 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const backends = createBackends(config, deps.backendDeps);
   const onWarning = (message: string, attributes: Record<string, string>) => log.warn(message, attributes);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
-  const clusterPorts = new ClusterPorts({ clusters, config, clock, log });
+  const clusterPorts = new ClusterPorts({
+    clusters,
+    config,
+    clock,
+    log,
+    currentVersion: async (ref) => (await backends.get(ref).readMetadata(ref)).version,
+  });
   const runner = new Runner({
     ports: deps.ports ?? clusterPorts.withRotation(rotationPort(rotation)),
     idempotency: state.idempotency,

@@ -1,6 +1,7 @@
+import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { describeError } from './errors.js';
+import { describeError, NotFoundError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
 import {
@@ -24,6 +25,13 @@ export interface ClusterPortsDeps {
   config: Pick<Config, 'clusters' | 'vaults' | 'keyVaults' | 'restart' | 'refresh'>;
   clock: Clock;
   log: Logger;
+  /**
+   * The backend's current version of a secret (`readMetadata().version`). SecretProviderClass
+   * consumers are keyed on it, not on the event's version: Event Grid does not keep order,
+   * and a late or repeated event must find those workloads current instead of rolling them
+   * back to the version it names. Without it the event's version is used.
+   */
+  currentVersion?: (ref: ChangeEvent['ref']) => Promise<string | undefined>;
 }
 
 /**
@@ -50,12 +58,27 @@ export class ClusterPorts
       dryRun: options.dryRun,
       clock: this.deps.clock,
     });
-    const version = options.event.version ?? options.event.id;
-    const changed = refreshed.changed.map((c) =>
-      c.kind === 'SecretProviderClass' ? { ...c, backendVersion: version } : c,
-    );
+    let changed = refreshed.changed;
+    if (changed.some((c) => c.kind === 'SecretProviderClass')) {
+      const version = await this.mountedVersionOf(options.event);
+      changed = changed.map((c) =>
+        c.kind === 'SecretProviderClass' ? { ...c, backendVersion: version } : c,
+      );
+    }
     return { results: refreshed.results, changed };
   };
+
+  /** What a CSI mount of the secret holds after a remount: the backend's current version. */
+  private async mountedVersionOf(event: ChangeEvent): Promise<string> {
+    try {
+      const current = await this.deps.currentVersion?.(event.ref);
+      if (current !== undefined) return current;
+    } catch (error) {
+      // Deleted since: the event's version is all there is. Anything else is worth a retry.
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+    return event.version ?? event.id;
+  }
 
   readonly restart: PipelinePorts<DerivedObject>['restart'] = async (cluster, changed, options) =>
     (await this.engineFor(cluster)).restart(changed, options);

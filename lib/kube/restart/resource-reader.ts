@@ -86,7 +86,8 @@ export class ResourceReader {
   /**
    * Reloader hashes the SecretProviderClassPodStatus (object ids and versions the driver
    * mounted), not the SecretProviderClass; pods may briefly disagree during a rotation, so
-   * the status written last wins. When the change names the new backend version and no
+   * the status written last wins. When the change names the backend's current version (read
+   * from the backend, never taken from an event: events arrive out of order) and no
    * pod has mounted it yet (the driver only re-reads on remount, unless its own rotation
    * poll runs), the hash is keyed on that version instead: the restart is what refreshes
    * the mount, and the same version again finds it already current.
