@@ -39,7 +39,7 @@ export const KeyVaultConfigSchema = z.object({
     .transform((n) => n.toLowerCase()),
   /** Defaults to https://<name>.vault.azure.net */
   url: z.string().url().optional(),
-  /** rotor may write new versions here (Secrets Officer) or only reacts (Secrets User). */
+  /** rotor may write new versions here (custom role: read, list, write) or only reacts (Key Vault Reader). */
   rotate: boolish.default(true),
   auth: KeyVaultAuthSchema.default({ kind: 'default' }),
   tls: TlsSchema.default({}),

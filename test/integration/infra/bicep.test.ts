@@ -23,6 +23,7 @@ import { ensurePyTools } from './pytools.js';
 
 const KEY_VAULT_SECRETS_OFFICER = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7';
 const KEY_VAULT_SECRETS_USER = '4633458b-17de-408a-b874-0445c86b69e6';
+const KEY_VAULT_READER = '21090545-7ca7-4776-b22c-e363652d74d2';
 const AKS_RBAC_WRITER = 'a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb';
 const STORAGE_BLOB_DATA_OWNER = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b';
 
@@ -217,24 +218,42 @@ describe('Bicep offline checks', () => {
     expect(source).toContain(`app.eventGrid('${name}'`);
   });
 
-  it('gives rotor Key Vault Secrets Officer where it rotates and Secrets User where it only reacts', () => {
+  it('gives rotor a custom role with exactly the data actions it calls where it rotates, and Key Vault Reader where it only reacts', () => {
     const kv = model('infra/modules/keyvault-rbac.bicep');
-    expect(at(kv.variables.keyVaultSecretsOfficer, 'value')).toBe(KEY_VAULT_SECRETS_OFFICER);
-    expect(at(kv.variables.keyVaultSecretsUser, 'value')).toBe(KEY_VAULT_SECRETS_USER);
-    expect(at(kv.variables.roleId, 'value')).toEqual({
-      operator: {
-        type: 'conditional',
-        operands: {
-          condition: 'rotate',
-          true_value: 'keyVaultSecretsOfficer',
-          false_value: 'keyVaultSecretsUser',
-        },
-      },
-    });
+    expect(at(kv.variables.keyVaultReader, 'value')).toBe(KEY_VAULT_READER);
+    expect(at(kv.variables.rotatorDataActions, 'value')).toEqual([
+      'Microsoft.KeyVault/vaults/secrets/getSecret/action',
+      'Microsoft.KeyVault/vaults/secrets/setSecret/action',
+      'Microsoft.KeyVault/vaults/secrets/readMetadata/action',
+    ]);
+    const [[, definition]] = resourcesOfType(kv, 'Microsoft.Authorization/roleDefinitions') as [
+      [string, BicepModel['resources'][string]],
+    ];
+    expect(condition(definition)).toBe('rotate');
+    const permissions = at(body(definition), 'properties.permissions') as Array<Record<string, unknown>>;
+    expect(permissions).toEqual([
+      { actions: [], notActions: [], dataActions: 'rotatorDataActions', notDataActions: [] },
+    ]);
+    // Assignable on this one vault only.
+    expect(at(body(definition), 'properties.assignableScopes')).toEqual([
+      { operator: { type: 'property_accessor', operands: { operand_1: 'vault', operand_2: 'id' } } },
+    ]);
     const [[, assignment]] = resourcesOfType(kv, 'Microsoft.Authorization/roleAssignments') as [
       [string, BicepModel['resources'][string]],
     ];
     expect(body(assignment).scope).toBe('vault');
+    expect(at(body(assignment), 'properties.roleDefinitionId')).toBe('roleDefinitionId');
+    const text = JSON.stringify(kv);
+    for (const broad of [
+      KEY_VAULT_SECRETS_OFFICER,
+      KEY_VAULT_SECRETS_USER,
+      'delete',
+      'purge',
+      'backup',
+      'restore',
+      'recover',
+    ])
+      expect(text, broad).not.toContain(broad);
   });
 
   it('scopes the optional AKS role to namespaces with the AKS RBAC Writer role by default', () => {
@@ -257,7 +276,14 @@ describe('Bicep offline checks', () => {
     expect(written.filter((n) => !readByCode.has(n))).toEqual([]);
     // Local-only keys: a config file path, and the state store, which the host derives from
     // AzureWebJobsStorage__accountName in Azure.
-    const notForAzure = new Set(['ROTOR_CONFIG', 'ROTOR_STATE_CONNECTION_STRING', 'ROTOR_STATE_ACCOUNT_URL']);
+    // ROTOR_HOST_*: the local host (npm start) only; the Functions host keys its own routes.
+    const notForAzure = new Set([
+      'ROTOR_CONFIG',
+      'ROTOR_STATE_CONNECTION_STRING',
+      'ROTOR_STATE_ACCOUNT_URL',
+      'ROTOR_HOST_KEY',
+      'ROTOR_HOST_ADDRESS',
+    ]);
     const configKeys = [...readByCode].filter((k) => !notForAzure.has(k));
     expect(configKeys.filter((k) => !written.includes(k))).toEqual([]);
     expect(appSettingNames()).toContain('APPLICATIONINSIGHTS_CONNECTION_STRING');
