@@ -1,9 +1,9 @@
 import type { KnownSystemEventTypes } from '@azure/eventgrid';
 import { z } from 'zod';
+import { azureKeyVaultNameOf, configuredKeyVaultOf } from '../backends/keyvault/ref.js';
 import type { ChangeKind } from '../change-event.js';
 import type { KeyVaultConfig } from '../config.js';
 import { keyVaultNameProblem } from '../safe-names.js';
-import { normaliseAddress } from '../secret-ref.js';
 import {
   CLOUDEVENTS_MEDIA_TYPE,
   type CloudEvent,
@@ -175,20 +175,17 @@ function resolveVault(
   return ok(name);
 }
 
+/**
+ * The vault of an object id URL, by the Key Vault backend's one URL canon (configured URLs,
+ * any Azure cloud, private links): the same rule that matches an ESO provider's vaultUrl.
+ * An Azure vault that is not configured is named, so the event is ignored as such.
+ */
 function vaultFromObjectId(
   objectId: string | undefined,
   keyVaults: readonly KeyVaultConfig[],
 ): string | undefined {
   if (!objectId || !URL.canParse(objectId)) return undefined;
-  const id = normaliseAddress(objectId);
-  const configured = keyVaults.find((kv) => id.startsWith(`${vaultUrlOf(kv)}/`));
-  if (configured) return configured.name;
-  const host = new URL(objectId).hostname.toLowerCase();
-  return /\.vault\.(azure\.net|azure\.cn|usgovcloudapi\.net)$/.test(host) ? host.split('.')[0] : undefined;
-}
-
-export function vaultUrlOf(kv: Pick<KeyVaultConfig, 'name' | 'url'>): string {
-  return normaliseAddress(kv.url ?? `https://${kv.name}.vault.azure.net`);
+  return configuredKeyVaultOf(objectId, keyVaults)?.name ?? azureKeyVaultNameOf(objectId);
 }
 
 /**

@@ -1,16 +1,11 @@
 import { parse as parseYaml } from 'yaml';
-import type { SecretRef } from '../../secret-ref.js';
-import { trimSlashes } from '../../secret-ref.js';
+import type { CsiObject, CsiSelection, RefMatcher } from '../../backends/identities.js';
 import type { PodSpecLike } from '../restart/references.js';
-import type { BackendMatcher } from './address.js';
-import { vaultRefReadPaths } from './eso-match.js';
 
 /**
  * Pure Secrets Store CSI rules. `parameters.objects` is a YAML string: the Azure provider
  * wants `array:` of YAML strings (one object each); the Vault provider a YAML list.
  */
-export type CsiObject = Record<string, unknown>;
-
 function asRecord(item: unknown): CsiObject | undefined {
   if (typeof item === 'string') return asRecord(parseYaml(item));
   return item && typeof item === 'object' && !Array.isArray(item) ? (item as CsiObject) : undefined;
@@ -26,55 +21,20 @@ export function parseCsiObjects(objects: string | undefined): CsiObject[] {
   return list.map(asRecord).filter((o): o is CsiObject => o !== undefined);
 }
 
-export interface CsiSelection {
-  selected: boolean;
-  warnings: string[];
-}
-
-function text(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
-}
-
+/** The class reads the ref: its provider is the ref's backend's, and that backend's rules select it. */
 export function spcSelects(
   provider: string,
   parameters: Record<string, string | undefined>,
-  ref: SecretRef,
-  matcher: BackendMatcher,
+  matcher: RefMatcher,
 ): CsiSelection {
-  const warnings: string[] = [];
+  if (provider !== matcher.csi.provider) return { selected: false, warnings: [] };
   let objects: CsiObject[];
   try {
     objects = parseCsiObjects(parameters.objects);
   } catch (error) {
     return { selected: false, warnings: [(error as Error).message] };
   }
-  if (provider === 'azure' && ref.backend === 'azure-keyvault') {
-    if (!matcher.keyVaultName(parameters.keyvaultName ?? '')) return { selected: false, warnings };
-    const hits = objects.filter(
-      (o) =>
-        text(o.objectName).toLowerCase() === ref.name.toLowerCase() &&
-        (text(o.objectType) || 'secret') === 'secret',
-    );
-    for (const o of hits) {
-      if (text(o.objectVersion))
-        warnings.push(
-          `object ${text(o.objectName)} is pinned to version ${text(o.objectVersion)}: a restart keeps that version`,
-        );
-    }
-    return { selected: hits.length > 0, warnings };
-  }
-  if (provider === 'vault' && ref.backend === 'vault') {
-    const address = parameters.vaultAddress;
-    if (address) {
-      if (!matcher.vaultServer(address)) return { selected: false, warnings };
-    } else
-      warnings.push("no parameters.vaultAddress: assumed to be the CSI Vault provider's default address");
-    if (trimSlashes(parameters.vaultNamespace ?? '') !== ref.namespace) return { selected: false, warnings };
-    const paths = vaultRefReadPaths(ref);
-    const selected = objects.some((o) => paths.includes(trimSlashes(text(o.secretPath).split('?')[0] ?? '')));
-    return { selected, warnings };
-  }
-  return { selected: false, warnings };
+  return matcher.csi.selects(parameters, objects);
 }
 
 export const CSI_DRIVER = 'secrets-store.csi.k8s.io';

@@ -39,7 +39,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   const classes = await listAll(client, GVR.secretProviderClass);
   const selected = classes.flatMap((spc) => {
     const spec = (spc.spec ?? {}) as { provider?: string; parameters?: Record<string, string> };
-    const sel = spcSelects(spec.provider ?? '', spec.parameters ?? {}, ctx.ref, ctx.matcher);
+    const sel = spcSelects(spec.provider ?? '', spec.parameters ?? {}, ctx.matcher);
     return sel.selected ? [{ spc, warnings: sel.warnings }] : [];
   });
   return Promise.all(

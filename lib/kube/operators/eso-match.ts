@@ -1,12 +1,11 @@
-import type { SecretRef, VaultRef } from '../../secret-ref.js';
-import { trimSlashes } from '../../secret-ref.js';
+import type { RefMatcher } from '../../backends/identities.js';
 import type { KubeObject } from '../api/objects.js';
 import { parseGoDuration } from '../duration.js';
-import type { BackendMatcher } from './address.js';
 
 /**
- * Pure ESO rules: which store a provider points at, which data entries select a secret,
- * and whether ESO will act on a forced sync. Field names follow external-secrets.io/v1.
+ * Pure ESO rules: which data entries select a secret, and whether ESO will act on a forced
+ * sync. Field names follow external-secrets.io/v1. What a provider block and a key mean
+ * for a backend is the backend's (RefMatcher.eso, from lib/backends).
  */
 
 export interface RemoteRef {
@@ -41,28 +40,21 @@ export interface ExternalSecretSpec {
   syncWindows?: unknown;
 }
 
-export type StoreProvider =
-  | { type: 'azurekv'; vaultUrl: string }
-  | { type: 'vault'; server: string; path?: string; version: 'v1' | 'v2'; namespace: string }
-  | { type: 'other'; name: string };
+/** A store's provider: the key of its `spec.provider` block (azurekv, vault, ...) and the block. */
+export interface StoreProvider {
+  type: string;
+  block: Readonly<Record<string, unknown>>;
+}
 
 export type StoreLookup = (key: StoreKey) => StoreProvider | undefined;
 
 export function providerOf(store: KubeObject): StoreProvider {
-  const provider = (store.spec?.provider ?? {}) as Record<string, Record<string, unknown> | undefined>;
-  const azure = provider.azurekv;
-  if (azure && typeof azure.vaultUrl === 'string') return { type: 'azurekv', vaultUrl: azure.vaultUrl };
-  const vault = provider.vault;
-  if (vault && typeof vault.server === 'string') {
-    return {
-      type: 'vault',
-      server: vault.server,
-      path: typeof vault.path === 'string' && vault.path !== '' ? vault.path : undefined,
-      version: vault.version === 'v1' ? 'v1' : 'v2',
-      namespace: typeof vault.namespace === 'string' ? trimSlashes(vault.namespace) : '',
-    };
-  }
-  return { type: 'other', name: Object.keys(provider)[0] ?? 'unknown' };
+  const provider = (store.spec?.provider ?? {}) as Record<string, unknown>;
+  const [type, block] = Object.entries(provider).find(([, b]) => b && typeof b === 'object') ?? [
+    'unknown',
+    {},
+  ];
+  return { type, block: block as Record<string, unknown> };
 }
 
 export function storeKey(ref: { kind?: string; name?: string } | undefined): StoreKey | undefined {
@@ -71,55 +63,8 @@ export function storeKey(ref: { kind?: string; name?: string } | undefined): Sto
 }
 
 /** The store's provider is the ref's backend (same vault; same server, namespace). */
-export function providerMatches(provider: StoreProvider, ref: SecretRef, matcher: BackendMatcher): boolean {
-  if (provider.type === 'azurekv')
-    return ref.backend === 'azure-keyvault' && matcher.keyVaultUrl(provider.vaultUrl);
-  if (provider.type === 'vault') {
-    return (
-      ref.backend === 'vault' && matcher.vaultServer(provider.server) && provider.namespace === ref.namespace
-    );
-  }
-  return false;
-}
-
-/**
- * The Vault API path ESO reads for a key: the mount comes from the store's `path` or is
- * the key's first segment, and v2 stores insert `data` after it unless already there
- * (ESO pkg/provider/vault buildPath).
- */
-export function vaultReadPath(provider: { path?: string; version: 'v1' | 'v2' }, key: string): string {
-  let rest = trimSlashes(key);
-  if (provider.path !== undefined) {
-    const mount = trimSlashes(provider.path);
-    if (rest.startsWith(`${mount}/`)) {
-      rest = rest.slice(mount.length + 1);
-      if (provider.version === 'v2' && rest.startsWith('data/')) rest = rest.slice('data/'.length);
-    }
-    return provider.version === 'v2' ? `${mount}/data/${rest}` : `${mount}/${rest}`;
-  }
-  if (provider.version === 'v2' && !rest.includes('/data/')) {
-    const [mount, ...tail] = rest.split('/');
-    return [mount, 'data', ...tail].join('/');
-  }
-  return rest;
-}
-
-export function vaultRefReadPaths(ref: VaultRef): string[] {
-  return [`${ref.mount}/data/${ref.path}`, `${ref.mount}/${ref.path}`];
-}
-
-function keySelects(provider: StoreProvider, key: string, ref: SecretRef): boolean {
-  if (provider.type === 'azurekv' && ref.backend === 'azure-keyvault') {
-    const trimmed = key.trim();
-    const [kind, name] = trimmed.includes('/') ? trimmed.split('/', 2) : ['secret', trimmed];
-    return kind === 'secret' && (name ?? '').toLowerCase() === ref.name.toLowerCase();
-  }
-  if (provider.type === 'vault' && ref.backend === 'vault') {
-    const path = vaultReadPath(provider, key);
-    const wanted = provider.version === 'v2' ? `${ref.mount}/data/${ref.path}` : `${ref.mount}/${ref.path}`;
-    return path === wanted;
-  }
-  return false;
+export function providerMatches(provider: StoreProvider, matcher: RefMatcher): boolean {
+  return provider.type === matcher.eso.provider && matcher.eso.holds(provider.block);
 }
 
 interface FindResult {
@@ -136,20 +81,9 @@ function regexpMatches(pattern: string, subject: string): boolean | 'invalid' {
   }
 }
 
-function findSelects(provider: StoreProvider, find: Find, ref: SecretRef): FindResult {
-  let subject: string;
-  if (provider.type === 'azurekv' && ref.backend === 'azure-keyvault') subject = ref.name;
-  else if (provider.type === 'vault' && ref.backend === 'vault') {
-    if (provider.version === 'v1') return { selected: false };
-    const full = `${ref.mount}/${ref.path}`;
-    const mount = provider.path !== undefined ? trimSlashes(provider.path) : undefined;
-    if (mount !== undefined && mount !== ref.mount) return { selected: false };
-    subject = mount !== undefined ? ref.path : full;
-    if (find.path) {
-      const prefix = trimSlashes(find.path);
-      if (prefix && subject !== prefix && !subject.startsWith(`${prefix}/`)) return { selected: false };
-    }
-  } else return { selected: false };
+function findSelects(provider: StoreProvider, find: Find, matcher: RefMatcher): FindResult {
+  const subject = matcher.eso.findSubject(provider.block, find);
+  if (subject === undefined) return { selected: false };
 
   if (find.name?.regexp) {
     const m = regexpMatches(find.name.regexp, subject);
@@ -176,12 +110,7 @@ export interface Selection {
 }
 
 /** Whether an ExternalSecret spec reads the ref, through its default store or per-entry stores. */
-export function specSelects(
-  spec: ExternalSecretSpec,
-  lookup: StoreLookup,
-  ref: SecretRef,
-  matcher: BackendMatcher,
-): Selection {
+export function specSelects(spec: ExternalSecretSpec, lookup: StoreLookup, matcher: RefMatcher): Selection {
   const warnings: string[] = [];
   let selected = false;
   const providerFor = (source: SourceRef | undefined): StoreProvider | undefined => {
@@ -189,11 +118,11 @@ export function specSelects(
     const key = storeKey(source?.storeRef) ?? storeKey(spec.secretStoreRef);
     if (!key) return undefined;
     const provider = lookup(key);
-    return provider && providerMatches(provider, ref, matcher) ? provider : undefined;
+    return provider && providerMatches(provider, matcher) ? provider : undefined;
   };
   for (const entry of spec.data ?? []) {
     const provider = providerFor(entry.sourceRef);
-    if (!provider || !keySelects(provider, entry.remoteRef.key, ref)) continue;
+    if (!provider || !matcher.eso.keySelects(provider.block, entry.remoteRef.key)) continue;
     selected = true;
     if (entry.remoteRef.version)
       warnings.push(
@@ -203,7 +132,7 @@ export function specSelects(
   for (const entry of spec.dataFrom ?? []) {
     const provider = providerFor(entry.sourceRef);
     if (!provider) continue;
-    if (entry.extract && keySelects(provider, entry.extract.key, ref)) {
+    if (entry.extract && matcher.eso.keySelects(provider.block, entry.extract.key)) {
       selected = true;
       if (entry.extract.version)
         warnings.push(
@@ -211,7 +140,7 @@ export function specSelects(
         );
     }
     if (entry.find) {
-      const r = findSelects(provider, entry.find, ref);
+      const r = findSelects(provider, entry.find, matcher);
       if (r.warning) warnings.push(r.warning);
       selected ||= r.selected;
     }

@@ -63,7 +63,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   for (const es of externalSecrets) {
     const ns = es.metadata?.namespace ?? '';
     const spec = specOf(es);
-    const selection = specSelects(spec, lookupIn(ns), ctx.ref, ctx.matcher);
+    const selection = specSelects(spec, lookupIn(ns), ctx.matcher);
     if (!selection.selected) continue;
     const parent = owningCes(es);
     const target = targetName(spec, es.metadata?.name ?? '');

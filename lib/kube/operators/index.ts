@@ -1,3 +1,5 @@
+import type { AddressAliases } from '../../address.js';
+import { matcherFor } from '../../backends/identities.js';
 import type { Clock } from '../../clock.js';
 import { systemClock } from '../../clock.js';
 import type { KeyVaultConfig, VaultConfig } from '../../config.js';
@@ -6,12 +8,11 @@ import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
-import { type AddressAliases, keyVaultMatcher, vaultMatcher } from './address.js';
 import type { DerivedObject, Operator, RefreshContext } from './operator.js';
 import { OPERATORS, operatorById } from './registry.js';
 import { DEFAULT_VSO_NAMESPACE } from './vso.js';
 
-export type { AddressAliases } from './address.js';
+export type { AddressAliases } from '../../address.js';
 export type { DerivedChild, DerivedObject, OperatorId, WorkloadRef } from './operator.js';
 
 export interface ResolveOptions {
@@ -36,7 +37,7 @@ export async function resolveDerived(
     vaultConfigs: opts.vaultConfigs,
     keyVaultConfigs: opts.keyVaultConfigs,
   };
-  const matcher = ref.backend === 'vault' ? vaultMatcher(ref, matchOpts) : keyVaultMatcher(ref, matchOpts);
+  const matcher = matcherFor(ref, matchOpts);
   const ctx = { ref, matcher, vsoOperatorNamespace: opts.vsoOperatorNamespace ?? DEFAULT_VSO_NAMESPACE };
   const perOperator = await Promise.all((opts.operators ?? OPERATORS).map((o) => o.resolve(client, ctx)));
   return perOperator.flat();

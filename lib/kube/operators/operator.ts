@@ -1,9 +1,9 @@
+import type { RefMatcher } from '../../backends/identities.js';
 import type { Clock } from '../../clock.js';
 import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
-import type { BackendMatcher } from './address.js';
 
 export type OperatorId = 'eso' | 'vso' | 'csi';
 
@@ -41,7 +41,7 @@ export interface DerivedObject {
 
 export interface ResolveContext {
   ref: SecretRef;
-  matcher: BackendMatcher;
+  matcher: RefMatcher;
   /** Namespace of the VSO deployment, where its `default` VaultAuth/VaultConnection live. */
   vsoOperatorNamespace: string;
 }

@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
-import { trimSlashes } from '../../secret-ref.js';
 import { annotate, getObject, listAll } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
 import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
@@ -48,8 +47,8 @@ function key(obj: KubeObject): string {
 }
 
 async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
-  const ref = ctx.ref;
-  if (ref.backend !== 'vault') return [];
+  const vso = ctx.matcher.vso;
+  if (!vso) return [];
   const [statics, auths, connections] = await Promise.all([
     listAll(client, GVR.vaultStaticSecret),
     listAll(client, GVR.vaultAuth),
@@ -62,7 +61,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
     const ns = vss.metadata?.namespace ?? '';
     const spec = (vss.spec ?? {}) as VssSpec;
     if (spec.type !== 'kv-v2' && spec.type !== 'kv-v1') continue;
-    if (trimSlashes(spec.mount ?? '') !== ref.mount || trimSlashes(spec.path ?? '') !== ref.path) continue;
+    if (!vso.reads(spec.mount ?? '', spec.path ?? '')) continue;
     const auth = authBy.get(resolveVsoRef(spec.vaultAuthRef, ns, ctx.vsoOperatorNamespace));
     if (!auth) continue;
     const authSpec = (auth.spec ?? {}) as { vaultConnectionRef?: string; namespace?: string };
@@ -70,8 +69,8 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
       resolveVsoRef(authSpec.vaultConnectionRef, auth.metadata?.namespace ?? '', ctx.vsoOperatorNamespace),
     );
     const address = (connection?.spec as { address?: string } | undefined)?.address;
-    if (!address || !ctx.matcher.vaultServer(address)) continue;
-    if (trimSlashes(spec.namespace || authSpec.namespace || '') !== ref.namespace) continue;
+    if (!address || !ctx.matcher.address(address)) continue;
+    if (!vso.inNamespace(spec.namespace || authSpec.namespace || '')) continue;
     const warnings: string[] = [];
     if (spec.type === 'kv-v2' && spec.version) {
       warnings.push(`spec.version pins version ${spec.version}: a refresh keeps that version`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyVaultMatcher, vaultMatcher } from '../../../../lib/kube/operators/address.js';
+import { matcherFor } from '../../../../lib/backends/identities.js';
 import { parseCsiObjects, podSpecMounts, spcSelects } from '../../../../lib/kube/operators/csi-objects.js';
 import { KeyVaultRefSchema, VaultRefSchema } from '../../../../lib/secret-ref.js';
 import { fixture } from './fixture.js';
@@ -35,7 +35,7 @@ describe('SecretProviderClass objects', () => {
 
 describe('spcSelects', () => {
   it('selects an Azure class naming the vault and the secret object', () => {
-    expect(spcSelects(azure.provider, azure.parameters, kvRef, keyVaultMatcher(kvRef, {}))).toEqual({
+    expect(spcSelects(azure.provider, azure.parameters, matcherFor(kvRef, {}))).toEqual({
       selected: true,
       warnings: [],
     });
@@ -43,26 +43,20 @@ describe('spcSelects', () => {
 
   it('does not select a cert object of that name, nor another vault', () => {
     const cert = KeyVaultRefSchema.parse({ ...kvRef, name: 'tls-cert' });
-    expect(spcSelects(azure.provider, azure.parameters, cert, keyVaultMatcher(cert, {})).selected).toBe(
-      false,
-    );
+    expect(spcSelects(azure.provider, azure.parameters, matcherFor(cert, {})).selected).toBe(false);
     const other = KeyVaultRefSchema.parse({ ...kvRef, vault: 'other' });
-    expect(spcSelects(azure.provider, azure.parameters, other, keyVaultMatcher(other, {})).selected).toBe(
-      false,
-    );
+    expect(spcSelects(azure.provider, azure.parameters, matcherFor(other, {})).selected).toBe(false);
   });
 
   it('selects a Vault class by address and KV v2 secretPath', () => {
-    expect(spcSelects(vault.provider, vault.parameters, vaultRef, vaultMatcher(vaultRef, {})).selected).toBe(
-      true,
-    );
+    expect(spcSelects(vault.provider, vault.parameters, matcherFor(vaultRef, {})).selected).toBe(true);
     const other = VaultRefSchema.parse({ ...vaultRef, path: 'apps/api' });
-    expect(spcSelects(vault.provider, vault.parameters, other, vaultMatcher(other, {})).selected).toBe(false);
+    expect(spcSelects(vault.provider, vault.parameters, matcherFor(other, {})).selected).toBe(false);
   });
 
   it('warns when a Vault class names no address (the provider default is assumed)', () => {
     const { vaultAddress: _, ...params } = vault.parameters;
-    const r = spcSelects(vault.provider, params, vaultRef, vaultMatcher(vaultRef, {}));
+    const r = spcSelects(vault.provider, params, matcherFor(vaultRef, {}));
     expect(r.selected).toBe(true);
     expect(r.warnings.join()).toMatch(/no parameters.vaultAddress/);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keyVaultMatcher, vaultMatcher } from '../../../../lib/kube/operators/address.js';
+import { matcherFor } from '../../../../lib/backends/identities.js';
+import { esoVaultProvider, vaultReadPath } from '../../../../lib/backends/vault/eso-paths.js';
 import {
   type ExternalSecretSpec,
   providerOf,
@@ -7,7 +8,6 @@ import {
   specForceability,
   specSelects,
   targetName,
-  vaultReadPath,
 } from '../../../../lib/kube/operators/eso-match.js';
 import { KeyVaultRefSchema, VaultRefSchema } from '../../../../lib/secret-ref.js';
 import { fixture } from './fixture.js';
@@ -19,8 +19,8 @@ const vaultRef = VaultRefSchema.parse({
   mount: 'secret',
   path: 'apps/config',
 });
-const kvMatch = keyVaultMatcher(kvRef, {});
-const vaultMatch = vaultMatcher(vaultRef, {});
+const kvMatch = matcherFor(kvRef, {});
+const vaultMatch = matcherFor(vaultRef, {});
 
 const azureStore = providerOf(fixture('secretstore-azurekv.yaml'));
 const vaultStore = providerOf(fixture('clustersecretstore-vault.yaml'));
@@ -37,9 +37,10 @@ function spec(file: string): ExternalSecretSpec {
 
 describe('ESO provider and path rules', () => {
   it('reads the provider of SecretStore and ClusterSecretStore manifests', () => {
-    expect(azureStore).toEqual({ type: 'azurekv', vaultUrl: 'https://my-vault.vault.azure.net' });
-    expect(vaultStore).toEqual({
-      type: 'vault',
+    expect(azureStore.type).toBe('azurekv');
+    expect(azureStore.block.vaultUrl).toBe('https://my-vault.vault.azure.net');
+    expect(vaultStore.type).toBe('vault');
+    expect(esoVaultProvider(vaultStore.block)).toEqual({
       server: 'http://vault.vault.svc:8200',
       path: 'secret',
       version: 'v2',
@@ -62,7 +63,7 @@ describe('ESO provider and path rules', () => {
 
 describe('specSelects: does an ExternalSecret read the changed secret?', () => {
   it('selects data[].remoteRef with the optional secret/ prefix in the same Key Vault', () => {
-    expect(specSelects(spec('externalsecret-data.yaml'), lookup, kvRef, kvMatch)).toEqual({
+    expect(specSelects(spec('externalsecret-data.yaml'), lookup, kvMatch)).toEqual({
       selected: true,
       warnings: [],
     });
@@ -74,33 +75,27 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
       vault: 'other-vault',
       name: 'db-password',
     });
-    expect(
-      specSelects(spec('externalsecret-data.yaml'), lookup, other, keyVaultMatcher(other, {})).selected,
-    ).toBe(false);
+    expect(specSelects(spec('externalsecret-data.yaml'), lookup, matcherFor(other, {})).selected).toBe(false);
   });
 
   it('ignores key/ and cert/ objects of the same name', () => {
     const s = spec('externalsecret-data.yaml');
     (s.data ?? [])[0]!.remoteRef.key = 'key/db-password';
-    expect(specSelects(s, lookup, kvRef, kvMatch).selected).toBe(false);
+    expect(specSelects(s, lookup, kvMatch).selected).toBe(false);
   });
 
   it('selects dataFrom.extract through a ClusterSecretStore on the same server and mount', () => {
-    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, vaultRef, vaultMatch).selected).toBe(
-      true,
-    );
+    expect(specSelects(spec('externalsecret-extract.yaml'), lookup, vaultMatch).selected).toBe(true);
   });
 
   it('does not select a path under another mount or another server', () => {
     const otherMount = VaultRefSchema.parse({ ...vaultRef, mount: 'kv' });
     expect(
-      specSelects(spec('externalsecret-extract.yaml'), lookup, otherMount, vaultMatcher(otherMount, {}))
-        .selected,
+      specSelects(spec('externalsecret-extract.yaml'), lookup, matcherFor(otherMount, {})).selected,
     ).toBe(false);
     const otherServer = VaultRefSchema.parse({ ...vaultRef, address: 'https://vault.example.com' });
     expect(
-      specSelects(spec('externalsecret-extract.yaml'), lookup, otherServer, vaultMatcher(otherServer, {}))
-        .selected,
+      specSelects(spec('externalsecret-extract.yaml'), lookup, matcherFor(otherServer, {})).selected,
     ).toBe(false);
   });
 
@@ -111,9 +106,9 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
     const hit = VaultRefSchema.parse({ ...vaultRef, path: 'teams/payments/db-main' });
     const miss = VaultRefSchema.parse({ ...vaultRef, path: 'teams/payments/api-key' });
     const outside = VaultRefSchema.parse({ ...vaultRef, path: 'teams/search/db-main' });
-    expect(specSelects(find, look, hit, vaultMatcher(hit, {})).selected).toBe(true);
-    expect(specSelects(find, look, miss, vaultMatcher(miss, {})).selected).toBe(false);
-    expect(specSelects(find, look, outside, vaultMatcher(outside, {})).selected).toBe(false);
+    expect(specSelects(find, look, matcherFor(hit, {})).selected).toBe(true);
+    expect(specSelects(find, look, matcherFor(miss, {})).selected).toBe(false);
+    expect(specSelects(find, look, matcherFor(outside, {})).selected).toBe(false);
   });
 
   it('treats a find by tags as a consumer, with a warning that rotor cannot verify tags', () => {
@@ -121,7 +116,7 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
       secretStoreRef: { name: 'azure-store' },
       dataFrom: [{ find: { tags: { team: 'payments' } } }],
     };
-    const r = specSelects(s, lookup, kvRef, kvMatch);
+    const r = specSelects(s, lookup, kvMatch);
     expect(r.selected).toBe(true);
     expect(r.warnings.join()).toMatch(/tags/);
   });
@@ -137,13 +132,13 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
         },
       ],
     };
-    expect(specSelects(s, lookup, kvRef, kvMatch).selected).toBe(true);
+    expect(specSelects(s, lookup, kvMatch).selected).toBe(true);
   });
 
   it('warns when the entry pins a version (the refresh keeps it)', () => {
     const s = spec('externalsecret-data.yaml');
     (s.data ?? [])[0]!.remoteRef.version = '0123abcd';
-    expect(specSelects(s, lookup, kvRef, kvMatch).warnings.join()).toMatch(/pinned to version 0123abcd/);
+    expect(specSelects(s, lookup, kvMatch).warnings.join()).toMatch(/pinned to version 0123abcd/);
   });
 
   it('skips entries whose store is unknown or that come from a generator', () => {
@@ -158,7 +153,7 @@ describe('specSelects: does an ExternalSecret read the changed secret?', () => {
         },
       ],
     };
-    expect(specSelects(s, lookup, kvRef, kvMatch).selected).toBe(false);
+    expect(specSelects(s, lookup, kvMatch).selected).toBe(false);
   });
 });
 
