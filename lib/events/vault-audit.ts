@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { configuredVault } from '../backends/vault/ref.js';
 import type { ChangeKind } from '../change-event.js';
 import type { VaultConfig } from '../config.js';
 import { vaultPathProblem } from '../safe-names.js';
-import { normaliseAddress, trimSlashes } from '../secret-ref.js';
+import { trimSlashes } from '../secret-ref.js';
 import { changed, type Decoded, ignored } from './decoded.js';
 import { isRecord, parseJson } from './json.js';
 import { fail, ok, type ParseResult, unwrap, zodIssues } from './result.js';
@@ -110,10 +111,7 @@ function selectServer(context: VaultAuditContext): ParseResult<VaultConfig[] | s
   const byAddress = (address: string) => context.vaults.filter((v) => v.address === address);
   const wanted = context.server?.trim();
   if (wanted) {
-    const address = normaliseAddress(wanted);
-    const match = context.vaults.find(
-      (v) => v.name === wanted || v.address === address || v.aliases.includes(address),
-    );
+    const match = configuredVault(wanted, context.vaults);
     return ok(
       match
         ? byAddress(match.address)

@@ -1,4 +1,5 @@
 import type { Backend, SecretSnapshot, SecretValue, SecretWithValue } from '../backends/backend.js';
+import { identityOf } from '../backends/identities.js';
 import type { BackendRegistry } from '../backends/registry.js';
 import type { ChangeKind } from '../change-event.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -17,7 +18,6 @@ import { contentTypeOf, nextValue } from './value.js';
 const DAY_MS = 86_400_000;
 /** Tolerates clocks behind rotor's: a version must never be "not yet valid" when consumers read it. */
 const NOT_BEFORE_SKEW_MS = 60_000;
-const MAX_KEYVAULT_TAGS = 15;
 
 export type SkipReason =
   /** `changed` / `deleted` events never rotate: that is what keeps rotor's own writes from looping. */
@@ -322,7 +322,7 @@ export class RotationEngine {
     const written = await backend.write(fresh.ref, {
       value,
       ...(fresh.version !== undefined ? { expectedVersion: fresh.version } : {}),
-      metadata: this.metadataFor(backend, fresh, now, issued?.credentialId),
+      metadata: this.metadataFor(fresh, now, issued?.credentialId),
       contentType: fresh.contentType ?? contentTypeOf(value),
       notBefore: new Date(now.getTime() - NOT_BEFORE_SKEW_MS),
       expiresOn: new Date(now.getTime() + policy.validityDays * DAY_MS),
@@ -335,22 +335,11 @@ export class RotationEngine {
     };
   }
 
-  /**
-   * Key Vault tags belong to a version, so every tag is carried over (as the samples do);
-   * KV v2 custom_metadata belongs to the secret, so only rotor's keys are sent and merged.
-   */
-  private metadataFor(
-    backend: Backend,
-    fresh: SecretSnapshot,
-    now: Date,
-    credentialId?: string,
-  ): Record<string, string> {
+  /** rotor's keys, sent as the backend's metadata semantics want them (BackendIdentity.nextMetadata). */
+  private metadataFor(fresh: SecretSnapshot, now: Date, credentialId?: string): Record<string, string> {
     const own: Record<string, string> = { [keyIn(fresh.metadata, TAGS.rotatedAt)]: now.toISOString() };
     if (credentialId !== undefined) own[keyIn(fresh.metadata, TAGS.credentialId)] = credentialId;
-    if (backend.kind !== 'azure-keyvault') return own;
-    const tags = { ...fresh.metadata, ...own };
-    if (Object.keys(tags).length > MAX_KEYVAULT_TAGS) delete tags[keyIn(fresh.metadata, TAGS.rotatedAt)];
-    return tags;
+    return identityOf(fresh.ref).nextMetadata(fresh.metadata, own, keyIn(fresh.metadata, TAGS.rotatedAt));
   }
 
   private async lostRace(backend: Backend, fresh: SecretSnapshot): Promise<RotationResult> {

@@ -12,9 +12,9 @@ import type {
   SecretWithValue,
 } from '../backend.js';
 import { mapBackendStatus, timed } from '../errors.js';
+import { MAX_KEYVAULT_TAGS } from './identity.js';
 
 /** Key Vault allows at most 15 tags per secret version. */
-export const MAX_TAGS = 15;
 
 /**
  * One configured Azure Key Vault. The SDK client is created on first use and cached
@@ -52,8 +52,10 @@ export class KeyVaultBackend implements Backend {
     const kvRef = this.own(ref);
     if (typeof next.value !== 'string')
       throw new ValidationError(`${describe(kvRef)}: Key Vault secrets hold one string`);
-    if (next.metadata && Object.keys(next.metadata).length > MAX_TAGS) {
-      throw new ValidationError(`${describe(kvRef)}: Key Vault allows at most ${MAX_TAGS} tags per secret`);
+    if (next.metadata && Object.keys(next.metadata).length > MAX_KEYVAULT_TAGS) {
+      throw new ValidationError(
+        `${describe(kvRef)}: Key Vault allows at most ${MAX_KEYVAULT_TAGS} tags per secret`,
+      );
     }
     if (next.expectedVersion !== undefined) {
       const current = await this.readMetadata(kvRef);

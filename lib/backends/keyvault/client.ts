@@ -3,6 +3,7 @@ import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import type { KeyVaultConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { keyVaultUrlOf } from './ref.js';
 
 /** Builds the SDK client for one configured vault; injected in tests to count or wrap calls. */
 export type SecretClientFactory = (config: KeyVaultConfig) => SecretClient;
@@ -11,10 +12,6 @@ export interface KeyVaultClientOptions {
   /** Overrides the credential the config asks for (a shared DefaultAzureCredential, a test credential). */
   credential?: TokenCredential;
   serviceVersion?: SecretClientOptions['serviceVersion'];
-}
-
-export function vaultUrlOf(config: KeyVaultConfig): string {
-  return (config.url ?? `https://${config.name}.vault.azure.net`).replace(/\/+$/, '');
 }
 
 /**
@@ -61,5 +58,5 @@ export function createSecretClient(
   const ca = caOf(config);
   if (ca) clientOptions.tlsOptions = { ca };
   if (options.serviceVersion) clientOptions.serviceVersion = options.serviceVersion;
-  return new SecretClient(vaultUrlOf(config), options.credential ?? credentialFor(config), clientOptions);
+  return new SecretClient(keyVaultUrlOf(config), options.credential ?? credentialFor(config), clientOptions);
 }

@@ -1,4 +1,4 @@
-import type { BackendFactory } from '../registry.js';
+import type { BackendFactory } from '../factory.js';
 import { KeyVaultBackend } from './backend.js';
 import { createSecretClient } from './client.js';
 
@@ -12,4 +12,4 @@ export const keyVaultFactory: BackendFactory = {
 };
 
 export { KeyVaultBackend } from './backend.js';
-export { createSecretClient, emulatorCredential, vaultUrlOf } from './client.js';
+export { createSecretClient, emulatorCredential } from './client.js';

@@ -16,6 +16,7 @@ import { timed } from '../errors.js';
 import { caOf, VaultAuth, type VaultClient, type VaultClientFactory } from './client.js';
 import { toRotorError } from './errors.js';
 import { kv1, kv2, stringFields } from './paths.js';
+import { servesAddress } from './ref.js';
 
 type Mount = VaultConfig['mounts'][number];
 
@@ -54,7 +55,7 @@ export class VaultBackend implements Backend {
 
   owns(ref: SecretRef): boolean {
     if (ref.backend !== 'vault') return false;
-    const addressMatches = ref.address === this.config.address || this.config.aliases.includes(ref.address);
+    const addressMatches = servesAddress(this.config, ref.address);
     const ns = this.namespace;
     const namespaceMatches = ref.namespace === ns || (ns === '' ? true : ref.namespace.startsWith(`${ns}/`));
     return addressMatches && namespaceMatches;

@@ -1,4 +1,4 @@
-import type { BackendFactory } from '../registry.js';
+import type { BackendFactory } from '../factory.js';
 import { VaultBackend } from './backend.js';
 import { createVaultClient } from './client.js';
 
