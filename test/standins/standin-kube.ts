@@ -11,6 +11,8 @@ import {
   KubeConfig,
   type KubernetesObject,
   makeInformer,
+  PatchStrategy,
+  setHeaderOptions,
 } from '@kubernetes/client-node';
 
 export interface Gvr {
@@ -132,9 +134,14 @@ export class WorkQueue {
   private stopped = false;
   private readonly idle = new Set<() => void>();
 
+  /**
+   * `backoff`: retry delay after the n-th failure in a row, initialMs·2^(n-1) up to maxMs
+   * (controller-runtime's default limiter: 5 ms up to 1000 s).
+   */
   constructor(
     private readonly reconcile: (key: string) => Promise<number | undefined>,
     private readonly onError: (key: string, error: unknown) => void = () => {},
+    private readonly backoff: { initialMs: number; maxMs: number } = { initialMs: 5, maxMs: 1_000_000 },
   ) {}
 
   /**
@@ -180,7 +187,7 @@ export class WorkQueue {
       this.onError(key, error);
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);
-      this.enqueue(key, Math.min(250 * 2 ** (n - 1), 30_000));
+      this.enqueue(key, Math.min(this.backoff.initialMs * 2 ** (n - 1), this.backoff.maxMs));
     } finally {
       this.running.delete(key);
       if (this.dirty.delete(key)) this.enqueue(key, 0);
@@ -196,7 +203,31 @@ export class WorkQueue {
   }
 }
 
-/** Records a core/v1 Event on the object, as client-go's recorder does. */
+/**
+ * client-go's event recorder (tools/record): a per-object spam filter (a token bucket of
+ * 25, refilled one per 5 minutes, per source, object and event type) drops events past
+ * the burst; an event identical to an earlier one (same reason and message) bumps its
+ * count and lastTimestamp instead of creating a new one.
+ */
+export const EVENT_RECORDER = { spamBurst: 25, spamRefillMs: 300_000 };
+
+const spamBuckets = new Map<string, { tokens: number; at: number }>();
+const recorded = new Map<string, { name: string; count: number }>();
+
+function takeToken(key: string, now: number): boolean {
+  const bucket = spamBuckets.get(key) ?? { tokens: EVENT_RECORDER.spamBurst, at: now };
+  const refill = Math.floor((now - bucket.at) / EVENT_RECORDER.spamRefillMs);
+  if (refill > 0) {
+    bucket.tokens = Math.min(EVENT_RECORDER.spamBurst, bucket.tokens + refill);
+    bucket.at += refill * EVENT_RECORDER.spamRefillMs;
+  }
+  spamBuckets.set(key, bucket);
+  if (bucket.tokens <= 0) return false;
+  bucket.tokens--;
+  return true;
+}
+
+/** Records a core/v1 Event on the object, as client-go's recorder does (see EVENT_RECORDER). */
 export async function recordEvent(
   kube: StandinKube,
   obj: StandinObject,
@@ -207,11 +238,24 @@ export async function recordEvent(
 ): Promise<void> {
   const now = new Date(metaTime(new Date()));
   const namespace = obj.metadata.namespace ?? 'default';
+  const objectKey = [component, obj.kind, namespace, obj.metadata.name, obj.metadata.uid, type].join('\0');
+  if (!takeToken(objectKey, Date.now())) return;
+  const same = recorded.get(`${objectKey}\0${reason}\0${message}`);
   try {
+    if (same) {
+      same.count++;
+      await kube.core.patchNamespacedEvent(
+        { namespace, name: same.name, body: { count: same.count, lastTimestamp: now } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return;
+    }
+    const name = `${obj.metadata.name}.${randomBytes(8).toString('hex')}`;
+    recorded.set(`${objectKey}\0${reason}\0${message}`, { name, count: 1 });
     await kube.core.createNamespacedEvent({
       namespace,
       body: {
-        metadata: { name: `${obj.metadata.name}.${randomBytes(8).toString('hex')}`, namespace },
+        metadata: { name, namespace },
         involvedObject: {
           apiVersion: obj.apiVersion,
           kind: obj.kind,

@@ -1,30 +1,29 @@
 /**
- * STAND-IN for Vault Secrets Operator (v1.4, secrets.hashicorp.com/v1beta1): a TEST
- * DOUBLE, not VSO. VSO cannot run here, so this small controller follows VSO's documented
- * contract (REFERENCE.md section 2; controllers/vaultstaticsecret_controller.go and
- * internal/helpers in hashicorp/vault-secrets-operator) against the real API server and
- * the real OpenBao, for VaultStaticSecret only:
- *  - reconciles on create and on generation, label or annotation changes (VSO's
- *    syncable-secret predicate), and again after refreshAfter (no jitter, so poll lag
- *    can be measured; VSO adds up to 10 %); with hmacSecretData and no refreshAfter, 60 s;
- *  - resolves vaultAuthRef → VaultAuth → vaultConnectionRef → VaultConnection.address
- *    (empty refs: `default` in the operator namespace; `ns/name` accepted);
- *  - reads kv-v2 `<mount>/data/<path>` (spec.version when set) or kv-v1 `<mount>/<path>`;
- *    the Secret holds every field plus `_raw` (the response data as JSON);
- *  - HMACs the data (status.secretMAC) and does not rewrite the Secret when the MAC and
- *    generation are unchanged and the Secret has not drifted;
- *  - writes the destination Secret with VSO's labels app.kubernetes.io/component:
- *    secret-sync, app.kubernetes.io/managed-by: hashicorp-vso, app.kubernetes.io/name:
- *    vault-secrets-operator, secrets.hashicorp.com/vso-ownerRefUID, and an owner reference;
- *  - status via update (optimistic concurrency, as VSO's Status().Update): lastGeneration,
- *    secretMAC, conditions SecretSynced (changes only when the Secret is written, as in
- *    VSO issue #1225), Healthy and Ready (lastTransitionTime renewed on every reconcile,
- *    VSO issue #1232); on a Vault error Ready/Healthy False reason VaultClientError and a
- *    Warning Event "Failed to read Vault secret: ...".
- * Assumptions (not in the sources reachable here): the reasons of Healthy/Ready True
- * ("Healthy"), the operator's Vault login (the stand-in uses the token it is given instead
- * of the VaultAuth method). Not reproduced: rolloutRestartTargets, transformations,
- * instantUpdates, VaultDynamicSecret and VaultPKISecret.
+ * STAND-IN for Vault Secrets Operator (v1.4.1, secrets.hashicorp.com/v1beta1): a TEST
+ * DOUBLE, not VSO. VSO is not served as a Go module here, so this small controller
+ * reproduces what the real VSO was observed to do (REFERENCE.md section 2a) against the
+ * real API server and the real OpenBao, for VaultStaticSecret only. Every observed fact is
+ * a value of VSO_BEHAVIOUR below, so a later check against the real operator adjusts data,
+ * not code; test/integration/standins/vso-standin.test.ts holds one test per behaviour.
+ *  - first reconcile: adds its finalizer through a full Update that also writes
+ *    spec.destination.transformation: {} (generation 1 → 2: the object syncs twice);
+ *  - reconciles on create and on generation, label or annotation changes; polls at
+ *    refreshAfter minus 10–20 % jitter (hmacSecretData without refreshAfter: 60 s minus
+ *    the same); after an error, per-object backoff from 5 s;
+ *  - reads kv-v2 `<mount>/data/<path>` (or kv-v1); the Secret holds every field plus `_raw`;
+ *    VSO's 4 labels, an owner reference without `controller: true`;
+ *  - HMACs the data (status.secretMAC) and does not rewrite an unchanged Secret;
+ *  - conditions: Ready reason `Ready`, message `VaultStaticSecretReady` even when False;
+ *    SecretSynced reason `Synced`, "Secret synced, horizon=<d>" or "Failed to sync the
+ *    secret, horizon=<d>, err=<error>" (the error is only there), untouched when nothing
+ *    is written; Healthy/Unhealthy; Ready's lastTransitionTime renewed on every success;
+ *    lastGeneration set also on failure; status.vaultClientMeta {cacheKey, id};
+ *  - events: Normal SecretSynced only when it writes the Secret; Warning VaultClientError
+ *    on a Vault error; a status update conflict records Warning StatusUpdateError "... the
+ *    object has been modified ..." and does NOT requeue (the conflicting write triggers
+ *    the next reconcile); client-go's spam limit of ~25 events per object (standin-kube).
+ * Not reproduced: the operator's own Vault login (it uses the token it is given), the
+ * HMAC key Secret, rolloutRestartTargets, transformations, instantUpdates, dynamic/PKI.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { parseGoDuration } from '../../lib/kube/duration.js';
@@ -53,7 +52,7 @@ export interface VsoStandinOptions {
 }
 
 export interface VsoStandin {
-  readonly stats: { syncs: number; secretWrites: number };
+  readonly stats: { syncs: number; secretWrites: number; statusConflicts: number };
   stop(): Promise<void>;
 }
 
@@ -63,10 +62,62 @@ const VSS = {
   plural: 'vaultstaticsecrets',
   kind: 'VaultStaticSecret',
 };
-const COMPONENT = 'VaultStaticSecret';
-const ERROR_HORIZON_MS = 5_000;
-const HMAC_DEFAULT_HORIZON_MS = 60_000;
-const OWNER_LABEL = 'secrets.hashicorp.com/vso-ownerRefUID';
+/** What the real VSO v1.4.1 does, as data (REFERENCE.md 2a). */
+export const VSO_BEHAVIOUR = {
+  component: 'VaultStaticSecret',
+  finalizer: 'vaultstaticsecret.secrets.hashicorp.com/finalizer',
+  ready: { reason: 'Ready', message: 'VaultStaticSecretReady' },
+  synced: {
+    reason: 'Synced',
+    ok: (horizon: string) => `Secret synced, horizon=${horizon}`,
+    failed: (horizon: string, err: string) => `Failed to sync the secret, horizon=${horizon}, err=${err}`,
+  },
+  healthy: {
+    true: { reason: 'Healthy', message: 'VaultStaticSecretHealthy' },
+    false: { reason: 'Unhealthy', message: 'VaultStaticSecretUnhealthy' },
+  },
+  events: {
+    synced: { reason: 'SecretSynced', message: 'Secret synced' },
+    vaultError: 'VaultClientError',
+    conflict: 'StatusUpdateError',
+  },
+  conflictMessage: (name: string) =>
+    `Operation cannot be fulfilled on vaultstaticsecrets.secrets.hashicorp.com "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  /** Missing KV secret: VSO's client gets no data back. */
+  emptyResponse: (path: string) => `empty response from Vault, path="${path}"`,
+  /** The next poll comes at horizon·(1 − jitter), jitter uniform in [min, max). */
+  jitter: { min: 0.1, max: 0.2 },
+  hmacDefaultHorizonMs: 60_000,
+  /** Per-object error backoff (doubling; the cap is an assumption). */
+  errorBackoff: { initialMs: 5_000, maxMs: 300_000 },
+  labels: {
+    'app.kubernetes.io/component': 'secret-sync',
+    'app.kubernetes.io/managed-by': 'hashicorp-vso',
+    'app.kubernetes.io/name': 'vault-secrets-operator',
+  },
+  ownerLabel: 'secrets.hashicorp.com/vso-ownerRefUID',
+};
+
+const COMPONENT = VSO_BEHAVIOUR.component;
+const OWNER_LABEL = VSO_BEHAVIOUR.ownerLabel;
+
+/** Go's time.Duration.String(): 48m35.123456789s, 5s, 1h0m0s. */
+export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const sec = (ms % 60_000) / 1000;
+  const s = `${Number.isInteger(sec) ? sec : sec.toFixed(3).replace(/0+$/, '')}s`;
+  if (h > 0) return `${h}h${m}m${s}`;
+  if (m > 0) return `${m}m${s}`;
+  return s;
+}
+
+/** VSO's poll delay for a horizon: minus 10–20 % jitter. */
+export function jittered(horizonMs: number, random = Math.random): number {
+  const { min, max } = VSO_BEHAVIOUR.jitter;
+  return Math.round(horizonMs * (1 - (min + (max - min) * random())));
+}
 
 interface VssSpec {
   mount: string;
@@ -97,6 +148,7 @@ interface Condition {
 }
 
 type Vss = StandinObject & {
+  metadata: { finalizers?: string[] };
   spec: VssSpec;
   status?: { lastGeneration?: number; secretMAC?: string; conditions?: Condition[] };
 };
@@ -130,8 +182,16 @@ function upsertCondition(conditions: Condition[], next: Condition, renew: boolea
 }
 
 class VsoController {
-  readonly stats = { syncs: 0, secretWrites: 0 };
-  readonly queue = new WorkQueue((key) => this.reconcile(key));
+  readonly stats = { syncs: 0, secretWrites: 0, statusConflicts: 0 };
+  /** Consecutive Vault errors per object, for the error backoff. */
+  private readonly failures = new Map<string, number>();
+  private readonly cacheKeyId = randomBytes(10).toString('hex');
+  private readonly clientId = randomBytes(16).toString('hex');
+  readonly queue = new WorkQueue(
+    (key) => this.reconcile(key),
+    () => {},
+    VSO_BEHAVIOUR.errorBackoff,
+  );
   /** Last generation/labels/annotations seen, for VSO's event filter. */
   readonly seen = new Map<string, string>();
   private readonly hmacKey = randomBytes(32);
@@ -184,12 +244,16 @@ class VsoController {
     const path = vss.spec.path.replace(/^\/+|\/+$/g, '');
     const v2 = vss.spec.type === 'kv-v2';
     const query = v2 && vss.spec.version ? `?version=${vss.spec.version}` : '';
-    const res = (await client.read(v2 ? `${mount}/data/${path}${query}` : `${mount}/${path}`)) as {
-      data?: Record<string, unknown>;
-    };
+    const full = v2 ? `${mount}/data/${path}` : `${mount}/${path}`;
+    const res = (await client
+      .read(`${full}${query}`)
+      .catch((error: { response?: { statusCode?: number } }) => {
+        if (error.response?.statusCode === 404) throw new Error(VSO_BEHAVIOUR.emptyResponse(full));
+        throw error;
+      })) as { data?: Record<string, unknown> };
     const raw = res.data ?? {};
     const fields = (v2 ? raw.data : raw) as Record<string, unknown> | null | undefined;
-    if (!fields) throw new Error(`empty response from Vault, path="${mount}/${path}"`);
+    if (!fields) throw new Error(VSO_BEHAVIOUR.emptyResponse(full));
     if ('_raw' in fields) throw new Error("key '_raw' not permitted in Vault secret");
     const data: Record<string, Buffer> = { _raw: Buffer.from(JSON.stringify(raw)) };
     for (const [k, v] of Object.entries(fields))
@@ -210,69 +274,95 @@ class VsoController {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+    if (!vss.metadata.finalizers?.includes(VSO_BEHAVIOUR.finalizer)) vss = await this.addFinalizer(vss);
     const refreshAfter = vss.spec.refreshAfter ? (parseGoDuration(vss.spec.refreshAfter) ?? 0) : 0;
     const hmac = vss.spec.hmacSecretData ?? true;
-    const horizon = refreshAfter || (hmac ? HMAC_DEFAULT_HORIZON_MS : 0);
+    const horizon = refreshAfter || (hmac ? VSO_BEHAVIOUR.hmacDefaultHorizonMs : 0);
     this.stats.syncs++;
     let data: Record<string, Buffer>;
     try {
       data = await this.read(vss);
     } catch (error) {
-      const message = `Failed to read Vault secret: ${backendMessage(error)}`;
-      await recordEvent(this.kube, vss, 'Warning', 'VaultClientError', message, COMPONENT);
-      // lastGeneration is required by the CRD; Go's zero value is written before the first sync.
-      await this.updateStatus(vss, { lastGeneration: vss.status?.lastGeneration ?? 0 }, [
+      const err = backendMessage(error);
+      const failures = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, failures);
+      const { initialMs, maxMs } = VSO_BEHAVIOUR.errorBackoff;
+      const retryMs = Math.min(initialMs * 2 ** (failures - 1), maxMs);
+      await recordEvent(
+        this.kube,
+        vss,
+        'Warning',
+        VSO_BEHAVIOUR.events.vaultError,
+        `Failed to read Vault secret: ${err}`,
+        COMPONENT,
+      );
+      const written = await this.updateStatus(vss, { lastGeneration: vss.metadata.generation }, [
         {
           type: 'SecretSynced',
           status: 'False',
-          reason: 'VaultClientError',
-          message: `Failed to sync the secret, horizon=${ERROR_HORIZON_MS / 1000}s, err=${message}`,
+          reason: VSO_BEHAVIOUR.synced.reason,
+          message: VSO_BEHAVIOUR.synced.failed(goDuration(retryMs), err),
           renew: false,
         },
-        { type: 'Healthy', status: 'False', reason: 'VaultClientError', message, renew: true },
-        { type: 'Ready', status: 'False', reason: 'VaultClientError', message, renew: true },
+        { type: 'Healthy', status: 'False', ...VSO_BEHAVIOUR.healthy.false, renew: true },
+        { type: 'Ready', status: 'False', ...VSO_BEHAVIOUR.ready, renew: true },
       ]);
-      return ERROR_HORIZON_MS;
+      return written ? retryMs : undefined;
     }
+    this.failures.delete(key);
     const mac = this.mac(data);
     let doSync = true;
-    let rotated = false;
     if (hmac) {
-      rotated = Boolean(vss.status?.secretMAC);
       const macsEqual = vss.status?.secretMAC === mac && (await this.secretMatches(vss, mac));
       if (vss.status?.lastGeneration === vss.metadata.generation) doSync = !macsEqual;
     }
-    if (doSync) await this.writeSecret(vss, data);
-    const reason = doSync ? (rotated ? 'SecretRotated' : 'SecretSynced') : 'SecretSync';
-    await recordEvent(
-      this.kube,
-      vss,
-      'Normal',
-      reason,
-      doSync ? 'Secret synced' : 'Secret sync not required',
-      COMPONENT,
-    );
-    const conditions = [
-      ...(doSync
-        ? [
-            {
-              type: 'SecretSynced',
-              status: 'True',
-              reason: 'SecretSynced',
-              message: 'Secret synced',
-              renew: true,
-            },
-          ]
-        : []),
-      { type: 'Healthy', status: 'True', reason: 'Healthy', message: 'Secret synced', renew: true },
-      { type: 'Ready', status: 'True', reason: 'Healthy', message: 'Secret synced', renew: true },
-    ];
-    await this.updateStatus(
+    const next = horizon ? jittered(horizon) : 0;
+    if (doSync) {
+      await this.writeSecret(vss, data);
+      const { reason, message } = VSO_BEHAVIOUR.events.synced;
+      await recordEvent(this.kube, vss, 'Normal', reason, message, COMPONENT);
+    }
+    const written = await this.updateStatus(
       vss,
       { lastGeneration: vss.metadata.generation, ...(hmac ? { secretMAC: mac } : {}) },
-      conditions,
+      [
+        ...(doSync
+          ? [
+              {
+                type: 'SecretSynced',
+                status: 'True',
+                reason: VSO_BEHAVIOUR.synced.reason,
+                message: VSO_BEHAVIOUR.synced.ok(goDuration(next)),
+                renew: true,
+              },
+            ]
+          : []),
+        { type: 'Healthy', status: 'True', ...VSO_BEHAVIOUR.healthy.true, renew: true },
+        { type: 'Ready', status: 'True', ...VSO_BEHAVIOUR.ready, renew: true },
+      ],
     );
-    return horizon || undefined;
+    return written && next ? next : undefined;
+  }
+
+  /**
+   * VSO's first reconcile adds its finalizer with a full Update of the object, which also
+   * writes the defaulted `spec.destination.transformation: {}`: generation 1 → 2.
+   */
+  private async addFinalizer(vss: Vss): Promise<Vss> {
+    const body = {
+      ...vss,
+      metadata: {
+        ...vss.metadata,
+        finalizers: [...(vss.metadata.finalizers ?? []), VSO_BEHAVIOUR.finalizer],
+      },
+      spec: { ...vss.spec, destination: { transformation: {}, ...vss.spec.destination } },
+    };
+    return (await this.kube.custom.replaceNamespacedCustomObject({
+      ...VSS,
+      namespace: vss.metadata.namespace as string,
+      name: vss.metadata.name,
+      body,
+    })) as Vss;
   }
 
   /** VSO drift detection: the destination's current data still has the recorded MAC. */
@@ -320,9 +410,7 @@ class VsoController {
     const labels = dest.create
       ? {
           ...(dest.labels ?? {}),
-          'app.kubernetes.io/component': 'secret-sync',
-          'app.kubernetes.io/managed-by': 'hashicorp-vso',
-          'app.kubernetes.io/name': 'vault-secrets-operator',
+          ...VSO_BEHAVIOUR.labels,
           [OWNER_LABEL]: vss.metadata.uid as string,
         }
       : (existing?.metadata?.labels ?? {});
@@ -358,12 +446,16 @@ class VsoController {
     else await this.kube.core.createNamespacedSecret({ namespace, body });
   }
 
-  /** Status().Update with the version read: a concurrent edit (a force) makes it conflict and requeue. */
+  /**
+   * Status().Update with the version read. A concurrent edit of the object (a force, GitOps,
+   * kubectl) makes it conflict: VSO records StatusUpdateError and does not requeue, since
+   * that edit triggers the next reconcile anyway. Returns whether the status was written.
+   */
   private async updateStatus(
     vss: Vss,
     fields: Record<string, unknown>,
     conditions: Array<Omit<Condition, 'lastTransitionTime'> & { renew: boolean }>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const now = metaTime(new Date());
     let next = vss.status?.conditions ?? [];
     for (const { renew, ...c } of conditions) {
@@ -373,7 +465,8 @@ class VsoController {
         renew,
       );
     }
-    const body = { ...vss, status: { ...(vss.status ?? {}), ...fields, conditions: next } };
+    const vaultClientMeta = { cacheKey: `approle-${this.cacheKeyId}`, id: this.clientId };
+    const body = { ...vss, status: { ...(vss.status ?? {}), ...fields, vaultClientMeta, conditions: next } };
     try {
       await this.kube.custom.replaceNamespacedCustomObjectStatus({
         ...VSS,
@@ -381,9 +474,19 @@ class VsoController {
         name: vss.metadata.name,
         body,
       });
+      return true;
     } catch (error) {
-      if (isConflict(error)) throw new Error('status update conflicted; requeued');
-      throw error;
+      if (!isConflict(error)) throw error;
+      this.stats.statusConflicts++;
+      await recordEvent(
+        this.kube,
+        vss,
+        'Warning',
+        VSO_BEHAVIOUR.events.conflict,
+        VSO_BEHAVIOUR.conflictMessage(vss.metadata.name),
+        COMPONENT,
+      );
+      return false;
     }
   }
 }

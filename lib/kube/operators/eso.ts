@@ -152,6 +152,21 @@ export function esVerdict(
   };
 }
 
+/**
+ * How long a force on an ExternalSecret that was already failing waits for news before it
+ * reports that failure. ESO answers a forced sync in tens of milliseconds; when it fails
+ * again with the same message it keeps the condition as it was and, past its recorder's
+ * spam limit, records no event either: silence then means "still failing".
+ */
+export const KNOWN_FAILURE_GRACE_MS = 3_000;
+
+/** The failure an ExternalSecret was in before the force, if any. */
+export function knownFailure(before: KubeObject): { afterMs: number; error: string } | undefined {
+  const ready = conditionOf(before, 'Ready');
+  if (ready?.status !== 'False' || ready.reason !== 'SecretSyncedError') return undefined;
+  return { afterMs: KNOWN_FAILURE_GRACE_MS, error: `Ready=False SecretSyncedError: ${ready.message ?? ''}` };
+}
+
 function describeEs(obj: KubeObject): string {
   const ready = conditionOf(obj, 'Ready');
   const synced = (obj.status?.syncedResourceVersion as string | undefined) ?? 'none';
@@ -243,6 +258,7 @@ async function refreshExternalSecret(
     resourceVersion: patched.metadata?.resourceVersion ?? '',
     evaluate: esVerdict(before.es, since),
     events: { version: before.eventsVersion, notBefore: since },
+    knownFailure: knownFailure(before.es),
     deadline,
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeEs(obj ?? before.es),

@@ -19,6 +19,11 @@ export interface EventQuery {
   name: string;
   /** Events last seen before this (server clock, 1 s precision) belong to earlier syncs. */
   notBefore: Date;
+  /**
+   * Warnings that do not mean the sync failed (VSO's StatusUpdateError on a conflict: the
+   * write that conflicted triggers the next reconcile); never reported as the outcome.
+   */
+  benign?: (w: WarningEvent) => boolean;
 }
 
 function selector(q: EventQuery): string {
@@ -44,13 +49,24 @@ export async function eventsVersion(client: ClusterClient, namespace: string): P
   }
 }
 
-export async function latestWarning(client: ClusterClient, q: EventQuery): Promise<WarningEvent | undefined> {
+/**
+ * The newest meaningful Warning for the object; with `anyTime`, also one from before the
+ * force (an operator that keeps failing the same way may record no new one: the spam filter
+ * of client-go's recorder stops at about 25 events per object).
+ */
+export async function latestWarning(
+  client: ClusterClient,
+  q: EventQuery,
+  anyTime = false,
+): Promise<WarningEvent | undefined> {
   try {
     const list = await client.core.listNamespacedEvent({
       namespace: q.namespace,
       fieldSelector: selector(q),
     });
-    const recent = list.items.map(toWarning).filter((w) => w.at.getTime() >= q.notBefore.getTime());
+    const recent = list.items
+      .map(toWarning)
+      .filter((w) => (anyTime || w.at.getTime() >= q.notBefore.getTime()) && !q.benign?.(w));
     recent.sort((a, b) => b.at.getTime() - a.at.getTime());
     return recent[0];
   } catch {
@@ -85,7 +101,7 @@ export function awaitWarning(
       onEvent: (phase, obj: CoreV1Event) => {
         if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
         const w = toWarning(obj);
-        if (w.at.getTime() >= q.notBefore.getTime()) finish(w);
+        if (w.at.getTime() >= q.notBefore.getTime() && !q.benign?.(w)) finish(w);
       },
       // A closed event stream only loses the enrichment; the object watch still decides.
       onDone: () => {},

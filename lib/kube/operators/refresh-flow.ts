@@ -31,8 +31,18 @@ export interface AwaitSpec {
   /** Version to watch from: our patch's, or the object's as read before the force. */
   resourceVersion: string;
   evaluate: (obj: KubeObject) => Verdict;
-  /** Warning Events newer than `notBefore` fail the refresh at once, with the backend's message. */
-  events?: { version: string | undefined; notBefore: Date };
+  /**
+   * Warning Events newer than `notBefore` fail the refresh at once, with the backend's
+   * message, unless `benign` says the warning does not mean a failed sync.
+   */
+  events?: { version: string | undefined; notBefore: Date; benign?: (w: WarningEvent) => boolean };
+  /**
+   * The object was already failing before the force. An operator that fails again the same
+   * way may write no new status and, past its event spam limit, no new event: when nothing
+   * decides within `afterMs`, the refresh fails with the known failure instead of waiting
+   * for the timeout.
+   */
+  knownFailure?: { afterMs: number; error: string };
   deadline: number;
   timeoutMs: number;
   /** The object's state in words, for timeout messages. */
@@ -44,6 +54,11 @@ export type AwaitResult = { ok: true; object: KubeObject } | { ok: false; error:
 function eventText(w: WarningEvent): string {
   return `${w.reason}: ${w.message}`;
 }
+
+type First =
+  | { source: 'object'; o: AwaitOutcome }
+  | { source: 'event'; w: WarningEvent }
+  | { source: 'known-failure'; error: string };
 
 /** Waits, by watching, until the operator has acted on the forced object; bounded by the deadline. */
 export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Promise<AwaitResult> {
@@ -58,29 +73,51 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     get: () => getObject(client, spec.gvr, spec.namespace, spec.name),
     evaluate: spec.evaluate,
     signal: controller.signal,
-  }).then((o) => ({ source: 'object' as const, o }));
+  }).then((o): First => ({ source: 'object', o }));
   const eventQuery = spec.events && {
     namespace: spec.namespace,
     kind: spec.gvr.kind,
     name: spec.name,
     notBefore: spec.events.notBefore,
+    ...(spec.events.benign ? { benign: spec.events.benign } : {}),
   };
-  type First = { source: 'object'; o: AwaitOutcome } | { source: 'event'; w: WarningEvent };
   const warned: Promise<First> =
     spec.events?.version && eventQuery
       ? awaitWarning(client, eventQuery, spec.events.version, controller.signal).then(
           (w): First | Promise<First> => (w ? { source: 'event', w } : objectDone),
         )
       : objectDone;
+  let quietTimer: NodeJS.Timeout | undefined;
+  const known = spec.knownFailure;
+  const quiet: Promise<First> = known
+    ? new Promise<First>((resolve) => {
+        quietTimer = setTimeout(
+          () => resolve({ source: 'known-failure', error: known.error }),
+          Math.min(known.afterMs, Math.max(0, spec.deadline - Date.now())),
+        );
+      })
+    : objectDone;
   try {
-    const first: First = await Promise.race<First>([objectDone, warned]);
+    const first: First = await Promise.race<First>([objectDone, warned, quiet]);
     if (first.source === 'event')
       return { ok: false, error: `${subject}: the operator reported ${eventText(first.w)}` };
+    // The last word of the operator, even from before the force: a failure that repeats
+    // may have no newer one.
+    const lastWords = async (): Promise<string> => {
+      const last = eventQuery ? await latestWarning(client, eventQuery, true) : undefined;
+      if (!last) return '';
+      const when = last.at.getTime() >= (eventQuery?.notBefore.getTime() ?? 0) ? '' : ' (before the force)';
+      return `; last event${when} ${eventText(last)}`;
+    };
+    if (first.source === 'known-failure') {
+      return {
+        ok: false,
+        error: `${subject}: still failing after the force, nothing new from the operator: ${first.error}${await lastWords()}`,
+      };
+    }
     const o = first.o;
     if (o.state === 'done') return { ok: true, object: o.object };
-    const last = eventQuery ? await latestWarning(client, eventQuery) : undefined;
-    const suffix = last ? `; last event ${eventText(last)}` : '';
-    if (o.state === 'failed') return { ok: false, error: `${subject}: ${o.error}${suffix}` };
+    if (o.state === 'failed') return { ok: false, error: `${subject}: ${o.error}${await lastWords()}` };
     if (o.state === 'forbidden') {
       return {
         ok: false,
@@ -89,10 +126,11 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     }
     return {
       ok: false,
-      error: `timeout: ${subject} did not finish its refresh within ${spec.timeoutMs / 1000} s (${spec.describe(o.object)})${suffix}`,
+      error: `timeout: ${subject} did not finish its refresh within ${spec.timeoutMs / 1000} s (${spec.describe(o.object)})${await lastWords()}`,
     };
   } finally {
     clearTimeout(timer);
+    clearTimeout(quietTimer);
     controller.abort();
   }
 }

@@ -7,7 +7,7 @@ import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
-import { eventsVersion } from './events.js';
+import { eventsVersion, type WarningEvent } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
 import { refreshedTargets } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
@@ -133,17 +133,34 @@ export function vssVerdict(
     ) {
       return { state: 'done' };
     }
-    for (const c of [ready, conditionOf(obj, 'SecretSynced')]) {
+    const synced = conditionOf(obj, 'SecretSynced');
+    for (const c of [ready, synced]) {
       if (
         c?.status === 'False' &&
         atOrAfter(c.lastTransitionTime, since) &&
         (fresh || atOrAfter(c.lastTransitionTime, threshold))
       ) {
-        return { state: 'failed', error: `${c.type}=False ${c.reason ?? ''}: ${c.message ?? ''}` };
+        return { state: 'failed', error: failureText(synced?.status === 'False' ? synced : c) };
       }
     }
     return { state: 'pending' };
   };
+}
+
+/**
+ * VSO's Ready says only "Ready: VaultStaticSecretReady", even when False; the error is in
+ * SecretSynced's message ("Failed to sync the secret, horizon=5s, err=...").
+ */
+function failureText(c: NonNullable<ReturnType<typeof conditionOf>>): string {
+  return `${c.type}=False ${c.reason ?? ''}: ${c.message ?? ''}`;
+}
+
+/**
+ * VSO records this when the object changed while it reconciled (a concurrent force, GitOps,
+ * kubectl) and does not retry: the change that conflicted triggers the next reconcile.
+ */
+export function isStatusConflict(w: WarningEvent): boolean {
+  return w.reason === 'StatusUpdateError' && /the object has been modified/.test(w.message);
 }
 
 function describeVss(obj: KubeObject): string {
@@ -216,7 +233,7 @@ async function refreshStatic(
     name: d.name,
     resourceVersion: patched.metadata?.resourceVersion ?? '',
     evaluate: vssVerdict(since, threshold, patched),
-    events: { version, notBefore: since },
+    events: { version, notBefore: since, benign: isStatusConflict },
     deadline,
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeVss(obj ?? vss),

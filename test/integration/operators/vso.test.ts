@@ -201,4 +201,37 @@ describe('VSO VaultStaticSecret', () => {
       before.metadata?.resourceVersion,
     );
   });
+
+  it('two concurrent force loops on one VaultStaticSecret: a StatusUpdateError conflict is not a failure', async () => {
+    const path = `apps/${uniqueName('web')}`;
+    const name = uniqueName('vss');
+    await writeVault(env, path, { password: 'p' });
+    await staticSecret(name, path);
+    await eventually(
+      () => secretValue(admin, ns, name, 'password'),
+      (v) => v === 'p',
+      'first sync',
+    );
+    const derived = await resolveDerived(
+      rotor,
+      ref(path),
+      resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
+    );
+    const conflictsBefore = standin.stats.statusConflicts;
+
+    // Two deliveries of the same change (or rotor beside a GitOps writer): each force lands
+    // while VSO reconciles the other's, and VSO records StatusUpdateError for it.
+    const loop = async () => {
+      const statuses: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+        statuses.push(...results.map((r) => (r.status === 'failed' ? `failed: ${r.error}` : r.status)));
+      }
+      return statuses;
+    };
+    const outcomes = (await Promise.all([loop(), loop()])).flat();
+
+    expect(standin.stats.statusConflicts).toBeGreaterThan(conflictsBefore);
+    expect(outcomes.filter((o) => o !== 'refreshed')).toEqual([]);
+  });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../../lib/kube/api/objects.js';
-import { esVerdict } from '../../../../lib/kube/operators/eso.js';
-import { completionThreshold, resolveVsoRef, vssVerdict } from '../../../../lib/kube/operators/vso.js';
+import { esVerdict, KNOWN_FAILURE_GRACE_MS, knownFailure } from '../../../../lib/kube/operators/eso.js';
+import {
+  completionThreshold,
+  isStatusConflict,
+  resolveVsoRef,
+  vssVerdict,
+} from '../../../../lib/kube/operators/vso.js';
 
 const since = new Date('2030-01-01T10:00:05Z');
 
@@ -66,6 +71,24 @@ describe('ExternalSecret completion', () => {
     const failing = es({ conditions: [ready('False', 'SecretSyncedError', '2030-01-01T09:00:00Z')] });
     expect(esVerdict(failing, since)(failing)).toEqual({ state: 'pending' });
   });
+
+  it('knows the failure an ExternalSecret was in before the force, to report it when ESO stays silent', () => {
+    const failing = es({
+      conditions: [
+        ready(
+          'False',
+          'SecretSyncedError',
+          '2030-01-01T09:00:00Z',
+          'could not get secret data from provider',
+        ),
+      ],
+    });
+    expect(knownFailure(failing)).toEqual({
+      afterMs: KNOWN_FAILURE_GRACE_MS,
+      error: 'Ready=False SecretSyncedError: could not get secret data from provider',
+    });
+    expect(knownFailure(before)).toBeUndefined();
+  });
 });
 
 describe('VaultStaticSecret completion', () => {
@@ -106,6 +129,43 @@ describe('VaultStaticSecret completion', () => {
       state: 'failed',
       error: 'Ready=False VaultClientError: Failed to read Vault secret: permission denied',
     });
+  });
+
+  it("reports VSO's error from SecretSynced's message: the real Ready says only Ready: VaultStaticSecretReady", () => {
+    const failed = verdict(
+      vss([
+        ready('False', 'Ready', '2030-01-01T10:00:06Z', 'VaultStaticSecretReady'),
+        {
+          type: 'SecretSynced',
+          status: 'False',
+          reason: 'Synced',
+          message:
+            'Failed to sync the secret, horizon=5s, err=empty response from Vault, path="secret/data/app"',
+          lastTransitionTime: '2030-01-01T09:00:00Z',
+        },
+      ]),
+    );
+    expect(failed).toEqual({
+      state: 'failed',
+      error:
+        'SecretSynced=False Synced: Failed to sync the secret, horizon=5s, err=empty response from Vault, path="secret/data/app"',
+    });
+  });
+
+  it('does not take a status update conflict (StatusUpdateError) for a failed sync', () => {
+    const at = new Date();
+    expect(
+      isStatusConflict({
+        reason: 'StatusUpdateError',
+        message:
+          'Operation cannot be fulfilled on vaultstaticsecrets.secrets.hashicorp.com "app": the object has been modified; please apply your changes to the latest version and try again',
+        at,
+      }),
+    ).toBe(true);
+    expect(isStatusConflict({ reason: 'StatusUpdateError', message: 'connection refused', at })).toBe(false);
+    expect(
+      isStatusConflict({ reason: 'VaultClientError', message: 'the object has been modified', at }),
+    ).toBe(false);
   });
 
   it('in the second of the previous reconcile, is done only when the status changed after the patch', () => {
