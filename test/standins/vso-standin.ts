@@ -477,7 +477,6 @@ class VsoController {
       return true;
     } catch (error) {
       if (!isConflict(error)) throw error;
-      this.stats.statusConflicts++;
       await recordEvent(
         this.kube,
         vss,
@@ -486,6 +485,7 @@ class VsoController {
         VSO_BEHAVIOUR.conflictMessage(vss.metadata.name),
         COMPONENT,
       );
+      this.stats.statusConflicts++;
       return false;
     }
   }

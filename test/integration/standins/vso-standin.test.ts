@@ -248,7 +248,11 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
     }
 
     expect(standin.stats.statusConflicts).toBeGreaterThan(conflictsBefore);
-    const conflict = (await events(name)).find((e) => e.reason === 'StatusUpdateError');
+    const conflict = await eventually(
+      async () => (await events(name)).find((e) => e.reason === 'StatusUpdateError'),
+      (e) => e !== undefined,
+      'the StatusUpdateError event',
+    );
     expect(conflict?.type).toBe('Warning');
     expect(conflict?.message).toMatch(/the object has been modified/);
     const v = await synced(name);
