@@ -1,6 +1,6 @@
 /**
  * Test servers built from Go modules of the project (test/env/<name>/: go.mod, go.sum,
- * main.go) into `.cache/bin/<name>`, once, and rebuilt only when their sources or build
+ * main.go; or a sub-package or required command of such a module) into `.cache/bin/<name>`, once, and rebuilt only when their sources or build
  * flags change. Several vitest processes may share one checkout: one builds, the others
  * wait on a file lock. Go's own module and build caches make a rebuild after a source
  * change take seconds to minutes instead of a cold build's many minutes.
@@ -14,8 +14,12 @@ import { withFileLock } from './file-lock.js';
 import { CACHE_DIR, REPO_ROOT } from './paths.js';
 
 export interface GoBinarySpec {
-  /** Folder under test/env and name of the binary in .cache/bin. */
+  /** Name of the binary in .cache/bin, and its folder under test/env unless `dir` says otherwise. */
   name: string;
+  /** The module folder under test/env, when several binaries come from one module. */
+  dir?: string;
+  /** What to build, in that folder: '.' (default), a sub-package, or an import path the module requires. */
+  pkg?: string;
   /** `go build` arguments before `-o`; part of the cache key. */
   buildArgs: readonly string[];
   /** Files of the folder that make up the source; part of the cache key. */
@@ -62,12 +66,12 @@ async function ensure(spec: GoBinarySpec): Promise<string> {
 }
 
 function sourceDir(spec: GoBinarySpec): string {
-  return path.join(REPO_ROOT, 'test', 'env', spec.name);
+  return path.join(REPO_ROOT, 'test', 'env', spec.dir ?? spec.name);
 }
 
 async function sourceHash(spec: GoBinarySpec): Promise<string> {
   const h = createHash('sha256');
-  h.update(JSON.stringify(spec.buildArgs));
+  h.update(JSON.stringify(spec.pkg === undefined ? spec.buildArgs : [spec.buildArgs, spec.pkg]));
   for (const f of spec.sourceFiles ?? DEFAULT_SOURCES) {
     h.update(`\0${f}\0`);
     h.update(await readFile(path.join(sourceDir(spec), f)));
@@ -92,7 +96,7 @@ async function build(spec: GoBinarySpec, binary: string): Promise<void> {
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       // nice: a cold build takes both cores for minutes; the tests beside it stay responsive.
-      const child = spawn('nice', ['-n', '10', 'go', ...spec.buildArgs, '-o', tmp, '.'], {
+      const child = spawn('nice', ['-n', '10', 'go', ...spec.buildArgs, '-o', tmp, spec.pkg ?? '.'], {
         cwd: sourceDir(spec),
         env: { ...process.env, GOWORK: 'off', CGO_ENABLED: process.env.CGO_ENABLED ?? '0' },
         stdio: ['ignore', log.fd, log.fd],
@@ -104,7 +108,7 @@ async function build(spec: GoBinarySpec, binary: string): Promise<void> {
       await rm(tmp, { force: true });
       // nice exits 127 when it cannot find the command.
       if (code === 127)
-        throw new EnvError("rotor test env: 'go' not found — install Go 1.24+ and put it on PATH");
+        throw new EnvError("rotor test env: 'go' not found — install Go 1.26+ and put it on PATH");
       const text = await readFile(logPath, 'utf8').catch(() => '');
       const tail = text.split('\n').slice(-40).join('\n');
       throw new EnvError(`rotor test env: building ${spec.name} failed (exit ${code}); ${logPath}:\n${tail}`);

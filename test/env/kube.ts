@@ -7,7 +7,8 @@
  * token identities (admin in system:masters, and the restricted user `rotor`), has every
  * CRD of test/env/crds (schema-only copies of the upstream files, see PROVENANCE.md there)
  * established and the RBAC of infra/k8s applied.
- * No controllers run: tests assert on API objects.
+ * kube-controller-manager, kube-scheduler and KWOK with fake nodes run beside it
+ * (kube-controllers.ts), so workloads really roll out.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
@@ -19,6 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ensureGoBinary, type GoBinarySpec } from './go-binary.js';
+import { type ClusterControllers, startClusterControllers } from './kube-controllers.js';
 import { freePorts } from './ports.js';
 import { sleep } from './wait.js';
 
@@ -43,6 +45,11 @@ export interface StartKubeClusterOptions {
   workDir?: string;
   /** Bound on apiserver readiness (default 120 s); CRDs get as long, at least 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * Run kube-controller-manager, kube-scheduler and KWOK beside the apiserver (default
+   * true). Off for benchmarks that only measure API traffic on thousands of workloads.
+   */
+  controllers?: boolean;
 }
 
 export class KubeEnvError extends Error {
@@ -54,7 +61,8 @@ export class KubeEnvError extends Error {
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const K8S_VERSION = 'v1.34.4';
-const APISERVER: GoBinarySpec = {
+/** kube-controller-manager and kube-scheduler are built from the same module with the same arguments. */
+export const APISERVER: GoBinarySpec = {
   name: 'kube-apiserver',
   buildArgs: [
     'build',
@@ -164,8 +172,8 @@ async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise
     '--service-cluster-ip-range=10.0.0.0/24',
     '--authorization-mode=RBAC',
     `--token-auth-file=${tokenFile}`,
-    // No controllers run, so no "default" ServiceAccount ever appears; with this plugin on,
-    // every Pod creation would be rejected. Nothing else depends on it.
+    // The "default" ServiceAccount of a new namespace appears only once the controller got
+    // to it; with this plugin on, a Pod created before that would be rejected.
     '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
     '--profiling=false',
@@ -193,9 +201,11 @@ async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise
   });
 
   let stopped = false;
+  let controllers: ClusterControllers | undefined;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    await controllers?.stop();
     if (!exited) {
       child.kill('SIGTERM');
       const killed = await Promise.race([
@@ -241,6 +251,17 @@ async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise
     phase(name, 'CRDs established');
     await applyRbac(admin);
     phase(name, 'RBAC applied');
+    if (opts.controllers ?? true) {
+      const adminKubeconfig = kubeconfig(name, server, caPem, 'admin', adminToken);
+      controllers = await startClusterControllers({
+        name,
+        dir,
+        adminKubeconfig,
+        caPem,
+        serviceAccountKeyFile: saKey,
+      });
+      phase(name, 'controllers running, fake nodes Ready');
+    }
 
     const kubeconfigYaml = (identity: 'admin' | 'rotor'): string =>
       kubeconfig(name, server, caPem, identity, identity === 'admin' ? adminToken : rotorToken);

@@ -9,7 +9,7 @@ import { EnvError } from './errors.js';
  */
 export type Prerequisite = 'go' | 'python' | 'postgres' | 'openssl';
 
-const MIN_GO = [1, 24] as const;
+const MIN_GO = [1, 26] as const; // KWOK v0.8.0 needs Go 1.26
 
 /** Throws one EnvError listing every missing prerequisite. */
 export async function checkPrerequisites(needed: readonly Prerequisite[]): Promise<void> {

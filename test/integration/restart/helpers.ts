@@ -126,3 +126,27 @@ export function envOf(
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What a writer other than the controllers changes: the spec (generation), the annotations
+ * (but the controllers' own), and rotor's managed fields. The test clusters run kube-controller-manager, whose status
+ * writes move resourceVersion without rotor doing anything.
+ */
+export function rotorView(obj: {
+  metadata?: {
+    generation?: number;
+    annotations?: Record<string, string>;
+    managedFields?: Array<{ manager?: string; operation?: string; time?: Date | string; fieldsV1?: object }>;
+  };
+}) {
+  return {
+    generation: obj.metadata?.generation,
+    // deployment.kubernetes.io/revision and the like are the controllers'.
+    annotations: Object.fromEntries(
+      Object.entries(obj.metadata?.annotations ?? {}).filter(([k]) => !k.includes('kubernetes.io/')),
+    ),
+    rotorWrites: (obj.metadata?.managedFields ?? [])
+      .filter((m) => m.manager === 'rotor')
+      .map((m) => ({ operation: m.operation, time: String(m.time), fields: JSON.stringify(m.fieldsV1) })),
+  };
+}
