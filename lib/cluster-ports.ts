@@ -5,13 +5,15 @@ import { describeError, NotFoundError } from './errors.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
 import {
+  affectedBy,
   type DerivedObject,
   type ResolveOptions,
   refreshDerived,
   resolveDerived,
 } from './kube/operators/index.js';
 import { RestartEngine } from './kube/restart/index.js';
-import type { PipelinePorts } from './pipeline.js';
+import type { Announcement, PipelinePorts } from './pipeline.js';
+import { refKey } from './secret-ref.js';
 import type { Logger } from './telemetry.js';
 
 /** What the cluster side needs: a client per configured cluster (ClusterRegistry). */
@@ -39,16 +41,33 @@ export interface ClusterPortsDeps {
  * restart engine per cluster they share with `rotor plan`, pause resumption and warm-up.
  */
 export class ClusterPorts
-  implements Pick<PipelinePorts<DerivedObject>, 'clusters' | 'resolve' | 'refresh' | 'restart'>
+  implements Pick<PipelinePorts<DerivedObject>, 'clusters' | 'resolve' | 'announce' | 'refresh' | 'restart'>
 {
   private readonly engines = new Map<string, Promise<RestartEngine>>();
+  /** Engines whose client is built: announce() must answer without waiting. */
+  private readonly readyEngines = new Map<string, RestartEngine>();
+  private readonly resolving = new Map<string, Promise<DerivedObject[]>>();
 
   constructor(private readonly deps: ClusterPortsDeps) {}
 
   readonly clusters = (): string[] => this.deps.clusters.names();
 
-  readonly resolve = async (cluster: string, ref: Parameters<PipelinePorts['resolve']>[1]) =>
-    resolveDerived(await this.deps.clusters.get(cluster), ref, this.resolveOptionsFor(cluster));
+  /** Resolving only reads, so runs for one secret that start together share one resolve. */
+  readonly resolve = (cluster: string, ref: Parameters<PipelinePorts['resolve']>[1]) => {
+    const key = `${cluster}|${refKey(ref)}`;
+    let resolved = this.resolving.get(key);
+    if (!resolved) {
+      resolved = this.deps.clusters
+        .get(cluster)
+        .then((client) => resolveDerived(client, ref, this.resolveOptionsFor(cluster)))
+        .finally(() => this.resolving.delete(key));
+      this.resolving.set(key, resolved);
+    }
+    return resolved;
+  };
+
+  readonly announce = (cluster: string, derived: DerivedObject[]): Announcement | undefined =>
+    this.readyEngines.get(cluster)?.expect(derived.flatMap((d) => affectedBy(d)));
 
   readonly refresh: PipelinePorts<DerivedObject>['refresh'] = async (cluster, derived, options) => {
     const client = await this.deps.clusters.get(cluster);
@@ -80,8 +99,15 @@ export class ClusterPorts
     return event.version ?? event.id;
   }
 
-  readonly restart: PipelinePorts<DerivedObject>['restart'] = async (cluster, changed, options) =>
-    (await this.engineFor(cluster)).restart(changed, options);
+  readonly restart: PipelinePorts<DerivedObject>['restart'] = async (
+    cluster,
+    changed,
+    { dryRun, announcement },
+  ) =>
+    (await this.engineFor(cluster)).restart(changed, {
+      dryRun,
+      ...(announcement ? { expectation: announcement } : {}),
+    });
 
   /** The pipeline's ports: these cluster ports with the given rotate port. */
   withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
@@ -89,6 +115,7 @@ export class ClusterPorts
       clusters: this.clusters,
       rotate,
       resolve: this.resolve,
+      announce: this.announce,
       refresh: this.refresh,
       restart: this.restart,
     };
@@ -118,12 +145,16 @@ export class ClusterPorts
           clock,
           log: (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields }),
         });
+        this.readyEngines.set(cluster, e);
         e.start().catch((error) =>
           log.warn('consumer index did not start', { cluster, error: describeError(error).message }),
         );
         return e;
       });
-      engine.catch(() => this.engines.delete(cluster));
+      engine.catch(() => {
+        this.engines.delete(cluster);
+        this.readyEngines.delete(cluster);
+      });
       this.engines.set(cluster, engine);
     }
     return engine;

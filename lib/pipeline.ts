@@ -29,8 +29,19 @@ export type RotationResult =
   | { status: 'rotated'; newVersion: string }
   | { status: 'skipped'; reason: string };
 
+/** Released once the run has handed its changes to restart, or gave up before. */
+export interface Announcement {
+  release(): void;
+}
+
 export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   clusters(): string[];
+  /**
+   * Before refreshing: tells the cluster's restart step which consumers this run is about
+   * to change, so concurrent runs touching the same workload merge their patches instead
+   * of waiting a fixed window. Optional; returns undefined when there is nothing to tell.
+   */
+  announce?(cluster: string, derived: D[]): Announcement | undefined;
   /** `expectedVersion`: the version the event saw; rotation skips when it is no longer current. */
   rotate(
     ref: SecretRef,
@@ -45,7 +56,7 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   restart(
     cluster: string,
     changed: ChangedResource[],
-    options: { dryRun: boolean },
+    options: { dryRun: boolean; announcement?: Announcement },
   ): Promise<WorkloadResult[]>;
 }
 
@@ -131,10 +142,12 @@ async function runInCluster<D extends DerivedRef>(
   timeline: Timeline,
   dryRun: boolean,
 ): Promise<ClusterRun> {
+  let announcement: Announcement | undefined;
   try {
     const derived = await ports.resolve(cluster, event.ref);
     timeline.mark('resolved', `${cluster}: ${derived.length} derived`);
     if (derived.length === 0) return { refreshes: [], workloads: [] };
+    announcement = dryRun ? undefined : ports.announce?.(cluster, derived);
     const refreshed = await ports.refresh(cluster, derived, {
       dryRun,
       event,
@@ -142,7 +155,12 @@ async function runInCluster<D extends DerivedRef>(
     });
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
     const workloads =
-      refreshed.changed.length > 0 ? await ports.restart(cluster, refreshed.changed, { dryRun }) : [];
+      refreshed.changed.length > 0
+        ? await ports.restart(cluster, refreshed.changed, {
+            dryRun,
+            ...(announcement ? { announcement } : {}),
+          })
+        : [];
     timeline.mark(
       'workloads-patched',
       `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`,
@@ -154,6 +172,8 @@ async function runInCluster<D extends DerivedRef>(
       workloads: [],
       failure: { cluster, error: describeError(error).message, retryable: isRetryableError(error) },
     };
+  } finally {
+    announcement?.release();
   }
 }
 

@@ -44,6 +44,10 @@ export interface ProcessOptions {
   skipRotation?: boolean;
 }
 
+/** Each cluster's resolve, started before the run (see prefetch). */
+type Prefetched<D> = Map<string, Promise<D[]>>;
+type RunOptions<D> = ProcessOptions & { resolved?: Prefetched<D> };
+
 /**
  * Runs events through the pipeline with the guarantees a sender relies on:
  * - exactly once per `source:id` (redeliveries answer 'duplicate' with the first outcome);
@@ -61,10 +65,12 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   async process(event: ChangeEvent, options: ProcessOptions = {}): Promise<Outcome> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
+    // Resolving only reads: it runs while the claim is written, off the critical path.
+    const resolved = this.prefetch(event);
     const result = await withIdempotency(
       idempotency,
       `${event.source}:${event.id}`,
-      () => this.runOrThrowTransient(event, options),
+      () => this.runOrThrowTransient(event, { ...options, resolved }),
       { inProgressExpiryMs: settings.inProgressExpiryMs, clock },
     );
     if (result.status === 'duplicate') {
@@ -102,7 +108,19 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     this.deps.telemetry.log.info('event ignored', { eventId: event.id, source, reason: event.reason });
   }
 
-  private async runOrThrowTransient(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
+  /** Each cluster's derived objects for the event's ref, read before the event is claimed. */
+  private prefetch(event: ChangeEvent): Prefetched<D> {
+    const { ports } = this.deps;
+    const resolved: Prefetched<D> = new Map();
+    for (const cluster of ports.clusters()) {
+      const derived = ports.resolve(cluster, event.ref);
+      derived.catch(() => undefined); // a duplicate never reads it; a run reports its failure
+      resolved.set(cluster, derived);
+    }
+    return resolved;
+  }
+
+  private async runOrThrowTransient(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     const outcome = await this.runShared(event, options);
     const unreachable = outcome.clusterFailures.filter((f) => f.retryable);
     if (unreachable.length === 0) return outcome;
@@ -117,7 +135,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   // Events naming the same secret version while a run for it is in flight share that run:
   // forcing the same ExternalSecret five times at once only slows each force down.
-  private runShared(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
+  private runShared(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     if (event.version === undefined) return this.run(event, options);
     const key = `${event.kind}|${refKey(event.ref)}|${event.version}|${options.skipRotation === true}`;
     const running = this.inflight.get(key);
@@ -127,8 +145,12 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     return started;
   }
 
-  private run(event: ChangeEvent, options: ProcessOptions & { dryRun?: boolean }): Promise<Outcome> {
-    const { telemetry, ports, clock, settings } = this.deps;
+  private run(event: ChangeEvent, options: RunOptions<D> & { dryRun?: boolean }): Promise<Outcome> {
+    const { telemetry, clock, settings } = this.deps;
+    const { resolved } = options;
+    const ports: PipelinePorts<D> = resolved
+      ? { ...this.deps.ports, resolve: (c, ref) => resolved.get(c) ?? this.deps.ports.resolve(c, ref) }
+      : this.deps.ports;
     return telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
       runPipeline(event, ports, clock, {
         dryRun: options.dryRun ?? settings.dryRun,

@@ -126,4 +126,54 @@ describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () =
     expect(outcome.status).toBe('nothing-to-do');
     expect(calls.refresh).toEqual([]);
   });
+
+  it('announces what a cluster will change before forcing it, hands the announcement to restart, and releases it', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const log: string[] = [];
+    const announcement = { release: () => log.push('released') };
+    const refresh = ports.refresh;
+    const restart = ports.restart;
+    const outcome = await runPipeline(
+      changeEvent(),
+      {
+        ...ports,
+        announce: (cluster, derived) => {
+          log.push(`announced ${cluster}: ${derived.map((d) => d.name).join(',')}`);
+          return announcement;
+        },
+        refresh: (cluster, derived, options) => {
+          log.push('refresh');
+          return refresh(cluster, derived, options);
+        },
+        restart: (cluster, changed, options) => {
+          log.push(`restart with ${options.announcement === announcement ? 'the' : 'no'} announcement`);
+          return restart(cluster, changed, options);
+        },
+      },
+      new ManualClock(),
+    );
+
+    expect(outcome.status).toBe('completed');
+    expect(log).toEqual(['announced alpha: db', 'refresh', 'restart with the announcement', 'released']);
+  });
+
+  it('releases the announcement of a cluster whose refresh failed, and announces nothing in a dry run', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES] } });
+    const log: string[] = [];
+    const failing = {
+      ...ports,
+      announce: () => ({ release: () => log.push('released') }),
+      refresh: async () => {
+        throw new TransientError('the API server went away');
+      },
+    };
+
+    const failed = await runPipeline(changeEvent(), failing, new ManualClock());
+    await runPipeline(changeEvent(), { ...ports, announce: failing.announce }, new ManualClock(), {
+      dryRun: true,
+    });
+
+    expect(failed.clusterFailures).toHaveLength(1);
+    expect(log).toEqual(['released']);
+  });
 });

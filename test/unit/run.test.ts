@@ -3,6 +3,7 @@ import { ForbiddenError, TransientError } from '../../lib/errors.js';
 import type { Outcome } from '../../lib/outcome.js';
 import type { PipelinePorts } from '../../lib/pipeline.js';
 import { Runner } from '../../lib/run.js';
+import type { IdempotencyStore } from '../../lib/state/idempotency.js';
 import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../lib/telemetry.js';
 import { testConfig } from './events/support.js';
@@ -16,14 +17,18 @@ import {
   restarted,
 } from './support/fake-ports.js';
 
-function runnerOver(ports: PipelinePorts, settings: { dryRun?: boolean } = {}) {
+function runnerOver(
+  ports: PipelinePorts,
+  settings: { dryRun?: boolean } = {},
+  idempotency: IdempotencyStore = new MemoryIdempotencyStore(),
+) {
   const clock = new ManualClock();
   const logLines: string[] = [];
   const notified: Outcome[] = [];
   const reported: Outcome[] = [];
   const runner = new Runner({
     ports,
-    idempotency: new MemoryIdempotencyStore(),
+    idempotency,
     clock,
     telemetry: createTelemetry(testConfig().telemetry, { write: (l) => logLines.push(l) }),
     notify: async (o) => {
@@ -53,7 +58,8 @@ describe('Runner.process: exactly once per delivery', () => {
 
     expect(first.status).toBe('completed');
     expect(again).toMatchObject({ status: 'duplicate', eventId: 'eg-1', workloads: first.workloads });
-    expect(calls.resolve).toEqual(['alpha']);
+    expect(calls.refresh.map((r) => r.cluster)).toEqual(['alpha']);
+    expect(calls.restart.map((r) => r.cluster)).toEqual(['alpha']);
   });
 
   it('runs the same id from two sources twice: the key is source and id', async () => {
@@ -77,7 +83,7 @@ describe('Runner.process: exactly once per delivery', () => {
     held.open();
     const outcomes = await Promise.all([first, second]);
 
-    expect(calls.resolve).toEqual(['alpha']);
+    expect(calls.refresh.map((r) => r.cluster)).toEqual(['alpha']);
     expect(outcomes[1]).toMatchObject({
       eventId: 'replica-b',
       sharedRunOf: 'replica-a',
@@ -119,15 +125,50 @@ describe('Runner.process: an unreachable cluster makes the sender deliver again'
   });
 
   it('records a run whose cluster refused for good as done: retrying cannot help', async () => {
-    const { ports, calls } = fakePorts({ alpha: { fail: new ForbiddenError('rotor may not list') } });
+    const { ports } = fakePorts({ alpha: { fail: new ForbiddenError('rotor may not list') } });
     const { runner } = runnerOver(ports);
 
     const first = await runner.process(changeEvent({ id: 'eg-3' }));
     const again = await runner.process(changeEvent({ id: 'eg-3' }));
 
     expect(first.status).toBe('failed');
-    expect(again.status).toBe('duplicate');
+    expect(again).toMatchObject({ status: 'duplicate', clusterFailures: first.clusterFailures });
+  });
+});
+
+describe('Runner.process: the state store off the critical path', () => {
+  it('reads what derives from the secret while the claim is written, and forces nothing before the claim is won', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const claim = deferred();
+    const store = new MemoryIdempotencyStore();
+    const putInProgress = store.putInProgress.bind(store);
+    store.putInProgress = async (key, expiresAt) => {
+      await claim.gate;
+      return putInProgress(key, expiresAt);
+    };
+    const { runner } = runnerOver(ports, {}, store);
+
+    const processing = runner.process(changeEvent({ id: 'eg-9' }));
+    await new Promise((resolve) => setImmediate(resolve));
+
     expect(calls.resolve).toEqual(['alpha']);
+    expect(calls.refresh).toEqual([]);
+    claim.open();
+    expect((await processing).status).toBe('completed');
+    expect(calls.resolve).toEqual(['alpha']);
+    expect(calls.refresh.map((r) => r.cluster)).toEqual(['alpha']);
+  });
+
+  it('a duplicate found by the claim only read: nothing is forced or restarted again', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const { runner } = runnerOver(ports);
+
+    await runner.process(changeEvent({ id: 'eg-10' }));
+    const again = await runner.process(changeEvent({ id: 'eg-10' }));
+
+    expect(again.status).toBe('duplicate');
+    expect(calls.refresh).toHaveLength(1);
+    expect(calls.restart).toHaveLength(1);
   });
 });
 

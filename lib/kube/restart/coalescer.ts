@@ -1,66 +1,155 @@
 /**
- * Per-key debounce with serialisation: items submitted for one key within `windowMs` of
- * the first are handed to `run` together, once; while a run for a key is in flight, new
- * items wait and join the next batch, so one workload is never written by two runs at
- * once. This is what turns a burst of Secret changes into one patch per workload
- * (Reloader issues #110, #279, #856: no debounce, restart storms).
+ * Per-key batching without a fixed wait. A batch for a key starts at once (after the
+ * current tick, so the changes one restart() submits together stay together), unless
+ * rotor knows that more changes to the same key are on their way:
+ *   - a run for the key is in flight: new items wait and join the next batch, so one
+ *     workload is never written by two runs at once and a burst becomes few patches;
+ *   - another pipeline run announced (expect()) that it will change resources this key
+ *     consumes and has not submitted yet: the batch waits for it, at most `maxWaitMs`
+ *     after its first item, so two secrets of one workload changed together cost one
+ *     rollout (Reloader issues #110, #279, #856: no debounce, restart storms).
+ * A lone change waits for nothing.
  */
+export interface Timers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+export const systemTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** Milliseconds on a monotonic clock; injected with Timers so tests control both. */
+export type Now = () => number;
+
+/** What a pipeline run announced it will submit; released when it has submitted or given up. */
+export interface Expectation {
+  release(): void;
+}
+
+interface KeyState<T, R> {
+  running?: Promise<unknown>;
+  next?: Batch<T, R>;
+  /** Announced runs that have not submitted to this key yet. */
+  expected: Set<object>;
+  timer?: unknown;
+}
+
 export class Coalescer<T, R> {
-  private readonly pending = new Map<string, Batch<T, R>>();
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly keys = new Map<string, KeyState<T, R>>();
 
   constructor(
-    private readonly windowMs: number,
+    private readonly maxWaitMs: number,
     private readonly run: (key: string, items: T[]) => Promise<R>,
+    private readonly timers: Timers = systemTimers,
+    private readonly now: Now = () => performance.now(),
   ) {}
 
-  submit(key: string, item: T): Promise<R> {
-    let batch = this.pending.get(key);
-    if (!batch) {
-      batch = newBatch<T, R>();
-      this.pending.set(key, batch);
-      this.schedule(key, batch);
-    }
-    batch.items.push(item);
-    return batch.promise;
+  /**
+   * Announces that the caller will submit to each key (or release the expectation).
+   * Batches for these keys hold for it, bounded by maxWaitMs.
+   */
+  expect(keys: Iterable<string>): Expectation {
+    const held = [...new Set(keys)];
+    const expectation: Expectation = {
+      release: () => {
+        for (const key of held) {
+          const s = this.keys.get(key);
+          if (s?.expected.delete(expectation)) this.schedule(key);
+        }
+      },
+    };
+    for (const key of held) this.state(key).expected.add(expectation);
+    return expectation;
+  }
+
+  /** `from`: the expectation this item fulfils (its run no longer holds the key). */
+  submit(key: string, item: T, from?: Expectation): Promise<R> {
+    const s = this.state(key);
+    if (from) s.expected.delete(from);
+    s.next ??= newBatch<T, R>(this.now());
+    s.next.items.push(item);
+    const promise = s.next.promise;
+    this.schedule(key);
+    return promise;
   }
 
   /** Waits for every batch submitted so far to finish. */
   async drain(): Promise<void> {
-    while (this.pending.size > 0 || this.inflight.size > 0) {
-      await Promise.allSettled([...this.pending.values()].map((b) => b.promise));
-      await Promise.allSettled([...this.inflight.values()]);
+    for (;;) {
+      const busy = [...this.keys.values()].flatMap((s) => [
+        ...(s.next ? [s.next.promise] : []),
+        ...(s.running ? [s.running] : []),
+      ]);
+      if (busy.length === 0) return;
+      await Promise.allSettled(busy);
     }
   }
 
-  private schedule(key: string, batch: Batch<T, R>): void {
-    setTimeout(() => void this.flush(key, batch), this.windowMs);
+  private state(key: string): KeyState<T, R> {
+    let s = this.keys.get(key);
+    if (!s) {
+      s = { expected: new Set() };
+      this.keys.set(key, s);
+    }
+    return s;
   }
 
-  private async flush(key: string, batch: Batch<T, R>): Promise<void> {
-    // The batch stays open while an earlier run for the key finishes: late items join it.
-    await this.inflight.get(key)?.catch(() => undefined);
-    if (this.pending.get(key) === batch) this.pending.delete(key);
-    const job = this.run(key, batch.items);
-    this.inflight.set(key, job);
+  /** Decides after the current tick, so items submitted together start together. */
+  private schedule(key: string): void {
+    queueMicrotask(() => this.decide(key));
+  }
+
+  private decide(key: string): void {
+    const s = this.keys.get(key);
+    if (!s) return;
+    if (s.running) return; // its end decides again
+    const batch = s.next;
+    if (!batch) {
+      if (s.expected.size === 0 && s.timer === undefined) this.keys.delete(key);
+      return;
+    }
+    const waitLeft = batch.firstAt + this.maxWaitMs - this.now();
+    if (s.expected.size > 0 && waitLeft > 0) {
+      if (s.timer === undefined)
+        s.timer = this.timers.set(() => {
+          s.timer = undefined;
+          this.decide(key);
+        }, waitLeft);
+      return;
+    }
+    if (s.timer !== undefined) {
+      this.timers.clear(s.timer);
+      s.timer = undefined;
+    }
+    s.next = undefined;
+    const job = this.start(key, batch);
+    s.running = job;
+    void job.finally(() => {
+      s.running = undefined;
+      this.decide(key);
+    });
+  }
+
+  private async start(key: string, batch: Batch<T, R>): Promise<void> {
     try {
-      batch.resolve(await job);
+      batch.resolve(await this.run(key, batch.items));
     } catch (error) {
       batch.reject(error);
-    } finally {
-      if (this.inflight.get(key) === job) this.inflight.delete(key);
     }
   }
 }
 
 interface Batch<T, R> {
+  firstAt: number;
   items: T[];
   promise: Promise<R>;
   resolve: (value: R) => void;
   reject: (error: unknown) => void;
 }
 
-function newBatch<T, R>(): Batch<T, R> {
+function newBatch<T, R>(firstAt: number): Batch<T, R> {
   let resolve!: (value: R) => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<R>((res, rej) => {
@@ -69,5 +158,5 @@ function newBatch<T, R>(): Batch<T, R> {
   });
   // Callers always await; this keeps an unobserved rejection from crashing the process.
   promise.catch(() => undefined);
-  return { items: [], promise, resolve, reject };
+  return { firstAt, items: [], promise, resolve, reject };
 }

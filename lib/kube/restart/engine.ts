@@ -8,7 +8,7 @@ import type { KubeObject } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { resourceTypeOf } from './annotations.js';
-import { Coalescer } from './coalescer.js';
+import { Coalescer, type Expectation, type Now, type Timers } from './coalescer.js';
 import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
 import { decideTargets, type ScopedResource } from './decide.js';
 import { ScopeFilter } from './filters.js';
@@ -26,7 +26,13 @@ export interface RestartEngineDeps {
   log?: RestartLog;
   /** Workload kinds handled (default: every kind rotor knows). */
   kinds?: readonly WorkloadKind[];
+  /** The coalescer's timers and monotonic clock (tests drive them). */
+  timers?: Timers;
+  now?: Now;
 }
+
+/** Handed back to restart(): the changes a pipeline run announced before refreshing. */
+export type RestartExpectation = Expectation;
 
 interface PendingChange {
   ref: WorkloadRef;
@@ -43,9 +49,10 @@ const ROLLOUT_POLL_MS = 250;
  * cluster, with Reloader's rules, hash and patches. Per workload: find it in the index,
  * read the changed resources' current content, read the workload, decide (rules.ts),
  * build the patch (strategies/), write it guarded by the resourceVersion that was read,
- * and on 409 read again and decide again. Changes for one workload within
- * `coalesceWindowMs` become one write; `plan` and dry runs take the same path and stop
- * before writing.
+ * and on 409 read again and decide again. A change is written at once unless more changes
+ * to the same workload are known to be coming (a write for it in flight, or another run
+ * that announced them with expect()); those become one write, waiting at most
+ * `coalesceWindowMs`. `plan` and dry runs take the same path and stop before writing.
  */
 export class RestartEngine {
   private readonly clock: Clock;
@@ -58,6 +65,7 @@ export class RestartEngine {
   private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
   private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
   private indexReady?: Promise<void>;
+  private indexWarm = false;
 
   constructor(
     private readonly client: ClusterClient,
@@ -72,13 +80,37 @@ export class RestartEngine {
     this.scope = new ScopeFilter(client, options);
     this.strategy = strategyFor(options.strategy, this.clock);
     this.limit = createLimiter(options.concurrency);
-    this.coalescer = new Coalescer(options.coalesceWindowMs, (_key, items) => this.runBatch(items));
+    this.coalescer = new Coalescer(
+      options.coalesceWindowMs,
+      (_key, items) => this.runBatch(items),
+      deps.timers,
+      deps.now,
+    );
   }
 
   /** Lists every workload kind once and keeps the index current by watch; restart() does it lazily otherwise. */
   start(): Promise<void> {
-    this.indexReady ??= this.index.start();
+    this.indexReady ??= this.index.start().then(() => {
+      this.indexWarm = true;
+    });
     return this.indexReady;
+  }
+
+  /**
+   * A pipeline run announces the resources it is about to refresh: patches of their
+   * consumers wait for its restart() (or release()) instead of writing twice. Without a
+   * warm index nothing is announced (the lookup would have to wait for the list).
+   */
+  expect(changes: ChangedResource[]): RestartExpectation {
+    const keys: string[] = [];
+    if (this.indexWarm) {
+      for (const change of changes) {
+        if (change.cluster !== this.client.name) continue;
+        const refs = this.index.lookup(change.namespace, resourceTypeOf(change.kind), change.name);
+        for (const ref of refs) keys.push(workloadKey(ref));
+      }
+    }
+    return this.coalescer.expect(keys);
   }
 
   async close(): Promise<void> {
@@ -110,19 +142,30 @@ export class RestartEngine {
     this.resumeTimers.add(timer);
   }
 
-  /** Restart every consumer of the changed resources in this cluster; one result per workload. */
-  async restart(changes: ChangedResource[], opts: { dryRun?: boolean } = {}): Promise<WorkloadResult[]> {
-    if (opts.dryRun ?? this.options.dryRun) return this.plan(changes);
-    const arrivedAt = performance.now();
-    const groups = await this.consumersOf(changes);
-    const results = await Promise.all(
-      [...groups].map(([key, g]) => {
-        const submitted = g.changes.map((change) =>
-          this.coalescer.submit(key, { ref: g.ref, change, arrivedAt }),
+  /**
+   * Restart every consumer of the changed resources in this cluster; one result per
+   * workload. `expectation` is what this run announced with expect(): it is fulfilled by
+   * the submission and released for whatever did not change.
+   */
+  async restart(
+    changes: ChangedResource[],
+    opts: { dryRun?: boolean; expectation?: RestartExpectation } = {},
+  ): Promise<WorkloadResult[]> {
+    let submitted: Array<Promise<WorkloadResult | undefined>> = [];
+    try {
+      if (opts.dryRun ?? this.options.dryRun) return await this.plan(changes);
+      const arrivedAt = performance.now();
+      const groups = await this.consumersOf(changes);
+      submitted = [...groups].map(([key, g]) => {
+        const all = g.changes.map((change) =>
+          this.coalescer.submit(key, { ref: g.ref, change, arrivedAt }, opts.expectation),
         );
-        return submitted[submitted.length - 1];
-      }),
-    );
+        return all[all.length - 1] as Promise<WorkloadResult | undefined>;
+      });
+    } finally {
+      opts.expectation?.release();
+    }
+    const results = await Promise.all(submitted);
     return results.filter((r): r is WorkloadResult => r !== undefined);
   }
 

@@ -1,53 +1,191 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer } from '../../../../lib/kube/restart/coalescer.js';
+import { Coalescer, type Timers } from '../../../../lib/kube/restart/coalescer.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Timers and a monotonic clock that only move when the test says so. */
+class ManualTime implements Timers {
+  nowMs = 0;
+  private readonly due = new Map<object, { at: number; fn: () => void }>();
+  readonly now = () => this.nowMs;
+  set(fn: () => void, ms: number): unknown {
+    const handle = {};
+    this.due.set(handle, { at: this.nowMs + ms, fn });
+    return handle;
+  }
+  clear(handle: unknown): void {
+    this.due.delete(handle as object);
+  }
+  get pending(): number {
+    return this.due.size;
+  }
+  async advance(ms: number): Promise<void> {
+    this.nowMs += ms;
+    for (const [handle, t] of [...this.due]) {
+      if (t.at > this.nowMs) continue;
+      this.due.delete(handle);
+      t.fn();
+    }
+    await settle();
+  }
+}
+
+/** Lets every queued microtask and promise continuation run; no wall-clock time passes. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function recorder(time: ManualTime, maxWaitMs = 200) {
+  const runs: Array<[string, string[]]> = [];
+  const gates: Array<() => void> = [];
+  let active = 0;
+  let maxActive = 0;
+  const c = new Coalescer<string, number>(
+    maxWaitMs,
+    async (key, items) => {
+      active++;
+      maxActive = Math.max(maxActive, active);
+      runs.push([key, items]);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      active--;
+      return runs.length;
+    },
+    time,
+    time.now,
+  );
+  const finishRun = async () => {
+    gates.shift()?.();
+    await settle();
+  };
+  return { c, runs, finishRun, maxActive: () => maxActive };
+}
 
 describe('Coalescer', () => {
-  it('hands every item submitted for a key within the window to one run', async () => {
-    const runs: string[][] = [];
-    const c = new Coalescer<string, number>(30, async (_key, items) => {
-      runs.push(items);
-      return runs.length;
-    });
-    const a = c.submit('w', 'secret-a');
-    await sleep(10);
-    const b = c.submit('w', 'secret-b');
-    expect(await Promise.all([a, b])).toEqual([1, 1]);
-    expect(runs).toEqual([['secret-a', 'secret-b']]);
+  it('starts a lone change at once, without waiting for any window', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const result = c.submit('w', 'secret-a');
+    await settle();
+    expect(runs).toEqual([['w', ['secret-a']]]);
+    expect(time.pending).toBe(0);
+    await finishRun();
+    await expect(result).resolves.toBe(1);
   });
 
-  it('runs different keys separately', async () => {
-    const runs: Array<[string, string[]]> = [];
-    const c = new Coalescer<string, void>(5, async (key, items) => {
-      runs.push([key, items]);
-    });
-    await Promise.all([c.submit('w1', 'x'), c.submit('w2', 'x')]);
-    expect(runs.sort()).toEqual([
+  it('hands the changes submitted together for one key to one run', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const a = c.submit('w', 'secret-a');
+    const b = c.submit('w', 'secret-b');
+    await settle();
+    await finishRun();
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+    expect(runs).toEqual([['w', ['secret-a', 'secret-b']]]);
+  });
+
+  it('runs different keys separately and concurrently', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const done = Promise.all([c.submit('w1', 'x'), c.submit('w2', 'x')]);
+    await settle();
+    expect(runs).toEqual([
       ['w1', ['x']],
       ['w2', ['x']],
     ]);
+    await finishRun();
+    await finishRun();
+    await done;
   });
 
-  it('never runs one key twice at once; items arriving meanwhile join the next run', async () => {
-    let active = 0;
-    let maxActive = 0;
-    const runs: string[][] = [];
-    const c = new Coalescer<string, void>(0, async (_key, items) => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs.push(items);
-      await sleep(40);
-      active--;
-    });
+  it('never runs one key twice at once; changes arriving meanwhile join the next run, which starts when the first ends', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun, maxActive } = recorder(time);
     const first = c.submit('w', '1');
-    await sleep(10);
+    await settle();
     const second = c.submit('w', '2');
-    await sleep(5);
+    await settle();
     const third = c.submit('w', '3');
-    await Promise.all([first, second, third]);
-    expect(maxActive).toBe(1);
-    expect(runs).toEqual([['1'], ['2', '3']]);
+    await settle();
+    expect(runs).toEqual([['w', ['1']]]);
+    await finishRun();
+    expect(runs).toEqual([
+      ['w', ['1']],
+      ['w', ['2', '3']],
+    ]);
+    await finishRun();
+    expect(await Promise.all([first, second, third])).toEqual([1, 2, 2]);
+    expect(maxActive()).toBe(1);
+  });
+
+  it('holds a batch for a change another run announced for the same key, and starts it when that change arrives', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const other = c.expect(['w']);
+    const a = c.submit('w', 'secret-a');
+    await time.advance(50);
+    expect(runs).toEqual([]);
+    const b = c.submit('w', 'secret-b', other);
+    await settle();
+    expect(runs).toEqual([['w', ['secret-a', 'secret-b']]]);
+    expect(time.nowMs).toBe(50);
+    await finishRun();
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+    expect(time.pending).toBe(0);
+  });
+
+  it('starts the held batch at once when the announcing run gives up', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const other = c.expect(['w']);
+    const a = c.submit('w', 'secret-a');
+    await settle();
+    expect(runs).toEqual([]);
+    other.release();
+    await settle();
+    expect(runs).toEqual([['w', ['secret-a']]]);
+    expect(time.pending).toBe(0);
+    await finishRun();
+    await a;
+  });
+
+  it('waits for announced changes at most maxWaitMs after the first change; a later arrival gets its own run', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time, 200);
+    const slow = c.expect(['w']);
+    const a = c.submit('w', 'secret-a');
+    await time.advance(199);
+    expect(runs).toEqual([]);
+    await time.advance(1);
+    expect(runs).toEqual([['w', ['secret-a']]]);
+    await finishRun();
+    const b = c.submit('w', 'secret-b', slow);
+    await settle();
+    expect(runs).toEqual([
+      ['w', ['secret-a']],
+      ['w', ['secret-b']],
+    ]);
+    await finishRun();
+    expect(await Promise.all([a, b])).toEqual([1, 2]);
+  });
+
+  it('an announcement for another key holds nothing', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const other = c.expect(['w2']);
+    const a = c.submit('w1', 'x');
+    await settle();
+    expect(runs).toEqual([['w1', ['x']]]);
+    other.release();
+    await finishRun();
+    await a;
+  });
+
+  it('a run does not wait for its own announcement', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const mine = c.expect(['w']);
+    const a = c.submit('w', 'x', mine);
+    await settle();
+    expect(runs).toEqual([['w', ['x']]]);
+    mine.release();
+    await finishRun();
+    await a;
   });
 
   it('passes a failure to every caller of the batch and keeps working afterwards', async () => {
@@ -61,14 +199,23 @@ describe('Coalescer', () => {
     await expect(c.submit('w', 'c')).resolves.toBe('ok');
   });
 
-  it('drain waits for pending and running batches', async () => {
-    let done = false;
-    const c = new Coalescer<string, void>(10, async () => {
-      await sleep(20);
-      done = true;
-    });
+  it('drain waits for held and running batches', async () => {
+    const time = new ManualTime();
+    const { c, runs, finishRun } = recorder(time);
+    const held = c.expect(['w']);
     void c.submit('w', 'a');
-    await c.drain();
-    expect(done).toBe(true);
+    let drained = false;
+    const draining = c.drain().then(() => {
+      drained = true;
+    });
+    await settle();
+    expect(drained).toBe(false);
+    held.release();
+    await settle();
+    expect(runs).toHaveLength(1);
+    expect(drained).toBe(false);
+    await finishRun();
+    await draining;
+    expect(drained).toBe(true);
   });
 });
