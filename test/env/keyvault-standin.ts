@@ -58,6 +58,8 @@ const CHALLENGE = `Bearer authorization="https://login.microsoftonline.com/${TEN
 const RECOVERABLE_DAYS = 90;
 const NAME = /^[0-9a-zA-Z-]{1,127}$/;
 const PAGE_MAX = 25;
+/** Azure's idle timeout of a connection (4 minutes). */
+const IDLE_CONNECTION_MS = 240_000;
 
 export async function startKeyVaultStandin(opts: { vaultName: string }): Promise<KeyVaultStandin> {
   const tls = await issueServerTls(
@@ -278,6 +280,12 @@ export async function startKeyVaultStandin(opts: { vaultName: string }): Promise
         scheduledPurgeDate: s.deleted?.scheduledPurgeDate,
       }));
 
+  // Key Vault's front end keeps an idle connection for minutes, longer than any client's
+  // idle timeout (Go's 90 s), so clients never race its close. Node's default (5 s) closed
+  // sockets the clients' agents were about to reuse: under load the request went out on a
+  // closed connection and failed with `read ECONNRESET`.
+  server.keepAliveTimeout = IDLE_CONNECTION_MS;
+  server.headersTimeout = IDLE_CONNECTION_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);

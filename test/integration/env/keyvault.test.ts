@@ -1,3 +1,4 @@
+import https from 'node:https';
 import { SecretClient } from '@azure/keyvault-secrets';
 import { describe, expect, it } from 'vitest';
 import { keyVaultClientForTest, staticTokenCredential, testEnv, uniqueName } from '../../env/index.js';
@@ -55,5 +56,27 @@ describe('Key Vault endpoint (stand-in) through @azure/keyvault-secrets', () => 
     expect(deleted.recoveryId).toContain(`/deletedsecrets/${name}`);
     expect(recovered.value).toBe('v');
     await expect(client.getSecret(name)).rejects.toMatchObject({ statusCode: 404 });
+  });
+});
+
+describe('Key Vault endpoint (stand-in) connections', () => {
+  it('keeps idle keep-alive connections longer than clients do (Go: 90 s), as Azure does, so a reused connection is never closed under the client', async () => {
+    const kv = testEnv().lowkey;
+    const agent = new https.Agent({ keepAlive: true, ca: kv.caPem });
+    try {
+      const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+        https
+          .get(`${kv.vaultUrl}/secrets/anything?api-version=7.5`, { agent }, (res) => {
+            res.resume();
+            resolve(String(res.headers['keep-alive'] ?? ''));
+          })
+          .on('error', reject);
+      });
+
+      const idleSeconds = Number(/timeout=(\d+)/.exec(keepAlive ?? '')?.[1]);
+      expect(idleSeconds).toBeGreaterThan(90);
+    } finally {
+      agent.destroy();
+    }
   });
 });
