@@ -1,14 +1,15 @@
 /**
- * Cold start of rotor's host as its own process: process start → listening → first Event
- * Grid event handled (refresh forced, Secret updated, Deployment patched), then the
- * process's peak RSS after 50 more events (rotor alone: the servers and stand-ins run
- * elsewhere). Compiled output (dist/) when built, else TypeScript through tsx.
+ * Cold start of rotor's host as its own process, from the bundle `npm start` runs (built
+ * first when a source changed): process start → listening → first Event Grid event handled
+ * (refresh forced, Secret updated, Deployment patched), with a cluster, Key Vault, OpenBao
+ * and the state store configured. Then the process's RSS after RSS_EVENTS more events
+ * (rotor alone: the servers and stand-ins run elsewhere).
  *
  *   npx tsx bench/cold-start.ts      → bench/results/cold-start.json
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +25,21 @@ import { summarise } from './stats.js';
 const random = () => randomBytes(12).toString('base64url');
 const log = (m: string) => console.log(`[cold-start] ${m}`);
 const ROOT = new URL('..', import.meta.url).pathname;
+const RUNS = 5;
+const RSS_EVENTS = Number(process.env.ROTOR_BENCH_RSS_EVENTS ?? '1000');
+const HOST = join(ROOT, 'dist/lib/host/main.js');
 
 async function main(): Promise<void> {
   const env = await startEnvironment({ clusters: 1, log });
   // The in-process sandbox only runs the operator stand-ins; events go to the child process.
   const sandbox = await startSandbox(env.descriptor);
   const runs: Array<{ readyMs: number; firstEventMs: number }> = [];
-  let peakRssBytes = 0;
+  let rss = { afterBytes: 0, peakBytes: 0 };
+  // @ts-expect-error: a plain .mjs script without types
+  const { ensureBuilt } = (await import('../scripts/build.mjs')) as {
+    ensureBuilt: (o?: { log?: (m: string) => void }) => Promise<void>;
+  };
+  await ensureBuilt({ log });
   try {
     const app: SampleApp = {
       namespace: 'cold',
@@ -43,11 +52,10 @@ async function main(): Promise<void> {
     await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
     const kv = keyVaultClientForTest(env.descriptor.lowkey);
     const config = sandboxConfig(env.descriptor, { dir: mkdtempSync(join(tmpdir(), 'rotor-cold-')) });
-    const built = existsSync(join(ROOT, 'dist/lib/host/main.js'));
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < RUNS; i++) {
       const port = await freePort();
       const t0 = performance.now();
-      const child = spawnHost(built, port, JSON.stringify(config));
+      const child = spawnHost(port, JSON.stringify(config));
       try {
         await waitUntil(
           async () =>
@@ -58,9 +66,17 @@ async function main(): Promise<void> {
         await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
         runs.push({ readyMs, firstEventMs: performance.now() - t0 });
         if (i === 0) {
-          for (let k = 0; k < 50; k++)
-            await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
-          peakRssBytes = peakRss(child.pid);
+          let sent = 0;
+          await Promise.all(
+            Array.from({ length: 4 }, async () => {
+              while (sent < RSS_EVENTS) {
+                sent++;
+                await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
+              }
+            }),
+          );
+          rss = memoryOf(child.pid);
+          log(`host RSS after ${RSS_EVENTS} events: ${Math.round(rss.afterBytes / 1048576)} MiB`);
         }
       } finally {
         child.kill('SIGTERM');
@@ -70,10 +86,12 @@ async function main(): Promise<void> {
       benchmark: 'cold-start',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-      runtime: built ? 'node dist/ (compiled)' : 'node --import tsx (TypeScript compiled on load)',
+      runtime: 'node dist/lib/host/main.js (esbuild bundle)',
       processStartToListening: summarise(runs.map((r) => r.readyMs)),
       processStartToFirstEventHandled: summarise(runs.map((r) => r.firstEventMs)),
-      hostPeakRssBytesAfter51Events: peakRssBytes,
+      rssEvents: RSS_EVENTS,
+      hostRssMiBAfterEvents: Math.round(rss.afterBytes / 1048576),
+      hostPeakRssMiB: Math.round(rss.peakBytes / 1048576),
     };
     await mkdir(new URL('./results/', import.meta.url), { recursive: true });
     await writeFile(
@@ -90,11 +108,8 @@ async function main(): Promise<void> {
 /** The child host's key (ROTOR_HOST_KEY), so no key file is written. */
 const HOST_KEY = randomBytes(24).toString('base64url');
 
-function spawnHost(built: boolean, port: number, configJson: string): ChildProcess {
-  const args = built
-    ? [join(ROOT, 'dist/lib/host/main.js')]
-    : ['--import', 'tsx', join(ROOT, 'lib/host/main.ts')];
-  return spawn(process.execPath, args, {
+function spawnHost(port: number, configJson: string): ChildProcess {
+  return spawn(process.execPath, [HOST], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -125,10 +140,10 @@ async function sendChange(
   if (!res.ok) throw new Error(`host answered ${res.status}: ${await res.text()}`);
 }
 
-function peakRss(pid: number | undefined): number {
+function memoryOf(pid: number | undefined): { afterBytes: number; peakBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? '0');
-  return kb * 1024;
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? '0');
+  return { afterBytes: kb('VmRSS') * 1024, peakBytes: kb('VmHWM') * 1024 };
 }
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Writes bench/README.md from bench/results/*.json: one table, each figure beside its
- * poll baseline where there is one. Missing results are listed, not invented.
+ * Writes bench/results/summary.json and bench/README.md from bench/results/*.json: every
+ * figure beside its target, then beside the poll baseline where there is one. Missing
+ * results are reported as not measured, never invented.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -22,27 +23,214 @@ const ms = (v: unknown) => (typeof v === 'number' ? `${v} ms` : 'n/a');
 const ratio = (baselineMs: number, v: unknown) =>
   typeof v === 'number' && v > 0 ? `${Math.round(baselineMs / v).toLocaleString('en')}×` : 'n/a';
 
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const MiB = 1_048_576;
+
+/** Every figure of bench/results/summary.json, where it comes from, and its target. */
+interface Figure {
+  key: string;
+  label: string;
+  value: number | undefined;
+  unit: 'ms' | 'MiB' | 'bytes' | '';
+  /** Met when value <= max (undefined: reported, no target). */
+  max?: number;
+  target?: string;
+}
+
+function figures(r: Record<string, Json | undefined>): Figure[] {
+  const { e2e, cold, scale, pkg } = r;
+  const opSync = num(get(e2e, 'latency.operatorSync.p50Ms'));
+  const deployments = num(get(e2e, 'burst.deployments'));
+  return [
+    {
+      key: 'overhead.p50',
+      label: 'rotor overhead (event → patch minus operator sync), p50',
+      value: num(get(e2e, 'latency.overhead.p50Ms')),
+      unit: 'ms',
+      max: 10,
+      target: '≤ 10 ms',
+    },
+    {
+      key: 'overhead.p99',
+      label: 'rotor overhead, p99',
+      value: num(get(e2e, 'latency.overhead.p99Ms')),
+      unit: 'ms',
+      max: 30,
+      target: '≤ 30 ms',
+    },
+    {
+      key: 'eventToPatch.p50',
+      label: 'event → patch (POST → pod template changed), p50',
+      value: num(get(e2e, 'latency.eventToPatch.p50Ms')),
+      unit: 'ms',
+      ...(opSync !== undefined ? { max: opSync + 15 } : {}),
+      target: '≤ operator sync p50 + 15 ms',
+    },
+    {
+      key: 'eventToPatch.p99',
+      label: 'event → patch, p99',
+      value: num(get(e2e, 'latency.eventToPatch.p99Ms')),
+      unit: 'ms',
+    },
+    {
+      key: 'operatorSync.p50',
+      label: 'operator sync (force annotation → Secret updated), p50',
+      value: opSync,
+      unit: 'ms',
+    },
+    {
+      key: 'burst.wallMs',
+      label: `burst: ${get(e2e, 'burst.events')} events for ${get(e2e, 'burst.secrets')} secrets, first POST → last delivery acknowledged`,
+      value: num(get(e2e, 'burst.wallMs')),
+      unit: 'ms',
+      max: 5000,
+      target: '≤ 5 s',
+    },
+    {
+      key: 'burst.staleWorkloads',
+      label: "burst: Deployments not carrying the hash of their Secrets' final data",
+      value: num(get(e2e, 'burst.staleWorkloads')),
+      unit: '',
+      max: 0,
+      target: '0',
+    },
+    {
+      key: 'burst.rollouts',
+      label: `burst: rollouts caused (without coalescing: ${get(e2e, 'burst.rolloutsWithoutCoalescing')})`,
+      value: num(get(e2e, 'burst.rolloutsCaused')),
+      unit: '',
+      target: `floor: one per Deployment (${deployments ?? 'n/a'})`,
+    },
+    { key: 'burst.deployments', label: 'burst: Deployments', value: deployments, unit: '' },
+    {
+      key: 'coldStart.listeningMs',
+      label: `cold start: process start → listening (${get(cold, 'runtime')}), p50`,
+      value: num(get(cold, 'processStartToListening.p50Ms')),
+      unit: 'ms',
+      max: 400,
+      target: '≤ 400 ms',
+    },
+    {
+      key: 'coldStart.firstEventMs',
+      label: 'cold start: process start → first event handled (clusters configured), p50',
+      value: num(get(cold, 'processStartToFirstEventHandled.p50Ms')),
+      unit: 'ms',
+      max: 800,
+      target: '≤ 800 ms',
+    },
+    {
+      key: 'coldStart.rssAfterEventsMiB',
+      label: `host RSS after ${get(cold, 'rssEvents') ?? 'n/a'} events`,
+      value: num(get(cold, 'hostRssMiBAfterEvents')),
+      unit: 'MiB',
+      max: 200,
+      target: '≤ 200 MiB after 1,000 events',
+    },
+    {
+      key: 'scale.planP99',
+      label: `scale: ${get(scale, 'shape.deployments')} Deployments / ${get(scale, 'shape.secrets')} Secrets, plan one change, p99`,
+      value: num(get(scale, 'lookup.planOneChange.p99Ms')),
+      unit: 'ms',
+      max: 10,
+      target: '≤ 10 ms',
+    },
+    {
+      key: 'scale.indexBuildMs',
+      label: 'scale: cold consumer-index build, time',
+      value: num(get(scale, 'index.buildMs')),
+      unit: 'ms',
+      max: 2000,
+      target: '< 2 s',
+    },
+    {
+      key: 'scale.indexBuildMiB',
+      label: 'scale: cold consumer-index build, memory (heap it holds)',
+      value: num(get(scale, 'index.buildMiB')),
+      unit: 'MiB',
+      max: 200,
+      target: '< 200 MiB',
+    },
+    {
+      key: 'package.bytes',
+      label: 'deployable package (host.json, package.json, dist/, production node_modules)',
+      value: num(get(pkg, 'bytes')),
+      unit: 'bytes',
+      max: 60 * MiB,
+      target: '≤ 60 MiB',
+    },
+  ];
+}
+
+function show(f: Figure): string {
+  if (f.value === undefined) return 'not measured';
+  if (f.unit === 'bytes') return `${(f.value / MiB).toFixed(1)} MiB (${f.value.toLocaleString('en')} bytes)`;
+  return `${f.value}${f.unit ? ` ${f.unit}` : ''}`;
+}
+
+function verdict(f: Figure): string {
+  if (f.max === undefined || f.value === undefined) return '';
+  if (f.value <= f.max) return 'met';
+  const over = f.value - f.max;
+  const by =
+    f.unit === 'bytes'
+      ? `${(over / MiB).toFixed(1)} MiB`
+      : `${Math.round(over * 10) / 10}${f.unit ? ` ${f.unit}` : ''}`;
+  return `missed by ${by}`;
+}
+
+function setPath(obj: Json, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    o[k] ??= {};
+    o = o[k] as Json;
+  }
+  o[keys.at(-1) as string] = value;
+}
+
 export async function writeReport(): Promise<void> {
   const e2e = read('e2e');
   const refresh = read('refresh-latency');
   const cold = read('cold-start');
   const scale = read('restart-scale');
+  const pkg = read('package-size');
+  const figs = figures({ e2e, cold, scale, pkg });
+  const summary: Json = {};
+  for (const f of figs) setPath(summary, f.key, f.value ?? null);
+  summary.machine = {
+    cores: cpus().length,
+    model: cpus()[0]?.model,
+    memoryBytes: totalmem(),
+    node: process.version,
+  };
+  summary.targets = Object.fromEntries(
+    figs
+      .filter((f) => f.target)
+      .map((f) => [
+        f.key,
+        {
+          target: f.target,
+          ...(f.max !== undefined ? { max: f.max } : {}),
+          met: f.max === undefined || f.value === undefined ? null : f.value <= f.max,
+        },
+      ]),
+  );
+  writeFileSync(new URL('./results/summary.json', import.meta.url), `${JSON.stringify(summary, null, 2)}\n`);
+  const targets = [
+    '| key in summary.json | measurement | value | target | |',
+    '|---|---|---|---|---|',
+    ...figs.map((f) => `| \`${f.key}\` | ${f.label} | ${show(f)} | ${f.target ?? ''} | ${verdict(f)} |`),
+  ].join('\n');
+
   const rows: string[][] = [];
   const add = (what: string, value: string, baseline = '', vs = '') => rows.push([what, value, baseline, vs]);
   if (e2e) {
-    const p = 'latency.pipelineEventToPatch';
-    const w = 'latency.wallChangeToOutcome';
+    const p = 'latency.eventToPatch';
     add(
-      'event → restart patch, rotor pipeline time (p50 / p95 / p99)',
+      'event → restart patch (p50 / p95 / p99)',
       `${ms(get(e2e, `${p}.p50Ms`))} / ${ms(get(e2e, `${p}.p95Ms`))} / ${ms(get(e2e, `${p}.p99Ms`))}`,
       'ESO 1 h poll: 30 min average',
       ratio(1_800_000, get(e2e, `${p}.p50Ms`)),
-    );
-    add(
-      'change in Key Vault → outcome, wall (p50 / p95 / p99)',
-      `${ms(get(e2e, `${w}.p50Ms`))} / ${ms(get(e2e, `${w}.p95Ms`))} / ${ms(get(e2e, `${w}.p99Ms`))}`,
-      'ESO 1 h poll: 30 min average',
-      ratio(1_800_000, get(e2e, `${w}.p50Ms`)),
     );
     add(
       `burst: ${get(e2e, 'burst.events')} events for ${get(e2e, 'burst.secrets')} secrets, ${get(e2e, 'burst.deployments')} Deployments`,
@@ -71,35 +259,9 @@ export async function writeReport(): Promise<void> {
       `${ms(get(refresh, 'resolve.p50Ms'))} / ${ms(get(refresh, 'resolve.p95Ms'))}`,
     );
   }
-  if (cold) {
-    add(
-      `cold start: process start → listening (${get(cold, 'runtime')})`,
-      ms(get(cold, 'processStartToListening.p50Ms')),
-    );
-    add(
-      'cold start: process start → first event handled',
-      ms(get(cold, 'processStartToFirstEventHandled.p50Ms')),
-    );
-    const rss = get(cold, 'hostPeakRssBytesAfter51Events');
-    add(
-      'host peak RSS after 51 events',
-      typeof rss === 'number' ? `${Math.round(rss / 1048576)} MiB` : 'n/a',
-    );
-  }
-  if (scale) {
-    add(
-      `scale: ${get(scale, 'shape.deployments')} Deployments / ${get(scale, 'shape.secrets')} Secrets, consumer lookup p99 (warm)`,
-      `${ms(get(scale, 'lookup.indexOnly.p99Ms'))} (index), ${ms(get(scale, 'lookup.planOneChange.p99Ms'))} (plan one change)`,
-      'target ≤ 20 ms; Reloader lists every workload of the namespace per event',
-    );
-    add(
-      `scale: burst of ${get(scale, 'burst.changes')} changed Secrets planned + patched`,
-      `${get(scale, 'burst.plannedAndPatchedSeconds')} s`,
-      'target ≤ 10 s',
-    );
-    add('scale: peak RSS of the bench process', `${get(scale, 'memory.maxRssMiB')} MiB`);
-  }
-  const missing = ['e2e', 'refresh-latency', 'cold-start', 'restart-scale'].filter((n) => !read(n));
+  const missing = ['e2e', 'refresh-latency', 'cold-start', 'restart-scale', 'package-size'].filter(
+    (n) => !read(n),
+  );
   const table = [
     '| measurement | rotor | poll baseline | rotor vs baseline |',
     '|---|---|---|---|',
@@ -116,14 +278,21 @@ The poll baseline is how long the same change waits without rotor: ESO's default
 refreshInterval (1 h, 30 min on average), VSO's refreshAfter, the CSI driver's 2 min
 rotation poll; Reloader then adds its own reaction time.
 
+## Targets (bench/results/summary.json)
+
+${targets}
+
+## Beside polling
+
 ${table}
 ${missing.length > 0 ? `\nNot measured in this run: ${missing.join(', ')}.\n` : ''}
 | file | benchmark |
 |---|---|
 | e2e.ts | 100 sequential events, event → patch; burst of 1,000 events |
 | refresh-latency.ts | force → Secret updated per operator, beside polling |
-| cold-start.ts | host process start → first event handled; host peak RSS |
-| restart-scale.ts | 10,000 workloads / 20,000 Secrets: lookup, burst, memory |
+| cold-start.ts | host process (the bundle in dist/) start → listening → first event handled; RSS after 1,000 events |
+| restart-scale.ts | 10,000 workloads / 20,000 Secrets: index build, plan, burst, memory |
+| package-size.ts | the deployable package after \`npm run build\` |
 `;
   writeFileSync(new URL('./README.md', import.meta.url), text);
   console.log(text);

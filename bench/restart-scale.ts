@@ -140,9 +140,16 @@ async function main(): Promise<void> {
         if (level === 'error') console.error(msg);
       },
     });
+    // What a cold instance pays for its consumer index: time, and the RSS it grows by at peak.
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 10);
     const t0 = performance.now();
     await engine.start();
     const warmMs = performance.now() - t0;
+    clearInterval(sampler);
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     gc?.();
     const heapAfterWarm = process.memoryUsage().heapUsed;
     log(`engine index warm in ${(warmMs / 1000).toFixed(2)} s`);
@@ -239,6 +246,12 @@ async function main(): Promise<void> {
       },
       populateSeconds: Math.round(populateMs / 100) / 10,
       indexWarmSeconds: Math.round(warmMs / 10) / 100,
+      index: {
+        buildMs: Math.round(warmMs),
+        /** RSS growth at the build's peak (lists in flight included). */
+        buildMiB: Math.round((rssPeak - rssBefore) / 104857.6) / 10,
+        heapHeldMiB: gc ? Math.round((heapAfterWarm - heapBefore) / 104857.6) / 10 : null,
+      },
       indexedWorkloads: indexSize,
       lookup: { indexOnly: stats(lookups), planOneChange: stats(plans), targetP99Ms: 20 },
       burst: {

@@ -7,14 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeReport } from './report.js';
 
-const BENCHES = ['refresh-latency', 'e2e', 'cold-start', 'restart-scale'];
+const BENCHES = ['package-size', 'refresh-latency', 'e2e', 'cold-start', 'restart-scale'];
 const only = process.env.ROTOR_BENCH_ONLY?.split(',').map((s) => s.trim());
 const failed: string[] = [];
 for (const name of BENCHES.filter((b) => !only || only.includes(b))) {
   console.log(`\n▶ bench ${name}`);
   const started = Date.now();
   const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' });
+  // --expose-gc: restart-scale reports the heap its index holds after a collection.
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', file], { stdio: 'inherit' });
   console.log(`${r.status === 0 ? '✔' : '✖'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (r.status !== 0) failed.push(name);
 }

@@ -1,12 +1,11 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import type { App } from './app-types.js';
 import { createBackends } from './backends/registry.js';
 import { type Clock, systemClock } from './clock.js';
-import { ClusterPorts } from './cluster-ports.js';
+import { LazyClusterPorts } from './cluster-ports-lazy.js';
 import { type Config, loadConfig } from './config.js';
 import { purgeTask, runDueScan } from './due-scan.js';
 import { healthOf } from './health.js';
-import { ClusterRegistry, type TokenSource } from './kube/cluster.js';
+import type { TokenSource } from './kube/cluster.js';
 import { notify, type Send } from './notify/notifier.js';
 import type { Outcome } from './outcome.js';
 import type { PipelinePorts } from './pipeline.js';
@@ -40,20 +39,15 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const telemetry = deps.telemetry ?? createTelemetry(config.telemetry);
   const log = telemetry.log;
   const state = stateStores(config.state, clock, log);
-  const needsAzure = config.clusters.some((c) => c.aks);
-  const clusters = new ClusterRegistry(
-    config.clusters,
-    deps.clusterTokens ?? (needsAzure ? new DefaultAzureCredential() : undefined),
-  );
   const backends = createBackends(config, deps.backendDeps);
   const onWarning = (message: string, attributes: Record<string, string>) => log.warn(message, attributes);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
-  const clusterPorts = new ClusterPorts({
-    clusters,
+  const clusterPorts = new LazyClusterPorts({
     config,
     clock,
     log,
     currentVersion: async (ref) => (await backends.get(ref).readMetadata(ref)).version,
+    ...(deps.clusterTokens ? { tokens: deps.clusterTokens } : {}),
   });
   const runner = new Runner({
     ports: deps.ports ?? clusterPorts.withRotation(rotationPort(rotation)),
@@ -81,7 +75,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         clock,
         log,
       }),
-    health: () => healthOf(backends, clusters, state.tables),
+    health: () => healthOf(backends, clusterPorts, state.tables),
     warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
     close: async () => {
       await clusterPorts.close();

@@ -1,14 +1,14 @@
 import type { HealthReport } from './app-types.js';
 import type { BackendRegistry } from './backends/registry.js';
+import type { ClusterSource } from './cluster-ports.js';
 import { describeError } from './errors.js';
-import type { ClusterRegistry } from './kube/cluster.js';
 import { probeCluster } from './kube/fanout.js';
 import type { Tables } from './state/tables.js';
 
 /** GET /api/health: every backend, cluster and the state store, each timed, none throwing. */
 export async function healthOf(
   backends: BackendRegistry,
-  clusters: ClusterRegistry,
+  clusters: ClusterSource,
   tables: Tables | undefined,
 ): Promise<HealthReport> {
   const timed = async (

@@ -1,4 +1,3 @@
-import { AzureMonitorMetricExporter, AzureMonitorTraceExporter } from '@azure/monitor-opentelemetry-exporter';
 import { type Attributes, context, type Span, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import {
   AggregationTemporality,
@@ -17,6 +16,7 @@ import {
 import type { ChangeEvent } from './change-event.js';
 import type { Config } from './config.js';
 import type { Outcome } from './outcome.js';
+import { azureMonitorMetricExporter, azureMonitorSpanExporter } from './telemetry-azure-monitor.js';
 
 /**
  * Structured JSON logs, OpenTelemetry metrics and one trace per pipeline run.
@@ -94,10 +94,10 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
   let memory: Telemetry['memory'];
   if (config.appInsightsConnectionString) {
     const connectionString = config.appInsightsConnectionString.reveal();
-    spanProcessors.push(new BatchSpanProcessor(new AzureMonitorTraceExporter({ connectionString })));
+    spanProcessors.push(new BatchSpanProcessor(azureMonitorSpanExporter(connectionString)));
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: new AzureMonitorMetricExporter({ connectionString }),
+        exporter: azureMonitorMetricExporter(connectionString),
         exportIntervalMillis: 60_000,
       }),
     );

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
 import { statusOf } from '../response-status.js';
@@ -268,7 +268,8 @@ export class TableIdempotencyStore implements IdempotencyStore {
    * A full-table query: run it from the timer, never per event.
    */
   async purgeCompleted(before: Date): Promise<number> {
-    const filter = odata`status eq 'completed' and completedAt lt ${before.toISOString()}`;
+    // ISO timestamps hold no quote, so the literal needs no escaping (odata`` would load the SDK).
+    const filter = `status eq 'completed' and completedAt lt '${before.toISOString()}'`;
     try {
       return await this.call(async (client) => {
         let deleted = 0;

@@ -1,5 +1,4 @@
-import { TableClient } from '@azure/data-tables';
-import { DefaultAzureCredential } from '@azure/identity';
+import type { TableClient } from '@azure/data-tables';
 import type { Config } from '../config.js';
 import { ConfigError, RotorError } from '../errors.js';
 import { isTableNotFound, needsFreshClient } from './table-errors.js';
@@ -10,6 +9,7 @@ import { isTableNotFound, needsFreshClient } from './table-errors.js';
  * A table is created on first use, and again whenever it turns out to be gone: a lost
  * table (storage account recreated, Azurite restarted) must cost one failed call, not every
  * delivery until the process restarts.
+ * The SDKs load then too, not at start.
  */
 export class Tables {
   private readonly clients = new Map<string, Promise<TableClient>>();
@@ -57,6 +57,7 @@ export class Tables {
   }
 
   private async create(tableName: string): Promise<TableClient> {
+    const { TableClient } = await import('@azure/data-tables');
     let client: TableClient;
     const connectionString = this.state.connectionString?.reveal();
     if (connectionString) {
@@ -65,6 +66,7 @@ export class Tables {
         allowInsecureConnection: insecure,
       });
     } else if (this.state.accountUrl) {
+      const { DefaultAzureCredential } = await import('@azure/identity');
       client = new TableClient(this.state.accountUrl, tableName, new DefaultAzureCredential());
     } else {
       throw new ConfigError([

@@ -28,7 +28,7 @@ export class KeyVaultBackend implements Backend {
 
   constructor(
     private readonly config: KeyVaultConfig,
-    private readonly createClient: (config: KeyVaultConfig) => SecretClient,
+    private readonly createClient: (config: KeyVaultConfig) => SecretClient | Promise<SecretClient>,
     private readonly observe?: CallObserver,
   ) {
     this.name = config.name;
@@ -78,7 +78,7 @@ export class KeyVaultBackend implements Backend {
   }
 
   async *list(options: ListOptions = {}): AsyncIterable<SecretSnapshot[]> {
-    const pages = this.sdk()
+    const pages = (await this.loaded())
       .listPropertiesOfSecrets()
       .byPage({ maxPageSize: options.pageSize ?? 25 });
     while (true) {
@@ -89,7 +89,7 @@ export class KeyVaultBackend implements Backend {
   }
 
   async health(): Promise<void> {
-    const pages = this.sdk().listPropertiesOfSecrets().byPage({ maxPageSize: 1 });
+    const pages = (await this.loaded()).listPropertiesOfSecrets().byPage({ maxPageSize: 1 });
     await this.call('health', undefined, () => pages.next());
   }
 
@@ -124,8 +124,15 @@ export class KeyVaultBackend implements Backend {
     return ref as KeyVaultRef;
   }
 
+  /** The SDK client, built (and its SDK loaded) on first use. */
+  private async loaded(): Promise<SecretClient> {
+    this.client ??= await this.createClient(this.config);
+    return this.client;
+  }
+
+  /** Inside call(), which has loaded the client. */
   private sdk(): SecretClient {
-    this.client ??= this.createClient(this.config);
+    if (!this.client) throw new Error('Key Vault client used before it was loaded');
     return this.client;
   }
 
@@ -137,6 +144,7 @@ export class KeyVaultBackend implements Backend {
     const what = ref ? describe(ref) : `Key Vault ${this.config.name}`;
     return timed(this.observe, { backend: this.kind, store: this.name, operation }, async () => {
       try {
+        await this.loaded();
         return await fn();
       } catch (error) {
         throw toRotorError(error, what);

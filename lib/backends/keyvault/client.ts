@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import type { TokenCredential } from '@azure/identity';
+import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import type { KeyVaultConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 import { keyVaultUrlOf } from './ref.js';
 
 /** Builds the SDK client for one configured vault; injected in tests to count or wrap calls. */
-export type SecretClientFactory = (config: KeyVaultConfig) => SecretClient;
+export type SecretClientFactory = (config: KeyVaultConfig) => SecretClient | Promise<SecretClient>;
 
 export interface KeyVaultClientOptions {
   /** Overrides the credential the config asks for (a shared DefaultAzureCredential, a test credential). */
@@ -22,8 +22,9 @@ export const emulatorCredential: TokenCredential = {
   getToken: async () => ({ token: 'rotor-emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
-export function credentialFor(config: KeyVaultConfig): TokenCredential {
+export async function credentialFor(config: KeyVaultConfig): Promise<TokenCredential> {
   if (config.auth.kind === 'emulator') return emulatorCredential;
+  const { DefaultAzureCredential } = await import('@azure/identity');
   const clientId = config.auth.managedIdentityClientId;
   return clientId
     ? new DefaultAzureCredential({ managedIdentityClientId: clientId })
@@ -46,10 +47,12 @@ function caOf(config: KeyVaultConfig): string | undefined {
   }
 }
 
-export function createSecretClient(
+/** The SDK loads here, on the first call to the vault: a cold start that never rotates skips it. */
+export async function createSecretClient(
   config: KeyVaultConfig,
   options: KeyVaultClientOptions = {},
-): SecretClient {
+): Promise<SecretClient> {
+  const { SecretClient } = await import('@azure/keyvault-secrets');
   const clientOptions: SecretClientOptions = {
     // Resource verification compares the challenge's resource with *.vault.azure.net; an emulator cannot pass it.
     disableChallengeResourceVerification: config.auth.kind === 'emulator',
@@ -58,5 +61,9 @@ export function createSecretClient(
   const ca = caOf(config);
   if (ca) clientOptions.tlsOptions = { ca };
   if (options.serviceVersion) clientOptions.serviceVersion = options.serviceVersion;
-  return new SecretClient(keyVaultUrlOf(config), options.credential ?? credentialFor(config), clientOptions);
+  return new SecretClient(
+    keyVaultUrlOf(config),
+    options.credential ?? (await credentialFor(config)),
+    clientOptions,
+  );
 }

@@ -38,7 +38,7 @@ export class VaultBackend implements Backend {
   readonly kind = 'vault' as const;
   readonly name: string;
   readonly rotate: boolean;
-  private readonly clients = new Map<string, VaultClient>();
+  private readonly clients = new Map<string, Promise<VaultClient>>();
   private readonly auth: VaultAuth;
   private readonly namespace: string;
 
@@ -142,7 +142,7 @@ export class VaultBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    for (const client of this.clients.values()) client.stopAllRenewals();
+    for (const client of this.clients.values()) (await client.catch(() => undefined))?.stopAllRenewals();
     this.clients.clear();
   }
 
@@ -234,11 +234,14 @@ export class VaultBackend implements Backend {
     };
   }
 
-  private client(namespace: string): VaultClient {
+  private client(namespace: string): Promise<VaultClient> {
     let client = this.clients.get(namespace);
     if (!client) {
       const ca = caOf(this.config);
-      client = this.createClient({ endpoint: this.config.address, namespace, ...(ca ? { ca } : {}) });
+      client = Promise.resolve(
+        this.createClient({ endpoint: this.config.address, namespace, ...(ca ? { ca } : {}) }),
+      );
+      client.catch(() => this.clients.delete(namespace));
       this.clients.set(namespace, client);
     }
     return client;
@@ -251,8 +254,8 @@ export class VaultBackend implements Backend {
   ): Promise<T> {
     const what = describe(ref);
     return timed(this.observe, { backend: this.kind, store: this.name, operation }, async () => {
-      const client = this.client(ref.namespace);
       try {
+        const client = await this.client(ref.namespace);
         await this.auth.authenticate(client);
         try {
           return await fn(client);

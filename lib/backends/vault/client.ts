@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import nodeVault from 'node-vault';
+import type nodeVault from 'node-vault';
 import type { VaultConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
 
@@ -13,14 +13,16 @@ export interface VaultClientOptions {
   ca?: string;
 }
 
-export type VaultClientFactory = (options: VaultClientOptions) => VaultClient;
+export type VaultClientFactory = (options: VaultClientOptions) => VaultClient | Promise<VaultClient>;
 
 /**
  * node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE from the process environment
  * when a value is empty; rotor's configuration is the only source, so both are set
  * explicitly after construction.
  */
-export const createVaultClient: VaultClientFactory = (options) => {
+export const createVaultClient: VaultClientFactory = async (options) => {
+  // Loaded on the first call to a Vault server, not at start.
+  const { default: nodeVault } = await import('node-vault');
   const client = nodeVault({
     apiVersion: 'v1',
     endpoint: options.endpoint,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import type { SecretValue } from '../../backends/backend.js';
 import { ForbiddenError, NotFoundError, RotorError, TransientError, ValidationError } from '../../errors.js';
 import type { PostgresGeneratorSpec } from '../policy.js';
@@ -93,9 +93,11 @@ export class PostgresProvider implements CredentialProvider {
       ? [server.admin]
       : passwords.map((password) => ({ user: role, password }));
     if (logins.length === 0) throw new ValidationError(`no credential to log in to PostgreSQL as ${role}`);
+    // Loaded on first use: most configurations never rotate a PostgreSQL role.
+    const { Client } = (await import('pg')).default;
     let lastError: unknown;
     for (const login of logins) {
-      const client = new pg.Client({
+      const client = new Client({
         host: server.host,
         port: server.port,
         database: server.database,
@@ -128,7 +130,9 @@ const INVALID_PASSWORD = '28P01';
 async function setPassword(client: pg.Client, role: string, password: string): Promise<void> {
   const secret = scramSha256Verifier(password) ?? password;
   // Utility statements take no bind parameters: identifier and literal are escaped by pg.
-  await client.query(`ALTER ROLE ${pg.escapeIdentifier(role)} WITH PASSWORD ${pg.escapeLiteral(secret)}`);
+  await client.query(
+    `ALTER ROLE ${client.escapeIdentifier(role)} WITH PASSWORD ${client.escapeLiteral(secret)}`,
+  );
 }
 
 function specOf(context: ProviderContext): PostgresGeneratorSpec {

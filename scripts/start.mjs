@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// `npm start`: the local host from the bundle in dist/, rebuilt first only if a source changed.
+import { ensureBuilt } from './build.mjs';
+
+await ensureBuilt({ log: (m) => console.error(m) });
+const { main } = await import('../dist/lib/host/main.js');
+await main();
