@@ -2,6 +2,12 @@
 // `npm start`: the local host from the bundle in dist/, rebuilt first only if a source changed.
 import { ensureBuilt } from './build.mjs';
 
-await ensureBuilt({ log: (m) => console.error(m) });
-const { main } = await import('../dist/lib/host/main.js');
-await main();
+process.setSourceMapsEnabled(true);
+try {
+  await ensureBuilt({ log: (m) => console.error(m) });
+  const { main } = await import('../dist/lib/host/main.js');
+  await main();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
