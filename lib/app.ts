@@ -9,7 +9,6 @@ import type { TokenSource } from './kube/cluster.js';
 import { notify, type Send } from './notify/notifier.js';
 import type { Outcome } from './outcome.js';
 import type { PipelinePorts } from './pipeline.js';
-import { planFor } from './plan.js';
 import { RotationEngine } from './rotation/engine.js';
 import { rotationPort } from './rotation/port.js';
 import { Runner, runnerSettings } from './run.js';
@@ -66,7 +65,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     ignore: (event, source) => runner.ignore(event, source),
     rotate: (ref, options) => runner.rotate(ref, options),
     refresh: (ref, options) => runner.refresh(ref, options),
-    plan: (ref) => planFor(ref, clusterPorts),
+    // plan.ts reads the operators, and so the Kubernetes client: loaded on use, not at start.
+    plan: async (ref) => (await import('./plan.js')).planFor(ref, clusterPorts),
     scanDue: () =>
       runDueScan({
         scan: () => rotation.scanDue(),

@@ -58,11 +58,9 @@ const BANNER = [
   'const __dirname = __rotorDirname(__filename);',
 ].join(' ');
 
-export async function build({ log = console.log } = {}) {
-  const started = performance.now();
-  const { build: esbuild } = await import('esbuild');
-  rmSync(DIST, { recursive: true, force: true });
-  const result = await esbuild({
+/** The esbuild options of `npm run build` (tests bundle with them too, into memory). */
+export function buildOptions() {
+  return {
     absWorkingDir: ROOT,
     entryPoints: entryPoints(),
     outdir: DIST,
@@ -82,7 +80,29 @@ export async function build({ log = console.log } = {}) {
     logLevel: 'warning',
     // Provided by the Functions worker at run time; optional native add-ons nobody installs.
     external: ['@azure/functions-core', 'pg-native', 'bufferutil', 'utf-8-validate'],
-  });
+  };
+}
+
+/** Every source file an output loads before it runs: its static imports, transitively (not import()). */
+export function staticInputs(metafile, output) {
+  const seen = new Set();
+  const inputs = new Set();
+  const visit = (o) => {
+    if (seen.has(o)) return;
+    seen.add(o);
+    for (const i of Object.keys(metafile.outputs[o]?.inputs ?? {})) inputs.add(i);
+    for (const i of metafile.outputs[o]?.imports ?? [])
+      if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(output);
+  return [...inputs];
+}
+
+export async function build({ log = console.log } = {}) {
+  const started = performance.now();
+  const { build: esbuild } = await import('esbuild');
+  rmSync(DIST, { recursive: true, force: true });
+  const result = await esbuild(buildOptions());
   mkdirSync(join(ROOT, '.cache'), { recursive: true });
   writeFileSync(join(ROOT, '.cache', 'build-meta.json'), JSON.stringify(result.metafile));
   writeFileSync(STAMP, `${sourcesHash()}\n`);
