@@ -10,6 +10,8 @@ import type { CredentialProvider, IssuedCredential, ProviderContext } from './pr
 import { scramSha256Verifier } from './scram.js';
 
 interface Server {
+  /** The rotation.postgres entry, for messages that name the field to change. */
+  name: string;
   host: string;
   port: number;
   database: string;
@@ -126,6 +128,8 @@ export class PostgresProvider implements CredentialProvider {
 }
 
 const INVALID_PASSWORD = '28P01';
+/** Node's certificate verification failures (tls.connect error codes). */
+const TLS_FAILURE = /^(ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/;
 
 async function setPassword(client: pg.Client, role: string, password: string): Promise<void> {
   const secret = scramSha256Verifier(password) ?? password;
@@ -165,6 +169,7 @@ function connectionOf(server: PostgresServer): Server {
           ...(server.tls.caFile ? { ca: readFileSync(server.tls.caFile, 'utf8') } : {}),
         };
   return {
+    name: server.name,
     host: server.host,
     port: server.port,
     database: server.database,
@@ -189,5 +194,14 @@ function toRotorError(error: unknown, server: Server, role: string): RotorError 
       cause: error,
     });
   if (code === '42704') return new NotFoundError(`${where}: role ${role} does not exist`, { cause: error });
+  const message = (error as Error | undefined)?.message ?? '';
+  if ((code && TLS_FAILURE.test(code)) || /does not support SSL/i.test(message)) {
+    // Not transient: retrying will not make the certificate verify.
+    return new ForbiddenError(
+      `${where}: TLS could not be verified (${code ?? message}); set rotation.postgres[${server.name}].tls.caFile, ` +
+        'or tls.mode: disable for a server without TLS',
+      { cause: error },
+    );
+  }
   return new TransientError(`${where}: ${code ?? 'connection failed'}`, { cause: error });
 }

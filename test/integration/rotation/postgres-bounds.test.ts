@@ -121,7 +121,7 @@ describe('PostgreSQL rotation is bounded by rotation.postgres', () => {
 
     const rotation = rotate(testConfig(env, { rotation: { postgres: [verified] } }), kvRef(name));
 
-    await expect(rotation).rejects.toThrow();
+    await expect(rotation).rejects.toThrow(/TLS could not be verified.*rotation\.postgres\[test-pg\]\.tls/);
     expect(await canLogin(env, role, 'tls-0')).toBe(true);
     expect(JSON.parse((await kv.getSecret(name)).value as string)).toEqual({
       username: role,
