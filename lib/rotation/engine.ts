@@ -1,13 +1,13 @@
 import type { Backend, SecretSnapshot, SecretValue, SecretWithValue } from '../backends/backend.js';
 import { identityOf } from '../backends/identities.js';
 import type { BackendRegistry } from '../backends/registry.js';
-import type { ChangeKind } from '../change-event.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { Config } from '../config.js';
 import { ConflictError, describeError, RotorError, ValidationError } from '../errors.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
 import { type LeaseStore, MemoryLeaseStore } from '../state/lease.js';
 import { type DueReason, dueReason } from './due.js';
+import { isRotationTrigger, type RotateOptions, type RotationResult, rotationGate, skipped } from './gate.js';
 import { generateBytes, type RandomBytes } from './generators/bytes.js';
 import { generatePassword, type RandomInt } from './generators/password.js';
 import { PostgresProvider } from './generators/postgres.js';
@@ -15,34 +15,11 @@ import type { CredentialProvider, IssuedCredential, ProviderContext } from './ge
 import { type PolicyResult, parsePolicy, type RotationPolicy, TAGS } from './policy.js';
 import { contentTypeOf, nextValue } from './value.js';
 
+export type { RotateOptions, RotationResult, SkipReason } from './gate.js';
+
 const DAY_MS = 86_400_000;
 /** Tolerates clocks behind rotor's: a version must never be "not yet valid" when consumers read it. */
 const NOT_BEFORE_SKEW_MS = 60_000;
-
-export type SkipReason =
-  /** `changed` / `deleted` events never rotate: that is what keeps rotor's own writes from looping. */
-  | 'not-a-rotation-trigger'
-  | 'rotation-disabled'
-  | 'not-rotatable'
-  | 'no-policy'
-  | 'invalid-policy'
-  | 'not-due'
-  /** The event or request named an older version than the current one. */
-  | 'superseded'
-  | 'in-progress-elsewhere'
-  /** Another writer created a version between our read and our write; its version stands. */
-  | 'rotated-concurrently';
-
-export type RotationResult =
-  | { status: 'rotated'; newVersion: string; previousVersion?: string; credentialId?: string }
-  | { status: 'skipped'; reason: SkipReason; detail?: string; currentVersion?: string };
-
-export interface RotateOptions {
-  /** The event kind that asks for rotation; 'manual' and 'rotate-requested' rotate even when not due. */
-  reason: ChangeKind | 'manual';
-  /** Rotate only if this is still the current version (the version an event or a scan saw). */
-  expectedVersion?: string;
-}
 
 export interface DueSecret {
   ref: SecretRef;
@@ -64,15 +41,6 @@ export interface RotationEngineOptions {
   /** Secret rotation problems that are not the caller's request failing (invalid policies, unreachable stores while scanning). */
   onWarning?: (message: string, attributes: Record<string, string>) => void;
 }
-
-const TRIGGERS = new Set<RotateOptions['reason']>([
-  'near-expiry',
-  'expired',
-  'rotate-due',
-  'rotate-requested',
-  'manual',
-]);
-const FORCED = new Set<RotateOptions['reason']>(['rotate-requested', 'manual']);
 
 /**
  * Writes new secret versions, for both backends, from the policy on the secret.
@@ -124,13 +92,13 @@ export class RotationEngine {
   }
 
   async rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult> {
-    if (!TRIGGERS.has(options.reason))
+    if (!isRotationTrigger(options.reason))
       return skipped('not-a-rotation-trigger', `event kind ${options.reason}`);
     const backend = this.backends.get(ref);
     if (!backend.rotate)
       return skipped('rotation-disabled', `rotation is disabled for ${backend.kind} store ${backend.name}`);
     const before = await backend.readMetadata(ref);
-    const gate = this.gate(before, options);
+    const gate = rotationGate(before, options, { now: this.clock.now(), rotation: this.config.rotation });
     if ('status' in gate) return gate;
     const lease = await this.leases.tryAcquire(refKey(ref), this.leaseTtlMs);
     if (!lease)
@@ -194,45 +162,6 @@ export class RotationEngine {
     }
     if (result.kind !== 'policy') return undefined;
     return dueReason(result.policy, snapshot, now, this.config.rotation.nearExpiryWindowDays);
-  }
-
-  private gate(
-    snapshot: SecretSnapshot,
-    options: RotateOptions,
-  ): RotationResult | { policy: RotationPolicy } {
-    if (!snapshot.enabled || snapshot.managed) {
-      return skipped(
-        'not-rotatable',
-        'the current version is disabled, deleted or managed by Key Vault',
-        snapshot.version,
-      );
-    }
-    const result = parsePolicy(snapshot.metadata, this.config.rotation.defaultValidityDays);
-    if (result.kind === 'none') return skipped('no-policy', result.reason, snapshot.version);
-    if (result.kind === 'invalid')
-      return skipped('invalid-policy', result.issues.join('; '), snapshot.version);
-    if (options.expectedVersion !== undefined && options.expectedVersion !== snapshot.version) {
-      return skipped(
-        'superseded',
-        `version ${options.expectedVersion} is no longer current`,
-        snapshot.version,
-      );
-    }
-    if (!FORCED.has(options.reason)) {
-      const due = dueReason(
-        result.policy,
-        snapshot,
-        this.clock.now(),
-        this.config.rotation.nearExpiryWindowDays,
-      );
-      if (!due)
-        return skipped(
-          'not-due',
-          'the current version is neither near expiry nor past its period',
-          snapshot.version,
-        );
-    }
-    return { policy: result.policy };
   }
 
   private async writeNewVersion(
@@ -346,10 +275,6 @@ export class RotationEngine {
     const current = await backend.readMetadata(fresh.ref);
     return skipped('rotated-concurrently', 'another writer created a version first', current.version);
   }
-}
-
-function skipped(reason: SkipReason, detail: string, currentVersion?: string): RotationResult {
-  return { status: 'skipped', reason, detail, ...(currentVersion !== undefined ? { currentVersion } : {}) };
 }
 
 /** The existing spelling of a tag key (keys match case-insensitively), or the canonical one. */

@@ -57,6 +57,10 @@ export function providerOf(store: KubeObject): StoreProvider {
   return { type, block: block as Record<string, unknown> };
 }
 
+export function specOf(obj: KubeObject): ExternalSecretSpec {
+  return (obj.spec ?? {}) as ExternalSecretSpec;
+}
+
 export function storeKey(ref: { kind?: string; name?: string } | undefined): StoreKey | undefined {
   if (!ref?.name) return undefined;
   return { kind: ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore', name: ref.name };
