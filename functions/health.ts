@@ -1,5 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
 import { jsonResponse, respond } from '../lib/events/http-response.js';
@@ -19,10 +18,3 @@ export const healthHandler =
       },
       (error) => context.error(`health: ${explainError(error)}`),
     );
-
-app.http('health', {
-  methods: ['GET'],
-  route: 'health',
-  authLevel: 'function',
-  handler: healthHandler(getApp),
-});

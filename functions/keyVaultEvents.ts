@@ -1,5 +1,4 @@
-import { app, type EventGridEvent, type InvocationContext } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { EventGridEvent, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/events/keyvault-intake.js';
 
@@ -17,5 +16,3 @@ export const keyVaultEventsHandler =
     context: InvocationContext,
   ): Promise<KeyVaultEventResult> =>
     handleKeyVaultEvent(await rotor(), event, context);
-
-app.eventGrid('keyVaultEvents', { handler: keyVaultEventsHandler(getApp) });

@@ -1,5 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
 import { respond } from '../lib/events/http-response.js';
@@ -13,10 +12,3 @@ export const refreshHandler =
       async () => handleManual(await rotor(), 'refresh', request),
       (error) => context.warn(`refresh: ${explainError(error)}`),
     );
-
-app.http('refresh', {
-  methods: ['POST'],
-  route: 'refresh',
-  authLevel: 'function',
-  handler: refreshHandler(getApp),
-});

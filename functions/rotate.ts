@@ -1,5 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
 import { respond } from '../lib/events/http-response.js';
@@ -13,10 +12,3 @@ export const rotateHandler =
       async () => handleManual(await rotor(), 'rotate', request),
       (error) => context.warn(`rotate: ${explainError(error)}`),
     );
-
-app.http('rotate', {
-  methods: ['POST'],
-  route: 'rotate',
-  authLevel: 'function',
-  handler: rotateHandler(getApp),
-});

@@ -1,5 +1,4 @@
-import { app, type InvocationContext, type Timer } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { InvocationContext, Timer } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import type { Outcome } from '../lib/outcome.js';
 
@@ -19,5 +18,3 @@ export const rotationTimerHandler =
     context.info(`rotation scan: ${outcomes.length} due secret(s) ${JSON.stringify(counts)}`);
     return outcomes;
   };
-
-app.timer('rotationTimer', { schedule: '%ROTOR_ROTATION_SCHEDULE%', handler: rotationTimerHandler(getApp) });

@@ -1,5 +1,4 @@
-import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
 import { respond } from '../lib/events/http-response.js';
@@ -17,10 +16,3 @@ export const vaultAuditHandler =
       async () => handleVaultAudit(await rotor(), request),
       (error) => context.warn(`vault-audit: ${explainError(error)}`),
     );
-
-app.http('vaultAudit', {
-  methods: ['POST'],
-  route: 'vault-audit',
-  authLevel: 'anonymous',
-  handler: vaultAuditHandler(getApp),
-});

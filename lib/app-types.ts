@@ -25,7 +25,7 @@ export interface HealthReport {
   ok: boolean;
   checks: Array<{
     name: string;
-    kind: 'keyvault' | 'vault' | 'cluster' | 'state';
+    kind: 'keyvault' | 'vault' | 'cluster' | 'state' | 'config';
     ok: boolean;
     ms: number;
     error?: string;

@@ -2,6 +2,7 @@ import type { App } from './app-types.js';
 import { createBackends } from './backends/registry.js';
 import { type Clock, systemClock } from './clock.js';
 import { LazyClusterPorts } from './cluster-ports-lazy.js';
+import { configGaps } from './config/check.js';
 import { type Config, loadConfig } from './config.js';
 import { purgeTask, runDueScan } from './due-scan.js';
 import { healthOf } from './health.js';
@@ -75,7 +76,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         clock,
         log,
       }),
-    health: () => healthOf(backends, clusterPorts, state.tables),
+    health: () => healthOf(backends, clusterPorts, state.tables, configGaps(config)),
     warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
     close: async () => {
       await clusterPorts.close();

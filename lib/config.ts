@@ -1,15 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { validateConfig } from './config/validate.js';
+import { ncrontabProblem } from './ncrontab.js';
 import { secretString } from './redacted.js';
 import { PostgresServerSchema } from './rotation/generators/postgres-server.js';
 import { normaliseAddress } from './secret-ref.js';
 
 /**
- * The one place that reads the environment. Small settings come from app settings
- * (ROTOR_*), the lists from one JSON/YAML document named by ROTOR_CONFIG (a path) or
- * given inline in ROTOR_CONFIG_JSON. `loadConfig` reports every problem at once.
+ * rotor's configuration schema. Small settings come from app settings (ROTOR_*, ENV_KEYS),
+ * the lists from one JSON/YAML document named by ROTOR_CONFIG (a path) or given inline in
+ * ROTOR_CONFIG_JSON. lib/config/ reads the environment (the only place that does) and
+ * validates: `loadConfig` reports every problem at once, named as the user wrote it.
  */
 
 const csv = z
@@ -121,7 +121,13 @@ export const RefreshConfigSchema = z.object({
 
 export const RotationConfigSchema = z.object({
   /** NCRONTAB, six fields (with seconds), as the Functions timer trigger uses. */
-  schedule: z.string().default('0 0 * * * *'),
+  schedule: z
+    .string()
+    .default('0 0 * * * *')
+    .superRefine((schedule, ctx) => {
+      const problem = ncrontabProblem(schedule);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   nearExpiryWindowDays: z.coerce.number().min(0).default(30),
   defaultValidityDays: z.coerce.number().positive().default(60),
   /**
@@ -195,17 +201,18 @@ export type VaultConfig = Config['vaults'][number];
 export type ClusterConfig = Config['clusters'][number];
 export type RestartConfig = Config['restart'];
 
-/** Validates a config document; every problem is listed in one ConfigError. */
+/**
+ * Validates a config document built in code (unknown keys, schema); every problem in one
+ * ConfigError. loadConfig (lib/config/load.ts) also checks files, contexts and credentials.
+ */
 export function parseConfig(input: unknown): Config {
-  const result = ConfigSchema.safeParse(input);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  return deepFreeze(result.data);
+  return validateConfig(input);
 }
 
+export { loadConfig } from './config/load.js';
+
 /** Environment variable → config path. Values are strings; the schema coerces them. */
-const ENV_KEYS: Record<string, string[]> = {
+export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_RESTART_STRATEGY: ['restart', 'strategy'],
   ROTOR_AUTO_RELOAD_ALL: ['restart', 'autoReloadAll'],
   ROTOR_NAMESPACE_SELECTOR: ['restart', 'namespaceSelector'],
@@ -232,54 +239,3 @@ const ENV_KEYS: Record<string, string[]> = {
   ROTOR_HOST_ADDRESS: ['host', 'address'],
   ROTOR_HOST_KEY: ['host', 'key'],
 };
-
-/**
- * Reads ROTOR_CONFIG (path to JSON/YAML) or ROTOR_CONFIG_JSON, then overlays the
- * single-value settings from the environment. Nothing else in rotor reads process.env.
- */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const issues: string[] = [];
-  let doc: Record<string, unknown> = {};
-  try {
-    if (env.ROTOR_CONFIG_JSON) doc = asObject(JSON.parse(env.ROTOR_CONFIG_JSON), 'ROTOR_CONFIG_JSON');
-    else if (env.ROTOR_CONFIG)
-      doc = asObject(parseYaml(readFileSync(env.ROTOR_CONFIG, 'utf8')), env.ROTOR_CONFIG);
-  } catch (error) {
-    issues.push(`cannot read configuration document: ${(error as Error).message}`);
-  }
-  if (!doc.state && (env.AzureWebJobsStorage || env.AzureWebJobsStorage__accountName)) {
-    doc.state = env.AzureWebJobsStorage
-      ? { connectionString: env.AzureWebJobsStorage }
-      : { accountUrl: `https://${env.AzureWebJobsStorage__accountName}.table.core.windows.net` };
-  }
-  for (const [key, path] of Object.entries(ENV_KEYS)) {
-    const value = env[key];
-    if (value !== undefined && value !== '') setPath(doc, path, value);
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return parseConfig(doc);
-}
-
-function asObject(value: unknown, where: string): Record<string, unknown> {
-  if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where} must hold an object`);
-  return value as Record<string, unknown>;
-}
-
-function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
-  let node = target;
-  for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    node[key] = typeof next === 'object' && next !== null ? { ...(next as object) } : {};
-    node = node[key] as Record<string, unknown>;
-  }
-  node[path[path.length - 1] as string] = value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}

@@ -5,11 +5,15 @@ import { describeError } from './errors.js';
 import { probeCluster } from './kube/fanout.js';
 import type { Tables } from './state/tables.js';
 
-/** GET /api/health: every backend, cluster and the state store, each timed, none throwing. */
+/**
+ * GET /api/health: every backend, cluster and the state store, each timed, none throwing;
+ * `gaps` (lib/config/check.ts) make it unhealthy: a rotor with nothing to watch is not "ok".
+ */
 export async function healthOf(
   backends: BackendRegistry,
   clusters: ClusterSource,
   tables: Tables | undefined,
+  gaps: readonly string[] = [],
 ): Promise<HealthReport> {
   const timed = async (
     name: string,
@@ -51,6 +55,7 @@ export async function healthOf(
     })),
     ...clusterChecks,
     ...stateChecks,
+    ...gaps.map((gap) => ({ name: 'configuration', kind: 'config' as const, ok: false, ms: 0, error: gap })),
   ];
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -5,6 +5,7 @@
  * timeline per scenario and a summary beside the poll baseline, and cleans everything up.
  */
 import { randomBytes } from 'node:crypto';
+import { refreshInWords, stepInWords } from '../lib/cli/plain-words.js';
 import type { Outcome } from '../lib/outcome.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
@@ -88,9 +89,11 @@ function printRun(run: ScenarioRun): void {
     `\n  ${run.name} (${run.trigger}): ${o.status}${o.rotation && 'newVersion' in o.rotation ? `, rotated to ${o.rotation.newVersion}` : ''}`,
   );
   for (const t of o.timeline)
-    console.log(`    ${String(t.atMs).padStart(6)} ms  ${t.step.padEnd(18)} ${t.detail ?? ''}`);
+    console.log(`    ${String(t.atMs).padStart(6)} ms  ${stepInWords(t.step, t.detail)}`);
   for (const r of o.refreshes)
-    console.log(`    refresh  ${r.cluster.padEnd(6)} ${r.kind} ${r.namespace}/${r.name}: ${r.status}`);
+    console.log(
+      `    refresh  ${r.cluster.padEnd(6)} ${r.kind} ${r.namespace}/${r.name}: ${refreshInWords(r)}`,
+    );
   for (const w of o.workloads) {
     const why = 'reason' in w ? ` (${w.reason})` : 'error' in w ? ` (${w.error})` : '';
     console.log(`    workload ${w.cluster.padEnd(6)} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${why}`);
@@ -116,7 +119,7 @@ function printSummary(runs: ScenarioRun[]): void {
       `${Math.round(r.wallMs)} ms`,
       `${r.outcome.workloads.filter((w) => w.status === 'restarted').length}`,
       `${base.label} (avg ${base.ms / 2 / 1000} s)`,
-      patched ? `${Math.round(base.ms / 2 / Math.max(1, r.wallMs))}x faster` : '-',
+      patched ? `${Math.round(base.ms / 2 / Math.max(1, r.wallMs))}x` : '-',
     ];
   });
   const header = [
@@ -126,12 +129,12 @@ function printSummary(runs: ScenarioRun[]): void {
     'change->done',
     'restarted',
     'poll baseline (same change)',
-    'vs baseline',
+    'faster than the average poll wait',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`;
   console.log(
-    "\nsummary (rotor vs waiting for the operators to poll; CSI-mounted content waits for the driver's 2 min rotation poll)",
+    "\nsummary: rotor vs waiting for the operators to poll. A change lands on average half a poll interval\nbefore the next poll, so the last column is (poll interval / 2) / change->done. CSI-mounted content\notherwise waits for the driver's 2 min rotation poll.",
   );
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
@@ -142,6 +145,10 @@ function printSummary(runs: ScenarioRun[]): void {
 main()
   .then((code) => process.exit(code))
   .catch((error: unknown) => {
-    console.error(`demo failed: ${(error as Error).stack ?? error}`);
+    // The message says what failed and why; the stack only helps someone debugging rotor itself.
+    const e = error as Error & { cause?: unknown };
+    const cause = e.cause instanceof Error ? ` (cause: ${e.cause.message})` : '';
+    console.error(`demo failed: ${e.message ?? e}${cause}`);
+    if (process.argv.includes('--verbose')) console.error(e.stack);
     process.exit(1);
   });

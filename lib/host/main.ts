@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createApp } from '../app.js';
 import type { App } from '../app-types.js';
@@ -7,12 +6,11 @@ import { createLogger } from '../telemetry.js';
 import { type RunningHost, startHost } from './server.js';
 
 /**
- * `npm start`: load .env (values already in the environment win), build the App, serve
+ * `npm start`: build the App (configuration from the environment and .env: lib/config/), serve
  * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM. Tests pass
  * their own App.
  */
 export async function main(given?: App): Promise<RunningHost> {
-  if (existsSync('.env')) process.loadEnvFile('.env');
   const app = given ?? (await createApp(loadConfig()));
   const { config } = app;
   const log = createLogger(config.telemetry.logLevel);

@@ -1,8 +1,9 @@
 import type { Timer } from '@azure/functions';
-import { CronExpressionParser } from 'cron-parser';
 import { type Clock, systemClock } from '../clock.js';
-import { ConfigError } from '../errors.js';
+import { parseNcrontab } from '../ncrontab.js';
 import type { Logger } from '../telemetry.js';
+
+export { parseNcrontab };
 
 /** setTimeout cannot wait longer than this; longer waits are chained. */
 const MAX_DELAY_MS = 2_147_483_647;
@@ -11,23 +12,6 @@ export interface ScheduleRunner {
   /** Next planned occurrence. */
   next(): Date;
   stop(): void;
-}
-
-/** NCRONTAB as the Functions timer trigger reads it: six fields, seconds first, UTC. */
-export function parseNcrontab(schedule: string, from: Date) {
-  const fields = schedule.trim().split(/\s+/);
-  if (fields.length !== 6) {
-    throw new ConfigError([
-      `rotation.schedule '${schedule}' must have six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}`,
-    ]);
-  }
-  try {
-    return CronExpressionParser.parse(fields.join(' '), { currentDate: from, tz: 'UTC' });
-  } catch (error) {
-    throw new ConfigError([
-      `rotation.schedule '${schedule}' is not a valid NCRONTAB expression: ${(error as Error).message}`,
-    ]);
-  }
 }
 
 /**

@@ -3,7 +3,7 @@ import type { TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
 import { statusOf } from '../response-status.js';
-import type { Tables } from './tables.js';
+import { causeText, type Tables } from './tables.js';
 
 /**
  * Exactly-once effects over at-least-once delivery, shaped like AWS Powertools' idempotency
@@ -77,7 +77,14 @@ export class IdempotencyInProgressError extends RotorError {
 /** The state store could not be read or written: retryable, nothing was recorded as done. */
 export class IdempotencyPersistenceError extends RotorError {
   constructor(operation: string, cause: unknown) {
-    super('state_unavailable', `idempotency store: ${operation} failed; retry later`, true, { cause });
+    super(
+      'state_unavailable',
+      `idempotency store: ${operation} failed (${causeText(cause)}); retry later`,
+      true,
+      {
+        cause,
+      },
+    );
   }
 }
 

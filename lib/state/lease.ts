@@ -3,7 +3,7 @@ import type { TableClient } from '@azure/data-tables';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
 import { statusOf } from '../response-status.js';
-import type { Tables } from './tables.js';
+import { causeText, type Tables } from './tables.js';
 
 /**
  * Mutual exclusion between rotor instances for one key (a secret's refKey) with a time
@@ -138,5 +138,7 @@ export function rowKeyOf(key: string): string {
 
 function unavailable(error: unknown): RotorError {
   if (error instanceof RotorError) return error;
-  return new RotorError('state_unavailable', 'lease table is unreachable', true, { cause: error });
+  return new RotorError('state_unavailable', `lease table is unreachable: ${causeText(error)}`, true, {
+    cause: error,
+  });
 }

@@ -76,10 +76,20 @@ export class Tables {
     try {
       await client.createTable();
     } catch (error) {
-      throw new RotorError('state_unavailable', `cannot create or reach table ${tableName}`, true, {
-        cause: error,
-      });
+      throw new RotorError(
+        'state_unavailable',
+        `cannot create or reach table ${tableName}: ${causeText(error)}`,
+        true,
+        { cause: error },
+      );
     }
     return client;
   }
+}
+
+/** The underlying error's first line, so a 503 says why (refused, throttled, being deleted). */
+export function causeText(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const first = message.split('\n')[0]?.trim() || 'no detail';
+  return first.length > 200 ? `${first.slice(0, 200)}...` : first;
 }

@@ -46,18 +46,48 @@ export function keyVaultEvent(
   };
 }
 
-export async function postEventGrid(sandbox: Sandbox, events: unknown[]): Promise<Response> {
-  const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'aeg-event-type': 'Notification',
-      'x-functions-key': sandbox.host.key,
-    },
-    body: JSON.stringify(events),
-  });
-  if (!res.ok) throw new Error(`event grid webhook answered ${res.status}: ${await res.text()}`);
-  return res;
+/**
+ * POSTs to the Event Grid webhook the way Event Grid delivers: a 503 (a transient fault such
+ * as the state store still starting) is delivered again after the Retry-After the host
+ * sent (capped for the demo; Event Grid itself waits 10 s, 30 s, 1 min, ...). Any other
+ * failure, or 503s past the last attempt, throws with the host's reason.
+ */
+export async function postEventGrid(
+  sandbox: Pick<Sandbox, 'host'>,
+  events: unknown[],
+  options: { attempts?: number; onRetry?: (reason: string, waitMs: number) => void } = {},
+): Promise<Response> {
+  const attempts = options.attempts ?? 6;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'aeg-event-type': 'Notification',
+        'x-functions-key': sandbox.host.key,
+      },
+      body: JSON.stringify(events),
+    });
+    if (res.ok) return res;
+    const body = await res.text();
+    const reason = describeRejection(body);
+    if (res.status !== 503 || attempt >= attempts) {
+      throw new Error(`event grid webhook answered ${res.status} after ${attempt} attempt(s): ${reason}`);
+    }
+    const waitMs = Math.min(5_000, 1_000 * (Number(res.headers.get('retry-after')) || 1));
+    options.onRetry?.(`${res.status}: ${reason}`, waitMs);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+  }
+}
+
+function describeRejection(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: the text itself
+  }
+  return body.slice(0, 300);
 }
 
 /** 1. A new Key Vault version, announced by Event Grid. */
