@@ -9,6 +9,7 @@ import { packageRoot } from './config/environment.js';
 import { type Config, loadConfig } from './config.js';
 import { ConfigError, describeError, ValidationError } from './errors.js';
 import type { Outcome } from './outcome.js';
+import type { SecretRef } from './secret-ref.js';
 
 /**
  * `rotor` command line. Human text, or exactly one JSON document on stdout with --json;
@@ -57,15 +58,13 @@ const commands: Record<string, Command> = {
     return new Promise<number>(() => undefined);
   },
   plan: (_a, v, print) =>
-    withApp(async (app) => {
-      const plan = await app.plan(secretFromFlags(v, app.config));
+    withApp(v, async (app, ref) => {
+      const plan = await app.plan(ref);
       print(formatPlan(plan), plan);
       return plan.clusters.every((c) => !c.error);
     }),
-  rotate: (_a, v, print) =>
-    withApp(async (app) => printOutcome(print, await app.rotate(secretFromFlags(v, app.config)))),
-  refresh: (_a, v, print) =>
-    withApp(async (app) => printOutcome(print, await app.refresh(secretFromFlags(v, app.config)))),
+  rotate: (_a, v, print) => withApp(v, async (app, ref) => printOutcome(print, await app.rotate(ref))),
+  refresh: (_a, v, print) => withApp(v, async (app, ref) => printOutcome(print, await app.refresh(ref))),
   async hash(_a, v, print) {
     if (!v.file) throw new UsageError('hash needs -f FILE (a Secret or ConfigMap manifest)');
     const { hashManifestFile } = await import('./kube/restart/index.js');
@@ -105,9 +104,14 @@ function stderrLog(config: Config) {
   };
 }
 
-/** Builds the App with its logs on stderr; `fn` returns false for a failed or partial result. */
-async function withApp(fn: (app: App) => Promise<boolean>): Promise<number> {
+/**
+ * Checks the configuration and the secret's flags first (nothing is built for a usage
+ * mistake), then builds the App with its logs on stderr; `fn` returns false for a failed
+ * or partial result.
+ */
+async function withApp(v: Values, fn: (app: App, ref: SecretRef) => Promise<boolean>): Promise<number> {
   const config = loadConfig();
+  const ref = secretFromFlags(v, config);
   const missing = configGaps(config).filter((g) => g.startsWith('no clusters'));
   if (missing.length > 0) throw new ConfigError(missing);
   const [{ createApp }, { createTelemetry }] = await Promise.all([
@@ -117,7 +121,7 @@ async function withApp(fn: (app: App) => Promise<boolean>): Promise<number> {
   const telemetry = createTelemetry(config.telemetry, { write: stderrLog(config).write });
   const app = await createApp(config, { telemetry });
   try {
-    return (await fn(app)) ? 0 : 1;
+    return (await fn(app, ref)) ? 0 : 1;
   } finally {
     await app.close();
   }

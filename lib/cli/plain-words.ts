@@ -31,14 +31,14 @@ const STEPS: Record<string, string> = {
   done: 'done',
 };
 
-/** A timeline step and its detail: `resolved alpha: 2 derived` -> `found what reads the secret  alpha: 2 objects (ExternalSecret, ...)`. */
+/** A timeline step and its detail: `resolved alpha: 2 derived` -> `found what reads the secret  alpha: 2 objects read this secret (...)`. */
 export function stepInWords(step: string, detail: string | undefined): string {
   const words = STEPS[step] ?? step;
   const plain = detail
     ?.replace(
       /(\d+) derived/,
       (_m, n: string) =>
-        `${n} object${n === '1' ? '' : 's'} derive${n === '1' ? 's' : ''} from it (ExternalSecret, VaultStaticSecret, SecretProviderClass)`,
+        `${n} object${n === '1' ? ' reads' : 's read'} this secret (ExternalSecret, VaultStaticSecret or SecretProviderClass)`,
     )
     .replace(/^(\S+): (\d+)$/, (m, c: string, n: string) =>
       step === 'workloads-patched' ? `${c}: ${n} restarted` : m,

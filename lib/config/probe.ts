@@ -214,7 +214,12 @@ export function formatProbe(report: ProbeReport): string {
     lines.push(`${t.kind} ${t.name}: ${state}`);
     if (t.reachable && t.error) lines.push(`  FAILED: ${t.error}`);
     const denied = t.checks.filter((c) => !c.ok);
-    if (t.checks.length > 0 && denied.length === 0) lines.push(`  all ${t.checks.length} permissions held`);
+    if (t.checks.length > 0 && denied.length === 0)
+      lines.push(
+        t.checks.length === 1
+          ? '  the 1 permission it needs is held'
+          : `  all ${t.checks.length} permissions held`,
+      );
     for (const c of denied) lines.push(`  MISSING ${c.what}${c.detail ? `: ${c.detail}` : ''}`);
   }
   if (report.targets.length === 0) lines.push('nothing to probe');

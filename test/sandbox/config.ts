@@ -24,9 +24,20 @@ export interface SandboxConfigOptions {
 
 /** rotor's configuration for the sandbox: every real server of the environment, the rotor identity per cluster. */
 export function sandboxConfig(env: EnvDescriptor, opts: SandboxConfigOptions): Config {
+  return parseConfig(sandboxConfigDocument(env, opts));
+}
+
+/**
+ * The same configuration as the document a user would write (`npm run sandbox` saves it as
+ * the ROTOR_CONFIG file, so `rotor plan` in another terminal sees what the sandbox host sees).
+ */
+export function sandboxConfigDocument(
+  env: EnvDescriptor,
+  opts: SandboxConfigOptions,
+): Record<string, unknown> {
   const caFile = join(opts.dir, 'keyvault-ca.pem');
   writeFileSync(caFile, env.lowkey.caPem);
-  return parseConfig({
+  return {
     keyVaults: [
       { name: env.lowkey.vaultName, url: env.lowkey.vaultUrl, auth: { kind: 'emulator' }, tls: { caFile } },
     ],
@@ -69,5 +80,5 @@ export function sandboxConfig(env: EnvDescriptor, opts: SandboxConfigOptions): C
     },
     notifications: opts.notifications ?? [],
     telemetry: { logLevel: opts.logLevel ?? 'warn' },
-  });
+  };
 }

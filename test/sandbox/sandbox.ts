@@ -40,6 +40,8 @@ export interface SandboxOptions {
   namespaces?: readonly string[];
   coalesceWindowMs?: number;
   kvMount?: string;
+  /** Called with every finished outcome (`npm run sandbox` prints one line per event). */
+  onOutcome?: (outcome: Outcome) => void;
   /** Passed to the rotor config (notifications, log level). */
   config?: Pick<SandboxConfigOptions, 'notifications' | 'logLevel'>;
 }
@@ -67,6 +69,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
       onOutcome: (o) => {
         outcomes.push(o);
         for (const w of waiters) w();
+        opts.onOutcome?.(o);
       },
     });
     stops.push(() => app.close());

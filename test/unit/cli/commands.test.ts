@@ -8,7 +8,7 @@ const ONE_CLUSTER = JSON.stringify({
   clusters: [{ name: 'gone', kubeconfigYaml: UNREACHABLE_KUBECONFIG }],
 });
 
-describe.concurrent('rotor command line (the real CLI, as a process)', { timeout: 120_000 }, () => {
+describe.concurrent('rotor command line (the real CLI, as a process)', { timeout: 300_000 }, () => {
   it('hash -f prints the Reloader hash; --json is exactly one JSON document on stdout', async () => {
     const run = await rotor(['hash', '-f', SECRET_MANIFEST, '--json']);
 

@@ -45,7 +45,7 @@ export function rotor(
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`rotor ${args.join(' ')} did not finish: ${stdout}${stderr}`));
-    }, options.timeoutMs ?? 60_000);
+    }, options.timeoutMs ?? 240_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
