@@ -28,6 +28,7 @@ const say = (msg: string) => console.log(`${new Date().toISOString().slice(11, 1
 
 interface SandboxState {
   hostUrl: string;
+  hostKey: string;
   keyVault: EnvDescriptor['lowkey'];
 }
 
@@ -65,7 +66,7 @@ async function main(args: string[]): Promise<number> {
     const random = () => randomBytes(12).toString('base64url');
     await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
     outcomes.length = 0;
-    writeFiles(env.descriptor, sandbox.host.url);
+    writeFiles(env.descriptor, sandbox.host.url, sandbox.host.key);
     printWelcome(env.descriptor, app);
   } catch (error) {
     await stop();
@@ -89,7 +90,7 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-function writeFiles(env: EnvDescriptor, hostUrl: string): void {
+function writeFiles(env: EnvDescriptor, hostUrl: string, hostKey: string): void {
   mkdirSync(DIR, { recursive: true });
   // One kubeconfig with a context per cluster (the admin identity, as a person poking uses).
   const merged = { apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [] } as Record<
@@ -113,6 +114,7 @@ function writeFiles(env: EnvDescriptor, hostUrl: string): void {
     KEYVAULT_URL: env.lowkey.vaultUrl,
     KEYVAULT_CA: join(DIR, 'keyvault-ca.pem'),
     ROTOR_URL: hostUrl,
+    ROTOR_HOST_KEY: hostKey,
     ROTOR_CONFIG: join(DIR, 'rotor.yaml'),
   };
   writeFileSync(
@@ -122,7 +124,7 @@ function writeFiles(env: EnvDescriptor, hostUrl: string): void {
       .join('\n')}\n`,
     { mode: 0o600 },
   );
-  const state: SandboxState = { hostUrl, keyVault: env.lowkey };
+  const state: SandboxState = { hostUrl, hostKey, keyVault: env.lowkey };
   writeFileSync(STATE, JSON.stringify(state), { mode: 0o600 });
 }
 
@@ -144,6 +146,9 @@ Files: ${rel(DIR)}/kubeconfig, sandbox.env, rotor.yaml. In another terminal, fro
 
   # a new Key Vault version plus its Event Grid event
   npm run sandbox -- kv-set ${app.kvSecret} hand-made-2
+
+  # rotor's host answers with the key from sandbox.env (every route needs one)
+  curl -s -H "x-functions-key: $ROTOR_HOST_KEY" $ROTOR_URL/api/health | jq '.ok, [.checks[] | .name]'
 
   # what rotor would do, without doing it; then check config and permissions
   npx rotor plan --keyvault ${env.lowkey.vaultName} --name ${app.kvSecret}
@@ -168,7 +173,7 @@ async function kvSet(name: string | undefined, value: string | undefined): Promi
   }
   const written = await keyVaultClientForTest(state.keyVault).setSecret(name, value);
   const version = written.properties.version ?? '';
-  await postEventGrid({ host: { url: state.hostUrl, close: async () => {} } }, [
+  await postEventGrid({ host: { url: state.hostUrl, key: state.hostKey, close: async () => {} } }, [
     keyVaultEvent(state.keyVault.vaultName, name, version),
   ]);
   console.log(

@@ -18,14 +18,15 @@ export interface Environment {
   baseDir: string;
 }
 
-/** The checkout (or installed package) root: lib/config/ is two levels below it, dist/lib/config/ three. */
+/** The folder holding package.json above this module: the checkout (lib/config) or the built package (dist/lib/config). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
   }
-  return process.cwd();
+  return dir;
 }
 
 export function readEnvironment(cwd: string = process.cwd()): Environment {

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../config/environment.js';
 
 /**
  * The local host's key when ROTOR_HOST_KEY is not set: generated at start and written,
@@ -10,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  * the sandbox and any client on this machine read it.
  */
 export function hostKeyFile(): string {
-  return path.join(projectRoot(), '.cache', 'host-key');
+  return path.join(packageRoot(), '.cache', 'host-key');
 }
 
 export async function generateHostKey(file = hostKeyFile()): Promise<string> {
@@ -25,15 +24,4 @@ export async function generateHostKey(file = hostKeyFile()): Promise<string> {
 /** The key a running local host wrote, for clients on this machine. */
 export async function readHostKey(file = hostKeyFile()): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
-}
-
-/** The folder holding package.json above this module (lib/host in a checkout, dist/lib/host when built). */
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
-  return dir;
 }
