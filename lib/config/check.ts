@@ -37,7 +37,7 @@ export function checkConfig(config: Config): ConfigProblem[] {
       for (const m of kubeconfigProblems(readFileSync(cluster.kubeconfig, 'utf8'), cluster.context))
         add(['clusters', i, 'kubeconfig'], `${cluster.kubeconfig}: ${m}`);
     } else if (cluster.kubeconfigYaml !== undefined) {
-      for (const m of kubeconfigProblems(cluster.kubeconfigYaml, cluster.context))
+      for (const m of kubeconfigProblems(cluster.kubeconfigYaml.reveal(), cluster.context))
         add(['clusters', i, 'kubeconfigYaml'], m);
     }
   });
