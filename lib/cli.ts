@@ -6,7 +6,8 @@ import { configSummary, describeConfig, formatOutcome, formatPlan } from './cli/
 import { secretFromFlags, UsageError } from './cli/secret-flags.js';
 import { configGaps } from './config/check.js';
 import { packageRoot } from './config/environment.js';
-import { type Config, loadConfig } from './config.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config.js';
 import { ConfigError, describeError, ValidationError } from './errors.js';
 import type { Outcome } from './outcome.js';
 import type { SecretRef } from './secret-ref.js';

@@ -203,13 +203,12 @@ export type RestartConfig = Config['restart'];
 
 /**
  * Validates a config document built in code (unknown keys, schema); every problem in one
- * ConfigError. loadConfig (lib/config/load.ts) also checks files, contexts and credentials.
+ * ConfigError. loadConfig (lib/config/load.ts) reads the environment and also checks files,
+ * contexts and credentials.
  */
 export function parseConfig(input: unknown): Config {
-  return validateConfig(input);
+  return validateConfig(ConfigSchema, input);
 }
-
-export { loadConfig } from './config/load.js';
 
 /** Environment variable → config path. Values are strings; the schema coerces them. */
 export const ENV_KEYS: Record<string, readonly string[]> = {

@@ -1,4 +1,5 @@
-import { type Config, ENV_KEYS } from '../config.js';
+import { type Config, ConfigSchema, ENV_KEYS } from '../config.js';
+import { checkConfig } from './check.js';
 import { readConfigDocument } from './document.js';
 import { type Environment, readEnvironment, resolveUserPath } from './environment.js';
 import { type ConfigPath, validateConfig } from './validate.js';
@@ -43,7 +44,7 @@ export function loadConfig(
     const at = document.locate(path);
     return at ? `${at} ${dotted}` : document.source ? `${document.source} ${dotted}` : dotted;
   };
-  return validateConfig(doc, { where, earlier: document.errors, deep: true });
+  return validateConfig(ConfigSchema, doc, { where, earlier: document.errors, deep: checkConfig });
 }
 
 function isEnvironment(env: object): env is Environment {

@@ -1,37 +1,45 @@
 import type { z } from 'zod';
-import { type Config, ConfigSchema } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { checkConfig } from './check.js';
 import { findUnknownKeys } from './unknown-keys.js';
 
 export type ConfigPath = readonly (string | number)[];
 
 const dotted = (path: ConfigPath) => path.join('.') || '(root)';
 
+export interface ValidateOptions<T> {
+  /** Names a path the way the user wrote it (an app setting, a file:line). */
+  where?: (path: ConfigPath) => string;
+  /** Problems found before (syntax errors of the document). */
+  earlier?: readonly string[];
+  /** Checks the schema cannot express (files, contexts, credentials): lib/config/check.ts. */
+  deep?: (value: T) => Array<{ path: ConfigPath; message: string }>;
+}
+
 /**
  * The one validation of a configuration document: unknown keys (with the closest valid
- * one), the schema, then (for a configuration read from the environment, `deep`) checkConfig:
- * files, kubeconfig contexts, credentials. Every problem is listed at once in one
- * ConfigError; `where` names a path the way the user wrote it (an app setting, a file:line).
+ * one), the schema, then the deep checks. Every problem is listed at once in one ConfigError.
+ * The schema is a parameter so this module needs nothing from lib/config.ts (no import cycle).
  */
-export function validateConfig(
+export function validateConfig<S extends z.ZodType>(
+  schema: S,
   doc: unknown,
-  options: { where?: (path: ConfigPath) => string; earlier?: readonly string[]; deep?: boolean } = {},
-): Config {
+  options: ValidateOptions<z.output<S>> = {},
+): z.output<S> {
   const where = options.where ?? dotted;
   const issues = [...(options.earlier ?? [])];
-  for (const u of findUnknownKeys(ConfigSchema, doc)) {
+  for (const u of findUnknownKeys(schema, doc)) {
     const hint = u.suggestion ? ` (did you mean "${u.suggestion}"?)` : '';
     issues.push(`${where(u.path)}: unknown setting "${String(u.path.at(-1))}"${hint}`);
   }
-  const result = ConfigSchema.safeParse(doc);
+  const result = schema.safeParse(doc);
   if (!result.success) {
     issues.push(...result.error.issues.map((i) => `${where(i.path as ConfigPath)}: ${messageOf(i)}`));
     throw new ConfigError(issues);
   }
-  if (options.deep) issues.push(...checkConfig(result.data).map((p) => `${where(p.path)}: ${p.message}`));
+  const value = result.data as z.output<S>;
+  if (options.deep) issues.push(...options.deep(value).map((p) => `${where(p.path)}: ${p.message}`));
   if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(result.data);
+  return deepFreeze(value);
 }
 
 function messageOf(issue: z.core.$ZodIssue): string {

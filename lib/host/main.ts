@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { createApp } from '../app.js';
 import type { App } from '../app-types.js';
-import { loadConfig } from '../config.js';
+import { loadConfig } from '../config/load.js';
 import { createLogger } from '../telemetry.js';
 import { type RunningHost, startHost } from './server.js';
 

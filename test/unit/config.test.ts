@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { parseConfig } from '../../lib/config.js';
 import { ConfigError } from '../../lib/errors.js';
 
 describe('configuration', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEnvironment } from '../../../lib/config/environment.js';
-import { loadConfig } from '../../../lib/config.js';
+import { loadConfig } from '../../../lib/config/load.js';
+
 import { ConfigError } from '../../../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rotor-config-'));
