@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run build`: bundles the Functions app (functions/*.ts), the local host and the CLI with
+// `npm run build`: bundles the Functions app (functions/index.ts), the local host and the CLI with
 // esbuild into dist/. Every dependency is inside the bundle, so the deployable package is
 // host.json + package.json + dist/ (no node_modules). SDKs that only some configurations
 // need are imported dynamically in lib/ and land in chunks of their own, loaded on first use.
@@ -15,11 +15,13 @@ const STAMP = join(DIST, '.sources.sha256');
 const SOURCE_DIRS = ['lib', 'functions'];
 const SOURCE_FILES = ['package-lock.json', 'scripts/build.mjs'];
 
-/** Entry points, named by their path under dist/ (package.json "main" globs dist/functions/*.js). */
+/**
+ * Entry points, named by their path under dist/. The Functions app's is functions/index.ts
+ * (package.json "main"), which registers every trigger; the other files there only export handlers.
+ */
 function entryPoints() {
-  const functions = readdirSync(join(ROOT, 'functions')).filter((f) => f.endsWith('.ts'));
   return {
-    ...Object.fromEntries(functions.map((f) => [`functions/${f.slice(0, -3)}`, join(ROOT, 'functions', f)])),
+    'functions/index': join(ROOT, 'functions', 'index.ts'),
     'lib/host/main': join(ROOT, 'lib/host/main.ts'),
     'lib/cli': join(ROOT, 'lib/cli.ts'),
   };

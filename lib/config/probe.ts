@@ -55,7 +55,7 @@ export async function probeConfig(config: Config): Promise<ProbeReport> {
     ...config.vaults.map((v) => target('vault', v.name, () => vaultProbe(v))),
     ...config.keyVaults.map((kv) =>
       target('keyvault', kv.name, async () => {
-        const client = createSecretClient(kv);
+        const client = await createSecretClient(kv);
         await client.listPropertiesOfSecrets().byPage({ maxPageSize: 1 }).next();
         return async () => [{ what: 'list secrets', ok: true }];
       }),
@@ -168,7 +168,7 @@ function mountNeeds(vault: VaultConfig): Array<{ path: string; need: string[] }>
 
 async function vaultProbe(vault: VaultConfig): Promise<() => Promise<ProbeCheck[]>> {
   const ca = caOf(vault);
-  const client = createVaultClient({
+  const client = await createVaultClient({
     endpoint: vault.address,
     namespace: vault.namespace,
     ...(ca ? { ca } : {}),

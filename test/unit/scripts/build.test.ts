@@ -33,7 +33,7 @@ describe('npm run build (esbuild bundle)', () => {
     const outputOf = (entry: string) =>
       Object.keys(metafile.outputs).find((o) => o.endsWith(`dist/${entry}.js`)) as string;
 
-    for (const entry of ['lib/host/main', 'functions/keyVaultEvents', 'functions/vaultAudit']) {
+    for (const entry of ['lib/host/main', 'functions/index']) {
       const loaded = packagesOf(staticInputs(metafile, outputOf(entry)));
       expect(
         [...loaded].filter((p) => LOADED_ON_USE.includes(p)),
