@@ -1,8 +1,9 @@
 /**
  * Refresh latency: how long a changed secret takes to reach its Kubernetes Secret when
  * rotor forces the sync operator, next to the same change waiting for the operator's
- * poll. Runs the ESO stand-in against the Key Vault endpoint and the VSO stand-in against
- * OpenBao, on a real kube-apiserver (test/env starters).
+ * poll. Runs the real ESO controller (test/env/eso.ts) against OpenBao, the ESO stand-in
+ * against the Key Vault endpoint (for comparison: Key Vault needs Entra ID, so ESO's azurekv
+ * provider cannot run here) and the VSO stand-in against OpenBao, on a real kube-apiserver.
  *
  *   npx tsx bench/refresh-latency.ts
  *   ROTOR_TEST_ENV_FILE=.cache/env.json npx tsx bench/refresh-latency.ts   (reuse a running env)
@@ -37,7 +38,7 @@ import { startEnvironment } from '../test/env/sandbox.js';
 import { startEsoStandin } from '../test/standins/eso-standin.js';
 import { startVsoStandin } from '../test/standins/vso-standin.js';
 
-type Env = Pick<EnvDescriptor, 'clusters' | 'openbao' | 'lowkey'>;
+type Env = Pick<EnvDescriptor, 'clusters' | 'openbao' | 'lowkey' | 'eso'>;
 
 const SAMPLES = Number(process.env.ROTOR_BENCH_SAMPLES ?? '20');
 const POLL = '10s';
@@ -49,7 +50,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function environment(): Promise<{ env: Env; stop: () => Promise<void> }> {
   const reuse = process.env.ROTOR_TEST_ENV_FILE;
   if (reuse) return { env: JSON.parse(await readFile(reuse, 'utf8')) as Env, stop: async () => {} };
-  const running = await startEnvironment({ clusters: 1, log });
+  const running = await startEnvironment({ clusters: 1, log, eso: true });
   return { env: running.descriptor, stop: running.stop };
 }
 
@@ -160,6 +161,10 @@ async function measureForced(
   const toSecret: number[] = [];
   const toConfirmed: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
+    // The real ESO may reconcile the previous force once more (its Secret write wakes it
+    // before its own status reached its cache): let that pass, or it reads the new value
+    // before the force and the sample measures nothing.
+    await sleep(500);
     const value = `forced-${i}-${randomUUID()}`;
     await subject.change(value);
     const seen = clock.when(target, has(subject.key, value));
@@ -191,6 +196,7 @@ async function measurePoll(clock: SecretClock, lanes: Array<{ target: string; su
 async function main(): Promise<void> {
   log(`starting the environment (${SAMPLES} samples per measurement)`);
   const { env, stop } = await environment();
+  if (!env.eso) throw new Error('the environment runs no real ESO controller: start it with { eso: true }');
   const cluster = env.clusters[0]!;
   const admin = client(cluster.adminKubeconfig, cluster.name);
   const rotor = client(cluster.rotorKubeconfig, cluster.name);
@@ -234,6 +240,14 @@ async function main(): Promise<void> {
     connection.spec.address = env.openbao.address;
     await admin.objects.create(connection as never);
     await admin.objects.create(fixture('vaultauth.yaml', 'default', operatorNs) as never);
+    // The real ESO reads OpenBao through a Vault SecretStore with the root token.
+    await admin.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'vault-token' }, stringData: { token: env.openbao.rootToken } },
+    });
+    const vaultStore = fixture('secretstore-vault.yaml', 'vault-store', ns);
+    (vaultStore.spec.provider as { vault: { server: string } }).vault.server = env.openbao.address;
+    await admin.objects.create(vaultStore as never);
 
     const esoSubject = (secret: string): Subject => ({
       key: 'password',
@@ -245,6 +259,23 @@ async function main(): Promise<void> {
         void (await bao.write(`${env.openbao.kvMount}/data/${path}`, { data: { password: v } })),
     });
 
+    const realExternalSecret = async (name: string, path: string, interval: string) => {
+      const es = fixture('externalsecret-data.yaml', name, ns);
+      const spec = es.spec as {
+        refreshInterval: string;
+        secretStoreRef: { kind: string; name: string };
+        target: { name: string };
+        data: Array<{ remoteRef: { key: string; property?: string } }>;
+      };
+      spec.refreshInterval = interval;
+      spec.secretStoreRef = { kind: 'SecretStore', name: 'vault-store' };
+      spec.target.name = name;
+      spec.data[0] = { ...(spec.data[0] as object), remoteRef: { key: path, property: 'password' } };
+      await vsoSubject(path).change('initial');
+      const synced = clock.when(name, has('password', 'initial'));
+      await admin.objects.create(es as never);
+      await synced;
+    };
     const externalSecret = async (name: string, secret: string, interval: string) => {
       const es = fixture('externalsecret-data.yaml', name, ns);
       const spec = es.spec as {
@@ -275,22 +306,43 @@ async function main(): Promise<void> {
       await synced;
     };
 
-    log('ESO forced');
+    log('ESO (the real controller, OpenBao) forced');
+    const esoPath = `bench/eso-${randomUUID().slice(0, 8)}`;
+    await realExternalSecret('eso-forced', esoPath, '1h');
+    const esoDerived = await resolveDerived(
+      rotor,
+      SecretRefSchema.parse({
+        backend: 'vault',
+        address: env.openbao.address,
+        mount: env.openbao.kvMount,
+        path: esoPath,
+      }),
+      resolveOpts,
+    );
+    const esoForced = await measureForced(rotor, clock, esoDerived, 'eso-forced', vsoSubject(esoPath));
+
+    log('ESO stand-in (Key Vault) forced');
     const esoSecret = `bench-${randomUUID().slice(0, 8)}`;
-    await externalSecret('eso-forced', esoSecret, '1h');
+    await externalSecret('standin-forced', esoSecret, '1h');
     const esoRef = SecretRefSchema.parse({
       backend: 'azure-keyvault',
       vault: env.lowkey.vaultName,
       name: esoSecret,
     });
     const resolveTimes: number[] = [];
-    let esoDerived: DerivedObject[] = [];
+    let standinDerived: DerivedObject[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       const t0 = performance.now();
-      esoDerived = await resolveDerived(rotor, esoRef, resolveOpts);
+      standinDerived = await resolveDerived(rotor, esoRef, resolveOpts);
       resolveTimes.push(performance.now() - t0);
     }
-    const esoForced = await measureForced(rotor, clock, esoDerived, 'eso-forced', esoSubject(esoSecret));
+    const standinForced = await measureForced(
+      rotor,
+      clock,
+      standinDerived,
+      'standin-forced',
+      esoSubject(esoSecret),
+    );
 
     log('VSO forced');
     const vsoPath = `bench/${randomUUID().slice(0, 8)}`;
@@ -310,9 +362,9 @@ async function main(): Promise<void> {
     );
     const esoLanes = await Promise.all(
       Array.from({ length: SAMPLES }, async (_, i) => {
-        const secret = `bench-poll-${i}-${randomUUID().slice(0, 6)}`;
-        await externalSecret(`eso-poll-${i}`, secret, POLL);
-        return { target: `eso-poll-${i}`, subject: esoSubject(secret) };
+        const path = `bench/eso-poll-${i}-${randomUUID().slice(0, 6)}`;
+        await realExternalSecret(`eso-poll-${i}`, path, POLL);
+        return { target: `eso-poll-${i}`, subject: vsoSubject(path) };
       }),
     );
     const vsoLanes = await Promise.all(
@@ -331,16 +383,21 @@ async function main(): Promise<void> {
       benchmark: 'refresh-latency',
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
-      setup:
-        'stand-ins (test/standins) for ESO and VSO on a real kube-apiserver; Key Vault endpoint of the test env; OpenBao dev server; rotor as the restricted identity',
+      setup: `the real ESO controller ${env.eso.version} (Vault provider, OpenBao dev server); the ESO stand-in (Key Vault endpoint of the test env) and the VSO stand-in (test/standins); a real kube-apiserver; rotor as the restricted identity`,
       samples: SAMPLES,
       resolve: stats(resolveTimes),
       eso: {
-        backend: 'azure-keyvault',
+        controller: `external-secrets ${env.eso.version}`,
+        backend: 'openbao kv-v2',
         forced: esoForced,
         poll10s: esoPoll,
         poll10sModel: pollModel(POLL),
         defaultPoll: { ...pollModel('1h'), source: 'ESO refreshInterval default 1h0m0s' },
+      },
+      esoStandin: {
+        controller: 'ESO stand-in (test/standins/eso-standin.ts)',
+        backend: 'azure-keyvault',
+        forced: standinForced,
       },
       vso: {
         backend: 'openbao kv-v2',

@@ -45,4 +45,10 @@ export interface EnvDescriptor {
   };
   azurite: { tableConnectionString: string; tableUrl: string };
   postgres: { host: string; port: number; user: string; password: string; database: string };
+  /**
+   * The real External Secrets Operator controller runs in every cluster (test/env/eso.ts)
+   * when present. It reconciles every namespace; stores meant for the ESO stand-in (Key
+   * Vault) set `spec.controller: standinControllerClass`, which it skips.
+   */
+  eso?: { version: string; controllerClass: string; standinControllerClass: string };
 }

@@ -24,6 +24,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const env = await startEnvironment({
     clusters: clusters ? Number(clusters) : undefined,
     log: (msg) => console.log(`[rotor env] ${msg}`),
+    eso: true,
   });
   project.provide('rotorEnv', env.descriptor);
   return () => env.stop();

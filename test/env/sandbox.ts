@@ -3,6 +3,13 @@ import { type AuditRelay, startAuditRelay } from './audit-relay.js';
 import { startAzurite } from './azurite.js';
 import type { EnvDescriptor, KubeClusterDescriptor } from './descriptor.js';
 import { EnvError } from './errors.js';
+import {
+  ESO_CONTROLLER_CLASS,
+  ESO_VERSION,
+  ensureEsoBinary,
+  STANDIN_CONTROLLER_CLASS,
+  startEso,
+} from './eso.js';
 import { startKeyVaultStandin } from './keyvault-standin.js';
 import { ensureKubeApiserverBinary, startKubeCluster } from './kube.js';
 import { startOpenBao } from './openbao.js';
@@ -19,6 +26,8 @@ export interface StartEnvironmentOptions {
   clusters?: number;
   /** Progress messages ("openbao: ready in 1.4 s"). */
   log?: (msg: string) => void;
+  /** Runs the real ESO controller in every cluster (eso.ts); its first build takes minutes. */
+  eso?: boolean;
 }
 
 export interface Environment {
@@ -66,6 +75,9 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
           })),
         ]
       : [];
+  // Built beside the apiserver: both builds are cached; only the first run pays.
+  const esoBinary = opts.eso && clusterCount > 0 ? ensureEsoBinary() : undefined;
+  esoBinary?.catch(() => {}); // reported where it is awaited
   const clusters = CLUSTER_NAMES.slice(0, clusterCount).map((name) =>
     timed(`kube ${name}`, async () => {
       await kubeBinary[0];
@@ -78,7 +90,19 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
         adminKubeconfig: c.kubeconfigYaml('admin'),
         rotorKubeconfig: c.kubeconfigYaml('rotor'),
       };
-      return { value, stop: c.stop };
+      if (!esoBinary) return { value, stop: c.stop };
+      await esoBinary;
+      const eso = await startEso({ cluster: name, kubeconfig: value.adminKubeconfig }).catch(async (err) => {
+        await c.stop();
+        throw err;
+      });
+      return {
+        value,
+        stop: async () => {
+          await eso.stop();
+          await c.stop();
+        },
+      };
     }),
   );
   const openbao = timed('openbao + audit relay', startOpenBaoWithRelay);
@@ -115,6 +139,15 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
     lowkey: await value(keyVault),
     azurite: await value(azurite),
     postgres: await value(postgres),
+    ...(esoBinary
+      ? {
+          eso: {
+            version: ESO_VERSION,
+            controllerClass: ESO_CONTROLLER_CLASS,
+            standinControllerClass: STANDIN_CONTROLLER_CLASS,
+          },
+        }
+      : {}),
   };
   let stopping: Promise<void> | undefined;
   return {

@@ -6,7 +6,7 @@ import { startEnvironment } from './sandbox.js';
 /**
  * Starts the test environment and keeps it running until Ctrl-C / SIGTERM, writing its
  * descriptor to .cache/env.json (or the path given as argument); `--clusters=N` starts N
- * Kubernetes clusters instead of 2. Then:
+ * Kubernetes clusters instead of 2, `--no-eso` runs no real ESO controller. Then:
  *   ROTOR_TEST_ENV_FILE=.cache/env.json npx vitest run --project integration
  * reuses it instead of starting servers for every run.
  */
@@ -16,6 +16,7 @@ const file = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(CAC
 const env = await startEnvironment({
   clusters: clusters ? Number(clusters.split('=')[1]) : undefined,
   log: (msg) => console.log(`[rotor env] ${msg}`),
+  eso: !args.includes('--no-eso'),
 });
 await writeFile(file, `${JSON.stringify(env.descriptor, null, 2)}\n`, { mode: 0o600 });
 console.log(`[rotor env] descriptor written to ${file}; Ctrl-C to stop`);

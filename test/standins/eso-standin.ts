@@ -1,32 +1,34 @@
 /**
- * STAND-IN for External Secrets Operator (v2.9, external-secrets.io/v1): a TEST DOUBLE,
- * not ESO. ESO cannot run here, so this small controller follows ESO's documented
- * contract (REFERENCE.md section 2; pkg/controllers/externalsecret and
- * clusterexternalsecret in external-secrets/external-secrets) against the real API server
- * and the real backends:
- *  - reconciles on create and on every change; `shouldRefresh` decides, exactly as ESO:
- *    CreatedOnce syncs once; OnChange syncs when `<generation>-<hash(labels,annotations)>`
- *    differs from status.syncedResourceVersion; Periodic (default) additionally every
- *    refreshInterval, and with refreshInterval 0 never again after the first sync (the
- *    trap: a forced sync is ignored);
+ * STAND-IN for External Secrets Operator (external-secrets.io/v1): a TEST DOUBLE, not ESO.
+ * The real ESO controller runs in the test clusters (test/env/eso.ts) for every store but
+ * Azure Key Vault, whose provider needs Entra ID; this controller serves the stores that
+ * name its class (STANDIN_CONTROLLER_CLASS) and reproduces what the real ESO was observed
+ * to do (REFERENCE.md section 2a), as data in ESO_BEHAVIOUR, with one test per behaviour
+ * in test/integration/standins/eso-standin.test.ts:
+ *  - adds its cleanup finalizer; `shouldRefresh` as ESO: CreatedOnce syncs once; OnChange
+ *    when `<generation>-<hash(labels,annotations)>` differs from syncedResourceVersion;
+ *    Periodic (default) also every refreshInterval, never again with refreshInterval 0
+ *    (the trap: a forced sync is ignored);
  *  - reads Key Vault / Vault like ESO's azurekv / vault providers (eso-provider.ts);
- *  - writes the target Secret (creationPolicy Owner: owner reference, labels
- *    reconcile.external-secrets.io/managed and /created-by; annotation
- *    reconcile.external-secrets.io/data-hash) and does not rewrite it when nothing changed;
- *  - status: condition Ready True SecretSynced "Secret was synced" / False
- *    SecretSyncedError "could not get secret data from provider" (lastTransitionTime kept
- *    while the status stays the same), refreshTime, syncedResourceVersion, binding; the
- *    provider's error goes to a Warning Event (reason UpdateFailed), as ESO does;
+ *  - writes the target Secret with the ExternalSecret's own labels and annotations (the
+ *    force-sync annotation too), ESO's managed label, owner label and data-hash annotation,
+ *    on every sync: a forced sync rewrites it (new resourceVersion) even when the data is
+ *    the same; Normal events Created "secret created" / Updated "secret updated";
+ *  - status: Ready True SecretSynced "secret synced"; on failure Ready False
+ *    SecretSyncedError "could not get secret data from provider", binding.name "" and
+ *    refreshTime null, the provider's error in a Warning UpdateFailed event ("error
+ *    processing spec.data[0] (key: ...), err: ..."); a failure that repeats with the same
+ *    message writes no status; retries with controller-runtime's backoff (5 ms doubling);
+ *    client-go's spam limit of ~25 events per object (standin-kube.ts);
  *  - ClusterExternalSecret: provisions ExternalSecrets in matching namespaces and copies
  *    only the `external-secrets.io/force-sync` annotation from itself to them.
- *  - skips ExternalSecrets whose store names another controller class (spec.controller),
- *    as ESO's shouldSkipUnmanagedStore does: another ESO instance owns them.
  * Not reproduced: templates, generators, push secrets, store validation, sync windows,
  * ESO's Secret watch (drift repair).
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseGoDuration } from '../../lib/kube/duration.js';
+import { STANDIN_CONTROLLER_CLASS } from '../env/eso.js';
 import {
   type FindRef,
   type ProviderClient,
@@ -56,7 +58,11 @@ export interface EsoStandinOptions {
   vault?: VaultAccess;
   /** Only these namespaces are reconciled, so parallel tests never share objects. */
   namespaces?: readonly string[];
-  /** ESO --controller-class; stores naming another class are left alone (default ''). */
+  /**
+   * Stores must name this class in `spec.controller` (default STANDIN_CONTROLLER_CLASS).
+   * Unlike ESO, which also takes stores naming no class, the stand-in takes only its own:
+   * the real ESO runs beside it in the test clusters and owns every other store.
+   */
   controllerClass?: string;
 }
 
@@ -73,13 +79,31 @@ const CES = {
   plural: 'clusterexternalsecrets',
   kind: 'ClusterExternalSecret',
 };
-const COMPONENT = 'external-secrets';
+/** What the real ESO (v2.9.0 observed, v0.16.2 source) does, as data (REFERENCE.md 2a). */
+export const ESO_BEHAVIOUR = {
+  component: 'external-secrets',
+  finalizer: 'externalsecrets.external-secrets.io/externalsecret-cleanup',
+  ready: { reason: 'SecretSynced', message: 'secret synced' },
+  failed: { reason: 'SecretSyncedError', message: 'could not get secret data from provider' },
+  events: {
+    created: { reason: 'Created', message: 'secret created' },
+    updated: { reason: 'Updated', message: 'secret updated' },
+    failed: 'UpdateFailed',
+  },
+  /** How a provider error of spec.data[i] reads in the UpdateFailed event. */
+  dataError: (i: number, key: string, err: string) =>
+    `error processing spec.data[${i}] (key: ${key}), err: ${err}`,
+  /** controller-runtime's default rate limiter: 5 ms doubling, up to 1000 s. */
+  errorBackoff: { initialMs: 5, maxMs: 1_000_000 },
+};
+
+const COMPONENT = ESO_BEHAVIOUR.component;
 const LABEL_MANAGED = 'reconcile.external-secrets.io/managed';
 const LABEL_OWNER = 'reconcile.external-secrets.io/created-by';
 const ANNOTATION_DATA_HASH = 'reconcile.external-secrets.io/data-hash';
 const ANNOTATION_FORCE_SYNC = 'external-secrets.io/force-sync';
 const DEFAULT_REFRESH = '1h0m0s';
-const MSG_PROVIDER = 'could not get secret data from provider';
+const MSG_PROVIDER = ESO_BEHAVIOUR.failed.message;
 const MSG_UPDATE = 'could not update Secret';
 
 interface StoreRef {
@@ -105,6 +129,7 @@ interface Condition {
 }
 
 type Es = StandinObject & {
+  metadata: { finalizers?: string[] };
   spec: EsSpec;
   status?: { conditions?: Condition[]; refreshTime?: string; syncedResourceVersion?: string };
 };
@@ -178,14 +203,13 @@ function isSecretValid(secret: ExistingSecret | undefined): boolean {
   return secret.metadata.annotations?.[ANNOTATION_DATA_HASH] === esoDataHash(decode(secret.data));
 }
 
-function sameBytes(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  const ka = Object.keys(a ?? {});
-  return ka.length === Object.keys(b).length && ka.every((k) => (a as Record<string, string>)[k] === b[k]);
-}
-
 class EsoController {
   readonly stats = { syncs: 0, secretWrites: 0 };
-  readonly esQueue = new WorkQueue((key) => this.reconcileEs(key));
+  readonly esQueue = new WorkQueue(
+    (key) => this.reconcileEs(key),
+    () => {},
+    ESO_BEHAVIOUR.errorBackoff,
+  );
   readonly cesQueue = new WorkQueue((key) => this.reconcileCes(key));
   private readonly keyVault: (vaultUrl: string) => SecretClient;
 
@@ -226,6 +250,7 @@ class EsoController {
       return undefined;
     }
     if (await this.unmanaged(es)) return undefined;
+    if (!es.metadata.finalizers?.includes(ESO_BEHAVIOUR.finalizer)) await this.addFinalizer(es);
     const start = new Date();
     const interval = refreshMs(es.spec);
     const periodic = (es.spec.refreshPolicy ?? 'Periodic') === 'Periodic' && interval > 0;
@@ -250,24 +275,33 @@ class EsoController {
       });
     } catch (error) {
       const failure = error instanceof SyncError ? error : new SyncError(MSG_PROVIDER, error);
-      await recordEvent(this.kube, es, 'Warning', 'UpdateFailed', failure.message, COMPONENT);
-      await this.patchStatus(es, {
-        conditions: withCondition(es.status?.conditions, {
-          type: 'Ready',
-          status: 'False',
-          reason: 'SecretSyncedError',
-          message: failure.conditionMessage,
-          lastTransitionTime: metaTime(new Date()),
-        }),
-      });
+      await recordEvent(this.kube, es, 'Warning', ESO_BEHAVIOUR.events.failed, failure.message, COMPONENT);
+      const current = es.status?.conditions?.find((c) => c.type === 'Ready');
+      const same =
+        current?.status === 'False' &&
+        current.reason === ESO_BEHAVIOUR.failed.reason &&
+        current.message === failure.conditionMessage;
+      // A failure that repeats with the same message changes nothing: no status is written.
+      if (!same) {
+        await this.patchStatus(es, {
+          conditions: withCondition(es.status?.conditions, {
+            type: 'Ready',
+            status: 'False',
+            reason: ESO_BEHAVIOUR.failed.reason,
+            message: failure.conditionMessage,
+            lastTransitionTime: metaTime(new Date()),
+          }),
+          binding: { name: '' },
+          refreshTime: null,
+        });
+      }
       throw failure;
     }
     await this.patchStatus(es, {
       conditions: withCondition(es.status?.conditions, {
         type: 'Ready',
         status: 'True',
-        reason: 'SecretSynced',
-        message: 'Secret was synced',
+        ...ESO_BEHAVIOUR.ready,
         lastTransitionTime: metaTime(new Date()),
       }),
       refreshTime: metaTime(start),
@@ -277,7 +311,7 @@ class EsoController {
     return periodic ? interval : undefined;
   }
 
-  /** ESO shouldSkipUnmanagedStore: a store with another controller class belongs to another ESO. */
+  /** ESO shouldSkipUnmanagedStore, strict: only stores naming the stand-in's class are its own. */
   private async unmanaged(es: Es): Promise<boolean> {
     const refs = [
       es.spec.secretStoreRef,
@@ -287,8 +321,8 @@ class EsoController {
     for (const ref of refs) {
       if (!ref?.name) continue;
       const store = await this.storeObject(ref, es).catch(() => undefined);
-      const controller = store?.spec?.controller;
-      if (controller && controller !== (this.opts.controllerClass ?? '')) return true;
+      if ((store?.spec?.controller ?? '') !== (this.opts.controllerClass ?? STANDIN_CONTROLLER_CLASS))
+        return true;
     }
     return false;
   }
@@ -360,8 +394,12 @@ class EsoController {
       if (entry.extract) Object.assign(out, await client.getSecretMap(entry.extract));
       if (entry.find) Object.assign(out, await client.getAllSecrets(entry.find));
     }
-    for (const entry of es.spec.data ?? []) {
-      out[entry.secretKey] = await (await clientFor(entry.sourceRef?.storeRef)).getSecret(entry.remoteRef);
+    for (const [i, entry] of (es.spec.data ?? []).entries()) {
+      const client = await clientFor(entry.sourceRef?.storeRef);
+      out[entry.secretKey] = await client.getSecret(entry.remoteRef).catch((error: unknown) => {
+        const err = error instanceof Error ? error.message : String(error);
+        throw new Error(ESO_BEHAVIOUR.dataError(i, entry.remoteRef.key, err), { cause: error });
+      });
     }
     return out;
   }
@@ -386,10 +424,17 @@ class EsoController {
     }
     const finalData = policy === 'Merge' ? { ...decode(existing?.data), ...data } : data;
     const encoded = encode(finalData);
-    const labels: Record<string, string> = { ...(existing?.metadata?.labels ?? {}), [LABEL_MANAGED]: 'true' };
+    // ESO copies the ExternalSecret's own labels and annotations (a force-sync annotation
+    // too) onto the Secret, so every forced sync rewrites it with a new resourceVersion.
+    const labels: Record<string, string> = {
+      ...(existing?.metadata?.labels ?? {}),
+      ...(es.metadata.labels ?? {}),
+      [LABEL_MANAGED]: 'true',
+    };
     if (policy === 'Owner') labels[LABEL_OWNER] = objectHash(`${namespace}/${es.metadata.name}`);
     const annotations = {
       ...(existing?.metadata?.annotations ?? {}),
+      ...(es.metadata.annotations ?? {}),
       [ANNOTATION_DATA_HASH]: esoDataHash(finalData),
     };
     const ownerReferences =
@@ -405,12 +450,6 @@ class EsoController {
             },
           ]
         : undefined;
-    const unchanged =
-      existing &&
-      sameBytes(existing.data, encoded) &&
-      JSON.stringify(existing.metadata?.labels ?? {}) === JSON.stringify(labels) &&
-      existing.metadata?.annotations?.[ANNOTATION_DATA_HASH] === annotations[ANNOTATION_DATA_HASH];
-    if (unchanged) return;
     const body = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -429,8 +468,26 @@ class EsoController {
       immutable: es.spec.target?.immutable ?? false,
     };
     this.stats.secretWrites++;
+    const { created, updated } = ESO_BEHAVIOUR.events;
     if (existing) await this.kube.core.replaceNamespacedSecret({ namespace, name: secretName, body });
     else await this.kube.core.createNamespacedSecret({ namespace, body });
+    const event = existing ? updated : created;
+    await recordEvent(this.kube, es, 'Normal', event.reason, event.message, COMPONENT);
+  }
+
+  /** ESO adds its cleanup finalizer before the first sync. */
+  private async addFinalizer(es: Es): Promise<void> {
+    const finalizers = [...(es.metadata.finalizers ?? []), ESO_BEHAVIOUR.finalizer];
+    const patched = (await this.kube.custom.patchNamespacedCustomObject(
+      {
+        ...ES,
+        namespace: es.metadata.namespace as string,
+        name: es.metadata.name,
+        body: { metadata: { finalizers, resourceVersion: es.metadata.resourceVersion } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as Es;
+    es.metadata = patched.metadata;
   }
 
   async reconcileCes(name: string): Promise<number | undefined> {

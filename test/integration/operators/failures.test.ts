@@ -1,13 +1,13 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ClusterClient, clusterClientFromKubeConfig } from '../../../lib/kube/cluster.js';
 import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/index.js';
 import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName, vaultClient } from '../../env/index.js';
-import { type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
 import { startVsoStandin, type VsoStandin } from '../../standins/vso-standin.js';
 import {
   create,
+  esoVaultServer,
   eventually,
   IN_CLUSTER_VAULT,
   manifest,
@@ -25,7 +25,6 @@ let rotor: ClusterClient;
 let ns: string;
 let other: string;
 let operatorNs: string;
-let eso: EsoStandin;
 let vso: VsoStandin;
 
 beforeAll(async () => {
@@ -39,11 +38,6 @@ beforeAll(async () => {
   await create(admin, connection);
   await create(admin, manifest('vaultauth.yaml', 'default', operatorNs));
   const addressMap = { [IN_CLUSTER_VAULT]: env.openbao.address };
-  eso = await startEsoStandin({
-    kubeconfig: cluster.adminKubeconfig,
-    vault: { token: '', addressMap },
-    namespaces: [ns, other],
-  });
   vso = await startVsoStandin({
     kubeconfig: cluster.adminKubeconfig,
     vault: { token: env.openbao.rootToken, addressMap },
@@ -53,7 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([eso?.stop(), vso?.stop()]);
+  await vso?.stop();
 });
 
 function vaultRef(path: string) {
@@ -81,7 +75,7 @@ async function vaultExternalSecret(
   const vault = (
     store.spec as { provider: { vault: { server: string; auth: { tokenSecretRef: { name: string } } } } }
   ).provider.vault;
-  vault.server = IN_CLUSTER_VAULT;
+  vault.server = esoVaultServer(env);
   vault.auth.tokenSecretRef.name = tokenName;
   await create(admin, store);
   const es = manifest('externalsecret-extract.yaml', name, namespaceName);
@@ -125,11 +119,69 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(/UpdateFailed: .*permission denied/),
+        error: expect.stringMatching(/UpdateFailed: [\s\S]*permission denied/),
       }),
     ]);
     expect(changed).toEqual([]);
     expect(await secretValue(admin, ns, name, 'password')).toBe('one');
+  });
+
+  it('an ExternalSecret that keeps failing: reports the known failure with its last reason at once, not after the timeout', async () => {
+    const path = `apps/${uniqueName('absent')}`;
+    const name = uniqueName('es');
+    const token = uniqueName('token');
+    await tokenSecret(admin, ns, token, env.openbao.rootToken);
+    await vaultExternalSecret(ns, name, path, token);
+    const es = {
+      group: 'external-secrets.io',
+      version: 'v1',
+      plural: 'externalsecrets',
+      namespace: ns,
+      name,
+    };
+    type Es = { status?: { conditions?: Array<{ type: string; status: string }> } };
+    await eventually(
+      async () => (await admin.custom.getNamespacedCustomObject(es)) as Es,
+      (o) => o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'False') ?? false,
+      'the first failure',
+    );
+    // Forced again and again, ESO fails the same way: no new status, and once client-go's
+    // spam filter has spent its ~25 events for the object, no new event either.
+    const warnings = async () =>
+      (
+        await admin.core.listNamespacedEvent({
+          namespace: ns,
+          fieldSelector: `involvedObject.name=${name},type=Warning`,
+        })
+      ).items.reduce((n, e) => n + (e.count ?? 1), 0);
+    for (let i = 0; i < 30; i++) {
+      await admin.custom.patchNamespacedCustomObject(
+        { ...es, body: { metadata: { annotations: { 'force-sync': `spend-${i}` } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    const spent = await warnings();
+
+    const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
+      (d) => d.namespace === ns,
+    );
+    const started = Date.now();
+    const { results } = await refreshDerived(rotor, derived, { timeoutMs: 30_000 });
+    const elapsed = Date.now() - started;
+
+    expect(await warnings()).toBe(spent); // the operator really said nothing new
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        name,
+        error: expect.stringMatching(
+          /still failing after the force.*Ready=False SecretSyncedError: could not get secret data from provider; last event \(before the force\) UpdateFailed: /,
+        ),
+      }),
+    ]);
+    expect(elapsed).toBeLessThan(10_000);
   });
 
   it('surfaces VSO reason and message when the forced read fails', async () => {

@@ -47,6 +47,17 @@ export async function writeVault(
   await vaultClient(env).write(`${env.openbao.kvMount}/data/${path}`, { data });
 }
 
+/**
+ * The server a Vault SecretStore names for the real ESO (test/env/eso.ts), which runs on
+ * this machine and reaches OpenBao at its own address (rotor matches it directly).
+ */
+export function esoVaultServer(env: EnvDescriptor): string {
+  if (!env.eso) {
+    throw new Error('the real ESO controller is not running: start the environment with { eso: true }');
+  }
+  return env.openbao.address;
+}
+
 /** The in-cluster spelling of the OpenBao address the test objects use. */
 export const IN_CLUSTER_VAULT = 'http://openbao.openbao.svc.cluster.local:8200';
 
