@@ -254,7 +254,7 @@ async function runBurst(sandbox: Awaited<ReturnType<typeof startSandbox>>) {
   log(`burst: delivering ${events.length} events in batches of 50, 4 deliveries at a time`);
   const t0 = performance.now();
   const batches = chunk(events, 50);
-  const deliveries = { posts: 0, redeliveries: 0, refused: {} as Record<string, number> };
+  const deliveries = { posts: 0, redeliveries: 0, deadLettered: 0, refused: {} as Record<string, number> };
   await inBatches(batches, 4, (b) => deliverLikeEventGrid(sandbox, b, deliveries));
   const wallMs = performance.now() - t0;
   const outcomes: Outcome[] = sandbox.outcomes.slice(from).filter((o) => ids.has(o.eventId));
@@ -299,14 +299,18 @@ async function runBurst(sandbox: Awaited<ReturnType<typeof startSandbox>>) {
 async function deliverLikeEventGrid(
   sandbox: Awaited<ReturnType<typeof startSandbox>>,
   events: unknown[],
-  count: { posts: number; redeliveries: number; refused: Record<string, number> },
+  count: { posts: number; redeliveries: number; deadLettered: number; refused: Record<string, number> },
 ): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     count.posts++;
     if (attempt > 0) count.redeliveries++;
     const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+      headers: {
+        'content-type': 'application/json',
+        'aeg-event-type': 'Notification',
+        'x-functions-key': sandbox.host.key,
+      },
       body: JSON.stringify(events),
     }).catch((error: unknown) => ({ ok: false, status: String((error as Error).message) }) as const);
     if (res.ok) return;

@@ -188,6 +188,12 @@ function setPath(obj: Json, path: string, value: unknown): void {
   o[keys.at(-1) as string] = value;
 }
 
+/** bench/analysis.md: where the time goes for targets missed, written from profiles of a run. */
+function analysis(): string {
+  const url = new URL('./analysis.md', import.meta.url);
+  return existsSync(url) ? `\n${readFileSync(url, 'utf8').trim()}\n` : '';
+}
+
 export async function writeReport(): Promise<void> {
   const e2e = read('e2e');
   const refresh = read('refresh-latency');
@@ -285,7 +291,7 @@ ${targets}
 ## Beside polling
 
 ${table}
-${missing.length > 0 ? `\nNot measured in this run: ${missing.join(', ')}.\n` : ''}
+${analysis()}${missing.length > 0 ? `\nNot measured in this run: ${missing.join(', ')}.\n` : ''}
 | file | benchmark |
 |---|---|
 | e2e.ts | 100 sequential events, event → patch; burst of 1,000 events |
