@@ -27,6 +27,8 @@ export interface AppDeps {
   sendNotification?: Send;
   /** Called with every finished outcome (the demo and tests watch runs this way). */
   onOutcome?: (outcome: Outcome) => void;
+  /** Called with a run's final outcome when its rollout follow-ups ended after it answered. */
+  onFollowUp?: (outcome: Outcome) => void;
   /** Replaces the rotation and cluster ports (tests run the real runner and host over fakes). */
   ports?: PipelinePorts;
 }
@@ -57,6 +59,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     telemetry,
     notify: (outcome) => notify(config.notifications, outcome, log, deps.sendNotification),
     ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
+    ...(deps.onFollowUp ? { onFollowUp: deps.onFollowUp } : {}),
     settings: runnerSettings(config),
   });
   const purge = purgeTask(state.purgeable, config.state.retentionHours, clock, log);

@@ -2,6 +2,7 @@ import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { describeError, NotFoundError } from './errors.js';
+import type { FollowPort } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
 import {
@@ -109,6 +110,9 @@ export class ClusterPorts
       ...(announcement ? { expectation: announcement } : {}),
     });
 
+  readonly follow: FollowPort = async (cluster, workload) =>
+    (await this.engineFor(cluster)).follow(workload, this.deps.config.restart.rolloutTimeoutMs);
+
   /** The pipeline's ports: these cluster ports with the given rotate port. */
   withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
     return {
@@ -118,6 +122,7 @@ export class ClusterPorts
       announce: this.announce,
       refresh: this.refresh,
       restart: this.restart,
+      ...(this.deps.config.restart.followRollouts ? { follow: this.follow } : {}),
     };
   }
 

@@ -109,8 +109,18 @@ export const RestartConfigSchema = z.object({
   /** Changes arriving within this window for one workload are merged into one patch. */
   coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   dryRun: boolish.default(false),
-  /** After a patch, wait up to this long for the controller to observe the new generation (0 = don't wait). */
-  rolloutWaitMs: z.coerce.number().int().min(0).max(600_000).default(0),
+  /**
+   * Follow every restart to its end: rolled-out, or rollout-failed (ProgressDeadlineExceeded,
+   * a failed Job, or not rolled out within rolloutTimeoutMs).
+   */
+  followRollouts: boolish.default(true),
+  /** The bound of a follow-up: a rollout not finished by then has failed (reason Timeout). */
+  rolloutTimeoutMs: z.coerce.number().int().min(1_000).max(3_600_000).default(600_000),
+  /**
+   * How long a run waits for its follow-ups before it answers; they continue afterwards and
+   * are recorded when they end. Below Event Grid's 30 s delivery timeout, with room for the run.
+   */
+  rolloutWaitMs: z.coerce.number().int().min(0).max(20_000).default(0),
   /** Parallel API writes per cluster. */
   concurrency: z.coerce.number().int().min(1).max(64).default(8),
 });
@@ -221,6 +231,8 @@ export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_COALESCE_WINDOW_MS: ['restart', 'coalesceWindowMs'],
   ROTOR_DRY_RUN: ['restart', 'dryRun'],
   ROTOR_ROLLOUT_WAIT_MS: ['restart', 'rolloutWaitMs'],
+  ROTOR_FOLLOW_ROLLOUTS: ['restart', 'followRollouts'],
+  ROTOR_ROLLOUT_TIMEOUT_MS: ['restart', 'rolloutTimeoutMs'],
   ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],

@@ -11,12 +11,29 @@ export type WorkloadResult =
       hashes: string[];
       /** metadata.generation after the write (the created/recreated Job's for CronJob/Job). */
       generation?: number;
-      /** Set when a bounded wait for the controller was asked for (restart.rolloutWaitMs). */
-      rollout?: { status: 'progressed' | 'timeout'; ms: number };
+      /** CronJob: the Job created for it, which is what rolls out (is followed). */
+      job?: string;
+      /** How the restart ended, when followed (restart.followRollouts); see RolloutReport. */
+      rollout?: RolloutReport;
     }
   | { status: 'already-current'; cluster: string; kind: string; namespace: string; name: string }
   | { status: 'skipped'; cluster: string; kind: string; namespace: string; name: string; reason: string }
   | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: string };
+
+/**
+ * A restart followed to its end: `following` while the run has answered and the follow-up
+ * continues (bounded by restart.rolloutTimeoutMs); `rolled-out` when the new template is
+ * fully available; `rollout-failed` when the controller gave up (ProgressDeadlineExceeded,
+ * a failed Job) or the bound passed (reason Timeout); `ms` counts from the restart write.
+ */
+export type RolloutReport =
+  | { status: 'following' }
+  | { status: 'rolled-out'; ms: number }
+  | { status: 'rollout-failed'; ms: number; reason: string; message: string }
+  | { status: 'not-followed'; reason: string };
+
+/** How a followed restart ended (RolloutReport without the interim `following`). */
+export type RolloutResult = Exclude<RolloutReport, { status: 'following' }>;
 
 /** Per derived object (ExternalSecret, VaultStaticSecret, SecretProviderClass) result of the refresh step. */
 export type RefreshResult =
@@ -78,7 +95,9 @@ export type TimelineStep =
   | 'refresh-forced'
   | 'secret-updated'
   | 'workloads-patched'
-  | 'done';
+  | 'done'
+  /** Every followed restart has ended (after `done` when the run answered first). */
+  | 'rolled-out';
 
 export interface TimelineEntry {
   step: TimelineStep;

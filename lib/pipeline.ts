@@ -1,6 +1,7 @@
 import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
 import { describeError, isRetryableError } from './errors.js';
+import { type FollowPort, followRestarts } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type {
   ClusterFailure,
@@ -14,7 +15,8 @@ import { refKey, type SecretRef } from './secret-ref.js';
 
 /**
  * The one place that sequences the steps of DESIGN.md's flow:
- *   rotate? → per cluster (in parallel): resolve → force refresh + await → restart.
+ *   rotate? → per cluster (in parallel): resolve → force refresh + await → restart
+ *   → follow each restart to its end (bounded; the answer does not wait past followWaitMs).
  * Every step is a port so the pipeline reads like the diagram and knows no SDK.
  * A cluster that fails is reported in `clusterFailures` and never blocks the others.
  */
@@ -58,6 +60,8 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
     changed: ChangedResource[],
     options: { dryRun: boolean; announcement?: Announcement },
   ): Promise<WorkloadResult[]>;
+  /** Follows a restart to rolled-out / rollout-failed (bounded); without it restarts are not followed. */
+  follow?: FollowPort;
 }
 
 const ROTATING_KINDS = new Set<ChangeEvent['kind']>([
@@ -73,6 +77,10 @@ export interface RunOptions {
   skipRotation?: boolean;
   /** A cluster that has not finished by then is reported as unreachable (retryable). */
   clusterDeadlineMs?: number;
+  /** How long the run waits for its rollout follow-ups before answering (they go on after). */
+  followWaitMs?: number;
+  /** The outcome once every follow-up ended, when some were still running at the answer. */
+  onFollowUpDone?: (outcome: Outcome) => void;
 }
 
 export async function runPipeline<D extends DerivedRef>(
@@ -131,6 +139,13 @@ export async function runPipeline<D extends DerivedRef>(
     if (r.failure) outcome.clusterFailures.push(r.failure);
   }
   outcome.status = statusOf(outcome);
+  if (ports.follow && !dryRun) {
+    await followRestarts(outcome, ports.follow, {
+      waitMs: options.followWaitMs ?? 0,
+      elapsedMs: () => timeline.elapsedMs(),
+      ...(options.onFollowUpDone ? { onDone: options.onFollowUpDone } : {}),
+    });
+  }
   timeline.mark('done');
   return outcome;
 }
@@ -226,7 +241,11 @@ class Timeline {
   ) {}
 
   mark(step: TimelineStep, detail?: string): void {
-    const atMs = Math.max(0, this.clock.now().getTime() - this.start.getTime());
+    const atMs = this.elapsedMs();
     this.entries.push(detail === undefined ? { step, atMs } : { step, atMs, detail });
+  }
+
+  elapsedMs(): number {
+    return Math.max(0, this.clock.now().getTime() - this.start.getTime());
   }
 }

@@ -16,6 +16,8 @@ export interface RunnerSettings {
   clusterDeadlineMs: number;
   /** config.state.inProgressExpiryMs: when another instance may take over a claimed event. */
   inProgressExpiryMs: number;
+  /** config.restart.rolloutWaitMs: how long a run waits for its rollout follow-ups before answering. */
+  followWaitMs?: number;
 }
 
 export function runnerSettings(config: Pick<Config, 'restart' | 'refresh' | 'state'>): RunnerSettings {
@@ -24,6 +26,7 @@ export function runnerSettings(config: Pick<Config, 'restart' | 'refresh' | 'sta
     // Past the refresh timeout, plus the restart's share, a cluster is taken for unreachable.
     clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
     inProgressExpiryMs: config.state.inProgressExpiryMs,
+    followWaitMs: config.restart.rolloutWaitMs,
   };
 }
 
@@ -31,11 +34,16 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   ports: PipelinePorts<D>;
   idempotency: IdempotencyStore;
   clock: Clock;
-  telemetry: Pick<Telemetry, 'log' | 'span' | 'eventReceived' | 'eventIgnored' | 'recordOutcome'>;
+  telemetry: Pick<
+    Telemetry,
+    'log' | 'span' | 'eventReceived' | 'eventIgnored' | 'recordOutcome' | 'recordRollouts'
+  >;
   /** Sends the outcome's notifications; failures are the notifier's to log, never thrown. */
   notify: (outcome: Outcome) => Promise<void>;
   /** Called with every finished outcome, duplicates included (the demo and tests watch runs this way). */
   onOutcome?: (outcome: Outcome) => void;
+  /** Called with the final outcome of a run whose rollout follow-ups ended after it answered. */
+  onFollowUp?: (outcome: Outcome) => void;
   settings: RunnerSettings;
 }
 
@@ -58,6 +66,8 @@ type RunOptions<D> = ProcessOptions & { resolved?: Prefetched<D> };
  */
 export class Runner<D extends DerivedRef = DerivedRef> {
   private readonly inflight = new Map<string, Promise<Outcome>>();
+  /** Rollout follow-ups still running when their run answered, by that run's outcome. */
+  private readonly followUps = new WeakMap<Outcome, Promise<Outcome>>();
 
   constructor(private readonly deps: RunnerDeps<D>) {}
 
@@ -82,7 +92,12 @@ export class Runner<D extends DerivedRef = DerivedRef> {
       this.deps.onOutcome?.(duplicate);
       return duplicate;
     }
-    return this.finish(result.value);
+    const outcome = await this.finish(result.value);
+    // After the record is completed: the follow-up's result replaces it when it ends.
+    this.followUps
+      .get(result.value)
+      ?.then((final) => this.finishFollowUp(`${event.source}:${event.id}`, result.value, final));
+    return outcome;
   }
 
   /** What a run would do, with nothing written and nothing recorded as done. */
@@ -145,19 +160,58 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     return started;
   }
 
-  private run(event: ChangeEvent, options: RunOptions<D> & { dryRun?: boolean }): Promise<Outcome> {
+  private async run(event: ChangeEvent, options: RunOptions<D> & { dryRun?: boolean }): Promise<Outcome> {
     const { telemetry, clock, settings } = this.deps;
     const { resolved } = options;
     const ports: PipelinePorts<D> = resolved
       ? { ...this.deps.ports, resolve: (c, ref) => resolved.get(c) ?? this.deps.ports.resolve(c, ref) }
       : this.deps.ports;
-    return telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
+    let followedUp: (final: Outcome) => void = () => undefined;
+    const followUp = new Promise<Outcome>((resolve) => {
+      followedUp = resolve;
+    });
+    const outcome = await telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
       runPipeline(event, ports, clock, {
         dryRun: options.dryRun ?? settings.dryRun,
         clusterDeadlineMs: settings.clusterDeadlineMs,
+        followWaitMs: settings.followWaitMs ?? 0,
+        onFollowUpDone: followedUp,
         ...(options.skipRotation ? { skipRotation: true } : {}),
       }),
     );
+    if (outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')) {
+      this.followUps.set(outcome, followUp);
+    }
+    return outcome;
+  }
+
+  /** A run's follow-ups ended after it answered: recorded, counted, logged, notified. */
+  private async finishFollowUp(key: string, answered: Outcome, final: Outcome): Promise<void> {
+    const { telemetry, idempotency } = this.deps;
+    await idempotency.updateResult(key, JSON.stringify(final)).catch((error: unknown) =>
+      telemetry.log.warn('recording the rollout follow-up failed', {
+        eventId: final.eventId,
+        error: (error as Error).message,
+      }),
+    );
+    // Those that ended before the answer were counted with it.
+    const late = final.workloads.filter((_w, i) => {
+      const before = answered.workloads[i];
+      return before?.status === 'restarted' && before.rollout?.status === 'following';
+    });
+    telemetry.recordRollouts(late);
+    telemetry.log.info('rollout follow-up finished', {
+      eventId: final.eventId,
+      ref: final.ref,
+      rollouts: final.workloads.flatMap((w) =>
+        w.status === 'restarted' && w.rollout
+          ? [`${w.cluster}/${w.kind}/${w.namespace}/${w.name}=${w.rollout.status}`]
+          : [],
+      ),
+      ms: final.timeline.at(-1)?.atMs,
+    });
+    await this.deps.notify(final);
+    this.deps.onFollowUp?.(final);
   }
 
   private async finish(outcome: Outcome): Promise<Outcome> {

@@ -15,7 +15,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { ChangeEvent } from './change-event.js';
 import type { Config } from './config.js';
-import type { Outcome } from './outcome.js';
+import type { Outcome, WorkloadResult } from './outcome.js';
 import { azureMonitorMetricExporter, azureMonitorSpanExporter } from './telemetry-azure-monitor.js';
 
 /**
@@ -76,6 +76,8 @@ export interface Telemetry {
   eventReceived(source: string, type: string): void;
   eventIgnored(source: string, reason: string): void;
   recordOutcome(outcome: Outcome): void;
+  /** Ended rollout follow-ups (rolled-out / rollout-failed / not-followed) and how long they took. */
+  recordRollouts(workloads: readonly WorkloadResult[]): void;
   /**
    * Runs fn inside a span, child of `parent` when given (explicit, so no global context
    * manager is needed); attributes must be references and counts, never values.
@@ -126,6 +128,23 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
   const restarts = meter.createCounter('rotor.restarts', {
     description: 'Workload results, by kind and result',
   });
+  const rollouts = meter.createCounter('rotor.rollouts', {
+    description: 'Followed restarts, by kind and how they ended',
+  });
+  const rolloutTime = meter.createHistogram('rotor.rollout.duration', {
+    description: 'Restart write to the new template fully available (or the failure)',
+    unit: 'ms',
+    advice: {
+      explicitBucketBoundaries: [100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000],
+    },
+  });
+  const recordRollouts = (workloads: readonly WorkloadResult[]) => {
+    for (const w of workloads) {
+      if (w.status !== 'restarted' || !w.rollout || w.rollout.status === 'following') continue;
+      rollouts.add(1, { kind: w.kind, result: w.rollout.status });
+      if ('ms' in w.rollout) rolloutTime.record(w.rollout.ms, { kind: w.kind, result: w.rollout.status });
+    }
+  };
   const latency = meter.createHistogram('rotor.pipeline.latency', {
     description: 'Event received to last workload patched',
     unit: 'ms',
@@ -145,7 +164,9 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
       for (const w of outcome.workloads) restarts.add(1, { kind: w.kind, result: w.status });
       const done = outcome.timeline.find((t) => t.step === 'done');
       if (done) latency.record(done.atMs, { source: outcome.source, status: outcome.status });
+      recordRollouts(outcome.workloads);
     },
+    recordRollouts,
     span: (name, attributes, fn, parent) =>
       tracer.startActiveSpan(
         name,

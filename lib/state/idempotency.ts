@@ -49,6 +49,11 @@ export interface IdempotencyStore {
   complete(record: IdempotencyRecord, completedAt: Date, result: string | undefined): Promise<void>;
   /** Deletes `record` if unchanged since read; a record already gone or changed is left alone. */
   release(record: IdempotencyRecord): Promise<void>;
+  /**
+   * Replaces the kept result of a completed key: work that goes on after the answer (a
+   * rollout follow-up) records how it ended. A key no longer stored is left alone.
+   */
+  updateResult(key: string, result: string): Promise<void>;
 }
 
 export class IdempotencyRecordExistsError extends RotorError {
@@ -266,6 +271,18 @@ export class TableIdempotencyStore implements IdempotencyStore {
     } catch (error) {
       if (statusOf(error) === 404 || statusOf(error) === 412) return;
       throw persistence('release', error);
+    }
+  }
+
+  async updateResult(key: string, result: string): Promise<void> {
+    if (result.length > MAX_RESULT_CHARS) return;
+    try {
+      await this.call((c) =>
+        c.updateEntity({ partitionKey: partitionOf(key), rowKey: ROW_KEY, result }, 'Merge'),
+      );
+    } catch (error) {
+      if (statusOf(error) === 404) return;
+      throw persistence('update result', error);
     }
   }
 

@@ -43,4 +43,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async release(record: IdempotencyRecord): Promise<void> {
     if (this.records.get(record.key)?.etag === record.etag) this.records.delete(record.key);
   }
+
+  async updateResult(key: string, result: string): Promise<void> {
+    const record = this.records.get(key);
+    if (record) this.records.set(key, { ...record, result, etag: randomUUID() });
+  }
 }

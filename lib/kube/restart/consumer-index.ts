@@ -53,6 +53,7 @@ export class ConsumerIndex {
   private readonly byRef = new Map<string, Set<string>>();
   private readonly named = new Map<string, Set<string>>();
   private readonly informers: KindInformer[];
+  private readonly followers = new Map<string, Set<(obj: KubeObject) => void>>();
 
   constructor(client: ClusterClient, kinds: readonly WorkloadKind[], log: IndexLog) {
     this.informers = kinds.map((k) => new KindInformer(client, k, this, log));
@@ -102,6 +103,18 @@ export class ConsumerIndex {
     this.records.set(key, record);
     for (const ref of record.refs) addTo(this.byRef, `${record.namespace}\0${ref}`, key);
     for (const type of record.named) addTo(this.named, `${record.namespace}\0${type}`, key);
+    for (const follower of this.followers.get(key) ?? []) follower(obj);
+  }
+
+  /**
+   * Every version of one workload the watch delivers (the whole object, status included),
+   * until the returned function is called: rollouts are followed on the index's own watch,
+   * without a request per workload.
+   */
+  follow(ref: WorkloadRef, onObject: (obj: KubeObject) => void): () => void {
+    const key = workloadKey(ref);
+    addTo(this.followers, key, onObject);
+    return () => deleteFrom(this.followers, key, onObject);
   }
 
   /**
@@ -142,13 +155,13 @@ function project(kind: WorkloadKind, obj: KubeObject): IndexRecord {
   };
 }
 
-function addTo(map: Map<string, Set<string>>, key: string, value: string): void {
+function addTo<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   const set = map.get(key);
   if (set) set.add(value);
   else map.set(key, new Set([value]));
 }
 
-function deleteFrom(map: Map<string, Set<string>>, key: string, value: string): void {
+function deleteFrom<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   const set = map.get(key);
   if (!set) return;
   set.delete(value);

@@ -2,7 +2,7 @@ import { type Clock, systemClock } from '../../clock.js';
 import type { RestartConfig } from '../../config.js';
 import { describeError } from '../../errors.js';
 import { createLimiter } from '../../limiter.js';
-import type { WorkloadResult } from '../../outcome.js';
+import type { RolloutResult, WorkloadResult } from '../../outcome.js';
 import { isConflict, isNotFound, kubeError } from '../api/errors.js';
 import type { KubeObject } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -17,6 +17,8 @@ import { WORKLOAD_KINDS } from './kinds/index.js';
 import type { KindOutcome, WorkloadKind } from './kinds/types.js';
 import { type ResumedDeployment, resumeExpiredPauses } from './pause.js';
 import { ResourceReader } from './resource-reader.js';
+import { followRollout } from './rollout-follower.js';
+import type { FollowedKind } from './rollout-state.js';
 import { type Strategy, strategyFor } from './strategies/index.js';
 
 export type RestartLog = IndexLog;
@@ -42,7 +44,8 @@ interface PendingChange {
 }
 
 const MAX_ATTEMPTS = 5;
-const ROLLOUT_POLL_MS = 250;
+/** The watch delivers each status change; a read this often only covers a watch being resumed. */
+const FOLLOW_POLL_MS = 5_000;
 
 /**
  * Restarts the consumers of changed Secrets, ConfigMaps and SecretProviderClasses in one
@@ -216,9 +219,38 @@ export class RestartEngine {
       if (!seen || seen.arrivedAt < item.arrivedAt) latest.set(key, item);
     }
     const first = items[0] as PendingChange;
-    // The bounded rollout wait runs outside the pool so it never holds a write slot.
-    return this.limit(() => this.process(first.ref, [...latest.values()], false)).then((r) =>
-      this.withRollout(r),
+    return this.limit(() => this.process(first.ref, [...latest.values()], false));
+  }
+
+  /**
+   * Follows a restart to its end (rolled-out / rollout-failed, bounded by timeoutMs) on the
+   * consumer index's watch: no request per workload beyond a rare safety read. A CronJob is
+   * followed through the Job created for it.
+   */
+  follow(result: WorkloadResult, timeoutMs: number): Promise<RolloutResult> {
+    const startedAt = performance.now();
+    if (result.status !== 'restarted') {
+      return Promise.resolve({ status: 'not-followed', reason: `workload ${result.status}` });
+    }
+    const followed: { kind: FollowedKind; name: string } | undefined =
+      result.kind === 'CronJob'
+        ? result.job
+          ? { kind: 'Job', name: result.job }
+          : undefined
+        : { kind: result.kind as FollowedKind, name: result.name };
+    const kind = followed && this.kinds.find((k) => k.kind === followed.kind);
+    if (!followed || !kind) {
+      return Promise.resolve({ status: 'not-followed', reason: `${result.kind} is not followed` });
+    }
+    const ref = { kind: kind.kind, namespace: result.namespace, name: followed.name };
+    return followRollout(
+      followed.kind,
+      result.generation ?? 0,
+      {
+        subscribe: (onObject) => this.index.follow(ref, onObject),
+        read: () => kind.get(this.client, ref.namespace, ref.name).catch(() => undefined),
+      },
+      { timeoutMs, startedAt, pollMs: FOLLOW_POLL_MS },
     );
   }
 
@@ -281,36 +313,6 @@ export class RestartEngine {
       : undefined;
     return { resource, outOfScope: nsReason ?? labelReason };
   }
-
-  private async withRollout(result: WorkloadResult | undefined): Promise<WorkloadResult | undefined> {
-    if (
-      result?.status !== 'restarted' ||
-      result.generation === undefined ||
-      this.options.rolloutWaitMs <= 0
-    ) {
-      return result;
-    }
-    const kind = this.kinds.find((k) => k.kind === result.kind);
-    if (!kind?.observed) return result;
-    return { ...result, rollout: await this.waitObserved(kind, result, result.generation) };
-  }
-
-  /** Bounded: the controller has picked up the new generation, or the wait ran out. */
-  private async waitObserved(
-    kind: WorkloadKind,
-    ref: { namespace: string; name: string },
-    generation: number,
-  ): Promise<{ status: 'progressed' | 'timeout'; ms: number }> {
-    const started = performance.now();
-    const deadline = started + this.options.rolloutWaitMs;
-    for (;;) {
-      const obj = await kind.get(this.client, ref.namespace, ref.name).catch(() => undefined);
-      const ms = Math.round(performance.now() - started);
-      if (obj && kind.observed?.(obj, generation)) return { status: 'progressed', ms };
-      if (performance.now() + ROLLOUT_POLL_MS > deadline) return { status: 'timeout', ms };
-      await new Promise((resolve) => setTimeout(resolve, ROLLOUT_POLL_MS));
-    }
-  }
 }
 
 function toResult(
@@ -324,5 +326,6 @@ function toResult(
     status: 'restarted',
     hashes: outcome.written.map((t) => t.hash),
     ...(outcome.generation !== undefined ? { generation: outcome.generation } : {}),
+    ...(outcome.follow ? { job: outcome.follow.name } : {}),
   };
 }

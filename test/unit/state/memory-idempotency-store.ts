@@ -43,6 +43,12 @@ export class MemoryIdempotencyStoreStandIn implements IdempotencyStore {
     if (this.records.get(record.key)?.etag === record.etag) this.records.delete(record.key);
   }
 
+  async updateResult(key: string, result: string): Promise<void> {
+    await tick();
+    const record = this.records.get(key);
+    if (record) this.save({ ...record, result });
+  }
+
   private save(record: IdempotencyRecord): IdempotencyRecord {
     const saved = { ...record, etag: `v${++this.version}` };
     this.records.set(record.key, saved);

@@ -53,7 +53,12 @@ async function restart(
       body: job,
       fieldManager: FIELD_MANAGER,
     });
-    return { status: 'restarted', written: change.written, generation: created.metadata?.generation };
+    return {
+      status: 'restarted',
+      written: change.written,
+      generation: created.metadata?.generation,
+      follow: { kind: 'Job', name: created.metadata?.name ?? job.metadata.name },
+    };
   } catch (error) {
     if (isConflict(error)) return { status: 'already-current' };
     throw error;

@@ -16,7 +16,14 @@ export interface KindContext {
 
 export type KindOutcome =
   | { status: 'already-current' }
-  | { status: 'restarted'; written: ReloadTarget[]; generation?: number; object?: KubeObject }
+  | {
+      status: 'restarted';
+      written: ReloadTarget[];
+      generation?: number;
+      object?: KubeObject;
+      /** What rolls out instead of the workload itself: the Job created for a CronJob. */
+      follow?: { kind: 'Job'; name: string };
+    }
   | { status: 'skipped'; reason: string };
 
 /**
