@@ -16,8 +16,8 @@ export function ensureDependencies() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  // npm ci refuses a lockfile without every platform's optional packages, and the registry
-  // reachable here does not serve all of Biome's; npm install from the lockfile is exact too.
+  // npm install from the lockfile is exact and leaves it unchanged (it lists every platform's
+  // optional packages; test/unit/package-lock.test.ts); unlike npm ci it keeps a usable node_modules.
   console.log('▶ installing npm dependencies (npm install from the lockfile)');
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
