@@ -2,9 +2,10 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../telemetry.js';
-import { type IdempotencyStore, TableIdempotencyStore } from './idempotency.js';
+import type { IdempotencyStore } from './idempotency.js';
 import { type LeaseStore, MemoryLeaseStore, TableLeaseStore } from './lease.js';
 import { MemoryIdempotencyStore } from './memory-idempotency.js';
+import { TableIdempotencyStore } from './table-idempotency.js';
 import { Tables } from './tables.js';
 
 export interface StateStores {

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
-import {
-  IdempotencyInProgressError,
-  TableIdempotencyStore,
-  withIdempotency,
-} from '../../../lib/state/idempotency.js';
+import { IdempotencyInProgressError, withIdempotency } from '../../../lib/state/idempotency.js';
+import { TableIdempotencyStore } from '../../../lib/state/table-idempotency.js';
 import { Tables } from '../../../lib/state/tables.js';
 import { testEnv } from '../../env/index.js';
 
@@ -115,6 +112,23 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
 
     expect(again.status).toBe('duplicate');
     expect(again.status === 'duplicate' && again.previous).toBeUndefined();
+  });
+});
+
+describe('a claim outlives its run (heartbeat)', () => {
+  it('a redelivery racing a run slower than the in-progress expiry does not take it over: one effect', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const { calls, work } = counted('patched', 1_500);
+    const expiry = { inProgressExpiryMs: 400, waitMs: 4_000, pollMs: 50 };
+
+    const first = withIdempotency(store(), key, work, expiry);
+    // Well past the expiry, while the first run still works.
+    await new Promise((r) => setTimeout(r, 900));
+    const redelivery = withIdempotency(store(), key, work, expiry);
+    const results = await Promise.all([first, redelivery]);
+
+    expect(calls.runs).toBe(1);
+    expect(results.map((r) => r.status)).toEqual(['done', 'duplicate']);
   });
 });
 

@@ -1,0 +1,92 @@
+import type { Clock } from '../clock.js';
+import type { IdempotencyRecord, IdempotencyStore } from './idempotency.js';
+
+/**
+ * An in-progress claim while its run is alive. The claim is renewed (heartbeat) every
+ * `heartbeatMs`, so a run that takes longer than the in-progress expiry (a frozen API
+ * server, 30 s refresh timeouts) is never taken over by a redelivery while it still works.
+ * A renewal is an ETag-conditional replace: when another delivery took the claim over
+ * (this process was paused past the expiry), renewing stops and the record is left alone.
+ */
+export class HeldClaim {
+  private beat: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+  /** True once the claim was given back (shutdown) or lost to a takeover. */
+  lost = false;
+
+  constructor(
+    private readonly store: IdempotencyStore,
+    private current: IdempotencyRecord,
+    private readonly expiryMs: number,
+    private readonly clock: Clock,
+    heartbeatMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      this.beat = this.beat.then(() => this.renew());
+    }, heartbeatMs);
+    this.timer.unref();
+  }
+
+  get key(): string {
+    return this.current.key;
+  }
+
+  /** The record as last written by this holder (its ETag guards every later write). */
+  async record(): Promise<IdempotencyRecord> {
+    await this.stop();
+    return this.current;
+  }
+
+  /** Gives the claim back so a redelivery proceeds at once; a no-op when it was lost already. */
+  async release(): Promise<void> {
+    await this.stop();
+    if (this.lost) return;
+    this.lost = true;
+    await this.store.release(this.current).catch(() => undefined);
+  }
+
+  /** Ends the heartbeat and waits for a renewal in flight, so the ETag in hand is current. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.beat;
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped || this.lost) return;
+    const expiresAt = new Date(this.clock.now().getTime() + this.expiryMs);
+    try {
+      const renewed = await this.store.takeOver(this.current, expiresAt);
+      if (renewed) this.current = renewed;
+      else this.lost = true;
+    } catch {
+      // The store did not answer: the next beat tries again, well before the expiry.
+    }
+  }
+}
+
+/** The claims this process holds right now, so a shutdown can give back those it cannot finish. */
+export class LiveClaims {
+  private readonly held = new Set<HeldClaim>();
+
+  add(claim: HeldClaim): void {
+    this.held.add(claim);
+  }
+
+  delete(claim: HeldClaim): void {
+    this.held.delete(claim);
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Releases every claim still held; returns the keys given back. */
+  async releaseAll(): Promise<string[]> {
+    const claims = [...this.held];
+    this.held.clear();
+    await Promise.all(claims.map((c) => c.release()));
+    return claims.map((c) => c.key);
+  }
+}
