@@ -1,5 +1,10 @@
 import type { Clock } from '../clock.js';
-import type { IdempotencyRecord, IdempotencyStore } from './idempotency.js';
+
+/** What a holder needs of the idempotency store (structural: the store's module depends on this one). */
+interface ClaimStore<R extends { key: string }> {
+  takeOver(record: R, expiresAt: Date): Promise<R | undefined>;
+  release(record: R): Promise<void>;
+}
 
 /**
  * An in-progress claim while its run is alive. The claim is renewed (heartbeat) every
@@ -8,7 +13,7 @@ import type { IdempotencyRecord, IdempotencyStore } from './idempotency.js';
  * A renewal is an ETag-conditional replace: when another delivery took the claim over
  * (this process was paused past the expiry), renewing stops and the record is left alone.
  */
-export class HeldClaim {
+export class HeldClaim<R extends { key: string } = { key: string }> {
   private beat: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
@@ -16,8 +21,8 @@ export class HeldClaim {
   lost = false;
 
   constructor(
-    private readonly store: IdempotencyStore,
-    private current: IdempotencyRecord,
+    private readonly store: ClaimStore<R>,
+    private current: R,
     private readonly expiryMs: number,
     private readonly clock: Clock,
     heartbeatMs: number,
@@ -33,7 +38,7 @@ export class HeldClaim {
   }
 
   /** The record as last written by this holder (its ETag guards every later write). */
-  async record(): Promise<IdempotencyRecord> {
+  async record(): Promise<R> {
     await this.stop();
     return this.current;
   }
@@ -66,15 +71,20 @@ export class HeldClaim {
   }
 }
 
+interface Releasable {
+  readonly key: string;
+  release(): Promise<void>;
+}
+
 /** The claims this process holds right now, so a shutdown can give back those it cannot finish. */
 export class LiveClaims {
-  private readonly held = new Set<HeldClaim>();
+  private readonly held = new Set<Releasable>();
 
-  add(claim: HeldClaim): void {
+  add(claim: Releasable): void {
     this.held.add(claim);
   }
 
-  delete(claim: HeldClaim): void {
+  delete(claim: Releasable): void {
     this.held.delete(claim);
   }
 
