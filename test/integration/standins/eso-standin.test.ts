@@ -124,10 +124,13 @@ describe('ESO stand-in (ESO_BEHAVIOUR)', () => {
       'reconcile.external-secrets.io/managed': 'true',
     });
     expect(after.metadata?.annotations).toMatchObject({ owner: 'alice' });
-    expect((await events(name)).map((e) => [e.reason, e.message])).toContainEqual([
-      'Updated',
-      'secret updated',
-    ]);
+    // Recorded right after the write the watch above saw.
+    const updated = await eventually(
+      async () => (await events(name)).find((e) => e.reason === 'Updated'),
+      (e) => e !== undefined,
+      'the Updated event',
+    );
+    expect(updated?.message).toBe('secret updated');
   });
 
   it('on a provider error: Ready False SecretSyncedError, binding "" and refreshTime null, the error in Warning UpdateFailed, retried with backoff', async () => {
