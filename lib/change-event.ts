@@ -1,4 +1,4 @@
-import type { SecretRef } from './secret-ref.js';
+import { refKey, type SecretRef } from './secret-ref.js';
 
 /** What happened to a secret, whatever told us. */
 export type ChangeKind =
@@ -29,4 +29,12 @@ export interface ChangeEvent {
 export interface IgnoredEvent {
   id: string;
   reason: string;
+}
+
+/**
+ * Events with the same key ask for the same work: one run answers them all. Without a
+ * version, "the secret's current state" is the version, so events of one delivery share it.
+ */
+export function changeKey(event: Pick<ChangeEvent, 'kind' | 'ref' | 'version'>): string {
+  return `${event.kind}|${refKey(event.ref)}|${event.version ?? 'current'}`;
 }

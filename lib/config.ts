@@ -129,6 +129,13 @@ export const RefreshConfigSchema = z.object({
   timeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
+/** Pipeline runs per host: a bounded queue, so one delivery can never exhaust the host. */
+export const RunsConfigSchema = z.object({
+  concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  /** Runs that may wait; past it an event is answered "busy, deliver again" (503). */
+  queueLimit: z.coerce.number().int().min(0).max(100_000).default(256),
+});
+
 export const RotationConfigSchema = z.object({
   /** NCRONTAB, six fields (with seconds), as the Functions timer trigger uses. */
   schedule: z
@@ -182,6 +189,7 @@ export const ConfigSchema = z.object({
   clusters: z.array(ClusterConfigSchema).default([]),
   restart: RestartConfigSchema.default(RestartConfigSchema.parse({})),
   refresh: RefreshConfigSchema.default(RefreshConfigSchema.parse({})),
+  runs: RunsConfigSchema.default(RunsConfigSchema.parse({})),
   rotation: RotationConfigSchema.default(RotationConfigSchema.parse({})),
   state: StateConfigSchema.default(StateConfigSchema.parse({})),
   webhook: WebhookConfigSchema.default(WebhookConfigSchema.parse({})),
@@ -234,6 +242,8 @@ export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_FOLLOW_ROLLOUTS: ['restart', 'followRollouts'],
   ROTOR_ROLLOUT_TIMEOUT_MS: ['restart', 'rolloutTimeoutMs'],
   ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
+  ROTOR_RUN_CONCURRENCY: ['runs', 'concurrency'],
+  ROTOR_RUN_QUEUE_LIMIT: ['runs', 'queueLimit'],
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],
   ROTOR_DEFAULT_VALIDITY_DAYS: ['rotation', 'defaultValidityDays'],

@@ -1,8 +1,15 @@
 /** A bound on concurrent tasks: API servers and Vault throttle bursts, a small pool is faster overall. */
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 
-/** At most `concurrency` tasks at a time, started in the order they were queued. */
-export function createLimiter(concurrency: number): Limiter {
+/**
+ * At most `concurrency` tasks at a time, started in the order they were queued. With
+ * `maxQueued`, a task that would wait behind that many others is refused at once with
+ * `onFull()`'s error, never queued.
+ */
+export function createLimiter(
+  concurrency: number,
+  bound?: { maxQueued: number; onFull: (queued: number) => Error },
+): Limiter {
   let active = 0;
   const queue: Array<() => void> = [];
   const next = () => {
@@ -15,6 +22,10 @@ export function createLimiter(concurrency: number): Limiter {
   };
   return <T>(task: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
+      if (bound && active >= concurrency && queue.length >= bound.maxQueued) {
+        reject(bound.onFull(queue.length));
+        return;
+      }
       queue.push(() => {
         task()
           .then(resolve, reject)

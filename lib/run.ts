@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ChangeEvent, IgnoredEvent } from './change-event.js';
+import { type ChangeEvent, changeKey, type IgnoredEvent } from './change-event.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { TransientError } from './errors.js';
+import { createLimiter, type Limiter } from './limiter.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
 import { refKey, type SecretRef } from './secret-ref.js';
@@ -12,6 +13,9 @@ import { eventAttributes, type Telemetry } from './telemetry.js';
 export interface RunnerSettings {
   /** config.restart.dryRun: every run is a dry run. */
   dryRun: boolean;
+  /** config.runs: runs at once, and how many may wait before an event is answered busy (retry). */
+  concurrency: number;
+  queueLimit: number;
   /** A cluster that has not finished by then is reported as unreachable (retryable). */
   clusterDeadlineMs: number;
   /** config.state.inProgressExpiryMs: when another instance may take over a claimed event. */
@@ -20,9 +24,13 @@ export interface RunnerSettings {
   followWaitMs?: number;
 }
 
-export function runnerSettings(config: Pick<Config, 'restart' | 'refresh' | 'state'>): RunnerSettings {
+export function runnerSettings(
+  config: Pick<Config, 'restart' | 'refresh' | 'state' | 'runs'>,
+): RunnerSettings {
   return {
     dryRun: config.restart.dryRun,
+    concurrency: config.runs.concurrency,
+    queueLimit: config.runs.queueLimit,
     // Past the refresh timeout, plus the restart's share, a cluster is taken for unreachable.
     clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
     inProgressExpiryMs: config.state.inProgressExpiryMs,
@@ -68,8 +76,16 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   private readonly inflight = new Map<string, Promise<Outcome>>();
   /** Rollout follow-ups still running when their run answered, by that run's outcome. */
   private readonly followUps = new WeakMap<Outcome, Promise<Outcome>>();
+  private readonly queue: Limiter;
 
-  constructor(private readonly deps: RunnerDeps<D>) {}
+  constructor(private readonly deps: RunnerDeps<D>) {
+    const { concurrency, queueLimit } = deps.settings;
+    this.queue = createLimiter(concurrency, {
+      maxQueued: queueLimit,
+      onFull: (queued) =>
+        new TransientError(`rotor is busy (${concurrency} runs, ${queued} waiting); deliver the event again`),
+    });
+  }
 
   /** One event, end to end, exactly once per `source:id`. */
   async process(event: ChangeEvent, options: ProcessOptions = {}): Promise<Outcome> {
@@ -102,7 +118,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   /** What a run would do, with nothing written and nothing recorded as done. */
   async dryRun(event: ChangeEvent): Promise<Outcome> {
-    return this.finish(await this.run(event, { dryRun: true }));
+    return this.finish(await this.queue(() => this.run(event, { dryRun: true })));
   }
 
   /** Manual rotation: write a new version now, then refresh and restart. */
@@ -152,7 +168,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   // forcing the same ExternalSecret five times at once only slows each force down.
   private runShared(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     if (event.version === undefined) return this.run(event, options);
-    const key = `${event.kind}|${refKey(event.ref)}|${event.version}|${options.skipRotation === true}`;
+    const key = `${changeKey(event)}|${options.skipRotation === true}`;
     const running = this.inflight.get(key);
     if (running) return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
     const started = this.run(event, options).finally(() => this.inflight.delete(key));

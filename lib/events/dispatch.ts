@@ -1,5 +1,5 @@
 import type { App } from '../app-types.js';
-import type { EventSource, IgnoredEvent } from '../change-event.js';
+import { type ChangeEvent, changeKey, type EventSource, type IgnoredEvent } from '../change-event.js';
 import type { Outcome } from '../outcome.js';
 import type { Decoded } from './decoded.js';
 
@@ -9,7 +9,8 @@ export interface DispatchResult {
 }
 
 /**
- * Runs every change of one delivery through the App and records every ignored event.
+ * Runs every change of one delivery through the App (once per secret and version) and
+ * records every ignored event.
  * All changes are allowed to finish before the first failure is rethrown, so a retry of
  * the delivery finds the finished ones recorded as done and redoes only the failed ones.
  */
@@ -19,20 +20,54 @@ export async function dispatch(
   source: EventSource,
 ): Promise<DispatchResult> {
   const ignoredEvents: IgnoredEvent[] = [];
-  const runs: Array<Promise<Outcome>> = [];
+  const changes: ChangeEvent[] = [];
   for (const item of decoded) {
     if (item.type === 'ignored') {
       app.ignore(item.event, source);
       ignoredEvents.push(item.event);
     } else {
-      runs.push(app.process(item.event));
+      changes.push(item.event);
     }
   }
-  const settled = await Promise.allSettled(runs);
+  const settled = await onePerChange(
+    changes,
+    changeKey,
+    (event) => app.process(event),
+    (outcome, event) => sharedOutcome(outcome, event.id),
+  );
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) throw failure.reason;
   return {
     outcomes: settled.map((s) => (s as PromiseFulfilledResult<Outcome>).value),
     ignored: ignoredEvents,
   };
+}
+
+/**
+ * Runs one item per change key, all keys at once; every other item of the key gets the
+ * representative's answer through `share`. One delivery naming the same secret (and
+ * version) 6,000 times is one run, not 6,000. Items without a key run on their own.
+ */
+export async function onePerChange<T, R>(
+  items: readonly T[],
+  keyOf: (item: T) => string | undefined,
+  run: (item: T) => Promise<R>,
+  share: (answer: R, item: T) => R,
+): Promise<Array<PromiseSettledResult<R>>> {
+  const first = new Map<string, Promise<R>>();
+  const answers = items.map((item) => {
+    const key = keyOf(item);
+    if (key === undefined) return run(item);
+    const running = first.get(key);
+    if (running) return running.then((answer) => share(answer, item));
+    const started = run(item);
+    first.set(key, started);
+    return started;
+  });
+  return Promise.allSettled(answers);
+}
+
+/** The outcome of the run an event shared, as that event's answer. */
+export function sharedOutcome(outcome: Outcome, eventId: string): Outcome {
+  return outcome.eventId === eventId ? outcome : { ...outcome, eventId, sharedRunOf: outcome.eventId };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
+import { changeKey } from '../change-event.js';
 import { causeOf, describeError, httpStatusOf, ValidationError } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
 import {
@@ -10,9 +11,11 @@ import {
   safeAbuseProtectionResponse,
   safeParseCloudEvents,
 } from '../events/cloudevents.js';
+import { onePerChange, sharedOutcome } from '../events/dispatch.js';
 import { safeParseEventGridEvents, safeSubscriptionValidationResponse } from '../events/eventgrid.js';
 import { errorResponse, type JsonResponse, jsonResponse, respond } from '../events/http-response.js';
 import { parseJson } from '../events/json.js';
+import { safeDecodeKeyVaultDelivery } from '../events/keyvault-event.js';
 import type { KeyVaultEventResult } from '../events/keyvault-intake.js';
 import { requireMediaType } from '../events/media-type.js';
 import { unwrap } from '../events/result.js';
@@ -87,13 +90,22 @@ async function deliver(
   if (!shape.success) throw shape.error;
   const items: unknown[] = Array.isArray(json) ? json : [json];
   const keyVaultEvents = keyVaultEventsHandler(async () => host.app);
-  const settled = await Promise.allSettled(
-    items.map((item) =>
+  const receivedAt = new Date();
+  const settled = await onePerChange(
+    items,
+    (item) => {
+      const decoded = safeDecodeKeyVaultDelivery(item, { keyVaults: host.app.config.keyVaults, receivedAt });
+      return decoded.success && decoded.data.type === 'change' ? changeKey(decoded.data.event) : undefined;
+    },
+    (item) =>
       keyVaultEvents(
         item as Record<string, unknown>,
         invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
       ),
-    ),
+    (answer, item) =>
+      answer.status === 'processed'
+        ? { ...answer, outcome: sharedOutcome(answer.outcome, String((item as { id?: unknown }).id)) }
+        : answer,
   );
   const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (thrown) throw thrown.reason;

@@ -19,7 +19,7 @@ import {
 
 function runnerOver(
   ports: PipelinePorts,
-  settings: { dryRun?: boolean } = {},
+  settings: { dryRun?: boolean; queueLimit?: number } = {},
   idempotency: IdempotencyStore = new MemoryIdempotencyStore(),
 ) {
   const clock = new ManualClock();
@@ -35,7 +35,13 @@ function runnerOver(
       notified.push(o);
     },
     onOutcome: (o) => reported.push(o),
-    settings: { dryRun: settings.dryRun ?? false, clusterDeadlineMs: 60_000, inProgressExpiryMs: 120_000 },
+    settings: {
+      dryRun: settings.dryRun ?? false,
+      concurrency: 4,
+      queueLimit: settings.queueLimit ?? 100,
+      clusterDeadlineMs: 60_000,
+      inProgressExpiryMs: 120_000,
+    },
   });
   return { runner, clock, logLines, notified, reported };
 }
@@ -104,6 +110,29 @@ describe('Runner.process: exactly once per delivery', () => {
     await both;
 
     expect(calls.resolve).toEqual(['alpha', 'alpha']);
+  });
+});
+
+describe('Runner: a bounded queue of runs', () => {
+  it('runs at most `concurrency` pipelines at once and refuses, as retryable, an event past the queue limit', async () => {
+    const held = deferred();
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], gate: held.gate } });
+    const { runner } = runnerOver(ports, { queueLimit: 2 });
+
+    // 4 run (concurrency 4), 2 wait, the 7th is refused before anything is claimed.
+    const accepted = Array.from({ length: 6 }, (_, i) => runner.process(changeEvent({ id: `eg-${i}` })));
+    const refused = runner.process(changeEvent({ id: 'eg-6' }));
+    await expect(refused).rejects.toBeInstanceOf(TransientError);
+    await expect(refused).rejects.toThrow(/busy .*deliver the event again/);
+    await new Promise((r) => setImmediate(r));
+    expect(calls.resolve).toHaveLength(4);
+    held.open();
+    const outcomes = await Promise.all(accepted);
+    const retried = await runner.process(changeEvent({ id: 'eg-6' }));
+
+    expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('completed'));
+    expect(retried.status).toBe('completed');
+    expect(calls.resolve).toHaveLength(7);
   });
 });
 

@@ -122,6 +122,24 @@ describe('local host: Event Grid webhook route', () => {
     expect(app.processed).toHaveLength(1);
   });
 
+  it('runs one delivery naming the same secret 100 times (no Version) once, and answers every event', async () => {
+    const { host, app } = await start();
+    const [event] = freshEvents('eventgrid/keyvault-secret-new-version.eventgrid.json');
+    const { Version: _version, ...data } = event!.data as Record<string, unknown>;
+    const batch = Array.from({ length: 100 }, (_, i) => ({ ...event, id: `${event!.id}-${i}`, data }));
+
+    const res = await notify(host, batch);
+    const body = (await res.json()) as {
+      results: Array<{ outcome: { eventId: string; sharedRunOf?: string } }>;
+    };
+
+    expect(res.status).toBe(200);
+    expect(app.processed).toHaveLength(1);
+    expect(body.results).toHaveLength(100);
+    expect(body.results.map((r) => r.outcome.eventId)).toEqual(batch.map((e) => e.id));
+    expect(body.results.filter((r) => r.outcome.sharedRunOf === batch[0]!.id)).toHaveLength(99);
+  });
+
   it('answers 503 when processing fails transiently, records nothing as done, and the retry succeeds', async () => {
     let failures = 1;
     const { host, app } = await start({
