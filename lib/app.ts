@@ -42,7 +42,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const telemetry = deps.telemetry ?? createTelemetry(config.telemetry);
   const log = telemetry.log;
   const state = stateStores(config.state, clock, log);
-  const backends = createBackends(config, deps.backendDeps);
+  const backends = createBackends(config, { observe: telemetry.backendCall, ...deps.backendDeps });
   const onWarning = (message: string, attributes: Record<string, string>) => log.warn(message, attributes);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
   const clusterPorts = new LazyClusterPorts({

@@ -89,7 +89,6 @@ export type RefreshResult =
 
 export type TimelineStep =
   | 'received'
-  | 'deduplicated'
   | 'rotated'
   | 'resolved'
   | 'refresh-forced'

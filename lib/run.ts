@@ -166,12 +166,15 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   // Events naming the same secret version while a run for it is in flight share that run:
   // forcing the same ExternalSecret five times at once only slows each force down.
+  // Only pipeline runs take a place in the queue: a redelivery of a finished event answers
+  // 'duplicate' without waiting behind new work, so redeliveries of a big batch make progress.
+  // A full queue throws (retryable) inside the claim, which is then released.
   private runShared(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
-    if (event.version === undefined) return this.run(event, options);
+    if (event.version === undefined) return this.queue(() => this.run(event, options));
     const key = `${changeKey(event)}|${options.skipRotation === true}`;
     const running = this.inflight.get(key);
     if (running) return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
-    const started = this.run(event, options).finally(() => this.inflight.delete(key));
+    const started = this.queue(() => this.run(event, options)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, started);
     return started;
   }

@@ -13,6 +13,7 @@ import {
   SimpleSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import type { CallObserver } from './backends/backend.js';
 import type { ChangeEvent } from './change-event.js';
 import type { Config } from './config.js';
 import type { Outcome, WorkloadResult } from './outcome.js';
@@ -78,6 +79,8 @@ export interface Telemetry {
   recordOutcome(outcome: Outcome): void;
   /** Ended rollout follow-ups (rolled-out / rollout-failed / not-followed) and how long they took. */
   recordRollouts(workloads: readonly WorkloadResult[]): void;
+  /** Counts and times one backend call (the backends' CallObserver). */
+  backendCall: CallObserver;
   /**
    * Runs fn inside a span, child of `parent` when given (explicit, so no global context
    * manager is needed); attributes must be references and counts, never values.
@@ -151,10 +154,28 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
     advice: { explicitBucketBoundaries: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] },
   });
 
+  const backendCalls = meter.createCounter('rotor.backend.calls', {
+    description: 'Key Vault / Vault calls, by backend, operation and outcome',
+  });
+  const backendDuration = meter.createHistogram('rotor.backend.duration', {
+    description: 'Key Vault / Vault call duration, by backend, operation and outcome',
+    unit: 'ms',
+    advice: { explicitBucketBoundaries: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] },
+  });
+
   return {
     log,
     tracer,
     memory,
+    backendCall(call) {
+      const attributes = {
+        backend: call.backend,
+        operation: call.operation,
+        outcome: call.ok ? 'ok' : (call.errorCode ?? 'error'),
+      };
+      backendCalls.add(1, attributes);
+      backendDuration.record(call.ms, attributes);
+    },
     eventReceived: (source, type) => events.add(1, { source, type }),
     eventIgnored: (source, reason) => ignored.add(1, { source, reason }),
     recordOutcome(outcome) {

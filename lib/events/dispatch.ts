@@ -1,5 +1,6 @@
 import type { App } from '../app-types.js';
 import { type ChangeEvent, changeKey, type EventSource, type IgnoredEvent } from '../change-event.js';
+import { createLimiter } from '../limiter.js';
 import type { Outcome } from '../outcome.js';
 import type { Decoded } from './decoded.js';
 
@@ -43,17 +44,22 @@ export async function dispatch(
   };
 }
 
+/** Items of one delivery handled at once: a big batch must not flood the state store or the queue. */
+const DELIVERY_CONCURRENCY = 16;
+
 /**
- * Runs one item per change key, all keys at once; every other item of the key gets the
- * representative's answer through `share`. One delivery naming the same secret (and
+ * Runs one item per change key, at most 16 at a time; every other item of the key gets
+ * the representative's answer through `share`. One delivery naming the same secret (and
  * version) 6,000 times is one run, not 6,000. Items without a key run on their own.
  */
 export async function onePerChange<T, R>(
   items: readonly T[],
   keyOf: (item: T) => string | undefined,
-  run: (item: T) => Promise<R>,
+  work: (item: T) => Promise<R>,
   share: (answer: R, item: T) => R,
 ): Promise<Array<PromiseSettledResult<R>>> {
+  const limit = createLimiter(DELIVERY_CONCURRENCY);
+  const run = (item: T) => limit(() => work(item));
   const first = new Map<string, Promise<R>>();
   const answers = items.map((item) => {
     const key = keyOf(item);

@@ -90,26 +90,54 @@ async function deliver(
   if (!shape.success) throw shape.error;
   const items: unknown[] = Array.isArray(json) ? json : [json];
   const keyVaultEvents = keyVaultEventsHandler(async () => host.app);
-  const receivedAt = new Date();
+  const keys = await changeKeysOf(items, host.app.config.keyVaults);
   const settled = await onePerChange(
-    items,
-    (item) => {
-      const decoded = safeDecodeKeyVaultDelivery(item, { keyVaults: host.app.config.keyVaults, receivedAt });
-      return decoded.success && decoded.data.type === 'change' ? changeKey(decoded.data.event) : undefined;
-    },
-    (item) =>
+    items.map((item, i) => ({ item, key: keys[i] })),
+    (entry) => entry.key,
+    (entry) =>
       keyVaultEvents(
-        item as Record<string, unknown>,
+        entry.item as Record<string, unknown>,
         invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
       ),
-    (answer, item) =>
-      answer.status === 'processed'
-        ? { ...answer, outcome: sharedOutcome(answer.outcome, String((item as { id?: unknown }).id)) }
-        : answer,
+    (answer, entry) => sharedAnswer(answer, String((entry.item as { id?: unknown }).id)),
   );
   const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (thrown) throw thrown.reason;
   return answer(settled.map((s) => (s as PromiseFulfilledResult<KeyVaultEventResult>).value));
+}
+
+/**
+ * The change key of each event (undefined: not a change), decoded in slices that yield to
+ * the event loop, so a 6,000-event batch never keeps /api/health waiting.
+ */
+async function changeKeysOf(
+  items: readonly unknown[],
+  keyVaults: App['config']['keyVaults'],
+): Promise<Array<string | undefined>> {
+  const receivedAt = new Date();
+  const keys: Array<string | undefined> = [];
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % 250 === 0) await new Promise((r) => setImmediate(r));
+    const decoded = safeDecodeKeyVaultDelivery(items[i], { keyVaults, receivedAt });
+    keys.push(decoded.success && decoded.data.type === 'change' ? changeKey(decoded.data.event) : undefined);
+  }
+  return keys;
+}
+
+/** An event that shared another's run is answered with that run's status, not a copy of its outcome. */
+function sharedAnswer(answer: KeyVaultEventResult, eventId: string): KeyVaultEventResult {
+  if (answer.status !== 'processed') return answer;
+  const { outcome } = answer;
+  return {
+    status: 'processed',
+    outcome: {
+      ...sharedOutcome(outcome, eventId),
+      refreshes: [],
+      workloads: [],
+      clusterFailures: [],
+      timeline: [],
+    },
+  };
 }
 
 /** 400 when any event was invalid (dead-letter it), the error's status for a permanent failure, else 200. */

@@ -1,24 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import { describeError, isRetryableError, TransientError } from '../errors.js';
-import type { ClusterFailure } from '../outcome.js';
-import type { ClusterClient, ClusterRegistry } from './cluster.js';
-
-export interface FanoutOptions {
-  /** Bound on reaching each API server before `fn` runs (default 5 s). */
-  connectTimeoutMs?: number;
-}
-
-export interface FanoutResult<T> {
-  results: Array<{ cluster: string; value: T }>;
-  failures: ClusterFailure[];
-}
-
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+import { TransientError } from '../errors.js';
+import type { ClusterClient } from './cluster.js';
 
 /**
  * Any HTTP answer from /version proves the API server is reachable (even 401/403: the
- * credential is then `fn`'s problem, reported with its own message). Bounded, so an
+ * credential is then the caller's problem, reported with its own message). Bounded, so an
  * address that drops packets costs at most the timeout.
  */
 export async function probeCluster(client: ClusterClient, timeoutMs: number): Promise<void> {
@@ -46,39 +33,4 @@ export async function probeCluster(client: ClusterClient, timeoutMs: number): Pr
     );
     request.end();
   });
-}
-
-/**
- * Runs `fn` against every configured cluster in parallel. A cluster that cannot be
- * reached, or whose `fn` fails, becomes a failure entry; it never delays the others
- * beyond its connect timeout.
- */
-export async function forEachCluster<T>(
-  registry: ClusterRegistry,
-  fn: (client: ClusterClient) => Promise<T>,
-  opts: FanoutOptions = {},
-): Promise<FanoutResult<T>> {
-  const timeout = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const settled = await Promise.all(
-    registry.names().map(async (cluster) => {
-      try {
-        const client = await registry.get(cluster);
-        await probeCluster(client, timeout);
-        return { ok: true as const, cluster, value: await fn(client) };
-      } catch (error) {
-        return {
-          ok: false as const,
-          cluster,
-          error: describeError(error).message,
-          retryable: isRetryableError(error),
-        };
-      }
-    }),
-  );
-  return {
-    results: settled.flatMap((s) => (s.ok ? [{ cluster: s.cluster, value: s.value }] : [])),
-    failures: settled.flatMap((s) =>
-      s.ok ? [] : [{ cluster: s.cluster, error: s.error, retryable: s.retryable }],
-    ),
-  };
 }

@@ -37,7 +37,14 @@ function runnerWith(follow: FollowPort, followWaitMs: number) {
       notified.push(o);
     },
     onFollowUp: (o) => followUps.push(o),
-    settings: { dryRun: false, clusterDeadlineMs: 60_000, inProgressExpiryMs: 120_000, followWaitMs },
+    settings: {
+      dryRun: false,
+      concurrency: 4,
+      queueLimit: 100,
+      clusterDeadlineMs: 60_000,
+      inProgressExpiryMs: 120_000,
+      followWaitMs,
+    },
   });
   return { runner, idempotency, notified, followUps };
 }

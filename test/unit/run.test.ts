@@ -114,12 +114,12 @@ describe('Runner.process: exactly once per delivery', () => {
 });
 
 describe('Runner: a bounded queue of runs', () => {
-  it('runs at most `concurrency` pipelines at once and refuses, as retryable, an event past the queue limit', async () => {
+  it('runs at most `concurrency` pipelines at once and refuses, as retryable, an event past the queue limit; its retry runs', async () => {
     const held = deferred();
     const { ports, calls } = fakePorts({ alpha: { derived: [ES], gate: held.gate } });
     const { runner } = runnerOver(ports, { queueLimit: 2 });
 
-    // 4 run (concurrency 4), 2 wait, the 7th is refused before anything is claimed.
+    // 4 run (concurrency 4), 2 wait, the 7th is refused and its claim released.
     const accepted = Array.from({ length: 6 }, (_, i) => runner.process(changeEvent({ id: `eg-${i}` })));
     const refused = runner.process(changeEvent({ id: 'eg-6' }));
     await expect(refused).rejects.toBeInstanceOf(TransientError);
@@ -129,8 +129,10 @@ describe('Runner: a bounded queue of runs', () => {
     held.open();
     const outcomes = await Promise.all(accepted);
     const retried = await runner.process(changeEvent({ id: 'eg-6' }));
+    const redelivered = await runner.process(changeEvent({ id: 'eg-0' }));
 
     expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('completed'));
+    expect(redelivered.status).toBe('duplicate');
     expect(retried.status).toBe('completed');
     expect(calls.resolve).toHaveLength(7);
   });

@@ -62,4 +62,29 @@ describe('telemetry', () => {
     expect(t.memory!.spans.getFinishedSpans().map((s) => s.name)).toEqual(['rotor.pipeline']);
     await t.shutdown();
   });
+
+  it('counts and times every backend call by backend, operation and outcome', async () => {
+    const t = createTelemetry({ logLevel: 'error' }, { inMemory: true, write: () => undefined });
+
+    t.backendCall({ backend: 'vault', store: 'bao', operation: 'read', ms: 12, ok: true });
+    t.backendCall({
+      backend: 'vault',
+      store: 'bao',
+      operation: 'write',
+      ms: 30,
+      ok: false,
+      errorCode: 'conflict',
+    });
+    await t.memory!.reader.forceFlush();
+
+    const metrics = t.memory!.metrics.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const calls = metrics.find((m) => m.descriptor.name === 'rotor.backend.calls');
+    const duration = metrics.find((m) => m.descriptor.name === 'rotor.backend.duration');
+    expect(calls?.dataPoints.map((p) => [p.attributes, p.value])).toEqual([
+      [{ backend: 'vault', operation: 'read', outcome: 'ok' }, 1],
+      [{ backend: 'vault', operation: 'write', outcome: 'conflict' }, 1],
+    ]);
+    expect(duration?.dataPoints).toHaveLength(2);
+    await t.shutdown();
+  });
 });

@@ -241,6 +241,8 @@ describe('rotor end to end on real servers', () => {
     expect(spans.length).toBeGreaterThan(0);
     expect(outputs.logs).toContain(app.kvSecret);
     expect(outputs.metrics).toContain('rotor.restarts');
+    // Every Key Vault / OpenBao call is counted (the observer used to be wired to nothing).
+    expect(outputs.metrics).toContain('rotor.backend.calls');
     expect(notifications.length).toBeGreaterThan(0);
     expect(values.length).toBeGreaterThanOrEqual(8);
     for (const [channel, text] of Object.entries(outputs)) {

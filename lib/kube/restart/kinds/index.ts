@@ -4,7 +4,7 @@ import { deploymentKind } from './deployment.js';
 import { jobKind } from './job.js';
 import { rolloutKind } from './rollout.js';
 import { statefulSetKind } from './statefulset.js';
-import type { WorkloadKind, WorkloadKindName } from './types.js';
+import type { WorkloadKind } from './types.js';
 
 /** The table of workload kinds rotor restarts, in Reloader's order. */
 export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
@@ -15,7 +15,3 @@ export const WORKLOAD_KINDS: readonly WorkloadKind[] = [
   statefulSetKind,
   rolloutKind,
 ];
-
-export function kindByName(kinds: readonly WorkloadKind[], name: WorkloadKindName): WorkloadKind | undefined {
-  return kinds.find((k) => k.kind === name);
-}
