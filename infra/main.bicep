@@ -88,10 +88,28 @@ param coalesceWindowMs int = 200
 @description('ROTOR_DRY_RUN: decide and report, patch nothing.')
 param dryRun bool = false
 
-@description('ROTOR_ROLLOUT_WAIT_MS: after a patch, wait this long for the controller to observe it (0: do not wait).')
+@description('ROTOR_ROLLOUT_WAIT_MS: how long a run may hold its answer for the rollout it follows (0: answer at once, the follow-up goes on).')
 @minValue(0)
-@maxValue(600000)
+@maxValue(20000)
 param rolloutWaitMs int = 0
+
+@description('ROTOR_FOLLOW_ROLLOUTS: follow each restart until rolled out or failed, and record it.')
+param followRollouts bool = true
+
+@description('ROTOR_ROLLOUT_TIMEOUT_MS: a rollout not complete within this is reported rollout-failed.')
+@minValue(1000)
+@maxValue(3600000)
+param rolloutTimeoutMs int = 600000
+
+@description('ROTOR_RUN_CONCURRENCY: pipeline runs one instance works on at once.')
+@minValue(1)
+@maxValue(64)
+param runConcurrency int = 4
+
+@description('ROTOR_RUN_QUEUE_LIMIT: runs waiting for a place; past it a delivery is answered 503 (Event Grid retries).')
+@minValue(0)
+@maxValue(100000)
+param runQueueLimit int = 256
 
 @description('ROTOR_REFRESH_TIMEOUT_MS: how long to wait for ESO/VSO to finish a forced sync.')
 param refreshTimeoutMs int = 30000
@@ -169,6 +187,10 @@ var rotorSettings = {
   ROTOR_COALESCE_WINDOW_MS: string(coalesceWindowMs)
   ROTOR_DRY_RUN: dryRun ? 'true' : 'false'
   ROTOR_ROLLOUT_WAIT_MS: string(rolloutWaitMs)
+  ROTOR_FOLLOW_ROLLOUTS: followRollouts ? 'true' : 'false'
+  ROTOR_ROLLOUT_TIMEOUT_MS: string(rolloutTimeoutMs)
+  ROTOR_RUN_CONCURRENCY: string(runConcurrency)
+  ROTOR_RUN_QUEUE_LIMIT: string(runQueueLimit)
   ROTOR_REFRESH_TIMEOUT_MS: string(refreshTimeoutMs)
   ROTOR_ROTATION_SCHEDULE: rotationSchedule
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: string(nearExpiryWindowDays)

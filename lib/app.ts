@@ -43,7 +43,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const log = telemetry.log;
   const state = stateStores(config.state, clock, log);
   const backends = createBackends(config, { observe: telemetry.backendCall, ...deps.backendDeps });
-  const onWarning = (message: string, attributes: Record<string, string>) => log.warn(message, attributes);
+  const onWarning = log.warn.bind(log);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
   const clusterPorts = new LazyClusterPorts({
     config,
@@ -70,8 +70,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     ignore: (event, source) => runner.ignore(event, source),
     rotate: (ref, options) => runner.rotate(ref, options),
     refresh: (ref, options) => runner.refresh(ref, options),
-    // plan.ts reads the operators, and so the Kubernetes client: loaded on use, not at start.
-    plan: async (ref) => (await import('./plan.js')).planFor(ref, clusterPorts),
+    plan: async (ref) => (await import('./plan.js')).planFor(ref, clusterPorts), // loads the kube client on use
     scanDue: () =>
       runDueScan({
         scan: () => rotation.scanDue(),
@@ -91,14 +90,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
 }
 
 let current: Promise<App> | undefined;
-
 /** The Functions entry points' App: built once per process, on first use, from the environment. */
 export function getApp(): Promise<App> {
-  if (!current) {
-    current = createApp(loadConfig());
-    current.catch(() => {
-      current = undefined;
-    });
-  }
+  current ??= createApp(loadConfig()).catch((error: unknown) => {
+    current = undefined; // a failed start is retried by the next invocation
+    throw error;
+  });
   return current;
 }

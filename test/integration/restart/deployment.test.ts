@@ -103,7 +103,7 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
     expect(after.metadata?.generation).toBe(created.metadata?.generation);
   });
 
-  it('coalesces changes to several Secrets within the window into one patch carrying every hash', async () => {
+  it('coalesces a change with one a run announced for the same workload into one patch carrying every hash', async () => {
     await createSecret(f, ns, 'a', { k: '1' });
     await createSecret(f, ns, 'b', { k: '2' });
     const created = await createDeployment(
@@ -114,10 +114,14 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       { annotations: AUTO },
     );
     const engine = engineFor(f, { coalesceWindowMs: 300 });
+    await engine.start();
+    // A run refreshing Secret b announces it (as the pipeline does after resolve), so the
+    // patch for a waits for b instead of writing twice; a lone change would not wait.
+    const announced = engine.expect([change(f, 'Secret', ns, 'b')]);
 
     const first = engine.restart([change(f, 'Secret', ns, 'a')]);
     await sleep(50);
-    const second = engine.restart([change(f, 'Secret', ns, 'b')]);
+    const second = engine.restart([change(f, 'Secret', ns, 'b')], { expectation: announced });
     const [r1, r2] = await Promise.all([first, second]);
 
     expect(r1).toEqual(r2);
@@ -223,7 +227,7 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
 
   it('re-reads after a 409 (the Deployment changed between decision and write) and writes once', async () => {
     await createSecret(f, ns, 'race', { k: 'v' });
-    await createDeployment(
+    const created = await createDeployment(
       f,
       ns,
       'race',
@@ -262,8 +266,11 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
     const results = await engineFor(f, {}, interleaved).restart([change(f, 'Secret', ns, 'race')]);
 
     expect(results[0]?.status).toBe('restarted');
-    expect(patches).toBe(2);
+    // The first write met a 409; the deployment controller's own status writes can cause
+    // another before the re-read write lands. What matters: the template changed once.
+    expect(patches).toBeGreaterThanOrEqual(2);
     const after = await readDeployment(f, ns, 'race');
+    expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
     expect(after.metadata?.labels).toEqual({ touched: 'by-someone-else' });
     expect(envOf(after, 'app').STAKATER_RACE_SECRET).toBe(sha1('k=v'));
   });
