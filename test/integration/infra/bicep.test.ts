@@ -217,7 +217,9 @@ describe('Bicep offline checks', () => {
     // Triggers are registered in one place (functions/index.ts, package.json main).
     const source = await readFile(path.join(REPO_ROOT, 'functions', 'index.ts'), 'utf8');
     expect(source).toContain(`app.eventGrid('${name}'`);
-    await expect(readFile(path.join(REPO_ROOT, 'functions', `${name}.ts`), 'utf8')).resolves.toContain('export');
+    await expect(readFile(path.join(REPO_ROOT, 'functions', `${name}.ts`), 'utf8')).resolves.toContain(
+      'export',
+    );
   });
 
   it('gives rotor a custom role with exactly the data actions it calls where it rotates, and Key Vault Reader where it only reacts', () => {
@@ -271,8 +273,14 @@ describe('Bicep offline checks', () => {
   it('writes only settings rotor reads, and wires every ROTOR_* key of lib/config.ts', async () => {
     const readByCode = new Set<string>();
     const configDir = path.join(REPO_ROOT, 'lib', 'config');
-    const configModules = (await readdir(configDir)).filter((f) => f.endsWith('.ts')).map((f) => path.join(configDir, f));
-    const sources = [path.join(REPO_ROOT, 'lib', 'config.ts'), ...configModules, ...(await functionSources())];
+    const configModules = (await readdir(configDir))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => path.join(configDir, f));
+    const sources = [
+      path.join(REPO_ROOT, 'lib', 'config.ts'),
+      ...configModules,
+      ...(await functionSources()),
+    ];
     for (const file of sources) {
       for (const m of (await readFile(file, 'utf8')).matchAll(/\bROTOR_[A-Z0-9_]+\b/g)) readByCode.add(m[0]);
     }
