@@ -19,6 +19,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { envVarName, reloaderHash } from '../lib/kube/restart/index.js';
 import type { Outcome } from '../lib/outcome.js';
+import { STANDIN_CONTROLLER_CLASS } from '../test/env/eso.js';
 import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
@@ -189,7 +190,12 @@ async function runBurst(sandbox: Awaited<ReturnType<typeof startSandbox>>) {
     apiVersion: 'external-secrets.io/v1',
     kind: 'SecretStore',
     metadata: { name: 'azure-kv', namespace },
-    spec: { provider: { azurekv: { authType: 'ManagedIdentity', vaultUrl: env.lowkey.vaultUrl } } },
+    // Key Vault stores are served by the ESO stand-in (Entra ID cannot run here), which takes
+    // only stores naming its class; without it nothing syncs and the burst never starts.
+    spec: {
+      controller: STANDIN_CONTROLLER_CLASS,
+      provider: { azurekv: { authType: 'ManagedIdentity', vaultUrl: env.lowkey.vaultUrl } },
+    },
   } as never);
   await inBatches(names, 8, (n) =>
     admin.objects.create({
