@@ -1,5 +1,6 @@
 import type { ClusterPorts, ClusterPortsDeps, ClusterSource } from './cluster-ports.js';
 import type { Config } from './config.js';
+import type { FollowPort } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient, TokenSource } from './kube/cluster.js';
 import type { DerivedObject } from './kube/operators/index.js';
@@ -64,6 +65,9 @@ export class LazyClusterPorts implements ClusterSource {
   readonly planRestarts = async (cluster: string, changed: ChangedResource[]) =>
     (await this.load()).ports.planRestarts(cluster, changed);
 
+  readonly follow: FollowPort = async (cluster, workload) =>
+    (await this.load()).ports.follow(cluster, workload);
+
   /** The pipeline's ports: these cluster ports with the given rotate port. */
   withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
     return {
@@ -73,6 +77,7 @@ export class LazyClusterPorts implements ClusterSource {
       announce: this.announce,
       refresh: this.refresh,
       restart: this.restart,
+      ...(this.deps.config.restart.followRollouts ? { follow: this.follow } : {}),
     };
   }
 

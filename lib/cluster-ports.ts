@@ -113,19 +113,6 @@ export class ClusterPorts
   readonly follow: FollowPort = async (cluster, workload) =>
     (await this.engineFor(cluster)).follow(workload, this.deps.config.restart.rolloutTimeoutMs);
 
-  /** The pipeline's ports: these cluster ports with the given rotate port. */
-  withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
-    return {
-      clusters: this.clusters,
-      rotate,
-      resolve: this.resolve,
-      announce: this.announce,
-      refresh: this.refresh,
-      restart: this.restart,
-      ...(this.deps.config.restart.followRollouts ? { follow: this.follow } : {}),
-    };
-  }
-
   /** What the restart engine would do for these changes, nothing written (`rotor plan`). */
   readonly planRestarts = async (cluster: string, changed: ChangedResource[]) =>
     (await this.engineFor(cluster)).plan(changed);
