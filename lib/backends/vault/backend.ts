@@ -14,9 +14,10 @@ import type {
 } from '../backend.js';
 import { timed } from '../errors.js';
 import { caOf, VaultAuth, type VaultClient, type VaultClientFactory } from './client.js';
-import { toRotorError } from './errors.js';
+import { refusedError, toRotorError } from './errors.js';
 import { kv1, kv2, stringFields } from './paths.js';
 import { servesAddress } from './ref.js';
+import { TokenCheck } from './token-check.js';
 
 type Mount = VaultConfig['mounts'][number];
 
@@ -40,6 +41,7 @@ export class VaultBackend implements Backend {
   readonly rotate: boolean;
   private readonly clients = new Map<string, Promise<VaultClient>>();
   private readonly auth: VaultAuth;
+  private readonly tokens = new TokenCheck();
   private readonly namespace: string;
 
   constructor(
@@ -254,8 +256,9 @@ export class VaultBackend implements Backend {
   ): Promise<T> {
     const what = describe(ref);
     return timed(this.observe, { backend: this.kind, store: this.name, operation }, async () => {
+      let client: VaultClient | undefined;
       try {
-        const client = await this.client(ref.namespace);
+        client = await this.client(ref.namespace);
         await this.auth.authenticate(client);
         try {
           return await fn(client);
@@ -266,7 +269,8 @@ export class VaultBackend implements Backend {
           return await fn(client);
         }
       } catch (error) {
-        throw toRotorError(error, what);
+        if (statusOf(error) !== 403 || !client?.token) throw toRotorError(error, what);
+        throw refusedError(error, what, await this.tokens.explain(client), this.config);
       }
     });
   }
