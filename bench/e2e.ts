@@ -282,9 +282,9 @@ async function runBurst(sandbox: Awaited<ReturnType<typeof startSandbox>>) {
     failureReasons: [
       ...new Set(
         outcomes.flatMap((o) => [
-          ...o.refreshes.flatMap((r) => ('error' in r ? [r.error] : [])),
-          ...o.workloads.flatMap((w) => ('error' in w ? [w.error] : [])),
-          ...o.clusterFailures.map((c) => c.error),
+          ...o.refreshes.flatMap((r) => ('error' in r ? [r.error.message] : [])),
+          ...o.workloads.flatMap((w) => ('error' in w ? [w.error.message] : [])),
+          ...o.clusterFailures.map((c) => c.error.message),
         ]),
       ),
     ].slice(0, 5),

@@ -86,10 +86,35 @@ export class ForbiddenError extends RotorError {
   }
 }
 
-/** Network faults, 5xx, throttling, timeouts: the sender should retry. */
+/** Network faults, 5xx, throttling: the sender should retry. */
 export class TransientError extends RotorError {
   constructor(message: string, options: RotorErrorOptions = {}) {
     super('transient', message, true, options);
+  }
+}
+
+/** A bound passed before the work finished (an operator's sync, a cluster's share of a run): retry. */
+export class TimeoutError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('timeout', message, true, options);
+  }
+}
+
+/**
+ * An operator (ESO, VSO) reported that it could not sync the object rotor forced: the
+ * backend refused it, a template failed. Its own retries go on; a redelivery would only
+ * force it into the same failure.
+ */
+export class SyncFailedError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('sync_failed', message, false, options);
+  }
+}
+
+/** One of rotor's own invariants broke (a bug): a retry would meet it again. */
+export class InternalError extends RotorError {
+  constructor(message: string, options: RotorErrorOptions = {}) {
+    super('internal', message, false, options);
   }
 }
 
@@ -106,12 +131,23 @@ export function httpStatusOf(error: unknown): number {
   return 500;
 }
 
+/**
+ * A failure as outcomes, responses and logs carry it: `code` is stable (metrics and
+ * notifications key on it; RotorError's codes, `internal` for anything else), `message` is
+ * for people, `retryable` says whether delivering the event again may succeed.
+ */
+export interface Failure {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
 /** A message safe to log or return: the error's own message, never a payload. */
-export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
+export function describeError(error: unknown): Failure {
   if (error instanceof RotorError)
     return { code: error.code, message: error.message, retryable: error.retryable };
-  if (error instanceof Error) return { code: 'internal', message: error.message, retryable: true };
-  return { code: 'internal', message: String(error), retryable: true };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: 'internal', message, retryable: isRetryableError(error) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ChangeEvent } from './change-event.js';
+import type { Failure } from './errors.js';
 
 /** Per-workload result of the restart step; every workload gets exactly one. */
 export type WorkloadResult =
@@ -18,7 +19,7 @@ export type WorkloadResult =
     }
   | { status: 'already-current'; cluster: string; kind: string; namespace: string; name: string }
   | { status: 'skipped'; cluster: string; kind: string; namespace: string; name: string; reason: string }
-  | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: string };
+  | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: Failure };
 
 /**
  * A restart followed to its end: `following` while the run has answered and the follow-up
@@ -74,7 +75,7 @@ export type RefreshResult =
       kind: string;
       namespace: string;
       name: string;
-      error: string;
+      error: Failure;
     }
   /** Dry run: what the refresh step would do; nothing was patched. */
   | {
@@ -105,11 +106,10 @@ export interface TimelineEntry {
   detail?: string;
 }
 
+/** A cluster whose part of the run failed as a whole; `error.retryable` (unreachable, timed out, 5xx): the sender should deliver the event again. */
 export interface ClusterFailure {
   cluster: string;
-  error: string;
-  /** Unreachable, timed out, 5xx: the sender should deliver the event again. */
-  retryable: boolean;
+  error: Failure;
 }
 
 export interface Outcome {

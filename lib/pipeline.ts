@@ -1,6 +1,6 @@
 import type { ChangeEvent } from './change-event.js';
 import type { Clock } from './clock.js';
-import { describeError, isRetryableError } from './errors.js';
+import { describeError, TimeoutError } from './errors.js';
 import { type FollowPort, followRestarts } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type {
@@ -185,7 +185,7 @@ async function runInCluster<D extends DerivedRef>(
     return {
       refreshes: [],
       workloads: [],
-      failure: { cluster, error: describeError(error).message, retryable: isRetryableError(error) },
+      failure: { cluster, error: describeError(error) },
     };
   } finally {
     announcement?.release();
@@ -208,7 +208,10 @@ async function withDeadline(
         resolve({
           refreshes: [],
           workloads: [],
-          failure: { cluster, error: `cluster ${cluster} did not finish within ${ms} ms`, retryable: true },
+          failure: {
+            cluster,
+            error: describeError(new TimeoutError(`cluster ${cluster} did not finish within ${ms} ms`)),
+          },
         }),
       ms,
     );

@@ -38,7 +38,7 @@ export async function planFor(ref: SecretRef, ports: PlanPorts): Promise<Plan> {
             namespace: w.namespace,
             name: w.name,
             action: w.status === 'restarted' ? 'restart' : w.status,
-            ...('reason' in w ? { reason: w.reason } : 'error' in w ? { reason: w.error } : {}),
+            ...('reason' in w ? { reason: w.reason } : 'error' in w ? { reason: w.error.message } : {}),
           })),
         };
       } catch (error) {

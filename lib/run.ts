@@ -153,13 +153,13 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   private async runOrThrowTransient(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     const outcome = await this.runShared(event, options);
-    const unreachable = outcome.clusterFailures.filter((f) => f.retryable);
+    const unreachable = outcome.clusterFailures.filter((f) => f.error.retryable);
     if (unreachable.length === 0) return outcome;
     // Nothing is recorded as done: the sender's retry repeats the run, and the clusters
     // that were reached answer already-current.
     await this.finish(outcome);
     throw new TransientError(
-      `${unreachable.map((f) => `cluster ${f.cluster}: ${f.error}`).join('; ')}; deliver the event again`,
+      `${unreachable.map((f) => `cluster ${f.cluster}: ${f.error.message}`).join('; ')}; deliver the event again`,
       { details: { eventId: event.id, status: outcome.status } },
     );
   }

@@ -16,7 +16,7 @@ import {
 import type { CallObserver } from './backends/backend.js';
 import type { ChangeEvent } from './change-event.js';
 import type { Config } from './config.js';
-import type { Outcome, WorkloadResult } from './outcome.js';
+import type { Outcome, RefreshResult, WorkloadResult } from './outcome.js';
 import { azureMonitorMetricExporter, azureMonitorSpanExporter } from './telemetry-azure-monitor.js';
 
 /**
@@ -126,10 +126,13 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
   });
   const rotations = meter.createCounter('rotor.rotations', { description: 'Rotations, by result' });
   const refreshes = meter.createCounter('rotor.refreshes', {
-    description: 'Forced refreshes, by operator and result',
+    description: 'Forced refreshes, by operator and result (and code, when failed)',
   });
   const restarts = meter.createCounter('rotor.restarts', {
-    description: 'Workload results, by kind and result',
+    description: 'Workload results, by kind and result (and code, when failed)',
+  });
+  const clusterFailures = meter.createCounter('rotor.cluster.failures', {
+    description: 'Clusters whose part of a run failed as a whole, by code and retryable',
   });
   const rollouts = meter.createCounter('rotor.rollouts', {
     description: 'Followed restarts, by kind and how they ended',
@@ -181,8 +184,11 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
     recordOutcome(outcome) {
       if (outcome.rotation)
         rotations.add(1, { result: 'newVersion' in outcome.rotation ? 'rotated' : 'skipped' });
-      for (const r of outcome.refreshes) refreshes.add(1, { operator: r.operator, result: r.status });
-      for (const w of outcome.workloads) restarts.add(1, { kind: w.kind, result: w.status });
+      for (const r of outcome.refreshes)
+        refreshes.add(1, { operator: r.operator, result: r.status, ...codeOf(r) });
+      for (const w of outcome.workloads) restarts.add(1, { kind: w.kind, result: w.status, ...codeOf(w) });
+      for (const c of outcome.clusterFailures)
+        clusterFailures.add(1, { code: c.error.code, retryable: c.error.retryable });
       const done = outcome.timeline.find((t) => t.step === 'done');
       if (done) latency.record(done.atMs, { source: outcome.source, status: outcome.status });
       recordRollouts(outcome.workloads);
@@ -211,6 +217,11 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
       await Promise.all([tracerProvider.shutdown(), meterProvider.shutdown()]);
     },
   };
+}
+
+/** A failed result's code as a metric attribute, so dashboards split failures by cause. */
+function codeOf(result: RefreshResult | WorkloadResult): Attributes {
+  return result.status === 'failed' ? { code: result.error.code } : {};
 }
 
 /** Span attributes describing an event: references only. */

@@ -95,10 +95,10 @@ function printRun(run: ScenarioRun): void {
       `    refresh  ${r.cluster.padEnd(6)} ${r.kind} ${r.namespace}/${r.name}: ${refreshInWords(r)}`,
     );
   for (const w of o.workloads) {
-    const why = 'reason' in w ? ` (${w.reason})` : 'error' in w ? ` (${w.error})` : '';
+    const why = 'reason' in w ? ` (${w.reason})` : 'error' in w ? ` (${w.error.message})` : '';
     console.log(`    workload ${w.cluster.padEnd(6)} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${why}`);
   }
-  for (const c of o.clusterFailures) console.log(`    cluster ${c.cluster}: ${c.error}`);
+  for (const c of o.clusterFailures) console.log(`    cluster ${c.cluster}: ${c.error.message}`);
   console.log('');
 }
 

@@ -15,9 +15,9 @@ export function formatOutcome(outcome: Outcome): string {
     ),
     ...outcome.workloads.map(
       (w) =>
-        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
+        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
     ),
-    ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error}`),
+    ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error.message}`),
   ].join('\n');
 }
 

@@ -15,7 +15,7 @@ export function refreshInWords(r: Refresh): string {
     case 'not-forceable':
       return `cannot be forced (${r.reason}); ${r.fix}`;
     case 'failed':
-      return `FAILED: ${r.error}`;
+      return `FAILED: ${r.error.message}`;
     default:
       return (r as { status: string }).status;
   }

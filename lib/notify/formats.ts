@@ -19,5 +19,11 @@ export const formats: Record<'slack' | 'teams' | 'webhook', (s: NotificationSumm
       },
     ],
   }),
-  webhook: (s) => ({ title: s.title, failed: s.failed, restarted: s.restarted, lines: s.lines }),
+  webhook: (s) => ({
+    title: s.title,
+    failed: s.failed,
+    restarted: s.restarted,
+    failures: s.failures,
+    lines: s.lines,
+  }),
 };

@@ -1,3 +1,4 @@
+import type { Failure } from '../errors.js';
 import type { Outcome } from '../outcome.js';
 import { rolloutText } from '../rollout-text.js';
 
@@ -7,6 +8,8 @@ export interface NotificationSummary {
   lines: string[];
   failed: boolean;
   restarted: number;
+  /** Every failure with its code, so a receiver can route or group them without reading prose. */
+  failures: Array<{ what: string; code: string; retryable: boolean }>;
 }
 
 export function summarise(outcome: Outcome): NotificationSummary {
@@ -17,16 +20,19 @@ export function summarise(outcome: Outcome): NotificationSummary {
     (w) => w.status === 'restarted' && w.rollout?.status === 'rollout-failed',
   );
   const failed = outcome.status === 'failed' || outcome.status === 'partial' || rolloutFailed;
+  const failures = [
+    ...failedWorkloads.map((w) => failure(`${w.kind} ${w.namespace}/${w.name} in ${w.cluster}`, w.error)),
+    ...failedRefreshes.map((r) =>
+      failure(`refresh of ${r.kind} ${r.namespace}/${r.name} in ${r.cluster}`, r.error),
+    ),
+    ...outcome.clusterFailures.map((c) => failure(`cluster ${c.cluster}`, c.error)),
+  ];
   const lines = [
     ...restarted.map(
       (w) =>
         `restarted ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
     ),
-    ...failedWorkloads.map((w) => `failed ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}: ${w.error}`),
-    ...failedRefreshes.map(
-      (r) => `refresh failed ${r.kind} ${r.namespace}/${r.name} in ${r.cluster}: ${r.error}`,
-    ),
-    ...outcome.clusterFailures.map((c) => `cluster ${c.cluster} unreachable: ${c.error}`),
+    ...failures.map((f) => f.line),
   ];
   const verb = failed ? 'failed for' : 'reloaded';
   return {
@@ -34,5 +40,15 @@ export function summarise(outcome: Outcome): NotificationSummary {
     lines,
     failed,
     restarted: restarted.length,
+    failures: failures.map(({ what, code, retryable }) => ({ what, code, retryable })),
+  };
+}
+
+function failure(what: string, error: Failure) {
+  return {
+    what,
+    code: error.code,
+    retryable: error.retryable,
+    line: `failed ${what} [${error.code}]: ${error.message}`,
   };
 }

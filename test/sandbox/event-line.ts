@@ -17,7 +17,7 @@ export function eventLine(o: Outcome, at: Date = new Date()): string {
     `${o.status}${o.dryRun ? ' (dry run)' : ''};${rotated}`,
     `event->patch ${patched === undefined ? '-' : `${patched} ms`};`,
     `restarted ${restarted.length}${names.length ? ` (${names.join(', ')})` : ''}`,
-    ...o.clusterFailures.map((c) => `; ${c.cluster} FAILED: ${c.error}`),
+    ...o.clusterFailures.map((c) => `; ${c.cluster} FAILED: ${c.error.message}`),
   ].join('  ');
 }
 

@@ -87,7 +87,7 @@ describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () =
     expect(calls.restart.map((r) => r.dryRun)).toEqual([true]);
   });
 
-  it('reports a failing cluster, with whether a retry can help, and finishes the others', async () => {
+  it('reports a failing cluster with its error code and whether a retry can help, and finishes the others', async () => {
     const { ports } = fakePorts({
       alpha: { fail: new TransientError('connect ECONNREFUSED') },
       beta: { fail: new ForbiddenError('rotor may not list ExternalSecrets') },
@@ -97,9 +97,12 @@ describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () =
     const outcome = await runPipeline(changeEvent(), ports, new ManualClock());
 
     expect(outcome.status).toBe('partial');
-    expect(outcome.clusterFailures).toMatchObject([
-      { cluster: 'alpha', retryable: true },
-      { cluster: 'beta', retryable: false },
+    expect(outcome.clusterFailures).toEqual([
+      { cluster: 'alpha', error: { code: 'transient', message: 'connect ECONNREFUSED', retryable: true } },
+      {
+        cluster: 'beta',
+        error: { code: 'forbidden', message: 'rotor may not list ExternalSecrets', retryable: false },
+      },
     ]);
     expect(outcome.workloads.map((w) => w.cluster)).toEqual(['gamma']);
   });
@@ -113,7 +116,10 @@ describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () =
     const outcome = await running;
 
     expect(outcome.clusterFailures).toEqual([
-      { cluster: 'hung', error: 'cluster hung did not finish within 5000 ms', retryable: true },
+      {
+        cluster: 'hung',
+        error: { code: 'timeout', message: 'cluster hung did not finish within 5000 ms', retryable: true },
+      },
     ]);
     expect(outcome.refreshes.map((r) => r.cluster)).toEqual(['alpha']);
   });

@@ -87,4 +87,46 @@ describe('telemetry', () => {
     expect(duration?.dataPoints).toHaveLength(2);
     await t.shutdown();
   });
+
+  it('failures are counted by their code: restarts, refreshes and whole clusters', async () => {
+    const t = createTelemetry({ logLevel: 'error' }, { inMemory: true, write: () => undefined });
+    const forbidden = { code: 'forbidden', message: 'forbidden: patch deployments', retryable: false };
+    t.recordOutcome({
+      eventId: 'e',
+      ref: 'r',
+      kind: 'changed',
+      source: 'eventgrid',
+      status: 'failed',
+      refreshes: [
+        {
+          status: 'failed',
+          cluster: 'c',
+          operator: 'vso',
+          kind: 'VaultStaticSecret',
+          namespace: 'n',
+          name: 's',
+          error: { code: 'sync_failed', message: 'VaultClientError', retryable: false },
+        },
+      ],
+      workloads: [
+        { status: 'failed', cluster: 'c', kind: 'Deployment', namespace: 'n', name: 'w', error: forbidden },
+      ],
+      clusterFailures: [{ cluster: 'd', error: { code: 'timeout', message: 'late', retryable: true } }],
+      timeline: [],
+      dryRun: false,
+    });
+    await t.memory!.reader.forceFlush();
+
+    const metrics = t.memory!.metrics.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const points = (name: string) =>
+      metrics.find((m) => m.descriptor.name === name)?.dataPoints.map((p) => [p.attributes, p.value]);
+    expect(points('rotor.restarts')).toEqual([
+      [{ kind: 'Deployment', result: 'failed', code: 'forbidden' }, 1],
+    ]);
+    expect(points('rotor.refreshes')).toEqual([
+      [{ operator: 'vso', result: 'failed', code: 'sync_failed' }, 1],
+    ]);
+    expect(points('rotor.cluster.failures')).toEqual([[{ code: 'timeout', retryable: true }, 1]]);
+    await t.shutdown();
+  });
 });

@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { statusOf } from '../api/errors.js';
+import { NotFoundError, type RotorError, SyncFailedError } from '../../errors.js';
+import { kubeError, statusOf } from '../api/errors.js';
 import type { KubeObject } from '../api/objects.js';
 import { startWatch, type WatchHandle, type WatchPhase } from '../api/watch.js';
 
@@ -8,7 +9,7 @@ export type Verdict = { state: 'pending' } | { state: 'done' } | { state: 'faile
 
 export type AwaitOutcome =
   | { state: 'done'; object: KubeObject }
-  | { state: 'failed'; error: string; object?: KubeObject }
+  | { state: 'failed'; error: RotorError; object?: KubeObject }
   | { state: 'timeout'; object?: KubeObject }
   | { state: 'forbidden'; error: string };
 
@@ -59,7 +60,8 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       version = obj.metadata?.resourceVersion || version;
       const verdict = opts.evaluate(obj);
       if (verdict.state === 'done') finish({ state: 'done', object: obj });
-      else if (verdict.state === 'failed') finish({ state: 'failed', error: verdict.error, object: obj });
+      else if (verdict.state === 'failed')
+        finish({ state: 'failed', error: new SyncFailedError(verdict.error), object: obj });
     };
 
     const resync = async (): Promise<void> => {
@@ -68,7 +70,7 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       } catch (error) {
         finish({
           state: 'failed',
-          error: `re-reading ${opts.name} after the watch expired: ${(error as Error).message}`,
+          error: kubeError(error, `re-reading ${opts.name} after the watch expired`),
         });
       }
     };
@@ -85,7 +87,10 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
       if (phase === 'ADDED' || phase === 'MODIFIED') judge(obj as KubeObject);
       else if (phase === 'BOOKMARK') version = (obj as KubeObject).metadata?.resourceVersion ?? version;
       else if (phase === 'DELETED')
-        finish({ state: 'failed', error: `${opts.name} was deleted while waiting for its refresh` });
+        finish({
+          state: 'failed',
+          error: new NotFoundError(`${opts.name} was deleted while waiting for its refresh`),
+        });
       else if (phase === 'ERROR') {
         const code = statusOf(obj);
         if (code === 410) void resync();

@@ -1,4 +1,3 @@
-import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import { annotate, getObject } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
@@ -10,7 +9,7 @@ import { type ExternalSecretSpec, specForceability, specOf, targetName } from '.
 import { resolveExternalSecrets } from './eso-resolve.js';
 import { eventsVersion } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput } from './operator.js';
-import { refreshedTargets } from './operator.js';
+import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, type SecretData, sameData } from './target-secret.js';
 
@@ -88,18 +87,6 @@ function describeEs(obj: KubeObject): string {
 
 type Subject = Pick<DerivedObject, 'cluster' | 'kind' | 'namespace' | 'name'>;
 
-function failed(d: Subject, error: string): RefreshResult {
-  return {
-    status: 'failed',
-    cluster: d.cluster,
-    operator: 'eso',
-    kind: d.kind,
-    namespace: d.namespace,
-    name: d.name,
-    error,
-  };
-}
-
 function settle(
   d: Subject,
   target: string,
@@ -174,7 +161,7 @@ async function refreshExternalSecret(
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeEs(obj ?? before.es),
   });
-  if (!awaited.ok) return { result: [failed(d, awaited.error)] };
+  if (!awaited.ok) return { result: [refreshFailed('eso', d, awaited.error)] };
   const after = await readSecretData(client, d.namespace, target);
   return settle(d, target, before.data, after, started);
 }
@@ -245,7 +232,7 @@ async function refreshClusterExternalSecret(
             ? describeEs(obj)
             : `the ClusterExternalSecret controller has not propagated ${CES_FORCE_SYNC_ANNOTATION} yet`,
       });
-      if (!awaited.ok) return { result: [failed(subject, awaited.error)] };
+      if (!awaited.ok) return { result: [refreshFailed('eso', subject, awaited.error)] };
       const target = targetName(specOf(awaited.object), child.name);
       const after = await readSecretData(client, child.namespace, target);
       return settle(subject, target, before.data, after, started);
@@ -260,7 +247,7 @@ async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshCont
       ? await refreshClusterExternalSecret(client, d, ctx)
       : await refreshExternalSecret(client, d, ctx);
   } catch (error) {
-    return { result: [failed(d, describeError(error).message)] };
+    return { result: [refreshFailed('eso', d, error)] };
   }
 }
 

@@ -1,5 +1,6 @@
 import type { RefMatcher } from '../../backends/identities.js';
 import type { Clock } from '../../clock.js';
+import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -84,4 +85,21 @@ export function refreshedTargets(cluster: string, results: readonly RefreshResul
       ? [{ cluster, kind: 'Secret', namespace: r.namespace, name: r.targetSecret }]
       : [],
   );
+}
+
+/** A derived object's refresh failed: the error's code, message and retry rule, for the outcome. */
+export function refreshFailed(
+  operator: OperatorId,
+  d: Pick<DerivedObject, 'cluster' | 'kind' | 'namespace' | 'name'>,
+  error: unknown,
+): RefreshResult {
+  return {
+    status: 'failed',
+    cluster: d.cluster,
+    operator,
+    kind: d.kind,
+    namespace: d.namespace,
+    name: d.name,
+    error: describeError(error),
+  };
 }

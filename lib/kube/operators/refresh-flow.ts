@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../clock.js';
+import { ForbiddenError, RotorError, SyncFailedError, TimeoutError } from '../../errors.js';
 import { getObject } from '../api/custom-objects.js';
 import { collectionPath, type Gvr } from '../api/gvr.js';
 import { type KubeObject, qualified } from '../api/objects.js';
@@ -49,7 +50,7 @@ export interface AwaitSpec {
   describe: (obj: KubeObject | undefined) => string;
 }
 
-export type AwaitResult = { ok: true; object: KubeObject } | { ok: false; error: string };
+export type AwaitResult = { ok: true; object: KubeObject } | { ok: false; error: RotorError };
 
 function eventText(w: WarningEvent): string {
   return `${w.reason}: ${w.message}`;
@@ -100,7 +101,10 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
   try {
     const first: First = await Promise.race<First>([objectDone, warned, quiet]);
     if (first.source === 'event')
-      return { ok: false, error: `${subject}: the operator reported ${eventText(first.w)}` };
+      return {
+        ok: false,
+        error: new SyncFailedError(`${subject}: the operator reported ${eventText(first.w)}`),
+      };
     // The last word of the operator, even from before the force: a failure that repeats
     // may have no newer one.
     const lastWords = async (): Promise<string> => {
@@ -112,21 +116,31 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     if (first.source === 'known-failure') {
       return {
         ok: false,
-        error: `${subject}: still failing after the force, nothing new from the operator: ${first.error}${await lastWords()}`,
+        error: new SyncFailedError(
+          `${subject}: still failing after the force, nothing new from the operator: ${first.error}${await lastWords()}`,
+        ),
       };
     }
     const o = first.o;
     if (o.state === 'done') return { ok: true, object: o.object };
-    if (o.state === 'failed') return { ok: false, error: `${subject}: ${o.error}${await lastWords()}` };
+    if (o.state === 'failed') {
+      const { code, retryable } = o.error;
+      const message = `${subject}: ${o.error.message}${await lastWords()}`;
+      return { ok: false, error: new RotorError(code, message, retryable, { cause: o.error }) };
+    }
     if (o.state === 'forbidden') {
       return {
         ok: false,
-        error: `forbidden: watch ${spec.gvr.plural}.${spec.gvr.group} in ${spec.namespace || 'the cluster'}: ${o.error} (grant 'watch' to rotor in infra/k8s/rbac.yaml)`,
+        error: new ForbiddenError(
+          `forbidden: watch ${spec.gvr.plural}.${spec.gvr.group} in ${spec.namespace || 'the cluster'}: ${o.error} (grant 'watch' to rotor in infra/k8s/rbac.yaml)`,
+        ),
       };
     }
     return {
       ok: false,
-      error: `timeout: ${subject} did not finish its refresh within ${spec.timeoutMs / 1000} s (${spec.describe(o.object)})${await lastWords()}`,
+      error: new TimeoutError(
+        `timeout: ${subject} did not finish its refresh within ${spec.timeoutMs / 1000} s (${spec.describe(o.object)})${await lastWords()}`,
+      ),
     };
   } finally {
     clearTimeout(timer);

@@ -1,5 +1,4 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import { annotate, getObject, listAll } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
@@ -9,7 +8,7 @@ import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
 import { eventsVersion, type WarningEvent } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
-import { refreshedTargets } from './operator.js';
+import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, sameData } from './target-secret.js';
 
@@ -238,7 +237,7 @@ async function refreshStatic(
     timeoutMs: ctx.timeoutMs,
     describe: (obj) => describeVss(obj ?? vss),
   }).finally(() => stopReforcing.abort());
-  if (!awaited.ok) return { result: [failed(d, awaited.error)] };
+  if (!awaited.ok) return { result: [refreshFailed('vso', d, awaited.error)] };
   const after = await readSecretData(client, d.namespace, target);
   const secretChanged = !sameData(before, after);
   return {
@@ -258,23 +257,11 @@ async function refreshStatic(
   };
 }
 
-function failed(d: DerivedObject, error: string): RefreshResult {
-  return {
-    status: 'failed',
-    cluster: d.cluster,
-    operator: 'vso',
-    kind: d.kind,
-    namespace: d.namespace,
-    name: d.name,
-    error,
-  };
-}
-
 async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
   try {
     return await refreshStatic(client, d, ctx);
   } catch (error) {
-    return { result: [failed(d, describeError(error).message)] };
+    return { result: [refreshFailed('vso', d, error)] };
   }
 }
 

@@ -297,9 +297,9 @@ export class RestartEngine {
         }
       }
     } catch (error) {
-      const { message } = describeError(kubeError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
-      this.log('error', 'restart failed', { ...base, error: message });
-      return { ...base, status: 'failed', error: message };
+      const failure = describeError(kubeError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
+      this.log('error', 'restart failed', { ...base, error: failure.message, code: failure.code });
+      return { ...base, status: 'failed', error: failure };
     }
   }
 

@@ -119,7 +119,11 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(/UpdateFailed: [\s\S]*permission denied/),
+        error: {
+          code: 'sync_failed',
+          message: expect.stringMatching(/UpdateFailed: [\s\S]*permission denied/),
+          retryable: false,
+        },
       }),
     ]);
     expect(changed).toEqual([]);
@@ -176,9 +180,13 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(
-          /still failing after the force.*Ready=False SecretSyncedError: could not get secret data from provider; last event \(before the force\) UpdateFailed: /,
-        ),
+        error: {
+          code: 'sync_failed',
+          message: expect.stringMatching(
+            /still failing after the force.*Ready=False SecretSyncedError: could not get secret data from provider; last event \(before the force\) UpdateFailed: /,
+          ),
+          retryable: false,
+        },
       }),
     ]);
     expect(elapsed).toBeLessThan(10_000);
@@ -217,7 +225,11 @@ describe('refresh failures carry the reason', () => {
         status: 'failed',
         operator: 'vso',
         name,
-        error: expect.stringMatching(/VaultClientError.*Failed to read Vault secret/),
+        error: {
+          code: 'sync_failed',
+          message: expect.stringMatching(/VaultClientError.*Failed to read Vault secret/),
+          retryable: false,
+        },
       }),
     ]);
   });
@@ -238,7 +250,13 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(/^timeout: ExternalSecret .* within 1\.5 s \(no Ready condition yet\)/),
+        error: {
+          code: 'timeout',
+          message: expect.stringMatching(
+            /^timeout: ExternalSecret .* within 1\.5 s \(no Ready condition yet\)/,
+          ),
+          retryable: true,
+        },
       }),
     ]);
     expect(elapsed).toBeGreaterThanOrEqual(1_500);
@@ -289,9 +307,13 @@ describe('refresh failures carry the reason', () => {
       expect.objectContaining({
         status: 'failed',
         name,
-        error: expect.stringMatching(
-          /^forbidden: patch externalsecrets\.external-secrets\.io .*cannot patch resource.*infra\/k8s\/rbac\.yaml/,
-        ),
+        error: {
+          code: 'forbidden',
+          message: expect.stringMatching(
+            /^forbidden: patch externalsecrets\.external-secrets\.io .*cannot patch resource.*infra\/k8s\/rbac\.yaml/,
+          ),
+          retryable: false,
+        },
       }),
     ]);
   });

@@ -225,7 +225,9 @@ describe('VSO VaultStaticSecret', () => {
       const statuses: string[] = [];
       for (let i = 0; i < 6; i++) {
         const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
-        statuses.push(...results.map((r) => (r.status === 'failed' ? `failed: ${r.error}` : r.status)));
+        statuses.push(
+          ...results.map((r) => (r.status === 'failed' ? `failed: ${r.error.message}` : r.status)),
+        );
       }
       return statuses;
     };

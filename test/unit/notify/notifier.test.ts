@@ -71,7 +71,7 @@ describe('notifications', () => {
             kind: 'Deployment',
             namespace: 'shop',
             name: 'api',
-            error: 'forbidden',
+            error: { code: 'forbidden', message: 'forbidden: patch deployments', retryable: false },
           },
         ],
       },
@@ -80,7 +80,48 @@ describe('notifications', () => {
     );
 
     expect(r.sent).toHaveLength(1);
-    expect(JSON.stringify(r.sent[0]?.body)).toContain('failed Deployment shop/api in aks: forbidden');
+    expect(JSON.stringify(r.sent[0]?.body)).toContain(
+      'failed Deployment shop/api in aks [forbidden]: forbidden: patch deployments',
+    );
+  });
+
+  it('a webhook receives every failure with its code, so it can route them without reading prose', async () => {
+    const r = recorder();
+    const targets = [
+      { kind: 'webhook' as const, url: new Redacted('http://127.0.0.1:1/hook'), on: ['failure' as const] },
+    ];
+
+    await notify(
+      targets,
+      {
+        ...base,
+        status: 'partial',
+        refreshes: [
+          {
+            status: 'failed',
+            cluster: 'aks',
+            operator: 'eso',
+            kind: 'ExternalSecret',
+            namespace: 'shop',
+            name: 'db',
+            error: { code: 'sync_failed', message: 'the operator reported UpdateFailed', retryable: false },
+          },
+        ],
+        clusterFailures: [
+          { cluster: 'gke', error: { code: 'timeout', message: 'did not finish', retryable: true } },
+        ],
+      },
+      createLogger('error'),
+      r.send,
+    );
+
+    expect(r.sent[0]?.body).toMatchObject({
+      failed: true,
+      failures: [
+        { what: 'refresh of ExternalSecret shop/db in aks', code: 'sync_failed', retryable: false },
+        { what: 'cluster gke', code: 'timeout', retryable: true },
+      ],
+    });
   });
 
   it('a notification endpoint that fails never fails the run', async () => {
