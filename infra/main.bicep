@@ -85,6 +85,18 @@ param ignoredWorkloadTypes string = ''
 @maxValue(60000)
 param coalesceWindowMs int = 200
 
+@description('ROTOR_RELOADER: coexist when Stakater Reloader also runs in the clusters (rotor then lets it restart first and only writes what it missed), none otherwise.')
+@allowed([
+  'none'
+  'coexist'
+])
+param reloader string = 'none'
+
+@description('ROTOR_RELOADER_GRACE_MS: with ROTOR_RELOADER=coexist, how long Reloader gets before rotor writes what it missed.')
+@minValue(0)
+@maxValue(30000)
+param reloaderGraceMs int = 2000
+
 @description('ROTOR_DRY_RUN: decide and report, patch nothing.')
 param dryRun bool = false
 
@@ -185,6 +197,8 @@ var rotorSettings = {
   ROTOR_RESOURCE_LABEL_SELECTOR: resourceLabelSelector
   ROTOR_IGNORED_WORKLOAD_TYPES: ignoredWorkloadTypes
   ROTOR_COALESCE_WINDOW_MS: string(coalesceWindowMs)
+  ROTOR_RELOADER: reloader
+  ROTOR_RELOADER_GRACE_MS: string(reloaderGraceMs)
   ROTOR_DRY_RUN: dryRun ? 'true' : 'false'
   ROTOR_ROLLOUT_WAIT_MS: string(rolloutWaitMs)
   ROTOR_FOLLOW_ROLLOUTS: followRollouts ? 'true' : 'false'

@@ -108,6 +108,15 @@ export const RestartConfigSchema = z.object({
   ignoredWorkloadTypes: csv.default([]),
   /** Changes arriving within this window for one workload are merged into one patch. */
   coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
+  /**
+   * `coexist`: Stakater Reloader runs in the clusters too. rotor then lets it restart first:
+   * a patch waits reloaderGraceMs after the last change to the workload, then writes only what
+   * the template still lacks (the hash of the Secret's current data), so rotor adds no
+   * rollout to Reloader's and still restarts what Reloader missed (docs/reloader.md).
+   */
+  reloader: z.enum(['none', 'coexist']).default('none'),
+  /** coexist: how long Reloader gets; above its worst lag behind a Secret change. */
+  reloaderGraceMs: z.coerce.number().int().min(0).max(30_000).default(2_000),
   dryRun: boolish.default(false),
   /**
    * Follow every restart to its end: rolled-out, or rollout-failed (ProgressDeadlineExceeded,
@@ -237,6 +246,8 @@ export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_RESOURCE_LABEL_SELECTOR: ['restart', 'resourceLabelSelector'],
   ROTOR_IGNORED_WORKLOAD_TYPES: ['restart', 'ignoredWorkloadTypes'],
   ROTOR_COALESCE_WINDOW_MS: ['restart', 'coalesceWindowMs'],
+  ROTOR_RELOADER: ['restart', 'reloader'],
+  ROTOR_RELOADER_GRACE_MS: ['restart', 'reloaderGraceMs'],
   ROTOR_DRY_RUN: ['restart', 'dryRun'],
   ROTOR_ROLLOUT_WAIT_MS: ['restart', 'rolloutWaitMs'],
   ROTOR_FOLLOW_ROLLOUTS: ['restart', 'followRollouts'],

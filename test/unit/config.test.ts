@@ -52,6 +52,15 @@ describe('configuration', () => {
     expect(config.state.connectionString?.reveal()).toBe('UseDevelopmentStorage=true');
   });
 
+  it('restart.reloader says whether Reloader runs too (ROTOR_RELOADER, ROTOR_RELOADER_GRACE_MS); none by default', () => {
+    expect(loadConfig({}).restart).toMatchObject({ reloader: 'none', reloaderGraceMs: 2_000 });
+    expect(loadConfig({ ROTOR_RELOADER: 'coexist', ROTOR_RELOADER_GRACE_MS: '1500' }).restart).toMatchObject({
+      reloader: 'coexist',
+      reloaderGraceMs: 1_500,
+    });
+    expect(() => loadConfig({ ROTOR_RELOADER: 'yes' })).toThrow(/ROTOR_RELOADER/);
+  });
+
   it('addresses are normalised so the same server compares equal', () => {
     const config = parseConfig({
       vaults: [

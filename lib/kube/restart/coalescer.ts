@@ -8,7 +8,10 @@
  *     consumes and has not submitted yet: the batch waits for it, at most `maxWaitMs`
  *     after its first item, so two secrets of one workload changed together cost one
  *     rollout (Reloader issues #110, #279, #856: no debounce, restart storms).
- * A lone change waits for nothing.
+ * A lone change waits for nothing, unless `settleMs` is set: then a batch starts only when
+ * `settleMs` has passed since its latest item (at most `settleMs + maxWaitMs` after its
+ * first), which lets another restarter that writes the same template (Stakater Reloader,
+ * restart.reloader: coexist) act first, so rotor's write is a no-op (docs/reloader.md).
  */
 export interface Timers {
   set(fn: () => void, ms: number): unknown;
@@ -44,6 +47,7 @@ export class Coalescer<T, R> {
     private readonly run: (key: string, items: T[]) => Promise<R>,
     private readonly timers: Timers = systemTimers,
     private readonly now: Now = () => performance.now(),
+    private readonly settleMs = 0,
   ) {}
 
   /**
@@ -68,8 +72,10 @@ export class Coalescer<T, R> {
   submit(key: string, item: T, from?: Expectation): Promise<R> {
     const s = this.state(key);
     if (from) s.expected.delete(from);
-    s.next ??= newBatch<T, R>(this.now());
+    const at = this.now();
+    s.next ??= newBatch<T, R>(at);
     s.next.items.push(item);
+    s.next.lastAt = at;
     const promise = s.next.promise;
     this.schedule(key);
     return promise;
@@ -110,8 +116,8 @@ export class Coalescer<T, R> {
       if (s.expected.size === 0 && s.timer === undefined) this.keys.delete(key);
       return;
     }
-    const waitLeft = batch.firstAt + this.maxWaitMs - this.now();
-    if (s.expected.size > 0 && waitLeft > 0) {
+    const waitLeft = this.waitLeft(batch, s.expected.size > 0);
+    if (waitLeft > 0) {
       if (s.timer === undefined)
         s.timer = this.timers.set(() => {
           s.timer = undefined;
@@ -132,6 +138,15 @@ export class Coalescer<T, R> {
     });
   }
 
+  /** How long the batch still holds: for announced runs (bounded), and to settle. */
+  private waitLeft(batch: Batch<T, R>, announced: boolean): number {
+    const now = this.now();
+    const forAnnounced = announced ? batch.firstAt + this.maxWaitMs - now : 0;
+    const toSettle =
+      this.settleMs > 0 ? Math.min(batch.lastAt, batch.firstAt + this.maxWaitMs) + this.settleMs - now : 0;
+    return Math.max(forAnnounced, toSettle);
+  }
+
   private async start(key: string, batch: Batch<T, R>): Promise<void> {
     try {
       batch.resolve(await this.run(key, batch.items));
@@ -143,6 +158,7 @@ export class Coalescer<T, R> {
 
 interface Batch<T, R> {
   firstAt: number;
+  lastAt: number;
   items: T[];
   promise: Promise<R>;
   resolve: (value: R) => void;
@@ -158,5 +174,5 @@ function newBatch<T, R>(firstAt: number): Batch<T, R> {
   });
   // Callers always await; this keeps an unobserved rejection from crashing the process.
   promise.catch(() => undefined);
-  return { firstAt, items: [], promise, resolve, reject };
+  return { firstAt, lastAt: firstAt, items: [], promise, resolve, reject };
 }

@@ -88,6 +88,8 @@ export class RestartEngine {
       (_key, items) => this.runBatch(items),
       deps.timers,
       deps.now,
+      // Beside Reloader, rotor's write comes last and so is a no-op when Reloader did it.
+      options.reloader === 'coexist' ? options.reloaderGraceMs : 0,
     );
   }
 

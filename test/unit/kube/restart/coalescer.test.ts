@@ -31,7 +31,7 @@ class ManualTime implements Timers {
 /** Lets every queued microtask and promise continuation run; no wall-clock time passes. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-function recorder(time: ManualTime, maxWaitMs = 200) {
+function recorder(time: ManualTime, maxWaitMs = 200, settleMs = 0) {
   const runs: Array<[string, string[]]> = [];
   const gates: Array<() => void> = [];
   let active = 0;
@@ -48,6 +48,7 @@ function recorder(time: ManualTime, maxWaitMs = 200) {
     },
     time,
     time.now,
+    settleMs,
   );
   const finishRun = async () => {
     gates.shift()?.();
@@ -217,5 +218,52 @@ describe('Coalescer', () => {
     await finishRun();
     await draining;
     expect(drained).toBe(true);
+  });
+
+  describe('with settleMs (beside Reloader: restart.reloader coexist)', () => {
+    it('starts even a lone change only settleMs after it arrived', async () => {
+      const time = new ManualTime();
+      const { c, runs, finishRun } = recorder(time, 200, 1_000);
+      const a = c.submit('w', 'secret-a');
+      await time.advance(999);
+      expect(runs).toEqual([]);
+      await time.advance(1);
+      expect(runs).toEqual([['w', ['secret-a']]]);
+      await finishRun();
+      await a;
+    });
+
+    it('measures settleMs from the latest change, so changes in a burst share one run', async () => {
+      const time = new ManualTime();
+      const { c, runs, finishRun } = recorder(time, 200, 1_000);
+      const a = c.submit('w', 'v1');
+      await time.advance(50);
+      const b = c.submit('w', 'v2');
+      await time.advance(999);
+      expect(runs).toEqual([]);
+      await time.advance(1);
+      expect(runs).toEqual([['w', ['v1', 'v2']]]);
+      expect(time.nowMs).toBe(1_050);
+      await finishRun();
+      expect(await Promise.all([a, b])).toEqual([1, 1]);
+    });
+
+    it('never holds a batch longer than settleMs + maxWaitMs after its first change', async () => {
+      const time = new ManualTime();
+      const { c, runs, finishRun } = recorder(time, 200, 1_000);
+      const submitted = [c.submit('w', 'v0')];
+      // A change every 100 ms: waiting for a quiet 1 s would never end.
+      for (let i = 1; i <= 11; i++) {
+        await time.advance(100);
+        submitted.push(c.submit('w', `v${i}`));
+      }
+      await time.advance(99);
+      expect(runs).toEqual([]);
+      await time.advance(1);
+      expect(time.nowMs).toBe(1_200);
+      expect(runs).toEqual([['w', submitted.map((_, i) => `v${i}`)]]);
+      await finishRun();
+      await Promise.all(submitted);
+    });
   });
 });

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RestartConfig } from '../../../lib/config.js';
+import { RELOADER, type RestartEngine } from '../../../lib/kube/restart/index.js';
+import { type ReloaderStandin, startReloaderStandin } from '../../standins/reloader-standin.js';
+import {
+  change,
+  closeAll,
+  container,
+  createDeployment,
+  createSecret,
+  engineFor,
+  envOf,
+  fixture,
+  namespace,
+  podSpec,
+  type RestartFixture,
+  readDeployment,
+  sleep,
+  updateSecret,
+} from './helpers.js';
+
+/**
+ * rotor beside a Reloader (the stand-in, test/standins/reloader-standin.ts) on the real
+ * apiserver. A rollout is a template write: the Deployment's generation moves once per write.
+ * The scenario of REFERENCE 2a: two changes of one Secret 50 ms apart while Reloader lags
+ * 300–600 ms behind, replaying each change with the data of its own event.
+ */
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+const LAGGING = { min: 300, max: 600 };
+const PROMPT = { min: 0, max: 0 };
+/** Above the lagging Reloader's worst case (600 ms plus its own writes). */
+const GRACE_MS = 1_500;
+const COEXIST: Partial<RestartConfig> = { reloader: 'coexist', reloaderGraceMs: GRACE_MS };
+
+describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () => {
+  let f: RestartFixture;
+  let ns: string;
+  let reloader: ReloaderStandin | undefined;
+  let n = 0;
+
+  beforeAll(async () => {
+    f = fixture();
+    ns = await namespace(f, 'reloader');
+  });
+  afterEach(async () => {
+    await reloader?.stop();
+    reloader = undefined;
+  });
+  afterAll(async () => closeAll(f));
+
+  /** A Secret `app-N` (password=v0) and a Deployment consuming it with reloader.stakater.com/auto. */
+  async function workload(lag: { min: number; max: number } | undefined) {
+    const name = `app-${++n}`;
+    await createSecret(f, ns, name, { password: 'v0' });
+    const created = await createDeployment(
+      f,
+      ns,
+      name,
+      podSpec([container('app', { envFrom: [{ secretRef: { name } }] })]),
+      { annotations: { [RELOADER.auto]: 'true' } },
+    );
+    if (lag)
+      reloader = await startReloaderStandin({
+        kubeconfig: f.cluster.adminKubeconfig,
+        namespaces: [ns],
+        lagMs: lag,
+      });
+    const variable = `STAKATER_${name.toUpperCase().replace('-', '_')}_SECRET`;
+    return {
+      name,
+      secret: change(f, 'Secret', ns, name),
+      /** Template writes since creation, once Reloader has handled `password=<last>`. */
+      async rollouts(last: string): Promise<number> {
+        await reloader?.caughtUp(ns, name, sha1(`password=${last}`));
+        const d = await readDeployment(f, ns, name);
+        return (d.metadata?.generation ?? 0) - (created.metadata?.generation ?? 0);
+      },
+      async hash(): Promise<string | undefined> {
+        return envOf(await readDeployment(f, ns, name), 'app')[variable];
+      },
+    };
+  }
+
+  type Workload = Awaited<ReturnType<typeof workload>>;
+
+  /** One change: the operator wrote it, then rotor's run restarts (after `rotorAfterMs`). */
+  async function oneChange(engine: RestartEngine | undefined, w: Workload, rotorAfterMs = 0) {
+    await updateSecret(f, ns, w.name, { password: 'v1' });
+    if (rotorAfterMs > 0) await sleep(rotorAfterMs);
+    return engine?.restart([w.secret]) ?? [];
+  }
+
+  /**
+   * Two changes 50 ms apart, as two pipeline runs make them: each run announces its change
+   * before forcing the operator and submits once the Secret holds it. `announce: false`
+   * submits each change alone at once (no coalescing across different data).
+   */
+  async function twoChanges(engine: RestartEngine | undefined, w: Workload, announce = true) {
+    if (!engine) {
+      await updateSecret(f, ns, w.name, { password: 'v1' });
+      await sleep(50);
+      await updateSecret(f, ns, w.name, { password: 'v2' });
+      return [];
+    }
+    await engine.start();
+    const first = announce ? engine.expect([w.secret]) : undefined;
+    const second = announce ? engine.expect([w.secret]) : undefined;
+    await updateSecret(f, ns, w.name, { password: 'v1' });
+    const r1 = engine.restart([w.secret], first ? { expectation: first } : {});
+    await sleep(50);
+    await updateSecret(f, ns, w.name, { password: 'v2' });
+    const r2 = engine.restart([w.secret], second ? { expectation: second } : {});
+    return (await Promise.all([r1, r2])).flat();
+  }
+
+  describe('without restart.reloader (rotor patches at once)', () => {
+    it('one change, Reloader lagging: rotor writes first, Reloader finds its hash in place: 1 rollout', async () => {
+      const w = await workload(LAGGING);
+      const results = await oneChange(engineFor(f), w);
+      expect(results.map((r) => r.status)).toEqual(['restarted']);
+      expect(await w.rollouts('v1')).toBe(1);
+      expect(reloader?.writes).toEqual([]);
+      expect(await w.hash()).toBe(sha1('password=v1'));
+    });
+
+    it('one change, Reloader prompt: Reloader writes first, rotor finds its hash in place: 1 rollout', async () => {
+      const w = await workload(PROMPT);
+      const results = await oneChange(engineFor(f), w, 300);
+      expect(results.map((r) => r.status)).toEqual(['already-current']);
+      expect(await w.rollouts('v1')).toBe(1);
+      expect(reloader?.writes).toHaveLength(1);
+      expect(await w.hash()).toBe(sha1('password=v1'));
+    });
+
+    it('two changes, Reloader alone: 2 rollouts (the baseline)', async () => {
+      const w = await workload(LAGGING);
+      await twoChanges(undefined, w);
+      expect(await w.rollouts('v2')).toBe(2);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+
+    it("two changes coalesced by rotor, Reloader lagging: Reloader replays v1 over rotor's v2, 3 rollouts", async () => {
+      const w = await workload(LAGGING);
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200 }), w);
+      expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
+      expect(await w.rollouts('v2')).toBe(3);
+      expect(reloader?.writes.map((x) => x.hash)).toEqual([sha1('password=v1'), sha1('password=v2')]);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+
+    it('two changes patched one by one (never coalescing different data), Reloader lagging: 4 rollouts', async () => {
+      const w = await workload(LAGGING);
+      await twoChanges(engineFor(f, { coalesceWindowMs: 200 }), w, false);
+      expect(await w.rollouts('v2')).toBe(4);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+  });
+
+  describe('restart.reloader: coexist (rotor writes, after the grace period, only what Reloader left undone)', () => {
+    it("two changes, Reloader lagging: Reloader's 2 rollouts and none of rotor's", async () => {
+      const w = await workload(LAGGING);
+      const started = performance.now();
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(GRACE_MS);
+      expect(results.map((r) => r.status)).toEqual(['already-current', 'already-current']);
+      expect(await w.rollouts('v2')).toBe(2);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+
+    it("two changes, Reloader prompt: 2 rollouts, all Reloader's", async () => {
+      const w = await workload(PROMPT);
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      expect(results.map((r) => r.status)).toEqual(['already-current', 'already-current']);
+      expect(await w.rollouts('v2')).toBe(2);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+
+    it('one change, Reloader lagging or prompt: 1 rollout', async () => {
+      for (const lag of [LAGGING, PROMPT]) {
+        const w = await workload(lag);
+        const results = await oneChange(engineFor(f, COEXIST), w);
+        expect(results.map((r) => r.status)).toEqual(['already-current']);
+        expect(await w.rollouts('v1')).toBe(1);
+        expect(await w.hash()).toBe(sha1('password=v1'));
+        await reloader?.stop();
+      }
+    });
+
+    it('Reloader not running (or not restarting this workload): rotor restarts after the grace period, 1 rollout', async () => {
+      const w = await workload(undefined);
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
+      expect(await w.rollouts('v2')).toBe(1);
+      expect(await w.hash()).toBe(sha1('password=v2'));
+    });
+  });
+});
