@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { FollowPort } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient, TokenSource } from './kube/cluster.js';
+import type { Story } from './kube/event-story.js';
 import type { DerivedObject } from './kube/operators/index.js';
 import type { Announcement, PipelinePorts } from './pipeline.js';
 import type { SecretRef } from './secret-ref.js';
@@ -68,6 +69,9 @@ export class LazyClusterPorts implements ClusterSource {
   readonly follow: FollowPort = async (cluster, workload) =>
     (await this.load()).ports.follow(cluster, workload);
 
+  /** Events are told only about what a run touched, so the ports are loaded by then. */
+  readonly tell = (cluster: string, story: Story): void => this.loaded?.tell(cluster, story);
+
   /** The pipeline's ports: these cluster ports with the given rotate port. */
   withRotation(rotate: PipelinePorts['rotate']): PipelinePorts<DerivedObject> {
     return {
@@ -77,6 +81,7 @@ export class LazyClusterPorts implements ClusterSource {
       announce: this.announce,
       refresh: this.refresh,
       restart: this.restart,
+      tell: this.tell,
       ...(this.deps.config.restart.followRollouts ? { follow: this.follow } : {}),
     };
   }

@@ -5,6 +5,8 @@ import { describeError, NotFoundError } from './errors.js';
 import type { FollowPort } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
+import { EventRecorder } from './kube/event-recorder.js';
+import { eventsOf, type Story } from './kube/event-story.js';
 import {
   affectedBy,
   type DerivedObject,
@@ -42,12 +44,14 @@ export interface ClusterPortsDeps {
  * restart engine per cluster they share with `rotor plan`, pause resumption and warm-up.
  */
 export class ClusterPorts
-  implements Pick<PipelinePorts<DerivedObject>, 'clusters' | 'resolve' | 'announce' | 'refresh' | 'restart'>
+  implements
+    Pick<PipelinePorts<DerivedObject>, 'clusters' | 'resolve' | 'announce' | 'refresh' | 'restart' | 'tell'>
 {
   private readonly engines = new Map<string, Promise<RestartEngine>>();
   /** Engines whose client is built: announce() must answer without waiting. */
   private readonly readyEngines = new Map<string, RestartEngine>();
   private readonly resolving = new Map<string, Promise<DerivedObject[]>>();
+  private readonly recorders = new Map<string, Promise<EventRecorder>>();
 
   constructor(private readonly deps: ClusterPortsDeps) {}
 
@@ -112,6 +116,29 @@ export class ClusterPorts
 
   readonly follow: FollowPort = async (cluster, workload) =>
     (await this.engineFor(cluster)).follow(workload, this.deps.config.restart.rolloutTimeoutMs);
+
+  /** Kubernetes Events on what a run touched in the cluster; returns at once, never throws. */
+  readonly tell = (cluster: string, story: Story): void => {
+    const events = eventsOf(story);
+    if (events.length === 0) return;
+    this.recorderFor(cluster).then(
+      (recorder) => recorder.recordAll(events),
+      () => undefined, // no client: the run has reported that already
+    );
+  };
+
+  private recorderFor(cluster: string): Promise<EventRecorder> {
+    let recorder = this.recorders.get(cluster);
+    if (!recorder) {
+      const { clock, log } = this.deps;
+      recorder = this.deps.clusters
+        .get(cluster)
+        .then((client) => new EventRecorder(client, { clock, log: (msg, fields) => log.warn(msg, fields) }));
+      recorder.catch(() => this.recorders.delete(cluster));
+      this.recorders.set(cluster, recorder);
+    }
+    return recorder;
+  }
 
   /** What the restart engine would do for these changes, nothing written (`rotor plan`). */
   readonly planRestarts = async (cluster: string, changed: ChangedResource[]) =>
@@ -187,6 +214,7 @@ export class ClusterPorts
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.recorders.values()].map(async (r) => (await r).pending()));
     await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
   }
 }

@@ -3,6 +3,7 @@ import type { Clock } from './clock.js';
 import { describeError, TimeoutError } from './errors.js';
 import { type FollowPort, followRestarts } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
+import type { Story, StoryContext } from './kube/event-story.js';
 import type {
   ClusterFailure,
   Outcome,
@@ -62,6 +63,11 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   ): Promise<WorkloadResult[]>;
   /** Follows a restart to rolled-out / rollout-failed (bounded); without it restarts are not followed. */
   follow?: FollowPort;
+  /**
+   * Tells the objects of one cluster what happened to them (Kubernetes Events on the
+   * derived objects and workloads). Best effort: returns at once and never fails the run.
+   */
+  tell?(cluster: string, story: Story): void;
 }
 
 const ROTATING_KINDS = new Set<ChangeEvent['kind']>([
@@ -121,13 +127,18 @@ export async function runPipeline<D extends DerivedRef>(
     }
     timeline.mark('rotated', `version ${rotation.newVersion}`);
   }
+  const told: StoryContext = {
+    eventId: event.id,
+    ref: outcome.ref,
+    ...versionOf(outcome.rotation, event),
+  };
 
   const perCluster = await Promise.all(
     ports
       .clusters()
       .map((cluster) =>
         withDeadline(
-          runInCluster(cluster, event, ports, timeline, dryRun),
+          runInCluster(cluster, event, ports, timeline, { dryRun, told }),
           cluster,
           options.clusterDeadlineMs,
         ),
@@ -140,7 +151,15 @@ export async function runPipeline<D extends DerivedRef>(
   }
   outcome.status = statusOf(outcome);
   if (ports.follow && !dryRun) {
-    await followRestarts(outcome, ports.follow, {
+    const follow = ports.follow;
+    const tell = ports.tell?.bind(ports);
+    const followAndTell = (cluster: string, workload: WorkloadResult) =>
+      follow(cluster, workload).then((rollout) => {
+        if (workload.status === 'restarted')
+          tell?.(cluster, { ...told, workloads: [{ ...workload, rollout }] });
+        return rollout;
+      });
+    await followRestarts(outcome, followAndTell, {
       waitMs: options.followWaitMs ?? 0,
       elapsedMs: () => timeline.elapsedMs(),
       ...(options.onFollowUpDone ? { onDone: options.onFollowUpDone } : {}),
@@ -155,7 +174,7 @@ async function runInCluster<D extends DerivedRef>(
   event: ChangeEvent,
   ports: PipelinePorts<D>,
   timeline: Timeline,
-  dryRun: boolean,
+  { dryRun, told }: { dryRun: boolean; told: StoryContext },
 ): Promise<ClusterRun> {
   let announcement: Announcement | undefined;
   try {
@@ -176,6 +195,7 @@ async function runInCluster<D extends DerivedRef>(
             ...(announcement ? { announcement } : {}),
           })
         : [];
+    if (!dryRun) ports.tell?.(cluster, { ...told, refreshes: refreshed.results, workloads });
     timeline.mark(
       'workloads-patched',
       `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`,
@@ -190,6 +210,12 @@ async function runInCluster<D extends DerivedRef>(
   } finally {
     announcement?.release();
   }
+}
+
+/** The version consumers move to: the one rotor wrote, else the one the event named. */
+function versionOf(rotation: Outcome['rotation'], event: ChangeEvent): { version?: string } {
+  if (rotation && 'newVersion' in rotation) return { version: rotation.newVersion };
+  return event.version === undefined ? {} : { version: event.version };
 }
 
 type ClusterRun = { refreshes: RefreshResult[]; workloads: WorkloadResult[]; failure?: ClusterFailure };

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ForbiddenError, TransientError } from '../../lib/errors.js';
+import type { Story } from '../../lib/kube/event-story.js';
 import { runPipeline } from '../../lib/pipeline.js';
 import { changeEvent, ES, fakePorts, ManualClock, restarted } from './support/fake-ports.js';
 
@@ -181,5 +182,42 @@ describe('runPipeline: rotate? then per cluster resolve, refresh, restart', () =
 
     expect(failed.clusterFailures).toHaveLength(1);
     expect(log).toEqual(['released']);
+  });
+});
+
+describe('runPipeline: tells the objects it touched (Kubernetes Events), off the critical path', () => {
+  it('tells each cluster its refreshes and restarts with the version rotor wrote, then each rollout as it ends', async () => {
+    const { ports } = fakePorts(
+      { alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } },
+      { status: 'rotated', newVersion: 'v2' },
+    );
+    const stories: Array<{ cluster: string; story: Story }> = [];
+    ports.tell = (cluster, story) => stories.push({ cluster, story });
+    ports.follow = async () => ({ status: 'rolled-out', ms: 900 });
+
+    await runPipeline(changeEvent({ kind: 'near-expiry', version: 'v1' }), ports, new ManualClock(), {
+      followWaitMs: 1_000,
+    });
+
+    expect(stories.map((s) => s.cluster)).toEqual(['alpha', 'alpha']);
+    expect(stories[0]?.story).toMatchObject({
+      eventId: 'event-1',
+      version: 'v2',
+      refreshes: [{ name: 'db', status: 'refreshed' }],
+      workloads: [{ name: 'api', status: 'restarted' }],
+    });
+    expect(stories[1]?.story.workloads).toEqual([
+      expect.objectContaining({ name: 'api', rollout: { status: 'rolled-out', ms: 900 } }),
+    ]);
+  });
+
+  it('tells nothing in a dry run', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const stories: unknown[] = [];
+    ports.tell = (_cluster, story) => stories.push(story);
+
+    await runPipeline(changeEvent(), ports, new ManualClock(), { dryRun: true });
+
+    expect(stories).toEqual([]);
   });
 });

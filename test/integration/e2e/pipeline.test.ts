@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CoreV1Event } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { envVarName, reloaderHash } from '../../../lib/kube/restart/index.js';
 import type { Outcome } from '../../../lib/outcome.js';
 import { keyVaultClientForTest, kubeClient, testEnv, uniqueName } from '../../env/index.js';
@@ -56,6 +58,38 @@ async function generation(cluster: number): Promise<number> {
     name: 'web',
   });
   return d.metadata?.generation ?? 0;
+}
+
+/**
+ * rotor's Events about one object of the sample namespace in cluster alpha for one run, as
+ * `kubectl describe` selects them (with the object's uid); waits until every expected reason
+ * is there (Events are written off the critical path, RolledOut after the rollout).
+ */
+async function rotorEvents(
+  admin: ClusterClient,
+  kind: string,
+  name: string,
+  eventId: string,
+  reasons: string[],
+): Promise<CoreV1Event[]> {
+  const obj = (await admin.objects.read({
+    apiVersion: kind === 'Deployment' ? 'apps/v1' : 'external-secrets.io/v1',
+    kind,
+    metadata: { name, namespace: app.namespace },
+  })) as { metadata?: { uid?: string } };
+  const selector = [
+    `involvedObject.name=${name}`,
+    `involvedObject.namespace=${app.namespace}`,
+    `involvedObject.kind=${kind}`,
+    `involvedObject.uid=${obj.metadata?.uid}`,
+  ].join(',');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const list = await admin.core.listNamespacedEvent({ namespace: app.namespace, fieldSelector: selector });
+    const ours = list.items.filter((e) => e.reportingComponent === 'rotor' && e.message?.includes(eventId));
+    if (reasons.every((r) => ours.some((e) => e.reason === r)) || Date.now() > deadline) return ours;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 function restartedIn(outcome: Outcome): string[] {
@@ -115,6 +149,39 @@ describe('rotor end to end on real servers', () => {
       expect(await templateEnv(c, envVarName('SECRET', 'db-credentials'))).toBe(
         await secretHash(c, 'db-credentials'),
       );
+    }
+  });
+
+  it('tells kubectl describe what it did: Events on the ExternalSecret and the Deployment, with the secret, its version and the event id', async () => {
+    const run = await keyVaultUpdate(sandbox, app, secretValue());
+    const { version } = (await keyVaultClientForTest(env.lowkey).getSecret(app.kvSecret)).properties;
+    const admin = kubeClient(env.clusters[0]!, 'admin');
+
+    // Found the way kubectl describe finds them: involvedObject name, namespace, kind and uid.
+    const es = await rotorEvents(admin, 'ExternalSecret', 'db-credentials', run.outcome.eventId, [
+      'Refreshed',
+    ]);
+    const web = await rotorEvents(admin, 'Deployment', 'web', run.outcome.eventId, [
+      'Restarted',
+      'RolledOut',
+    ]);
+
+    expect(es.map((e) => `${e.type}/${e.reason}`)).toEqual(['Normal/Refreshed']);
+    expect(es[0]?.involvedObject).toMatchObject({
+      apiVersion: 'external-secrets.io/v1',
+      namespace: app.namespace,
+    });
+    expect(es[0]?.message).toContain(
+      `${run.outcome.ref} version ${version} (rotor event ${run.outcome.eventId})`,
+    );
+    expect(es[0]?.message).toContain('Secret db-credentials has new data');
+    expect(web.map((e) => `${e.type}/${e.reason}`).sort()).toEqual(['Normal/Restarted', 'Normal/RolledOut']);
+    expect(web.find((e) => e.reason === 'RolledOut')?.message).toMatch(
+      /^rolled out in \d+\.\d s after rotor's restart for /,
+    );
+    for (const e of [...es, ...web]) {
+      expect(e.involvedObject.uid).toMatch(/^[0-9a-f-]{36}$/);
+      expect(e.source?.component).toBe('rotor');
     }
   });
 
@@ -235,12 +302,18 @@ describe('rotor end to end on real servers', () => {
       metrics: JSON.stringify(metrics),
       notifications: notifications.join('\n'),
       outcomes: JSON.stringify(sandbox.outcomes),
+      kubernetesEvents: JSON.stringify(
+        (
+          await kubeClient(env.clusters[0]!, 'admin').core.listNamespacedEvent({ namespace: app.namespace })
+        ).items.filter((e) => e.reportingComponent === 'rotor'),
+      ),
     };
 
     // The check must be able to fail: every channel saw this run's activity.
     expect(spans.length).toBeGreaterThan(0);
     expect(outputs.logs).toContain(app.kvSecret);
     expect(outputs.metrics).toContain('rotor.restarts');
+    expect(outputs.kubernetesEvents).toContain('Refreshed');
     // Every Key Vault / OpenBao call is counted (the observer used to be wired to nothing).
     expect(outputs.metrics).toContain('rotor.backend.calls');
     expect(notifications.length).toBeGreaterThan(0);

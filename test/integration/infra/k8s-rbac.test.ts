@@ -67,7 +67,9 @@ const FORBIDDEN: [string, V1ResourceAttributes][] = [
   ['label a Namespace', { group: '', resource: 'namespaces', verb: 'patch' }],
   ['delete a Namespace', { group: '', resource: 'namespaces', verb: 'delete' }],
   ['read Nodes', { group: '', resource: 'nodes', verb: 'list' }],
-  ['write Events', { group: '', resource: 'events', verb: 'create' }],
+  // rotor creates its own Events; it never rewrites or removes anyone's (the operators' included).
+  ['change an Event', { group: '', resource: 'events', verb: 'patch' }],
+  ['delete an Event', { group: '', resource: 'events', verb: 'delete' }],
   ['patch a CronJob', { group: 'batch', resource: 'cronjobs', verb: 'patch' }],
   ['delete a CronJob', { group: 'batch', resource: 'cronjobs', verb: 'delete' }],
   [
