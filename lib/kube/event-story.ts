@@ -100,7 +100,7 @@ function refreshEvent(ctx: StoryContext, r: RefreshResult): RotorEvent | undefin
       return {
         type: 'Warning',
         reason: 'RefreshFailed',
-        message: `rotor forced a refresh for ${about}: ${errorText(r.error)}`,
+        message: `rotor forced a refresh for ${about}: ${r.error.message}`,
       };
     case 'not-forceable':
       return {
@@ -119,7 +119,7 @@ function workloadEvent(ctx: StoryContext, w: WorkloadResult): RotorEvent | undef
     return {
       type: 'Warning',
       reason: 'RestartFailed',
-      message: `rotor could not restart it for ${about}: ${errorText(w.error)}`,
+      message: `rotor could not restart it for ${about}: ${w.error.message}`,
     };
   }
   if (w.status !== 'restarted') return undefined;
@@ -147,9 +147,4 @@ function rolloutEvent(about: string, r: Exclude<RolloutResult, { status: 'not-fo
     reason: 'RolloutFailed',
     message: `rollout failed after ${seconds} s (${r.reason}: ${r.message}) after rotor's restart for ${about}`,
   };
-}
-
-/** Outcome errors are text today and typed failures ({ message }) tomorrow; both read the same. */
-function errorText(error: string | { message: string }): string {
-  return typeof error === 'string' ? error : error.message;
 }

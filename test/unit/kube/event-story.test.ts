@@ -49,7 +49,7 @@ describe('eventsOf: what rotor tells each object it touched', () => {
           ...refreshed,
           status: 'failed',
           kind: 'VaultStaticSecret',
-          error: 'path="kv/data/db": permission denied',
+          error: { code: 'sync_failed', message: 'path="kv/data/db": permission denied', retryable: false },
         },
         {
           ...refreshed,
@@ -120,7 +120,13 @@ describe('eventsOf: what rotor tells each object it touched', () => {
 
   it('tells a RestartFailed Warning with the error', () => {
     const [e] = told({
-      workloads: [{ ...web, status: 'failed', error: 'forbidden: patch deployments' } as WorkloadResult],
+      workloads: [
+        {
+          ...web,
+          status: 'failed',
+          error: { code: 'forbidden', message: 'forbidden: patch deployments', retryable: false },
+        } as WorkloadResult,
+      ],
     });
     expect(e).toMatchObject({ type: 'Warning', reason: 'RestartFailed' });
     expect(e?.message).toMatch(/: forbidden: patch deployments$/);
