@@ -3,6 +3,8 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { describeError, NotFoundError } from './errors.js';
 import type { FollowPort } from './follow-up.js';
+import type { KubeLog } from './kube/api/informer.js';
+import { ObjectCache } from './kube/api/object-cache.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { ClusterClient } from './kube/cluster.js';
 import { EventRecorder } from './kube/event-recorder.js';
@@ -14,6 +16,7 @@ import {
   refreshDerived,
   resolveDerived,
 } from './kube/operators/index.js';
+import { OPERATORS } from './kube/operators/registry.js';
 import { RestartEngine } from './kube/restart/index.js';
 import type { Announcement, PipelinePorts } from './pipeline.js';
 import { refKey } from './secret-ref.js';
@@ -52,6 +55,7 @@ export class ClusterPorts
   private readonly readyEngines = new Map<string, RestartEngine>();
   private readonly resolving = new Map<string, Promise<DerivedObject[]>>();
   private readonly recorders = new Map<string, Promise<EventRecorder>>();
+  private readonly caches = new Map<string, ObjectCache>();
 
   constructor(private readonly deps: ClusterPortsDeps) {}
 
@@ -64,7 +68,7 @@ export class ClusterPorts
     if (!resolved) {
       resolved = this.deps.clusters
         .get(cluster)
-        .then((client) => resolveDerived(client, ref, this.resolveOptionsFor(cluster)))
+        .then((client) => resolveDerived(client, ref, this.resolveOptionsFor(cluster, client)))
         .finally(() => this.resolving.delete(key));
       this.resolving.set(key, resolved);
     }
@@ -144,14 +148,43 @@ export class ClusterPorts
   readonly planRestarts = async (cluster: string, changed: ChangedResource[]) =>
     (await this.engineFor(cluster)).plan(changed);
 
-  /** Where each operator looks for its configuration in one cluster. */
-  resolveOptionsFor(cluster: string): ResolveOptions {
-    const vsoNamespace = this.deps.config.clusters.find((c) => c.name === cluster)?.vsoNamespace;
+  /**
+   * Where each operator looks in one cluster: the cluster's object cache (no event lists
+   * the cluster) and its consumer index for the workloads mounting a SecretProviderClass.
+   */
+  resolveOptionsFor(cluster: string, client: ClusterClient): ResolveOptions {
+    const vsoNamespace = this.clusterConfig(cluster)?.vsoNamespace;
     return {
       vaultConfigs: this.deps.config.vaults,
       keyVaultConfigs: this.deps.config.keyVaults,
       ...(vsoNamespace ? { vsoOperatorNamespace: vsoNamespace } : {}),
+      objects: this.cacheFor(cluster, client),
+      mountedBy: async (namespace, className) =>
+        (await this.engineFor(cluster)).mountedBy(namespace, className),
     };
+  }
+
+  private clusterConfig(cluster: string) {
+    return this.deps.config.clusters.find((c) => c.name === cluster);
+  }
+
+  /** The cluster's operator objects, followed by watch from the first resolve on (object-cache.ts). */
+  private cacheFor(cluster: string, client: ClusterClient): ObjectCache {
+    let cache = this.caches.get(cluster);
+    if (!cache) {
+      const namespaces = this.clusterConfig(cluster)?.namespaces;
+      cache = new ObjectCache(client, {
+        ...(namespaces ? { namespaces } : {}),
+        log: this.clusterLog(cluster),
+      });
+      this.caches.set(cluster, cache);
+    }
+    return cache;
+  }
+
+  private clusterLog(cluster: string): KubeLog {
+    const { log } = this.deps;
+    return (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields });
   }
 
   /** The cluster's restart engine, built on first use; its consumer index starts in the background. */
@@ -159,10 +192,12 @@ export class ClusterPorts
     let engine = this.engines.get(cluster);
     if (!engine) {
       const { clock, log, config } = this.deps;
+      const namespaces = this.clusterConfig(cluster)?.namespaces;
       engine = this.deps.clusters.get(cluster).then((client) => {
         const e = new RestartEngine(client, config.restart, {
           clock,
-          log: (level, msg, fields) => log[level === 'debug' ? 'debug' : level](msg, { cluster, ...fields }),
+          log: this.clusterLog(cluster),
+          ...(namespaces ? { namespaces } : {}),
         });
         this.readyEngines.set(cluster, e);
         e.start().catch((error) =>
@@ -205,7 +240,11 @@ export class ClusterPorts
     await Promise.all(
       this.clusters().map(async (cluster) => {
         try {
-          await (await this.engineFor(cluster)).start();
+          const client = await this.deps.clusters.get(cluster);
+          await Promise.all([
+            (await this.engineFor(cluster)).start(),
+            this.cacheFor(cluster, client).start(OPERATORS.flatMap((o) => o.reads ?? [])),
+          ]);
         } catch (error) {
           this.deps.log.warn('warm-up: cluster not ready', { cluster, error: describeError(error).message });
         }
@@ -215,6 +254,7 @@ export class ClusterPorts
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.recorders.values()].map(async (r) => (await r).pending()));
+    for (const cache of this.caches.values()) cache.close();
     await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
   }
 }

@@ -74,6 +74,9 @@ export const VaultConfigSchema = z.object({
   tls: TlsSchema.default({}),
 });
 
+/** A Kubernetes namespace name (RFC 1123 label). */
+const NAMESPACE_NAME = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 export const ClusterConfigSchema = z
   .object({
     name: z.string().min(1),
@@ -84,6 +87,17 @@ export const ClusterConfigSchema = z
     context: z.string().optional(),
     /** Where VSO runs in this cluster (its `default` VaultAuth / VaultConnection live there). */
     vsoNamespace: z.string().min(1).optional(),
+    /**
+     * Namespaced mode: rotor lists, watches, reads and restarts in these namespaces only
+     * (bind infra/k8s/namespaced/rbac.yaml's Role in each). Unset: the whole cluster
+     * (the ClusterRole of infra/k8s/rbac.yaml). docs/security.md says what happens to
+     * cluster-scoped objects.
+     */
+    namespaces: z
+      .array(z.string().regex(NAMESPACE_NAME, 'a namespace name is a DNS label: a-z, 0-9 and -, at most 63'))
+      .min(1, 'list at least one namespace, or leave namespaces out for the whole cluster')
+      .refine((list) => new Set(list).size === list.length, { message: 'a namespace is listed twice' })
+      .optional(),
     /** AKS with Entra ID: API server URL and CA; token from @azure/identity. */
     aks: z
       .object({

@@ -1,7 +1,11 @@
-/** A Kubernetes object whose content changed and whose consumers may need a restart. */
+/**
+ * A Kubernetes object whose content changed and whose consumers may need a restart: what
+ * the sync operators write (ESO's and VSO's target Secrets) or what the CSI driver mounts.
+ * No operator writes ConfigMaps, so rotor never reads one (and holds no verb on them).
+ */
 export interface ChangedResource {
   cluster: string;
-  kind: 'Secret' | 'ConfigMap' | 'SecretProviderClass';
+  kind: 'Secret' | 'SecretProviderClass';
   namespace: string;
   name: string;
   /**

@@ -89,4 +89,26 @@ describe('configuration', () => {
       (config.restart as { strategy: string }).strategy = 'annotations';
     }).toThrow(TypeError);
   });
+
+  it('a cluster may list the namespaces rotor serves there (namespaced mode); unset means the whole cluster', () => {
+    const config = parseConfig({
+      clusters: [
+        { name: 'shared', kubeconfig: '/k', namespaces: ['team-a', 'team-b'] },
+        { name: 'own', kubeconfig: '/k' },
+      ],
+    });
+
+    expect(config.clusters.map((c) => c.namespaces)).toEqual([['team-a', 'team-b'], undefined]);
+  });
+
+  it.each([
+    [[], 'at least one namespace'],
+    [['Team-A'], 'DNS label'],
+    [['a/b'], 'DNS label'],
+    [['x'.repeat(64)], 'DNS label'],
+    [['team-a', 'team-a'], 'listed twice'],
+    ['team-a', 'clusters.0.namespaces'],
+  ])('refuses namespaces %j (%s)', (namespaces, said) => {
+    expect(() => parseConfig({ clusters: [{ name: 'c', kubeconfig: '/k', namespaces }] })).toThrow(said);
+  });
 });

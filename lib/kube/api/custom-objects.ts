@@ -2,33 +2,46 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ClusterClient } from '../cluster.js';
 import { kubeError, statusOf } from './errors.js';
 import type { Gvr } from './gvr.js';
-import { type KubeObject, pageOf, qualified } from './objects.js';
+import { type KubeObject, type ListPage, pageOf, qualified } from './objects.js';
 
 const PAGE = 500;
 
+/** One page of a collection: one namespace's, or the whole cluster's (any kind served under /apis). */
+export async function listPage(
+  client: ClusterClient,
+  gvr: Gvr,
+  namespace: string | undefined,
+  page: { limit: number; continue?: string },
+): Promise<ListPage> {
+  const { group, version, plural } = gvr;
+  const query = { group, version, plural, limit: page.limit, _continue: page.continue };
+  return pageOf(
+    await (namespace === undefined
+      ? client.custom.listClusterCustomObject(query)
+      : client.custom.listNamespacedCustomObject({ ...query, namespace })),
+  );
+}
+
 /**
- * Every object of a kind, in the whole cluster or in one namespace, page by page (any kind
- * served under /apis, the built-in workload kinds included). A missing CRD (404) means the
- * operator is not installed there: nothing derives through it.
+ * Every object of a kind, in the whole cluster or in one namespace, page by page. A missing
+ * CRD (404) means the operator is not installed there: nothing derives through it. Runs
+ * read through the object cache (object-cache.ts); this is for one-off reads.
  */
 export async function listAll(client: ClusterClient, gvr: Gvr, namespace?: string): Promise<KubeObject[]> {
-  const { group, version, plural } = gvr;
   const out: KubeObject[] = [];
   let cont: string | undefined;
   try {
     do {
-      const query = { group, version, plural, limit: PAGE, _continue: cont };
-      const page = pageOf(
-        await (namespace === undefined
-          ? client.custom.listClusterCustomObject(query)
-          : client.custom.listNamespacedCustomObject({ ...query, namespace })),
-      );
+      const page = await listPage(client, gvr, namespace, { limit: PAGE, continue: cont });
       out.push(...page.items);
       cont = page.continue || undefined;
     } while (cont);
   } catch (error) {
     if (statusOf(error) === 404) return [];
-    throw kubeError(error, `list ${plural}.${group}${namespace === undefined ? '' : ` in ${namespace}`}`);
+    throw kubeError(
+      error,
+      `list ${gvr.plural}.${gvr.group}${namespace === undefined ? '' : ` in ${namespace}`}`,
+    );
   }
   return out;
 }

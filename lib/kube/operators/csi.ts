@@ -19,7 +19,11 @@ import type {
  * restart engine as a changed SecretProviderClass.
  */
 
-/** Workloads of a namespace whose pod template mounts the class (for the plan), of every kind rotor restarts. */
+/**
+ * Workloads of a namespace whose pod template mounts the class, of every kind rotor
+ * restarts, by listing them: for one-off resolves outside the app, which asks its consumer
+ * index instead (ResolveContext.mountedBy).
+ */
 export async function workloadsMounting(
   client: ClusterClient,
   namespace: string,
@@ -36,8 +40,8 @@ export async function workloadsMounting(
 }
 
 async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]> {
-  const classes = await listAll(client, GVR.secretProviderClass);
-  const selected = classes.flatMap((spc) => {
+  const classes = await ctx.objects.list(GVR.secretProviderClass);
+  const selected = classes.items.flatMap((spc) => {
     const spec = (spc.spec ?? {}) as { provider?: string; parameters?: Record<string, string> };
     const sel = spcSelects(spec.provider ?? '', spec.parameters ?? {}, ctx.matcher);
     return sel.selected ? [{ spc, warnings: sel.warnings }] : [];
@@ -45,7 +49,7 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   return Promise.all(
     selected.map(async ({ spc, warnings }): Promise<DerivedObject> => {
       const namespace = spc.metadata?.namespace ?? '';
-      const mountedBy = await workloadsMounting(client, namespace, spc.metadata?.name ?? '');
+      const mountedBy = await ctx.mountedBy(namespace, spc.metadata?.name ?? '');
       if (mountedBy.length === 0) warnings.push('no workload mounts this SecretProviderClass');
       return {
         cluster: client.name,
@@ -90,4 +94,10 @@ function affects(d: DerivedObject): ChangedResource[] {
   return [{ cluster: d.cluster, kind: 'SecretProviderClass', namespace: d.namespace, name: d.name }];
 }
 
-export const csiOperator: Operator = { id: 'csi', resolve, refresh, affects };
+export const csiOperator: Operator = {
+  id: 'csi',
+  reads: [GVR.secretProviderClass],
+  resolve,
+  refresh,
+  affects,
+};

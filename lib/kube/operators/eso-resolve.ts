@@ -1,4 +1,3 @@
-import { listAll } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
 import type { KubeObject } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
@@ -39,15 +38,15 @@ export async function resolveExternalSecrets(
   ctx: ResolveContext,
 ): Promise<DerivedObject[]> {
   const [externalSecrets, clusterExternalSecrets, stores, clusterStores] = await Promise.all([
-    listAll(client, GVR.externalSecret),
-    listAll(client, GVR.clusterExternalSecret),
-    listAll(client, GVR.secretStore),
-    listAll(client, GVR.clusterSecretStore),
+    ctx.objects.list(GVR.externalSecret),
+    ctx.objects.list(GVR.clusterExternalSecret),
+    ctx.objects.list(GVR.secretStore),
+    ctx.objects.list(GVR.clusterSecretStore),
   ]);
-  const lookupIn = storeLookup(stores, clusterStores);
+  const lookupIn = storeLookup(stores.items, clusterStores.items);
   const derived: DerivedObject[] = [];
   const childrenOf = new Map<string, { children: DerivedChild[]; warnings: Set<string> }>();
-  for (const es of externalSecrets) {
+  for (const es of externalSecrets.items) {
     const ns = es.metadata?.namespace ?? '';
     const spec = specOf(es);
     const selection = specSelects(spec, lookupIn(ns), ctx.matcher);
@@ -74,16 +73,21 @@ export async function resolveExternalSecrets(
       ...(force.fix ? { fix: force.fix } : {}),
     });
   }
-  for (const ces of clusterExternalSecrets) {
-    const group = childrenOf.get(ces.metadata?.name ?? '');
-    if (!group) continue;
+  const parents = new Map(clusterExternalSecrets.items.map((ces) => [ces.metadata?.name ?? '', ces]));
+  for (const [name, group] of childrenOf) {
+    const ces = parents.get(name);
+    if (!ces && clusterExternalSecrets.unreadable) {
+      derived.push(unreadableParent(client.name, name, group, clusterExternalSecrets.unreadable));
+      continue;
+    }
+    if (!ces) continue;
     const force = specForceability((ces.spec?.externalSecretSpec ?? {}) as ExternalSecretSpec);
     derived.push({
       cluster: client.name,
       operator: 'eso',
       kind: 'ClusterExternalSecret',
       namespace: '',
-      name: ces.metadata?.name ?? '',
+      name,
       warnings: [...group.warnings, ...force.warnings],
       forceable: force.forceable,
       ...(force.fix ? { fix: force.fix } : {}),
@@ -91,4 +95,29 @@ export async function resolveExternalSecrets(
     });
   }
   return derived;
+}
+
+/**
+ * Namespaced mode without a grant on ClusterExternalSecrets: the children in rotor's
+ * namespaces are found, but the parent that must be forced cannot be read or patched.
+ * Reported, never forced (a child's own force-sync annotation is the parent's to set).
+ */
+function unreadableParent(
+  cluster: string,
+  name: string,
+  group: { children: DerivedChild[]; warnings: Set<string> },
+  reason: string,
+): DerivedObject {
+  return {
+    cluster,
+    operator: 'eso',
+    kind: 'ClusterExternalSecret',
+    namespace: '',
+    name,
+    warnings: [...group.warnings],
+    forceable: false,
+    unreadable: reason,
+    fix: 'bind the ClusterRole rotor-cluster-scoped (infra/k8s/namespaced/cluster-scoped.yaml) to rotor, or wait for the ClusterExternalSecret refreshInterval',
+    children: group.children,
+  };
 }

@@ -264,4 +264,10 @@ function affects(d: DerivedObject, results?: readonly RefreshResult[]): ChangedR
   return targets.map((t) => ({ cluster: d.cluster, kind: 'Secret', ...t }));
 }
 
-export const esoOperator: Operator = { id: 'eso', resolve: resolveExternalSecrets, refresh, affects };
+export const esoOperator: Operator = {
+  id: 'eso',
+  reads: [GVR.externalSecret, GVR.clusterExternalSecret, GVR.secretStore, GVR.clusterSecretStore],
+  resolve: resolveExternalSecrets,
+  refresh,
+  affects,
+};

@@ -6,9 +6,11 @@ import type { KeyVaultConfig, VaultConfig } from '../../config.js';
 import { mapLimited } from '../../limiter.js';
 import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
+import { listingSource, type ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
-import type { DerivedObject, Operator, RefreshContext } from './operator.js';
+import { workloadsMounting } from './csi.js';
+import type { DerivedObject, Operator, RefreshContext, ResolveContext } from './operator.js';
 import { OPERATORS, operatorById } from './registry.js';
 import { DEFAULT_VSO_NAMESPACE } from './vso.js';
 
@@ -24,6 +26,12 @@ export interface ResolveOptions {
   /** Where VSO runs, for its `default` VaultAuth/VaultConnection (default vault-secrets-operator-system). */
   vsoOperatorNamespace?: string;
   operators?: readonly Operator[];
+  /** Namespaced mode: the namespaces rotor may read in this cluster (clusters[].namespaces). */
+  namespaces?: readonly string[];
+  /** The cluster's object cache (the app's); without it each resolve lists what it reads. */
+  objects?: ObjectSource;
+  /** Workloads mounting a SecretProviderClass (the app's consumer index); without it, listed. */
+  mountedBy?: ResolveContext['mountedBy'];
 }
 
 /** Everything in one cluster that derives from the ref, by every registered operator. */
@@ -38,7 +46,13 @@ export async function resolveDerived(
     keyVaultConfigs: opts.keyVaultConfigs,
   };
   const matcher = matcherFor(ref, matchOpts);
-  const ctx = { ref, matcher, vsoOperatorNamespace: opts.vsoOperatorNamespace ?? DEFAULT_VSO_NAMESPACE };
+  const ctx: ResolveContext = {
+    ref,
+    matcher,
+    vsoOperatorNamespace: opts.vsoOperatorNamespace ?? DEFAULT_VSO_NAMESPACE,
+    objects: opts.objects ?? listingSource(client, opts.namespaces),
+    mountedBy: opts.mountedBy ?? ((namespace, className) => workloadsMounting(client, namespace, className)),
+  };
   const perOperator = await Promise.all((opts.operators ?? OPERATORS).map((o) => o.resolve(client, ctx)));
   return perOperator.flat();
 }
@@ -74,19 +88,14 @@ export function affectedBy(
   return operatorById(derived.operator, operators).affects(derived, results);
 }
 
+function notForceable(d: DerivedObject, reason: string): RefreshResult {
+  const { cluster, operator, kind, namespace, name } = d;
+  return { status: 'not-forceable', cluster, operator, kind, namespace, name, reason, fix: d.fix ?? '' };
+}
+
 function dryRunResult(d: DerivedObject): RefreshResult {
   const { cluster, operator, kind, namespace, name } = d;
-  if (!d.forceable)
-    return {
-      status: 'not-forceable',
-      cluster,
-      operator,
-      kind,
-      namespace,
-      name,
-      reason: 'dry run',
-      fix: d.fix ?? '',
-    };
+  if (!d.forceable) return notForceable(d, d.unreadable ?? 'dry run');
   return { status: 'dry-run', cluster, operator, kind, namespace, name, action: actionOf(d) };
 }
 
@@ -117,6 +126,7 @@ export async function refreshDerived(
     fieldManager: opts.fieldManager ?? 'rotor',
   };
   const outputs = await mapLimited(derived, opts.concurrency ?? 8, async (d) => {
+    if (d.unreadable) return { result: [notForceable(d, d.unreadable)], changed: [] };
     const { result } = await operatorById(d.operator, opts.operators).refresh(client, d, ctx);
     return { result, changed: affectedBy(d, result, opts.operators) };
   });

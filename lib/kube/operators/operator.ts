@@ -3,6 +3,8 @@ import type { Clock } from '../../clock.js';
 import { describeError } from '../../errors.js';
 import type { RefreshResult } from '../../outcome.js';
 import type { SecretRef } from '../../secret-ref.js';
+import type { Gvr } from '../api/gvr.js';
+import type { ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 
@@ -34,6 +36,8 @@ export interface DerivedObject {
   /** False when the operator will ignore a forced refresh; `fix` says what to change. */
   forceable: boolean;
   fix?: string;
+  /** Rotor may not read the object itself (namespaced mode, a cluster-scoped kind not granted): reported, never forced. */
+  unreadable?: string;
   /** ClusterExternalSecret: the ExternalSecrets it provisioned. */
   children?: DerivedChild[];
   /** SecretProviderClass: the workloads that mount it (their restart is the refresh). */
@@ -45,6 +49,10 @@ export interface ResolveContext {
   matcher: RefMatcher;
   /** Namespace of the VSO deployment, where its `default` VaultAuth/VaultConnection live. */
   vsoOperatorNamespace: string;
+  /** The cluster's operator objects: the watch-fed object cache in the app, never a list per event. */
+  objects: ObjectSource;
+  /** Workloads of a namespace whose pod template mounts the SecretProviderClass (the consumer index in the app). */
+  mountedBy(namespace: string, className: string): Promise<WorkloadRef[]>;
 }
 
 export interface RefreshContext {
@@ -66,6 +74,8 @@ export interface RefreshOutput {
  */
 export interface Operator {
   readonly id: OperatorId;
+  /** The kinds resolve() reads through ResolveContext.objects (warm-up starts following them). */
+  readonly reads?: readonly Gvr[];
   resolve(client: ClusterClient, ctx: ResolveContext): Promise<DerivedObject[]>;
   refresh(client: ClusterClient, derived: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput>;
   /**

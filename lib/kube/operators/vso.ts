@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RefreshResult } from '../../outcome.js';
-import { annotate, getObject, listAll } from '../api/custom-objects.js';
+import { annotate, getObject } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
 import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -49,14 +49,14 @@ async function resolve(client: ClusterClient, ctx: ResolveContext): Promise<Deri
   const vso = ctx.matcher.vso;
   if (!vso) return [];
   const [statics, auths, connections] = await Promise.all([
-    listAll(client, GVR.vaultStaticSecret),
-    listAll(client, GVR.vaultAuth),
-    listAll(client, GVR.vaultConnection),
+    ctx.objects.list(GVR.vaultStaticSecret),
+    ctx.objects.list(GVR.vaultAuth),
+    ctx.objects.list(GVR.vaultConnection),
   ]);
-  const authBy = new Map(auths.map((a) => [key(a), a]));
-  const connectionBy = new Map(connections.map((c) => [key(c), c]));
+  const authBy = new Map(auths.items.map((a) => [key(a), a]));
+  const connectionBy = new Map(connections.items.map((c) => [key(c), c]));
   const derived: DerivedObject[] = [];
-  for (const vss of statics) {
+  for (const vss of statics.items) {
     const ns = vss.metadata?.namespace ?? '';
     const spec = (vss.spec ?? {}) as VssSpec;
     if (spec.type !== 'kv-v2' && spec.type !== 'kv-v1') continue;
@@ -272,4 +272,10 @@ function affects(d: DerivedObject, results?: readonly RefreshResult[]): ChangedR
   return [{ cluster: d.cluster, kind: 'Secret', namespace: d.namespace, name: d.targetSecret }];
 }
 
-export const vsoOperator: Operator = { id: 'vso', resolve, refresh, affects };
+export const vsoOperator: Operator = {
+  id: 'vso',
+  reads: [GVR.vaultStaticSecret, GVR.vaultAuth, GVR.vaultConnection],
+  resolve,
+  refresh,
+  affects,
+};

@@ -1,7 +1,5 @@
-import { statusOf } from '../api/errors.js';
-import { collectionPath } from '../api/gvr.js';
+import { Informer, type KubeLog } from '../api/informer.js';
 import type { KubeObject } from '../api/objects.js';
-import { startWatch, type WatchHandle, type WatchPhase } from '../api/watch.js';
 import type { ClusterClient } from '../cluster.js';
 import { type ResourceType, TYPED } from './annotations.js';
 import type { WorkloadKind, WorkloadKindName } from './kinds/types.js';
@@ -39,33 +37,73 @@ interface IndexRecord extends WorkloadRef {
   uid?: string;
 }
 
-export type IndexLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
-
-const PAGE_SIZE = 500;
-const RETRY_MS = 30_000;
+export type IndexLog = KubeLog;
 
 export class ConsumerIndex {
   private readonly records = new Map<string, IndexRecord>();
   private readonly byRef = new Map<string, Set<string>>();
   private readonly named = new Map<string, Set<string>>();
-  private readonly informers: KindInformer[];
+  private readonly informers: Informer[];
   private readonly followers = new Map<string, Set<(obj: KubeObject) => void>>();
 
-  constructor(client: ClusterClient, kinds: readonly WorkloadKind[], log: IndexLog) {
-    this.informers = kinds.map((k) => new KindInformer(client, k, this, log));
+  /**
+   * One informer per kind across namespaces, or, in namespaced mode (`namespaces`), per kind
+   * and configured namespace: rotor then never lists or watches outside them.
+   */
+  constructor(
+    client: ClusterClient,
+    kinds: readonly WorkloadKind[],
+    log: IndexLog,
+    namespaces?: readonly string[],
+  ) {
+    this.informers = kinds.flatMap((kind) =>
+      (namespaces ?? [undefined]).map(
+        (namespace) =>
+          new Informer({
+            client,
+            gvr: kind.gvr,
+            ...(namespace === undefined ? {} : { namespace }),
+            log,
+            sink: this.sinkFor(kind, namespace),
+          }),
+      ),
+    );
   }
 
   /** Resolves once every kind has been listed once (or failed to be, which is logged and retried). */
   async start(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all(this.informers.map((i) => i.sync().catch(() => undefined)));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.stop()));
+    for (const i of this.informers) i.stop();
+  }
+
+  /** Workloads whose pod template references the resource by name (no reload lists): what mounts a class. */
+  referencing(namespace: string, type: ResourceType, name: string): WorkloadRef[] {
+    return [...(this.byRef.get(refKey(namespace, type, name)) ?? [])].flatMap((key) => {
+      const r = this.records.get(key);
+      return r ? [{ kind: r.kind, namespace: r.namespace, name: r.name }] : [];
+    });
+  }
+
+  /** What one informer (a kind, in one namespace or all) feeds: a relist drops what it no longer returns. */
+  private sinkFor(kind: WorkloadKind, namespace: string | undefined) {
+    const keyOf = (obj: KubeObject) =>
+      workloadKey({
+        kind: kind.kind,
+        namespace: obj.metadata?.namespace ?? '',
+        name: obj.metadata?.name ?? '',
+      });
+    return {
+      replace: (items: readonly KubeObject[]) => {
+        const seen = new Set(items.map(keyOf));
+        for (const obj of items) this.upsert(kind, obj);
+        for (const key of this.keysOf(kind.kind, namespace)) if (!seen.has(key)) this.remove(key);
+      },
+      upsert: (obj: KubeObject) => this.upsert(kind, obj),
+      remove: (obj: KubeObject) => this.remove(keyOf(obj), obj.metadata?.uid),
+    };
   }
 
   get size(): number {
@@ -91,9 +129,11 @@ export class ConsumerIndex {
     return this.records.get(workloadKey(ref))?.view;
   }
 
-  /** Workload keys of one kind currently indexed (used to drop the ones a relist no longer returns). */
-  keysOf(kind: WorkloadKindName): string[] {
-    return [...this.records.values()].filter((r) => r.kind === kind).map(workloadKey);
+  /** Workload keys of one kind currently indexed, in one namespace or all (a relist drops those it no longer returns). */
+  keysOf(kind: WorkloadKindName, namespace?: string): string[] {
+    return [...this.records.values()]
+      .filter((r) => r.kind === kind && (namespace === undefined || r.namespace === namespace))
+      .map(workloadKey);
   }
 
   upsert(kind: WorkloadKind, obj: KubeObject): void {
@@ -166,119 +206,4 @@ function deleteFrom<T>(map: Map<string, Set<T>>, key: string, value: T): void {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
-}
-
-/**
- * List then watch one kind across namespaces. Watches are resumed from the last
- * resourceVersion (bookmarks keep it fresh); 410 Gone means the history is compacted,
- * so the kind is listed again and entries that disappeared are dropped. A kind the
- * cluster does not serve (no Argo Rollouts CRD) or rotor may not list is retried slowly.
- */
-class KindInformer {
-  private resourceVersion = '';
-  private stopped = false;
-  private stream?: WatchHandle;
-  private retry?: NodeJS.Timeout;
-
-  constructor(
-    private readonly client: ClusterClient,
-    private readonly kind: WorkloadKind,
-    private readonly index: ConsumerIndex,
-    private readonly log: IndexLog,
-  ) {}
-
-  async start(): Promise<void> {
-    this.stopped = false;
-    await this.run();
-  }
-
-  private async run(): Promise<void> {
-    if (this.stopped) return;
-    if (await this.relist()) await this.watch();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.retry) clearTimeout(this.retry);
-    this.stream?.stop();
-  }
-
-  private async relist(): Promise<boolean> {
-    try {
-      const seen = new Set<string>();
-      let cont: string | undefined;
-      let rv = '';
-      do {
-        const page = await this.kind.list(this.client, { limit: PAGE_SIZE, continue: cont });
-        for (const obj of page.items) {
-          this.index.upsert(this.kind, obj);
-          seen.add(
-            workloadKey({
-              kind: this.kind.kind,
-              namespace: obj.metadata?.namespace ?? '',
-              name: obj.metadata?.name ?? '',
-            }),
-          );
-        }
-        cont = page.continue || undefined;
-        rv = page.resourceVersion;
-      } while (cont);
-      for (const key of this.index.keysOf(this.kind.kind)) if (!seen.has(key)) this.index.remove(key);
-      this.resourceVersion = rv;
-      return true;
-    } catch (error) {
-      const status = statusOf(error);
-      const level = status === 404 ? 'debug' : 'warn';
-      this.log(level, `cannot list ${this.kind.kind} for the consumer index; retrying`, {
-        status,
-        error: String(error),
-      });
-      this.later(() => this.run(), RETRY_MS);
-      return false;
-    }
-  }
-
-  private async watch(): Promise<void> {
-    if (this.stopped) return;
-    let gone = false;
-    const onEvent = (phase: WatchPhase, obj: KubeObject) => {
-      if (phase === 'ERROR') {
-        if (statusOf(obj) === 410) gone = true;
-        return;
-      }
-      if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
-      if (phase === 'ADDED' || phase === 'MODIFIED') this.index.upsert(this.kind, obj);
-      else if (phase === 'DELETED') {
-        const ref = {
-          kind: this.kind.kind,
-          namespace: obj.metadata?.namespace ?? '',
-          name: obj.metadata?.name ?? '',
-        };
-        this.index.remove(workloadKey(ref), obj.metadata?.uid);
-      }
-    };
-    const onDone = (error: unknown) => {
-      if (this.stopped) return;
-      if (gone || statusOf(error) === 410) {
-        this.resourceVersion = '';
-        void this.run();
-        return;
-      }
-      if (error) this.log('debug', `watch of ${this.kind.kind} ended; resuming`, { error: String(error) });
-      this.later(() => this.watch(), error ? 1_000 : 0);
-    };
-    this.stream = startWatch({
-      kc: this.client.kc,
-      path: collectionPath(this.kind.gvr),
-      params: { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
-      onEvent,
-      onDone,
-    });
-  }
-
-  private later(fn: () => Promise<void>, ms: number): void {
-    if (this.stopped) return;
-    this.retry = setTimeout(() => void fn(), ms);
-    this.retry.unref();
-  }
 }

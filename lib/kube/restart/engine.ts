@@ -28,6 +28,8 @@ export interface RestartEngineDeps {
   log?: RestartLog;
   /** Workload kinds handled (default: every kind rotor knows). */
   kinds?: readonly WorkloadKind[];
+  /** Namespaced mode: workloads are listed, watched and resumed in these namespaces only. */
+  namespaces?: readonly string[];
   /** The coalescer's timers and monotonic clock (tests drive them). */
   timers?: Timers;
   now?: Now;
@@ -67,6 +69,7 @@ export class RestartEngine {
   private readonly strategy: Strategy;
   private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
   private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
+  private readonly namespaces?: readonly string[];
   private indexReady?: Promise<void>;
   private indexWarm = false;
 
@@ -78,7 +81,8 @@ export class RestartEngine {
     this.clock = deps.clock ?? systemClock;
     this.log = deps.log ?? (() => undefined);
     this.kinds = deps.kinds ?? WORKLOAD_KINDS;
-    this.index = new ConsumerIndex(client, this.kinds, this.log);
+    this.namespaces = deps.namespaces;
+    this.index = new ConsumerIndex(client, this.kinds, this.log, deps.namespaces);
     this.reader = new ResourceReader(client);
     this.scope = new ScopeFilter(client, options);
     this.strategy = strategyFor(options.strategy, this.clock);
@@ -126,7 +130,13 @@ export class RestartEngine {
 
   /** Resumes Deployments whose pause-period is over (the timer calls this too, for pauses older than this process). */
   resumePaused(): Promise<ResumedDeployment[]> {
-    return resumeExpiredPauses(this.client, this.clock);
+    return resumeExpiredPauses(this.client, this.clock, this.namespaces);
+  }
+
+  /** Workloads of a namespace whose pod template mounts the SecretProviderClass, from the index. */
+  async mountedBy(namespace: string, className: string): Promise<WorkloadRef[]> {
+    await this.start();
+    return this.index.referencing(namespace, 'SECRETPROVIDERCLASS', className);
   }
 
   private readonly resumeTimers = new Set<NodeJS.Timeout>();

@@ -18,11 +18,31 @@ export interface ResumedDeployment {
  * per run, never per event. The patch is guarded by the resourceVersion read, so a
  * Deployment changed meanwhile is left for the next run.
  */
-export async function resumeExpiredPauses(client: ClusterClient, clock: Clock): Promise<ResumedDeployment[]> {
+export async function resumeExpiredPauses(
+  client: ClusterClient,
+  clock: Clock,
+  namespaces?: readonly string[],
+): Promise<ResumedDeployment[]> {
+  const resumed: ResumedDeployment[] = [];
+  for (const namespace of namespaces ?? [undefined]) {
+    resumed.push(...(await resumeIn(client, clock, namespace)));
+  }
+  return resumed;
+}
+
+/** One namespace's Deployments, or every namespace's (cluster mode). */
+async function resumeIn(
+  client: ClusterClient,
+  clock: Clock,
+  scope: string | undefined,
+): Promise<ResumedDeployment[]> {
   const resumed: ResumedDeployment[] = [];
   let token: string | undefined;
   do {
-    const page = await client.apps.listDeploymentForAllNamespaces({ limit: 500, _continue: token });
+    const query = { limit: 500, _continue: token };
+    const page = await (scope === undefined
+      ? client.apps.listDeploymentForAllNamespaces(query)
+      : client.apps.listNamespacedDeployment({ ...query, namespace: scope }));
     for (const d of page.items) {
       if (!isDue(d, clock.now())) continue;
       const namespace = d.metadata?.namespace ?? '';

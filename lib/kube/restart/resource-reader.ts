@@ -68,14 +68,6 @@ export class ResourceReader {
         const hash = reloaderHash({ kind: 'Secret', data: s.data });
         return present(change, type, hash, s.metadata);
       }
-      if (change.kind === 'ConfigMap') {
-        const c = await this.client.core.readNamespacedConfigMap({
-          namespace: change.namespace,
-          name: change.name,
-        });
-        const hash = reloaderHash({ kind: 'ConfigMap', data: c.data, binaryData: c.binaryData });
-        return present(change, type, hash, c.metadata);
-      }
       return await this.fetchSpc(change, type);
     } catch (error) {
       if (isNotFound(error)) return { present: false, change, type, reason: `${where} does not exist` };

@@ -57,6 +57,8 @@ const FORBIDDEN: [string, V1ResourceAttributes][] = [
   ['replace a Secret', { group: '', resource: 'secrets', verb: 'update' }],
   ['delete a Secret', { group: '', resource: 'secrets', verb: 'delete' }],
   ['change a ConfigMap', { group: '', resource: 'configmaps', verb: 'patch' }],
+  // No sync operator writes ConfigMaps, so no change rotor acts on is one.
+  ['read a ConfigMap', { group: '', resource: 'configmaps', verb: 'get' }],
   ['create a Pod', { group: '', resource: 'pods', verb: 'create' }],
   ['exec into a Pod', { group: '', resource: 'pods', subresource: 'exec', verb: 'create' }],
   ['read Pods', { group: '', resource: 'pods', verb: 'list' }],
@@ -199,13 +201,19 @@ afterAll(async () => {
 
 describe('Kubernetes RBAC manifests (infra/k8s)', () => {
   it('pass a server-side dry run, the binding examples included', async () => {
-    const files = ['rbac.yaml', 'examples/bind-aks-entra.yaml', 'examples/bind-serviceaccount.yaml'];
+    const files = [
+      'rbac.yaml',
+      'examples/bind-aks-entra.yaml',
+      'examples/bind-serviceaccount.yaml',
+      'namespaced/rbac.yaml',
+      'namespaced/cluster-scoped.yaml',
+    ];
     const suffix = uniqueName('dry');
     for (const file of files) {
       const objects = personalised(await manifests(file), suffix, suffix);
-      // The example namespace is not created by a dry run: its namespaced objects go to ours.
+      // The examples' namespaces are not created by a dry run: their namespaced objects go to ours.
       const placed = objects.map((o) =>
-        o.metadata.namespace === suffix ? { ...o, metadata: { ...o.metadata, namespace } } : o,
+        o.metadata.namespace && o.kind !== 'Namespace' ? { ...o, metadata: { ...o.metadata, namespace } } : o,
       );
       for (const obj of placed) {
         expect(await serverSideDryRun(adminKc, obj), `${file}: ${obj.kind} ${obj.metadata.name}`).toBe(200);

@@ -189,36 +189,6 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
     expect(restarter.spec.restartAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
-  it('hashes a ConfigMap with data and binaryData and restarts its consumer', async () => {
-    await f.admin.core.createNamespacedConfigMap({
-      namespace: ns,
-      body: {
-        metadata: { name: 'cfg' },
-        data: { 'app.yaml': 'port: 1' },
-        binaryData: { 'logo.bin': Buffer.from([0xff, 0x00]).toString('base64') },
-      },
-    });
-    await createDeployment(
-      f,
-      ns,
-      'configured',
-      podSpec(
-        [container('app', { volumeMounts: [{ name: 'cfg', mountPath: '/etc/app' }] })],
-        [{ name: 'cfg', configMap: { name: 'cfg' } }],
-      ),
-      { annotations: { 'configmap.reloader.stakater.com/auto': 'true' } },
-    );
-
-    const results = await engineFor(f).restart([change(f, 'ConfigMap', ns, 'cfg')]);
-
-    // Sorted entries "app.yaml=port: 1" and "logo.bin=/wA=", joined with ";".
-    const expected = sha1('app.yaml=port: 1;logo.bin=/wA=');
-    expect(results).toEqual([
-      expect.objectContaining({ name: 'configured', status: 'restarted', hashes: [expected] }),
-    ]);
-    expect(envOf(await readDeployment(f, ns, 'configured'), 'app').STAKATER_CFG_CONFIGMAP).toBe(expected);
-  });
-
   it('restarts the mounter of a SecretProviderClass with the hash of its latest SecretProviderClassPodStatus', async () => {
     await f.admin.custom.createNamespacedCustomObject({
       ...CSI,

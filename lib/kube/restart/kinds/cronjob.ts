@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isConflict, isNotFound } from '../../api/errors.js';
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { CRONJOB_INSTANTIATE } from '../annotations.js';
 import {
   applyTemplatePatch,
@@ -22,8 +22,6 @@ import { FIELD_MANAGER, type KindContext, type KindOutcome, type WorkloadKind } 
 export const cronJobKind: WorkloadKind = {
   kind: 'CronJob',
   gvr: GVR.cronJob,
-  list: async (client, page) =>
-    pageOf(await client.batch.listCronJobForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>
     (await client.batch.readNamespacedCronJob({ namespace, name })) as unknown as KubeObject,
   template: (obj) => obj.spec?.jobTemplate?.spec?.template as TemplateView | undefined,

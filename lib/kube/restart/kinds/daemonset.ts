@@ -1,13 +1,11 @@
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
 import { FIELD_MANAGER } from './types.js';
 
 export const daemonSetKind = podTemplateKind({
   kind: 'DaemonSet',
   gvr: GVR.daemonSet,
-  list: async (client, page) =>
-    pageOf(await client.apps.listDaemonSetForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>
     (await client.apps.readNamespacedDaemonSet({ namespace, name })) as unknown as KubeObject,
   patch: async (client, namespace, name, body) =>

@@ -1,5 +1,5 @@
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { parseGoDuration } from '../../duration.js';
 import { RELOADER } from '../annotations.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
@@ -38,8 +38,6 @@ export const deploymentKind = podTemplateKind({
   gvr: GVR.deployment,
   skipReason: pausedReason,
   alsoWrite: pauseAfterRestart,
-  list: async (client, page) =>
-    pageOf(await client.apps.listDeploymentForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>
     (await client.apps.readNamespacedDeployment({ namespace, name })) as unknown as KubeObject,
   patch: async (client, namespace, name, body) =>

@@ -2,7 +2,7 @@ import type { V1OwnerReference } from '@kubernetes/client-node';
 import { TransientError } from '../../../errors.js';
 import { isConflict, kubeError } from '../../api/errors.js';
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { applyTemplatePatch, type ReloadTarget, type TemplateView } from '../target.js';
 import { FIELD_MANAGER, type KindContext, type KindOutcome, type WorkloadKind } from './types.js';
 
@@ -24,8 +24,6 @@ const DERIVED_LABELS = [
 export const jobKind: WorkloadKind = {
   kind: 'Job',
   gvr: GVR.job,
-  list: async (client, page) =>
-    pageOf(await client.batch.listJobForAllNamespaces({ limit: page.limit, _continue: page.continue })),
   get: async (client, namespace, name) =>
     (await client.batch.readNamespacedJob({ namespace, name })) as unknown as KubeObject,
   template: (obj) => obj.spec?.template as TemplateView | undefined,

@@ -15,7 +15,6 @@ import type { KindContext, KindOutcome, WorkloadKind } from './types.js';
 export interface PodTemplateKindSpec {
   kind: 'Deployment' | 'StatefulSet' | 'DaemonSet';
   gvr: Gvr;
-  list: WorkloadKind['list'];
   get: WorkloadKind['get'];
   patch(client: ClusterClient, namespace: string, name: string, body: object): Promise<KubeObject>;
   skipReason?(obj: KubeObject): string | undefined;
@@ -27,7 +26,6 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
   return {
     kind: spec.kind,
     gvr: spec.gvr,
-    list: spec.list,
     get: spec.get,
     template: (obj) => obj.spec?.template as TemplateView | undefined,
     slim: slimPodTemplateWorkload,

@@ -1,5 +1,5 @@
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { RELOADER, ROTOR } from '../annotations.js';
 import { readHashes } from '../strategies/annotations.js';
 import { applyTemplatePatch, type ReloadTarget, type TemplateView, targetKey } from '../target.js';
@@ -19,10 +19,6 @@ const API = { group: GVR.rollout.group, version: GVR.rollout.version, plural: GV
 export const rolloutKind: WorkloadKind = {
   kind: 'Rollout',
   gvr: GVR.rollout,
-  list: async (client, page) =>
-    pageOf(
-      await client.custom.listClusterCustomObject({ ...API, limit: page.limit, _continue: page.continue }),
-    ),
   get: async (client, namespace, name) =>
     (await client.custom.getNamespacedCustomObject({ ...API, namespace, name })) as KubeObject,
   template: (obj) => obj.spec?.template as TemplateView | undefined,

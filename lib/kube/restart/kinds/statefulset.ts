@@ -1,15 +1,11 @@
 import { GVR } from '../../api/gvr.js';
-import { type KubeObject, pageOf } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
 import { FIELD_MANAGER } from './types.js';
 
 export const statefulSetKind = podTemplateKind({
   kind: 'StatefulSet',
   gvr: GVR.statefulSet,
-  list: async (client, page) =>
-    pageOf(
-      await client.apps.listStatefulSetForAllNamespaces({ limit: page.limit, _continue: page.continue }),
-    ),
   get: async (client, namespace, name) =>
     (await client.apps.readNamespacedStatefulSet({ namespace, name })) as unknown as KubeObject,
   patch: async (client, namespace, name, body) =>

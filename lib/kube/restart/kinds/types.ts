@@ -1,6 +1,6 @@
 import type { Clock } from '../../../clock.js';
 import type { Gvr } from '../../api/gvr.js';
-import type { KubeObject, ListPage } from '../../api/objects.js';
+import type { KubeObject } from '../../api/objects.js';
 import type { ClusterClient } from '../../cluster.js';
 import type { Strategy } from '../strategies/index.js';
 import type { ReloadTarget, TemplateView } from '../target.js';
@@ -33,9 +33,8 @@ export type KindOutcome =
  */
 export interface WorkloadKind {
   readonly kind: WorkloadKindName;
-  /** What to list and watch (collectionPath gives the path, across namespaces or in one). */
+  /** What the consumer index lists and watches (informer.ts), across namespaces or in each configured one. */
   readonly gvr: Gvr;
-  list(client: ClusterClient, page: { limit: number; continue?: string }): Promise<ListPage>;
   get(client: ClusterClient, namespace: string, name: string): Promise<KubeObject>;
   template(obj: KubeObject): TemplateView | undefined;
   /**
