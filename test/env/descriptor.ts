@@ -48,7 +48,14 @@ export interface EnvDescriptor {
   /**
    * The real External Secrets Operator controller runs in every cluster (test/env/eso.ts)
    * when present. It reconciles every namespace; stores meant for the ESO stand-in (Key
-   * Vault) set `spec.controller: standinControllerClass`, which it skips.
+   * Vault) set `spec.controller: standinControllerClass`, which it skips. ClusterExternalSecrets
+   * are served by ESO's own reconciler except in `standinCesCluster`, where the ESO stand-in
+   * serves them as ESO 2.x does.
    */
-  eso?: { version: string; controllerClass: string; standinControllerClass: string };
+  eso?: {
+    version: string;
+    controllerClass: string;
+    standinControllerClass: string;
+    standinCesCluster?: string;
+  };
 }

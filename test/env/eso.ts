@@ -21,6 +21,11 @@ export const ESO_VERSION = 'v0.16.2';
 export const ESO_CONTROLLER_CLASS = 'default';
 /** Stores for the ESO stand-in name this class; the real controller skips them. */
 export const STANDIN_CONTROLLER_CLASS = 'rotor-eso-standin';
+/**
+ * The cluster whose real ESO leaves ClusterExternalSecrets to the ESO stand-in (ESO 2.x
+ * behaviour); every other cluster runs v0.16.2's own ClusterExternalSecret reconciler.
+ */
+export const STANDIN_CES_CLUSTER = 'beta';
 
 const CONTROLLER: GoBinarySpec = {
   name: 'eso-controller',
@@ -41,6 +46,11 @@ export interface StartEsoOptions {
   cluster: string;
   /** Admin kubeconfig YAML: the controller acts as the operator's service account would. */
   kubeconfig: string;
+  /**
+   * Run ESO's own ClusterExternalSecret reconciler (default). Off, ClusterExternalSecrets in
+   * this cluster are left to the ESO stand-in, which behaves as ESO 2.x does (see below).
+   */
+  clusterExternalSecrets?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -61,10 +71,11 @@ export async function startEso(opts: StartEsoOptions): Promise<RealEso> {
         '--enable-push-secret-reconciler=false',
         '--enable-cluster-push-secret-reconciler=false',
         // v0.16.2's ClusterExternalSecret controller copies only spec.externalSecretMetadata
-        // to the ExternalSecrets it provisions, not the CES's own external-secrets.io/force-sync
-        // annotation as ESO 2.x (what rotor supports) does: the ESO stand-in, following 2.x,
-        // serves ClusterExternalSecrets in the tests.
-        '--enable-cluster-external-secret-reconciler=false',
+        // to the ExternalSecrets it provisions (and strips any other annotation from them),
+        // not the CES's own external-secrets.io/force-sync annotation as ESO 2.x does. One
+        // cluster runs it (rotor forces the children directly there); in the other the ESO
+        // stand-in serves ClusterExternalSecrets as 2.x does, so both behaviours are tested.
+        `--enable-cluster-external-secret-reconciler=${opts.clusterExternalSecrets ?? true}`,
         '--concurrent=4',
         '--zap-time-encoding=iso8601',
         '--loglevel=info',

@@ -7,6 +7,7 @@ import {
   ESO_CONTROLLER_CLASS,
   ESO_VERSION,
   ensureEsoBinary,
+  STANDIN_CES_CLUSTER,
   STANDIN_CONTROLLER_CLASS,
   startEso,
 } from './eso.js';
@@ -92,7 +93,11 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
       };
       if (!esoBinary) return { value, stop: c.stop };
       await esoBinary;
-      const eso = await startEso({ cluster: name, kubeconfig: value.adminKubeconfig }).catch(async (err) => {
+      const eso = await startEso({
+        cluster: name,
+        kubeconfig: value.adminKubeconfig,
+        clusterExternalSecrets: name !== STANDIN_CES_CLUSTER,
+      }).catch(async (err) => {
         await c.stop();
         throw err;
       });
@@ -145,6 +150,9 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
             version: ESO_VERSION,
             controllerClass: ESO_CONTROLLER_CLASS,
             standinControllerClass: STANDIN_CONTROLLER_CLASS,
+            ...(clusterCount > CLUSTER_NAMES.indexOf(STANDIN_CES_CLUSTER)
+              ? { standinCesCluster: STANDIN_CES_CLUSTER }
+              : {}),
           },
         }
       : {}),

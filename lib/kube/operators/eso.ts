@@ -1,5 +1,7 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { RefreshResult } from '../../outcome.js';
 import { annotate, getObject } from '../api/custom-objects.js';
+import { kubeError } from '../api/errors.js';
 import { GVR } from '../api/gvr.js';
 import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -13,7 +15,7 @@ import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
 import { readSecretData, type SecretData, sameData } from './target-secret.js';
 
-/** The only annotation a ClusterExternalSecret copies to the ExternalSecrets it provisions. */
+/** The only annotation of its own a ClusterExternalSecret (ESO 2.x) copies to the ExternalSecrets it provisions. */
 export const CES_FORCE_SYNC_ANNOTATION = 'external-secrets.io/force-sync';
 
 interface Before {
@@ -167,8 +169,8 @@ async function refreshExternalSecret(
 }
 
 /**
- * A ClusterExternalSecret is forced through `external-secrets.io/force-sync`, which its
- * controller copies to every provisioned ExternalSecret; each child is then awaited.
+ * A ClusterExternalSecret is forced through every ExternalSecret it provisioned, by its own
+ * controller (forceCes); each child is then awaited.
  */
 async function refreshClusterExternalSecret(
   client: ClusterClient,
@@ -198,14 +200,7 @@ async function refreshClusterExternalSecret(
   const children = d.children ?? [];
   const befores = await Promise.all(children.map((c) => snapshot(client, c.namespace, c.name)));
   const value = forceValue(ctx.clock);
-  const patched = await annotate(
-    client,
-    GVR.clusterExternalSecret,
-    '',
-    d.name,
-    { [CES_FORCE_SYNC_ANNOTATION]: value },
-    ctx.fieldManager,
-  );
+  const patched = await forceCes(client, d.name, value, ctx.fieldManager);
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const outputs = await Promise.all(
     children.map(async (child, i): Promise<RefreshOutput> => {
@@ -239,6 +234,33 @@ async function refreshClusterExternalSecret(
     }),
   );
   return { result: outputs.flatMap((o) => o.result) };
+}
+
+/**
+ * ESO 2.x copies a CES's own external-secrets.io/force-sync annotation to its children;
+ * v0.16.2 copies only spec.externalSecretMetadata, and resets the annotations of a child
+ * written directly before the child's sync is recorded (5 of 5 direct forces were lost
+ * against the real v0.16.2). One value in both places reaches the children on either
+ * version as one change, through the CES controller itself.
+ */
+async function forceCes(client: ClusterClient, name: string, value: string, fieldManager: string) {
+  const annotations = { [CES_FORCE_SYNC_ANNOTATION]: value };
+  const { group, version, plural } = GVR.clusterExternalSecret;
+  try {
+    return (await client.custom.patchClusterCustomObject(
+      {
+        group,
+        version,
+        plural,
+        name,
+        body: { metadata: { annotations }, spec: { externalSecretMetadata: { annotations } } },
+        fieldManager,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    )) as KubeObject;
+  } catch (error) {
+    throw kubeError(error, `patch ${plural}.${group} ${name}`);
+  }
 }
 
 async function refresh(client: ClusterClient, d: DerivedObject, ctx: RefreshContext): Promise<RefreshOutput> {
