@@ -1,10 +1,12 @@
 import { app } from '@azure/functions';
-import { getApp } from '../lib/app.js';
+import { builtApp, getApp } from '../lib/app.js';
+import { appTerminateHandler } from './appTerminate.js';
 import { healthHandler } from './health.js';
 import { keyVaultEventsHandler } from './keyVaultEvents.js';
 import { refreshHandler } from './refresh.js';
 import { rotateHandler } from './rotate.js';
 import { rotationTimerHandler } from './rotationTimer.js';
+import { runStatusHandler } from './runStatus.js';
 import { vaultAuditHandler } from './vaultAudit.js';
 
 /**
@@ -32,6 +34,12 @@ app.http('rotate', {
   authLevel: 'function',
   handler: rotateHandler(getApp),
 });
+app.http('runStatus', {
+  methods: ['GET'],
+  route: 'runs/{eventId}',
+  authLevel: 'function',
+  handler: runStatusHandler(getApp),
+});
 app.timer('rotationTimer', { schedule: '%ROTOR_ROTATION_SCHEDULE%', handler: rotationTimerHandler(getApp) });
 app.http('vaultAudit', {
   methods: ['POST'],
@@ -39,3 +47,4 @@ app.http('vaultAudit', {
   authLevel: 'anonymous',
   handler: vaultAuditHandler(getApp),
 });
+app.hook.appTerminate(appTerminateHandler(builtApp));

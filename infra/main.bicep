@@ -123,6 +123,11 @@ param runConcurrency int = 4
 @maxValue(100000)
 param runQueueLimit int = 256
 
+@description('ROTOR_SHUTDOWN_GRACE_MS: at worker termination, how long runs in flight may finish before their claims are given back (the hook has 5 s; rotor uses at most 4 s there).')
+@minValue(0)
+@maxValue(60000)
+param shutdownGraceMs int = 4000
+
 @description('ROTOR_REFRESH_TIMEOUT_MS: how long to wait for ESO/VSO to finish a forced sync.')
 param refreshTimeoutMs int = 30000
 
@@ -205,6 +210,7 @@ var rotorSettings = {
   ROTOR_ROLLOUT_TIMEOUT_MS: string(rolloutTimeoutMs)
   ROTOR_RUN_CONCURRENCY: string(runConcurrency)
   ROTOR_RUN_QUEUE_LIMIT: string(runQueueLimit)
+  ROTOR_SHUTDOWN_GRACE_MS: string(shutdownGraceMs)
   ROTOR_REFRESH_TIMEOUT_MS: string(refreshTimeoutMs)
   ROTOR_ROTATION_SCHEDULE: rotationSchedule
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: string(nearExpiryWindowDays)

@@ -1,6 +1,8 @@
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
 import type { Config } from './config.js';
+import type { DrainReport } from './drain.js';
 import type { Outcome } from './outcome.js';
+import type { RunStatus } from './run-status.js';
 import type { SecretRef } from './secret-ref.js';
 
 /** What `rotor plan` prints: derived objects and workloads per cluster, nothing written. */
@@ -55,6 +57,13 @@ export interface App {
    * index, state tables). Long-lived hosts call it at start; failures are logged, not thrown.
    */
   warm(): Promise<void>;
+  /** What the state store knows of an event's delivery (one entry per source that sent that id). */
+  runStatus(eventId: string): Promise<RunStatus[]>;
+  /**
+   * Shutdown: refuses new events (retryable), lets runs in flight finish within `graceMs` and
+   * gives back the claims of those that cannot, whose callers get a retryable error.
+   */
+  drain(graceMs: number): Promise<DrainReport>;
   close(): Promise<void>;
 }
 

@@ -13,7 +13,9 @@ import type { Outcome } from './outcome.js';
 import type { PipelinePorts } from './pipeline.js';
 import { RotationEngine } from './rotation/engine.js';
 import { rotationPort } from './rotation/port.js';
-import { Runner, runnerSettings } from './run.js';
+import { Runner } from './run.js';
+import { runnerSettings } from './run-settings.js';
+import { runStatus } from './run-status.js';
 import { stateStores } from './state/stores.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 
@@ -81,6 +83,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       }),
     health: () => healthOf(backends, clusterPorts, state.tables, configGaps(config)),
     warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
+    runStatus: (eventId) => runStatus(state.idempotency, eventId, clock),
+    drain: (graceMs) => runner.drain(graceMs),
     close: async () => {
       await clusterPorts.close();
       await Promise.allSettled([backends.close(), rotation.close()]);
@@ -90,6 +94,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
 }
 
 let current: Promise<App> | undefined;
+/** The Functions entry points' App if one was built (a shutdown hook must not build one). */
+export function builtApp(): Promise<App> | undefined {
+  return current;
+}
+
 /** The Functions entry points' App: built once per process, on first use, from the environment. */
 export function getApp(): Promise<App> {
   current ??= createApp(loadConfig()).catch((error: unknown) => {

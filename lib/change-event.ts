@@ -9,7 +9,9 @@ export type ChangeKind =
   | 'rotate-due'
   | 'rotate-requested';
 
-export type EventSource = 'eventgrid' | 'vault-audit' | 'timer' | 'manual' | 'rotor';
+/** Every source of events; an event's exactly-once key is `source:id`. */
+export const EVENT_SOURCES = ['eventgrid', 'vault-audit', 'timer', 'manual', 'rotor'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 
 export interface ChangeEvent {
   /** Delivery id used for exactly-once effects (Event Grid id, audit request id, ...). */

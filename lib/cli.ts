@@ -9,6 +9,7 @@ import { packageRoot } from './config/environment.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config.js';
 import { ConfigError, describeError, ValidationError } from './errors.js';
+import { parseEventId } from './intake/run-status.js';
 import type { Outcome } from './outcome.js';
 import type { SecretRef } from './secret-ref.js';
 
@@ -24,6 +25,8 @@ commands:
   plan    SECRET              dry run: what would refresh and restart, per cluster
   rotate  SECRET              write a new version now, then refresh and restart
   refresh SECRET              force derived objects to sync and restart consumers (no rotation)
+  status  EVENT_ID            a delivery as the state store records it: claimed by whom, since
+                              when, what finished, how its rollouts ended
   hash    -f FILE             Reloader hash of a Secret or ConfigMap manifest (YAML or JSON)
   config check [--probe]      validate the configuration and print what was understood;
                               --probe also connects to every target and checks rotor's permissions
@@ -32,7 +35,8 @@ commands:
 SECRET:  --keyvault NAME|URL --name SECRET
          --vault NAME|ADDRESS [--mount secret] --path PATH [--namespace NS]
 options: --json  one JSON document on stdout     --help  this text
-exit:    0 done, 1 failed or partial, 2 usage or configuration`;
+exit:    0 done, 1 failed or partial, 2 usage or configuration
+         (status: 0 in progress or done, 1 unknown, abandoned or failed)`;
 
 const OPTIONS = {
   json: { type: 'boolean' },
@@ -65,6 +69,16 @@ const commands: Record<string, Command> = {
       return plan.clusters.every((c) => !c.error);
     }),
   rotate: (_a, v, print) => withApp(v, async (app, ref) => printOutcome(print, await app.rotate(ref))),
+  async status(args, _v, print) {
+    if (args.length !== 1) throw new UsageError('status needs one event id: rotor status EVENT_ID');
+    const eventId = parseEventId(args[0]);
+    const { statusOf, formatStatus, requireStateStore } = await import('./cli/status.js');
+    return usingApp(requireStateStore(loadConfig()), async (app) => {
+      const { runs, code } = await statusOf(app, eventId);
+      print(formatStatus(runs), { eventId, runs });
+      return code;
+    });
+  },
   refresh: (_a, v, print) => withApp(v, async (app, ref) => printOutcome(print, await app.refresh(ref))),
   async hash(_a, v, print) {
     if (!v.file) throw new UsageError('hash needs -f FILE (a Secret or ConfigMap manifest)');
@@ -115,6 +129,11 @@ async function withApp(v: Values, fn: (app: App, ref: SecretRef) => Promise<bool
   const ref = secretFromFlags(v, config);
   const missing = configGaps(config).filter((g) => g.startsWith('no clusters'));
   if (missing.length > 0) throw new ConfigError(missing);
+  return usingApp(config, async (app) => ((await fn(app, ref)) ? 0 : 1));
+}
+
+/** Builds the App with its logs on stderr, runs `fn`, closes it. */
+async function usingApp(config: Config, fn: (app: App) => Promise<number>): Promise<number> {
   const [{ createApp }, { createTelemetry }] = await Promise.all([
     import('./app.js'),
     import('./telemetry.js'),
@@ -122,7 +141,7 @@ async function withApp(v: Values, fn: (app: App, ref: SecretRef) => Promise<bool
   const telemetry = createTelemetry(config.telemetry, { write: stderrLog(config).write });
   const app = await createApp(config, { telemetry });
   try {
-    return (await fn(app, ref)) ? 0 : 1;
+    return await fn(app);
   } finally {
     await app.close();
   }

@@ -157,6 +157,13 @@ export const RunsConfigSchema = z.object({
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
   /** Runs that may wait; past it an event is answered "busy, deliver again" (503). */
   queueLimit: z.coerce.number().int().min(0).max(100_000).default(256),
+  /**
+   * At SIGTERM (or the Functions worker terminating), how long runs in flight may finish;
+   * the claims of the rest are given back so their redelivery proceeds at once. 4 s: below
+   * the 5 s the Functions host gives its worker to terminate, and below the stop windows of
+   * Docker (10 s) and Kubernetes (30 s). docs/deploy.md says more.
+   */
+  shutdownGraceMs: z.coerce.number().int().min(0).max(60_000).default(4_000),
 });
 
 export const RotationConfigSchema = z.object({
@@ -269,6 +276,7 @@ export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_REFRESH_TIMEOUT_MS: ['refresh', 'timeoutMs'],
   ROTOR_RUN_CONCURRENCY: ['runs', 'concurrency'],
   ROTOR_RUN_QUEUE_LIMIT: ['runs', 'queueLimit'],
+  ROTOR_SHUTDOWN_GRACE_MS: ['runs', 'shutdownGraceMs'],
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],
   ROTOR_DEFAULT_VALIDITY_DAYS: ['rotation', 'defaultValidityDays'],

@@ -1,42 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { type ChangeEvent, changeKey, type IgnoredEvent } from './change-event.js';
 import type { Clock } from './clock.js';
-import type { Config } from './config.js';
+import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
+import type { RunnerSettings } from './run-settings.js';
 import { refKey, type SecretRef } from './secret-ref.js';
+import { LiveClaims } from './state/held-claim.js';
 import { type IdempotencyStore, withIdempotency } from './state/idempotency.js';
 import { eventAttributes, type Telemetry } from './telemetry.js';
-
-export interface RunnerSettings {
-  /** config.restart.dryRun: every run is a dry run. */
-  dryRun: boolean;
-  /** config.runs: runs at once, and how many may wait before an event is answered busy (retry). */
-  concurrency: number;
-  queueLimit: number;
-  /** A cluster that has not finished by then is reported as unreachable (retryable). */
-  clusterDeadlineMs: number;
-  /** config.state.inProgressExpiryMs: when another instance may take over a claimed event. */
-  inProgressExpiryMs: number;
-  /** config.restart.rolloutWaitMs: how long a run waits for its rollout follow-ups before answering. */
-  followWaitMs?: number;
-}
-
-export function runnerSettings(
-  config: Pick<Config, 'restart' | 'refresh' | 'state' | 'runs'>,
-): RunnerSettings {
-  return {
-    dryRun: config.restart.dryRun,
-    concurrency: config.runs.concurrency,
-    queueLimit: config.runs.queueLimit,
-    // Past the refresh timeout, plus the restart's share, a cluster is taken for unreachable.
-    clusterDeadlineMs: config.refresh.timeoutMs + 10_000,
-    inProgressExpiryMs: config.state.inProgressExpiryMs,
-    followWaitMs: config.restart.rolloutWaitMs,
-  };
-}
 
 export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   ports: PipelinePorts<D>;
@@ -53,6 +27,8 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   /** Called with the final outcome of a run whose rollout follow-ups ended after it answered. */
   onFollowUp?: (outcome: Outcome) => void;
   settings: RunnerSettings;
+  /** Who claims events (recorded for `rotor status`); default: host name and process id. */
+  claimant?: string | undefined;
 }
 
 export interface ProcessOptions {
@@ -77,6 +53,9 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   /** Rollout follow-ups still running when their run answered, by that run's outcome. */
   private readonly followUps = new WeakMap<Outcome, Promise<Outcome>>();
   private readonly queue: Limiter;
+  /** The claims this process holds, and the runs in flight: what a shutdown drains. */
+  private readonly claims = new LiveClaims();
+  private readonly drainer = new Drain(this.claims);
 
   constructor(private readonly deps: RunnerDeps<D>) {
     const { concurrency, queueLimit } = deps.settings;
@@ -87,8 +66,22 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     });
   }
 
-  /** One event, end to end, exactly once per `source:id`. */
-  async process(event: ChangeEvent, options: ProcessOptions = {}): Promise<Outcome> {
+  /** One event, end to end, exactly once per `source:id`; refused (retryable) while shutting down. */
+  process(event: ChangeEvent, options: ProcessOptions = {}): Promise<Outcome> {
+    return this.drainer.run(() => this.processNow(event, options));
+  }
+
+  /** Shutdown: no new events; runs in flight get `graceMs`, the claims of the rest are given back (Drain). */
+  async drain(graceMs: number): Promise<DrainReport> {
+    const report = await this.drainer.drain(graceMs);
+    const log = this.deps.telemetry.log;
+    if (report.released.length > 0)
+      log.warn('shutdown: runs given back to be delivered again', { ...report });
+    else log.info('shutdown: every run in flight finished', { ...report });
+    return report;
+  }
+
+  private async processNow(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
     // Resolving only reads: it runs while the claim is written, off the critical path.
@@ -97,7 +90,12 @@ export class Runner<D extends DerivedRef = DerivedRef> {
       idempotency,
       `${event.source}:${event.id}`,
       () => this.runOrThrowTransient(event, { ...options, resolved }),
-      { inProgressExpiryMs: settings.inProgressExpiryMs, clock },
+      {
+        inProgressExpiryMs: settings.inProgressExpiryMs,
+        clock,
+        claims: this.claims,
+        claimant: this.deps.claimant,
+      },
     );
     if (result.status === 'duplicate') {
       telemetry.log.info('duplicate delivery: already processed', {
@@ -180,6 +178,8 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   }
 
   private async run(event: ChangeEvent, options: RunOptions<D> & { dryRun?: boolean }): Promise<Outcome> {
+    // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
+    this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
     const { resolved } = options;
     const ports: PipelinePorts<D> = resolved

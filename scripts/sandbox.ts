@@ -173,7 +173,7 @@ async function kvSet(name: string | undefined, value: string | undefined): Promi
   }
   const written = await keyVaultClientForTest(state.keyVault).setSecret(name, value);
   const version = written.properties.version ?? '';
-  await postEventGrid({ host: { url: state.hostUrl, key: state.hostKey, close: async () => {} } }, [
+  await postEventGrid({ host: { url: state.hostUrl, key: state.hostKey } }, [
     keyVaultEvent(state.keyVault.vaultName, name, version),
   ]);
   console.log(

@@ -2,13 +2,16 @@ import { pathToFileURL } from 'node:url';
 import { createApp } from '../app.js';
 import type { App } from '../app-types.js';
 import { loadConfig } from '../config/load.js';
+import { describeError } from '../errors.js';
 import { createLogger } from '../telemetry.js';
 import { type RunningHost, startHost } from './server.js';
 
 /**
  * `npm start`: build the App (configuration from the environment and .env: lib/config/), serve
- * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM. Tests pass
- * their own App.
+ * the Functions routes on PORT (7071) and run the timer until SIGINT/SIGTERM, which drain:
+ * no new connections, runs in flight get runs.shutdownGraceMs to finish and answer, the
+ * claims of the rest are given back (their senders get 503 and deliver again at once); a
+ * second signal exits without waiting. Tests pass their own App.
  */
 export async function main(given?: App): Promise<RunningHost> {
   const app = given ?? (await createApp(loadConfig()));
@@ -28,14 +31,23 @@ export async function main(given?: App): Promise<RunningHost> {
     // Where the key is, never the key itself.
     key: host.keyFile ? `generated, in ${host.keyFile} (0600)` : 'ROTOR_HOST_KEY',
   });
-  const stop = async (signal: string) => {
-    log.info('stopping', { signal });
-    await host.close();
-    await app.close();
-    process.exit(0);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      log.warn('second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    const graceMs = config.runs.shutdownGraceMs;
+    log.info('stopping: no new connections, runs in flight get the grace period', { signal, graceMs });
+    void host
+      .shutdown(graceMs)
+      .then(() => app.close())
+      .catch((error: unknown) => log.error('shutdown failed', { error: describeError(error).message }))
+      .finally(() => process.exit(0));
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   return host;
 }
 

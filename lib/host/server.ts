@@ -5,8 +5,10 @@ import { healthHandler } from '../../functions/health.js';
 import { refreshHandler } from '../../functions/refresh.js';
 import { rotateHandler } from '../../functions/rotate.js';
 import { rotationTimerHandler } from '../../functions/rotationTimer.js';
+import { runStatusHandler } from '../../functions/runStatus.js';
 import { vaultAuditHandler } from '../../functions/vaultAudit.js';
 import type { App, AppSource } from '../app-types.js';
+import type { DrainReport } from '../drain.js';
 import { ConfigError, describeError, httpStatusOf } from '../errors.js';
 import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
 import { AUDIT_MEDIA_TYPES } from '../events/vault-audit-intake.js';
@@ -39,18 +41,34 @@ export interface RunningHost {
   key: string;
   /** Where a generated key was written (undefined when it was given). */
   keyFile?: string;
+  /**
+   * SIGTERM: stops accepting connections, lets runs in flight finish within `graceMs` and
+   * answers them; runs that cannot finish are answered 503 and their claims given back
+   * (App.drain). Every connection is closed when it returns.
+   */
+  shutdown(graceMs: number): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
-type ApiRoute = { method: string; name: string; handler: (rotor: AppSource) => HttpHandler };
+type ApiRoute = {
+  method: string;
+  name: string;
+  handler: (rotor: AppSource) => HttpHandler;
+  /** A route with one path parameter (`runs/{eventId}`): its name. */
+  param?: string;
+};
 
-/** The HTTP triggers under the `api` route prefix (host.json), by route. */
+/** The HTTP triggers under the `api` route prefix (host.json), by route (functions/index.ts). */
 const API_ROUTES: Record<string, ApiRoute> = {
   'vault-audit': { method: 'POST', name: 'vaultAudit', handler: vaultAuditHandler },
   rotate: { method: 'POST', name: 'rotate', handler: rotateHandler },
   refresh: { method: 'POST', name: 'refresh', handler: refreshHandler },
   health: { method: 'GET', name: 'health', handler: healthHandler },
+  runs: { method: 'GET', name: 'runStatus', handler: runStatusHandler, param: 'eventId' },
 };
+
+/** How long answers written at the end of a drain may take to leave before connections are cut. */
+const FLUSH_MS = 1_000;
 
 /**
  * The local stand-in for the Functions host (`npm start`, the sandbox): the same routes,
@@ -65,8 +83,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const keyFile = given ? undefined : (options.keyFile ?? hostKeyFile());
   const key = given ?? (await generateHostKey(keyFile));
   const guard: GuardPolicy = { key, hosts: new Set() };
+  let draining = false;
   const server = createServer((req, res) => {
     const started = Date.now();
+    // While shutting down, every answer ends its connection: nothing new arrives on it.
+    if (draining) res.setHeader('Connection', 'close');
     route(req, res, options, guard)
       .catch((error: unknown) =>
         writeJson(res, httpStatusOf(error), { error: 'internal', message: describeError(error).message }),
@@ -98,6 +119,19 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     url,
     key,
     ...(keyFile ? { keyFile } : {}),
+    shutdown: async (graceMs) => {
+      timer?.stop();
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const report = await app.drain(graceMs);
+      let flushed: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (flushed = setTimeout(resolve, FLUSH_MS)))]);
+      clearTimeout(flushed);
+      server.closeAllConnections();
+      await closed;
+      return report;
+    },
     close: async () => {
       timer?.stop();
       server.closeAllConnections();
@@ -126,8 +160,10 @@ async function route(
     return writeJson(res, refusal.status, { error: refusal.error, message: refusal.message });
   }
   if (url.pathname === '/runtime/webhooks/eventgrid') return serveEventGridWebhook(req, res, url, options);
-  const api = /^\/api\/([^/]+)\/?$/.exec(url.pathname);
-  const target = api && Object.hasOwn(API_ROUTES, api[1]!) ? API_ROUTES[api[1]!] : undefined;
+  const api = /^\/api\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
+  const found = api && Object.hasOwn(API_ROUTES, api[1]!) ? API_ROUTES[api[1]!] : undefined;
+  // A route takes a parameter exactly when it declares one (`/api/runs/{eventId}`).
+  const target = found && Boolean(found.param) === (api?.[2] !== undefined) ? found : undefined;
   if (url.pathname === '/' && req.method === 'GET') {
     return writeJson(res, 200, {
       name: 'rotor',
@@ -158,7 +194,17 @@ async function route(
   }
   const context: InvocationContext = invocationContext(target.name, options.log, 'httpTrigger');
   const handler = target.handler(async () => options.app);
-  return writeResponse(res, await handler(toHttpRequest(req, url, body), context));
+  const params = target.param ? { [target.param]: decodeParam(api![2]!) } : {};
+  return writeResponse(res, await handler(toHttpRequest(req, url, body, params), context));
+}
+
+/** As the Functions host decodes route parameters; a malformed escape is kept as written (the handler refuses it). */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<AddressInfo> {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type Clock, systemClock } from '../clock.js';
 import { RotorError } from '../errors.js';
 import { HeldClaim, type LiveClaims } from './held-claim.js';
@@ -33,17 +34,34 @@ export interface IdempotencyRecord {
   completedAt?: Date;
   /** The result of the work, serialised, when it was small enough to keep. */
   result?: string;
+  /** Who holds (or last held) the claim: an instance of rotor (host name and process id). */
+  claimedBy?: string;
+  /** When that claim was made (a renewal keeps it). */
+  claimedAt?: Date;
   /** Storage version; every conditional write uses it. */
   etag: string;
+}
+
+/** Who claims a key, and when. */
+export interface Claimant {
+  by: string;
+  at: Date;
 }
 
 /** The storage hooks; each maps its backend's conflicts onto these outcomes. */
 export interface IdempotencyStore {
   /** Conditional create. Throws IdempotencyRecordExistsError when the key already has a record. */
-  putInProgress(key: string, expiresAt: Date): Promise<IdempotencyRecord>;
+  putInProgress(key: string, expiresAt: Date, claimant?: Claimant): Promise<IdempotencyRecord>;
   get(key: string): Promise<IdempotencyRecord | undefined>;
-  /** Replaces `record` only if unchanged since read; undefined when someone else changed it first. */
-  takeOver(record: IdempotencyRecord, expiresAt: Date): Promise<IdempotencyRecord | undefined>;
+  /**
+   * Replaces `record` only if unchanged since read; undefined when someone else changed it
+   * first. Without `claimant` the record's own is kept (a renewal by its holder).
+   */
+  takeOver(
+    record: IdempotencyRecord,
+    expiresAt: Date,
+    claimant?: Claimant,
+  ): Promise<IdempotencyRecord | undefined>;
   complete(record: IdempotencyRecord, completedAt: Date, result: string | undefined): Promise<void>;
   /** Deletes `record` if unchanged since read; a record already gone or changed is left alone. */
   release(record: IdempotencyRecord): Promise<void>;
@@ -109,6 +127,8 @@ export interface IdempotencyOptions<T> {
   heartbeatMs?: number;
   /** This process's live claims, so a shutdown can release those it cannot finish. */
   claims?: LiveClaims;
+  /** Who claims (recorded for `rotor status`); default: this instance (host name and process id). */
+  claimant?: string | undefined;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -153,8 +173,9 @@ async function claimKey<T>(
 ): Promise<Claim<T>> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const expiresAt = new Date(clock.now().getTime() + expiryMs);
+    const claimant = { by: options.claimant ?? thisInstance(), at: clock.now() };
     try {
-      return { record: await store.putInProgress(key, expiresAt) };
+      return { record: await store.putInProgress(key, expiresAt, claimant) };
     } catch (error) {
       if (!(error instanceof IdempotencyRecordExistsError)) throw error;
     }
@@ -163,7 +184,7 @@ async function claimKey<T>(
     if (existing.status === 'completed') return { duplicate: duplicateOf(existing, options) };
     if (existing.expiresAt.getTime() > clock.now().getTime())
       throw new IdempotencyInProgressError(key, existing.expiresAt);
-    const taken = await store.takeOver(existing, expiresAt);
+    const taken = await store.takeOver(existing, expiresAt, claimant);
     if (taken) return { record: taken };
   }
   throw new IdempotencyInProgressError(key, new Date(clock.now().getTime() + expiryMs));
@@ -194,4 +215,21 @@ function duplicateOf<T>(record: IdempotencyRecord, options: IdempotencyOptions<T
   } catch {
     return { status: 'duplicate', completedAt };
   }
+}
+
+/** The record's claim fields for a claimant (none when unknown). */
+export function claimFields(
+  claimant: Claimant | undefined,
+): Pick<IdempotencyRecord, 'claimedBy' | 'claimedAt'> {
+  return claimant ? { claimedBy: claimant.by, claimedAt: claimant.at } : {};
+}
+
+/** The claimant a record names, if any (a renewal keeps it). */
+export function claimantOf(record: IdempotencyRecord): Claimant | undefined {
+  return record.claimedBy && record.claimedAt ? { by: record.claimedBy, at: record.claimedAt } : undefined;
+}
+
+/** This process as a claimant: the machine (a Functions instance, a pod) and the process. */
+export function thisInstance(): string {
+  return `${hostname()}:${process.pid}`;
 }

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type Claimant,
+  claimantOf,
+  claimFields,
   type IdempotencyRecord,
   IdempotencyRecordExistsError,
   type IdempotencyStore,
@@ -12,9 +15,15 @@ import {
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();
 
-  async putInProgress(key: string, expiresAt: Date): Promise<IdempotencyRecord> {
+  async putInProgress(key: string, expiresAt: Date, claimant?: Claimant): Promise<IdempotencyRecord> {
     if (this.records.has(key)) throw new IdempotencyRecordExistsError(key);
-    const record: IdempotencyRecord = { key, status: 'in-progress', expiresAt, etag: randomUUID() };
+    const record: IdempotencyRecord = {
+      key,
+      status: 'in-progress',
+      expiresAt,
+      ...claimFields(claimant),
+      etag: randomUUID(),
+    };
     this.records.set(key, record);
     return record;
   }
@@ -23,9 +32,19 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.records.get(key);
   }
 
-  async takeOver(record: IdempotencyRecord, expiresAt: Date): Promise<IdempotencyRecord | undefined> {
+  async takeOver(
+    record: IdempotencyRecord,
+    expiresAt: Date,
+    claimant?: Claimant,
+  ): Promise<IdempotencyRecord | undefined> {
     if (this.records.get(record.key)?.etag !== record.etag) return undefined;
-    const next: IdempotencyRecord = { key: record.key, status: 'in-progress', expiresAt, etag: randomUUID() };
+    const next: IdempotencyRecord = {
+      key: record.key,
+      status: 'in-progress',
+      expiresAt,
+      ...claimFields(claimant ?? claimantOf(record)),
+      etag: randomUUID(),
+    };
     this.records.set(record.key, next);
     return next;
   }

@@ -3,6 +3,8 @@ import type { TableClient } from '@azure/data-tables';
 import { RotorError } from '../errors.js';
 import { statusOf } from '../response-status.js';
 import {
+  type Claimant,
+  claimantOf,
   IdempotencyPersistenceError,
   type IdempotencyRecord,
   IdempotencyRecordExistsError,
@@ -23,6 +25,8 @@ interface RecordEntity {
   expiresAt: string;
   completedAt?: string;
   result?: string;
+  claimedBy?: string;
+  claimedAt?: string;
   etag?: string;
 }
 
@@ -33,11 +37,15 @@ export class TableIdempotencyStore implements IdempotencyStore {
     private readonly tableName = 'idempotency',
   ) {}
 
-  async putInProgress(key: string, expiresAt: Date): Promise<IdempotencyRecord> {
-    const entity = this.entity(key, { status: 'in-progress', expiresAt: expiresAt.toISOString() });
+  async putInProgress(key: string, expiresAt: Date, claimant?: Claimant): Promise<IdempotencyRecord> {
+    const entity = this.entity(key, {
+      status: 'in-progress',
+      expiresAt: expiresAt.toISOString(),
+      ...claimColumns(claimant),
+    });
     try {
       const response = await this.call((c) => c.createEntity(entity));
-      return { key, status: 'in-progress', expiresAt, etag: response.etag ?? '*' };
+      return { ...recordOf({ ...entity, key }), etag: response.etag ?? '*' };
     } catch (error) {
       if (statusOf(error) === 409) throw new IdempotencyRecordExistsError(key);
       throw persistence('create', error);
@@ -47,25 +55,26 @@ export class TableIdempotencyStore implements IdempotencyStore {
   async get(key: string): Promise<IdempotencyRecord | undefined> {
     try {
       const entity = await this.call((c) => c.getEntity<RecordEntity>(partitionOf(key), ROW_KEY));
-      return {
-        key,
-        status: entity.status,
-        expiresAt: new Date(entity.expiresAt),
-        ...(entity.completedAt ? { completedAt: new Date(entity.completedAt) } : {}),
-        ...(typeof entity.result === 'string' ? { result: entity.result } : {}),
-        etag: entity.etag,
-      };
+      return { ...recordOf({ ...entity, key }), etag: entity.etag };
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw persistence('read', error);
     }
   }
 
-  async takeOver(record: IdempotencyRecord, expiresAt: Date): Promise<IdempotencyRecord | undefined> {
-    const entity = this.entity(record.key, { status: 'in-progress', expiresAt: expiresAt.toISOString() });
+  async takeOver(
+    record: IdempotencyRecord,
+    expiresAt: Date,
+    claimant?: Claimant,
+  ): Promise<IdempotencyRecord | undefined> {
+    const entity = this.entity(record.key, {
+      status: 'in-progress',
+      expiresAt: expiresAt.toISOString(),
+      ...claimColumns(claimant ?? claimantOf(record)),
+    });
     try {
       const response = await this.call((c) => c.updateEntity(entity, 'Replace', { etag: record.etag }));
-      return { key: record.key, status: 'in-progress', expiresAt, etag: response.etag ?? '*' };
+      return { ...recordOf({ ...entity, key: record.key }), etag: response.etag ?? '*' };
     } catch (error) {
       if (statusOf(error) === 412 || statusOf(error) === 404) return undefined;
       throw persistence('take over', error);
@@ -78,6 +87,7 @@ export class TableIdempotencyStore implements IdempotencyStore {
       expiresAt: record.expiresAt.toISOString(),
       completedAt: completedAt.toISOString(),
       ...(result !== undefined && result.length <= MAX_RESULT_CHARS ? { result } : {}),
+      ...claimColumns(claimantOf(record)),
     });
     try {
       // Unconditional: if a taker replaced our expired claim, both did the work and it is done either way.
@@ -142,6 +152,23 @@ export class TableIdempotencyStore implements IdempotencyStore {
   private entity(key: string, fields: Omit<RecordEntity, 'partitionKey' | 'rowKey' | 'key'>): RecordEntity {
     return { partitionKey: partitionOf(key), rowKey: ROW_KEY, key: key.slice(0, 1024), ...fields };
   }
+}
+
+function claimColumns(claimant: Claimant | undefined): Pick<RecordEntity, 'claimedBy' | 'claimedAt'> {
+  return claimant ? { claimedBy: claimant.by.slice(0, 256), claimedAt: claimant.at.toISOString() } : {};
+}
+
+/** The record an entity holds (the caller adds the ETag). The entity's key column is cut at 1,024 characters. */
+function recordOf(entity: RecordEntity & { key: string }): Omit<IdempotencyRecord, 'etag'> {
+  return {
+    key: entity.key,
+    status: entity.status,
+    expiresAt: new Date(entity.expiresAt),
+    ...(entity.completedAt ? { completedAt: new Date(entity.completedAt) } : {}),
+    ...(typeof entity.result === 'string' ? { result: entity.result } : {}),
+    ...(entity.claimedBy ? { claimedBy: entity.claimedBy } : {}),
+    ...(entity.claimedAt ? { claimedAt: new Date(entity.claimedAt) } : {}),
+  };
 }
 
 /** Keys are arbitrary (event ids, request ids); Table keys forbid `/ \ # ?`, so the key is hashed. */

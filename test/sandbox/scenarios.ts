@@ -53,7 +53,7 @@ export function keyVaultEvent(
  * failure, or 503s past the last attempt, throws with the host's reason.
  */
 export async function postEventGrid(
-  sandbox: Pick<Sandbox, 'host'>,
+  sandbox: { host: Pick<Sandbox['host'], 'url' | 'key'> },
   events: unknown[],
   options: { attempts?: number; onRetry?: (reason: string, waitMs: number) => void } = {},
 ): Promise<Response> {

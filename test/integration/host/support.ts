@@ -49,6 +49,8 @@ export interface HostTestOptions {
   timers?: boolean;
   /** The pipeline's work for one event (runs in the one fake cluster's resolve); throw to fail it. */
   onProcess?: (ref: SecretRef) => Promise<void> | void;
+  /** Replaces some of the fake ports (a test that needs restarts and rollouts to follow). */
+  ports?: Partial<PipelinePorts>;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function hostTestApp(
     },
     refresh: async () => ({ results: [], changed: [] }),
     restart: async () => [],
+    ...options.ports,
   };
   const real = await createApp(config, { ports, telemetry: createTelemetry(config.telemetry, { write }) });
   return recording(real);

@@ -2,6 +2,7 @@ import type { App, AppSource, HealthReport, Plan } from '../../../lib/app-types.
 import type { ChangeEvent, EventSource, IgnoredEvent } from '../../../lib/change-event.js';
 import type { Config } from '../../../lib/config.js';
 import type { Outcome } from '../../../lib/outcome.js';
+import type { RunStatus } from '../../../lib/run-status.js';
 import { refKey, type SecretRef } from '../../../lib/secret-ref.js';
 
 export interface RecordingAppOptions {
@@ -9,6 +10,8 @@ export interface RecordingAppOptions {
   /** Runs as "the work" of process(); throw to make process() throw. */
   onProcess?: (event: ChangeEvent) => Promise<void> | void;
   health?: HealthReport;
+  /** What runStatus answers, by event id (default: nothing known). */
+  runs?: RunStatus[];
 }
 
 export interface RecordingApp extends App {
@@ -17,6 +20,8 @@ export interface RecordingApp extends App {
   readonly ignored: Array<{ event: IgnoredEvent; source: EventSource }>;
   readonly manual: Array<{ action: 'rotate' | 'refresh'; ref: SecretRef; options: unknown }>;
   scans: number;
+  /** The grace periods drain() was called with. */
+  readonly drains: number[];
 }
 
 /**
@@ -29,6 +34,7 @@ export function recordingApp(options: RecordingAppOptions): RecordingApp {
   const processed: ChangeEvent[] = [];
   const ignored: RecordingApp['ignored'] = [];
   const manual: RecordingApp['manual'] = [];
+  const drains: number[] = [];
   const work = async (event: ChangeEvent): Promise<Outcome> => {
     await options.onProcess?.(event);
     processed.push(event);
@@ -39,6 +45,7 @@ export function recordingApp(options: RecordingAppOptions): RecordingApp {
     processed,
     ignored,
     manual,
+    drains,
     scans: 0,
     process: work,
     ignore(event, source) {
@@ -69,6 +76,13 @@ export function recordingApp(options: RecordingAppOptions): RecordingApp {
       return options.health ?? { ok: true, checks: [] };
     },
     async warm() {},
+    async runStatus(eventId) {
+      return (options.runs ?? []).filter((r) => r.eventId === eventId);
+    },
+    async drain(graceMs) {
+      drains.push(graceMs);
+      return { finished: 0, released: [], graceMs, ms: 0 };
+    },
     async close() {},
   };
   return app;

@@ -1,0 +1,82 @@
+import { EVENT_SOURCES, type EventSource } from './change-event.js';
+import type { Clock } from './clock.js';
+import type { Outcome } from './outcome.js';
+import type { IdempotencyRecord, IdempotencyStore } from './state/idempotency.js';
+
+/**
+ * The state of one delivery as the state store knows it (`GET /api/runs/{eventId}`,
+ * `rotor status`):
+ * - `in-progress`: claimed by `claimedBy` since `claimedAt`; the claim is renewed while the
+ *   run lives, and a redelivery may take it over after `expiresAt`;
+ * - `abandoned`: in progress, but past `expiresAt`: its holder died, the next delivery takes over;
+ * - `completed`: done at `completedAt`; `outcome` is what finished, with the rollout
+ *   follow-up's results once it ended (`following` while it goes on).
+ * A run that failed, or was given back at shutdown, leaves no record: unknown (404).
+ */
+export interface RunStatus {
+  eventId: string;
+  source: EventSource;
+  state: 'in-progress' | 'abandoned' | 'completed';
+  claimedBy?: string;
+  claimedAt?: string;
+  expiresAt?: string;
+  completedAt?: string;
+  /** Whether rollouts are still being followed after the run answered. */
+  rollouts?: 'following' | 'ended';
+  outcome?: Outcome;
+}
+
+/** Every record the store keeps for `eventId`, one per source that delivered it (usually one). */
+export async function runStatus(
+  store: IdempotencyStore,
+  eventId: string,
+  clock: Clock,
+): Promise<RunStatus[]> {
+  const records = await Promise.all(
+    EVENT_SOURCES.map(async (source) => ({ source, record: await store.get(`${source}:${eventId}`) })),
+  );
+  return records.flatMap(({ source, record }) => (record ? [statusOf(eventId, source, record, clock)] : []));
+}
+
+function statusOf(eventId: string, source: EventSource, record: IdempotencyRecord, clock: Clock): RunStatus {
+  const claim = {
+    ...(record.claimedBy ? { claimedBy: record.claimedBy } : {}),
+    ...(record.claimedAt ? { claimedAt: record.claimedAt.toISOString() } : {}),
+  };
+  if (record.status === 'in-progress') {
+    const live = record.expiresAt.getTime() > clock.now().getTime();
+    return {
+      eventId,
+      source,
+      state: live ? 'in-progress' : 'abandoned',
+      ...claim,
+      expiresAt: record.expiresAt.toISOString(),
+    };
+  }
+  const outcome = parseOutcome(record.result);
+  const following = outcome?.workloads.some(
+    (w) => w.status === 'restarted' && w.rollout?.status === 'following',
+  );
+  return {
+    eventId,
+    source,
+    state: 'completed',
+    ...claim,
+    ...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
+    ...(outcome?.workloads.some((w) => w.status === 'restarted' && w.rollout)
+      ? { rollouts: following ? 'following' : 'ended' }
+      : {}),
+    ...(outcome ? { outcome } : {}),
+  };
+}
+
+/** The kept result is rotor's own JSON; a result too large to keep, or unreadable, is left out. */
+function parseOutcome(result: string | undefined): Outcome | undefined {
+  if (result === undefined) return undefined;
+  try {
+    const value = JSON.parse(result) as Outcome;
+    return Array.isArray(value?.workloads) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
