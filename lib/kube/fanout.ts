@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { TransientError } from '../errors.js';
+import { TimeoutError, TransientError } from '../errors.js';
 import type { ClusterClient } from './cluster.js';
 
 /**
@@ -23,7 +23,7 @@ export async function probeCluster(client: ClusterClient, timeoutMs: number): Pr
         resolve();
       },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('timeout', () => request.destroy(new TimeoutError(`no answer within ${timeoutMs} ms`)));
     request.on('error', (error) =>
       reject(
         new TransientError(`cluster ${client.name} is unreachable at ${server}: ${error.message}`, {

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { describeError, RotorError } from '../errors.js';
 import type { Outcome } from '../outcome.js';
 import type { Logger } from '../telemetry.js';
 import { formats } from './formats.js';
@@ -13,7 +14,10 @@ const postJson: Send = async (url, body) => {
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });
-  if (!res.ok) throw new Error(`notification endpoint answered ${res.status}`);
+  if (!res.ok) {
+    const retryable = res.status >= 500 || res.status === 429;
+    throw new RotorError('notification_failed', `notification endpoint answered ${res.status}`, retryable);
+  }
 };
 
 /**
@@ -36,7 +40,7 @@ export async function notify(
         try {
           await send(t.url.reveal(), formats[t.kind](summary));
         } catch (error) {
-          log.warn('notification failed', { kind: t.kind, error: (error as Error).message });
+          log.warn('notification failed', { kind: t.kind, error: describeError(error).message });
         }
       }),
   );

@@ -1,21 +1,13 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LIB, sources } from './support/lib-sources.js';
 
 /**
  * lib/ has no import cycle, type-only imports included: a cycle means two modules each
  * need the other (backends/registry.ts and the backend folders did), so neither can be
  * read, tested or loaded on its own.
  */
-const LIB = path.resolve(import.meta.dirname, '../../lib');
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(full);
-    return e.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm;
 
@@ -48,6 +40,6 @@ function cycles(files: readonly string[]): string[][] {
 
 describe('lib/ imports', () => {
   it('form no cycle', () => {
-    expect(cycles(sources(LIB))).toEqual([]);
+    expect(cycles(sources())).toEqual([]);
   });
 });

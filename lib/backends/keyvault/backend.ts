@@ -1,6 +1,6 @@
 import type { KeyVaultSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
 import type { KeyVaultConfig } from '../../config.js';
-import { ConflictError, RotorError, ValidationError } from '../../errors.js';
+import { ConflictError, InternalError, RotorError, ValidationError } from '../../errors.js';
 import type { KeyVaultRef, SecretRef } from '../../secret-ref.js';
 import type {
   Backend,
@@ -132,7 +132,7 @@ export class KeyVaultBackend implements Backend {
 
   /** Inside call(), which has loaded the client. */
   private sdk(): SecretClient {
-    if (!this.client) throw new Error('Key Vault client used before it was loaded');
+    if (!this.client) throw new InternalError('Key Vault client used before it was loaded');
     return this.client;
   }
 

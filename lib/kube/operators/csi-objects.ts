@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { CsiObject, CsiSelection, RefMatcher } from '../../backends/identities.js';
+import { ValidationError } from '../../errors.js';
 import type { PodSpecLike } from '../restart/references.js';
 
 /**
@@ -17,7 +18,7 @@ export function parseCsiObjects(objects: string | undefined): CsiObject[] {
   const doc = parseYaml(objects) as unknown;
   const list = Array.isArray(doc) ? doc : (doc as { array?: unknown } | null)?.array;
   if (!Array.isArray(list))
-    throw new Error('parameters.objects is neither a YAML list nor an `array:` of objects');
+    throw new ValidationError('parameters.objects is neither a YAML list nor an `array:` of objects');
   return list.map(asRecord).filter((o): o is CsiObject => o !== undefined);
 }
 

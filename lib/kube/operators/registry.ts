@@ -1,3 +1,4 @@
+import { InternalError } from '../../errors.js';
 import { csiOperator } from './csi.js';
 import { esoOperator } from './eso.js';
 import type { Operator, OperatorId } from './operator.js';
@@ -8,6 +9,6 @@ export const OPERATORS: readonly Operator[] = [esoOperator, vsoOperator, csiOper
 
 export function operatorById(id: OperatorId, operators: readonly Operator[] = OPERATORS): Operator {
   const found = operators.find((o) => o.id === id);
-  if (!found) throw new Error(`no operator "${id}" is registered`);
+  if (!found) throw new InternalError(`no operator "${id}" is registered`);
   return found;
 }

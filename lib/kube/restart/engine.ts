@@ -1,25 +1,20 @@
 import { type Clock, systemClock } from '../../clock.js';
 import type { RestartConfig } from '../../config.js';
-import { describeError } from '../../errors.js';
 import { createLimiter } from '../../limiter.js';
 import type { RolloutResult, WorkloadResult } from '../../outcome.js';
-import { isConflict, isNotFound, kubeError } from '../api/errors.js';
-import type { KubeObject } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { resourceTypeOf } from './annotations.js';
 import { Coalescer, type Expectation, type Now, type Timers } from './coalescer.js';
 import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
-import { decideTargets, type ScopedResource } from './decide.js';
 import { ScopeFilter } from './filters.js';
-import { pausePeriodMs } from './kinds/deployment.js';
+import { followRestart } from './follow-restart.js';
 import { WORKLOAD_KINDS } from './kinds/index.js';
-import type { KindOutcome, WorkloadKind } from './kinds/types.js';
-import { type ResumedDeployment, resumeExpiredPauses } from './pause.js';
+import type { WorkloadKind } from './kinds/types.js';
+import { PauseResumer, type ResumedDeployment } from './pause.js';
 import { ResourceReader } from './resource-reader.js';
-import { followRollout } from './rollout-follower.js';
-import type { FollowedKind } from './rollout-state.js';
-import { type Strategy, strategyFor } from './strategies/index.js';
+import { strategyFor } from './strategies/index.js';
+import { type PendingChange, WorkloadRestart } from './workload-restart.js';
 
 export type RestartLog = IndexLog;
 
@@ -38,38 +33,26 @@ export interface RestartEngineDeps {
 /** Handed back to restart(): the changes a pipeline run announced before refreshing. */
 export type RestartExpectation = Expectation;
 
-interface PendingChange {
-  ref: WorkloadRef;
-  change: ChangedResource;
-  /** performance.now() when the change reached rotor: the resource must be read after it. */
-  arrivedAt: number;
-}
-
-const MAX_ATTEMPTS = 5;
 /** The watch delivers each status change; a read this often only covers a watch being resumed. */
 const FOLLOW_POLL_MS = 5_000;
 
 /**
  * Restarts the consumers of changed Secrets, ConfigMaps and SecretProviderClasses in one
  * cluster, with Reloader's rules, hash and patches. Per workload: find it in the index,
- * read the changed resources' current content, read the workload, decide (rules.ts),
- * build the patch (strategies/), write it guarded by the resourceVersion that was read,
- * and on 409 read again and decide again. A change is written at once unless more changes
+ * then restart it (workload-restart.ts: read, decide, write guarded by the
+ * resourceVersion, on 409 read and decide again). A change is written at once unless more changes
  * to the same workload are known to be coming (a write for it in flight, or another run
  * that announced them with expect()); those become one write, waiting at most
  * `coalesceWindowMs`. `plan` and dry runs take the same path and stop before writing.
  */
 export class RestartEngine {
-  private readonly clock: Clock;
   private readonly log: RestartLog;
   private readonly kinds: readonly WorkloadKind[];
   private readonly index: ConsumerIndex;
-  private readonly reader: ResourceReader;
-  private readonly scope: ScopeFilter;
-  private readonly strategy: Strategy;
   private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
   private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
-  private readonly namespaces?: readonly string[];
+  private readonly pauses: PauseResumer;
+  private readonly workloads: WorkloadRestart;
   private indexReady?: Promise<void>;
   private indexWarm = false;
 
@@ -78,15 +61,26 @@ export class RestartEngine {
     private readonly options: RestartConfig,
     deps: RestartEngineDeps = {},
   ) {
-    this.clock = deps.clock ?? systemClock;
+    const clock = deps.clock ?? systemClock;
     this.log = deps.log ?? (() => undefined);
     this.kinds = deps.kinds ?? WORKLOAD_KINDS;
-    this.namespaces = deps.namespaces;
     this.index = new ConsumerIndex(client, this.kinds, this.log, deps.namespaces);
-    this.reader = new ResourceReader(client);
-    this.scope = new ScopeFilter(client, options);
-    this.strategy = strategyFor(options.strategy, this.clock);
     this.limit = createLimiter(options.concurrency);
+    this.pauses = new PauseResumer(client, clock, deps.namespaces, (msg, fields) =>
+      this.log('warn', msg, fields),
+    );
+    this.workloads = new WorkloadRestart({
+      client,
+      options,
+      kinds: this.kinds,
+      index: this.index,
+      reader: new ResourceReader(client),
+      scope: new ScopeFilter(client, options),
+      strategy: strategyFor(options.strategy, clock),
+      clock,
+      log: this.log,
+      pauses: this.pauses,
+    });
     this.coalescer = new Coalescer(
       options.coalesceWindowMs,
       (_key, items) => this.runBatch(items),
@@ -125,36 +119,18 @@ export class RestartEngine {
   async close(): Promise<void> {
     await this.coalescer.drain();
     await this.index.close();
-    for (const t of this.resumeTimers) clearTimeout(t);
+    this.pauses.close();
   }
 
   /** Resumes Deployments whose pause-period is over (the timer calls this too, for pauses older than this process). */
   resumePaused(): Promise<ResumedDeployment[]> {
-    return resumeExpiredPauses(this.client, this.clock, this.namespaces);
+    return this.pauses.resumeExpired();
   }
 
   /** Workloads of a namespace whose pod template mounts the SecretProviderClass, from the index. */
   async mountedBy(namespace: string, className: string): Promise<WorkloadRef[]> {
     await this.start();
     return this.index.referencing(namespace, 'SECRETPROVIDERCLASS', className);
-  }
-
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
-
-  /** A Deployment this restart paused is resumed when its period ends, while this process lives. */
-  private scheduleResume(obj: KubeObject): void {
-    const period = obj.spec?.paused ? pausePeriodMs(obj) : undefined;
-    if (!period) return;
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      this.resumePaused().catch((error) =>
-        this.log('warn', 'resuming paused Deployments failed; the timer will retry', {
-          error: describeError(error).message,
-        }),
-      );
-    }, period + 100);
-    timer.unref();
-    this.resumeTimers.add(timer);
   }
 
   /**
@@ -191,7 +167,7 @@ export class RestartEngine {
     const results = await Promise.all(
       [...groups.values()].map((g) =>
         this.limit(() =>
-          this.process(
+          this.workloads.restart(
             g.ref,
             g.changes.map((change) => ({ ref: g.ref, change, arrivedAt })),
             true,
@@ -231,7 +207,7 @@ export class RestartEngine {
       if (!seen || seen.arrivedAt < item.arrivedAt) latest.set(key, item);
     }
     const first = items[0] as PendingChange;
-    return this.limit(() => this.process(first.ref, [...latest.values()], false));
+    return this.limit(() => this.workloads.restart(first.ref, [...latest.values()], false));
   }
 
   /**
@@ -240,104 +216,11 @@ export class RestartEngine {
    * followed through the Job created for it.
    */
   follow(result: WorkloadResult, timeoutMs: number): Promise<RolloutResult> {
-    const startedAt = performance.now();
-    if (result.status !== 'restarted') {
-      return Promise.resolve({ status: 'not-followed', reason: `workload ${result.status}` });
-    }
-    const followed: { kind: FollowedKind; name: string } | undefined =
-      result.kind === 'CronJob'
-        ? result.job
-          ? { kind: 'Job', name: result.job }
-          : undefined
-        : { kind: result.kind as FollowedKind, name: result.name };
-    const kind = followed && this.kinds.find((k) => k.kind === followed.kind);
-    if (!followed || !kind) {
-      return Promise.resolve({ status: 'not-followed', reason: `${result.kind} is not followed` });
-    }
-    const ref = { kind: kind.kind, namespace: result.namespace, name: followed.name };
-    return followRollout(
-      followed.kind,
-      result.generation ?? 0,
-      {
-        subscribe: (onObject) => this.index.follow(ref, onObject),
-        read: () => kind.get(this.client, ref.namespace, ref.name).catch(() => undefined),
-      },
-      { timeoutMs, startedAt, pollMs: FOLLOW_POLL_MS },
-    );
+    return followRestart(result, timeoutMs, {
+      client: this.client,
+      kinds: this.kinds,
+      subscribe: (ref, onObject) => this.index.follow(ref, onObject),
+      pollMs: FOLLOW_POLL_MS,
+    });
   }
-
-  private async process(
-    ref: WorkloadRef,
-    changes: PendingChange[],
-    dryRun: boolean,
-  ): Promise<WorkloadResult | undefined> {
-    const kind = this.kinds.find((k) => k.kind === ref.kind) as WorkloadKind;
-    const base = { cluster: this.client.name, kind: ref.kind, namespace: ref.namespace, name: ref.name };
-    try {
-      const inputs = await Promise.all(changes.map((c) => this.scoped(c)));
-      for (let attempt = 1; ; attempt++) {
-        // The index's copy saves a read per workload; after a 409 the object is read fresh.
-        const cached = attempt === 1 ? this.index.view(ref) : undefined;
-        let obj: KubeObject;
-        try {
-          obj = cached ?? (await kind.get(this.client, ref.namespace, ref.name));
-        } catch (error) {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        }
-        const decision = decideTargets(kind, obj, inputs, this.options);
-        for (const w of new Set(decision.warnings)) this.log('warn', w, base);
-        if (!decision.consumer) return undefined;
-        if (decision.targets.length === 0) {
-          return { ...base, status: 'skipped', reason: [...new Set(decision.reasons)].join('; ') };
-        }
-        try {
-          const ctx = { client: this.client, strategy: this.strategy, clock: this.clock, dryRun };
-          const outcome = await kind.restart(ctx, obj, decision.targets);
-          // Record what was written now rather than when its watch event arrives, so a
-          // repeated event right behind this one sees it.
-          if (outcome.status === 'restarted' && outcome.object) {
-            this.index.upsert(kind, outcome.object);
-            this.scheduleResume(outcome.object);
-          }
-          return toResult(base, outcome);
-        } catch (error) {
-          // A 404 on a write made from the index's copy: the workload is gone; the read says so.
-          const stale = isConflict(error) || (cached !== undefined && isNotFound(error));
-          if (!stale || attempt >= MAX_ATTEMPTS) throw error;
-          this.log('debug', 'workload changed since it was read; reading it again', { ...base, attempt });
-        }
-      }
-    } catch (error) {
-      const failure = describeError(kubeError(error, `restart ${ref.kind} ${ref.namespace}/${ref.name}`));
-      this.log('error', 'restart failed', { ...base, error: failure.message, code: failure.code });
-      return { ...base, status: 'failed', error: failure };
-    }
-  }
-
-  private async scoped(c: PendingChange): Promise<ScopedResource> {
-    const [nsReason, resource] = await Promise.all([
-      this.scope.namespaceReason(c.change.namespace),
-      this.reader.read(c.change, c.arrivedAt),
-    ]);
-    const labelReason = resource.present
-      ? this.scope.resourceReason(c.change.kind, c.change.name, resource.labels)
-      : undefined;
-    return { resource, outOfScope: nsReason ?? labelReason };
-  }
-}
-
-function toResult(
-  base: { cluster: string; kind: string; namespace: string; name: string },
-  outcome: KindOutcome,
-): WorkloadResult {
-  if (outcome.status === 'already-current') return { ...base, status: 'already-current' };
-  if (outcome.status === 'skipped') return { ...base, status: 'skipped', reason: outcome.reason };
-  return {
-    ...base,
-    status: 'restarted',
-    hashes: outcome.written.map((t) => t.hash),
-    ...(outcome.generation !== undefined ? { generation: outcome.generation } : {}),
-    ...(outcome.follow ? { job: outcome.follow.name } : {}),
-  };
 }

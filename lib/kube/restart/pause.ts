@@ -1,11 +1,14 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { Clock } from '../../clock.js';
+import { describeError } from '../../errors.js';
 import type { KubeObject } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
 import { RELOADER } from './annotations.js';
 import { pausePeriodMs } from './kinds/deployment.js';
 import { mergePatch } from './kinds/pod-template-kind.js';
 import { FIELD_MANAGER } from './kinds/types.js';
+
+type Warn = (msg: string, fields: Record<string, unknown>) => void;
 
 export interface ResumedDeployment {
   namespace: string;
@@ -76,4 +79,44 @@ function isDue(d: V1Deployment, now: Date): boolean {
   const since = Date.parse(pausedAt);
   // A pause-period removed while paused: resume now rather than never.
   return Number.isNaN(since) || period === undefined || now.getTime() - since >= period;
+}
+
+/**
+ * Resumes each Deployment a restart paused when its period ends, while this process lives;
+ * the timer's resumeExpiredPauses covers pauses that outlive it.
+ */
+export class PauseResumer {
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly client: ClusterClient,
+    private readonly clock: Clock,
+    private readonly namespaces: readonly string[] | undefined,
+    private readonly warn: Warn,
+  ) {}
+
+  resumeExpired(): Promise<ResumedDeployment[]> {
+    return resumeExpiredPauses(this.client, this.clock, this.namespaces);
+  }
+
+  /** After a restart wrote `obj`: when it paused the Deployment, resume it once the period is over. */
+  schedule(obj: KubeObject): void {
+    const period = obj.spec?.paused ? pausePeriodMs(obj) : undefined;
+    if (!period) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.resumeExpired().catch((error) =>
+        this.warn('resuming paused Deployments failed; the timer will retry', {
+          error: describeError(error).message,
+        }),
+      );
+    }, period + 100);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
 }

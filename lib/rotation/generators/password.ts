@@ -1,4 +1,5 @@
 import { randomInt as cryptoRandomInt } from 'node:crypto';
+import { ValidationError } from '../../errors.js';
 import { alphabetOf, type PasswordOptions } from '../policy.js';
 
 /** Uniform integer in [0, max): crypto.randomInt rejects out-of-range draws, so it is unbiased. */
@@ -14,9 +15,10 @@ export const secureRandomInt: RandomInt = (max) => cryptoRandomInt(max);
 export function generatePassword(options: PasswordOptions, randomInt: RandomInt = secureRandomInt): string {
   const classes = [...new Set(options.classes)].map((cls) => alphabetOf(cls, options));
   if (classes.some((alphabet) => alphabet.length === 0)) {
-    throw new RangeError('a character class has no characters left after exclusions');
+    throw new ValidationError('a character class has no characters left after exclusions');
   }
-  if (options.length < classes.length) throw new RangeError('length is shorter than the number of classes');
+  if (options.length < classes.length)
+    throw new ValidationError('length is shorter than the number of classes');
   const union = [...new Set(classes.join(''))].join('');
   const chars = classes.map((alphabet) => pick(alphabet, randomInt));
   while (chars.length < options.length) chars.push(pick(union, randomInt));

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../../../lib/errors.js';
 import { generatePassword, type RandomInt } from '../../../../lib/rotation/generators/password.js';
 import {
   alphabetOf,
@@ -78,7 +79,7 @@ describe('generatePassword', () => {
 
   it('refuses a class emptied by exclusions instead of silently dropping it', () => {
     expect(() => generatePassword(options({ classes: ['digit'], exclude: '0123456789' }))).toThrow(
-      RangeError,
+      ValidationError,
     );
   });
 });

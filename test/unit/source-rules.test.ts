@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LIB, sources } from './support/lib-sources.js';
+
+/**
+ * Rules of lib/ that no type checker enforces. Each lists the offending places, so a
+ * failure says where to look.
+ */
+const files = sources().map((file) => ({
+  file: path.relative(LIB, file),
+  lines: readFileSync(file, 'utf8').split('\n'),
+}));
+
+describe('lib/ sources', () => {
+  it('throw typed errors (RotorError and its classes), never a bare built-in Error', () => {
+    // A bare Error has no code and no retry rule: an outcome or a response could only guess both.
+    const bare = /\bnew (Error|RangeError|TypeError|SyntaxError)\(/;
+    const found = files.flatMap(({ file, lines }) =>
+      lines.flatMap((line, i) => (bare.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(found).toEqual([]);
+  });
+
+  it('keep every file at 300 lines or fewer (one concept per file)', () => {
+    const long = files
+      .map(({ file, lines }) => ({ file, count: lines.at(-1) === '' ? lines.length - 1 : lines.length }))
+      .filter(({ count }) => count > 300)
+      .map(({ file, count }) => `${file}: ${count} lines`);
+    expect(long).toEqual([]);
+  });
+});
