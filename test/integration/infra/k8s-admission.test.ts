@@ -1,7 +1,9 @@
 /**
  * infra/k8s/admission on the real test API server: rotor's identity, bound to rbac.yaml, is
  * refused what rotor never writes (an image change, a hand-made Job) and allowed what it
- * does (Reloader's env var and annotation, spec.paused, a Job from a CronJob). The binding is
+ * does (Reloader's env var and annotation, spec.paused, a Job from a CronJob, a Rollout's
+ * restartAt, the force-sync annotation of an ExternalSecret, ClusterExternalSecret or
+ * VaultStaticSecret), and refused any other change to those objects. The binding is
  * limited to one labelled namespace so other tests sharing the server are not affected.
  */
 import { readFile } from 'node:fs/promises';
@@ -52,9 +54,9 @@ function refusal(call: Promise<unknown>): Promise<string> {
   );
 }
 
-const merge = (obj: Obj, patch: unknown) =>
+const merge = (obj: Obj, patch: { metadata?: object; spec?: object }) =>
   rotor.patch(
-    { ...obj, ...(patch as object) } as Obj,
+    { ...obj, ...patch, metadata: { ...obj.metadata, ...patch.metadata } } as Obj,
     undefined,
     undefined,
     'rotor',
@@ -69,6 +71,40 @@ const deployment: Obj = {
   spec: { selector: { matchLabels: { app: 'web' } }, template },
 };
 
+const rollout: Obj = {
+  apiVersion: 'argoproj.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name: 'canary', namespace: ns },
+  spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template },
+};
+const externalSecret: Obj = {
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ExternalSecret',
+  metadata: { name: 'db', namespace: ns },
+  spec: {
+    refreshInterval: '0',
+    secretStoreRef: { name: 'vault', kind: 'SecretStore' },
+    target: { name: 'db' },
+    data: [{ secretKey: 'password', remoteRef: { key: 'app/db', property: 'password' } }],
+  },
+};
+const clusterExternalSecret: Obj = {
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ClusterExternalSecret',
+  metadata: { name: `${tag}-shared` },
+  spec: {
+    namespaces: [ns],
+    externalSecretName: 'shared',
+    externalSecretSpec: externalSecret.spec,
+  },
+};
+const vaultStaticSecret: Obj = {
+  apiVersion: 'secrets.hashicorp.com/v1beta1',
+  kind: 'VaultStaticSecret',
+  metadata: { name: 'api', namespace: ns },
+  spec: { mount: 'secret', type: 'kv-v2', path: 'app/api', destination: { name: 'api', create: true } },
+};
+
 beforeAll(async () => {
   await admin.create({
     apiVersion: 'v1',
@@ -77,6 +113,7 @@ beforeAll(async () => {
   });
   for (const o of await policyObjects()) await admin.create(o);
   await admin.create(deployment);
+  for (const o of [rollout, externalSecret, clusterExternalSecret, vaultStaticSecret]) await admin.create(o);
   await admin.create({
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -113,6 +150,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const o of (await policyObjects()).reverse()) await admin.delete(o).catch(() => undefined);
+  await admin.delete(clusterExternalSecret).catch(() => undefined);
   await admin.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }).catch(() => undefined);
 });
 
@@ -250,5 +288,69 @@ describe('ValidatingAdmissionPolicy: rotor identity changes only what rotor writ
     );
 
     expect([envVar, annotation, paused, fromCronJob]).toEqual(['allowed', 'allowed', 'allowed', 'allowed']);
+  });
+
+  it("refuses a change of a workload's strategy or pod-template labels, and a Rollout's image, to rotor", async () => {
+    const strategy = await refusal(merge(deployment, { spec: { strategy: { type: 'Recreate' } } }));
+    const labels = await refusal(
+      merge(deployment, { spec: { template: { metadata: { labels: { app: 'web', extra: 'x' } } } } }),
+    );
+    const rolloutImage = await refusal(
+      merge(rollout, {
+        spec: { template: { spec: { containers: [{ ...container, image: 'attacker/miner:1' }] } } },
+      }),
+    );
+
+    expect([strategy, labels, rolloutImage].map((a) => a.startsWith('refused'))).toEqual([true, true, true]);
+  });
+
+  it('refuses any change to an ExternalSecret, ClusterExternalSecret or VaultStaticSecret but force-sync', async () => {
+    const store = await refusal(merge(externalSecret, { spec: { secretStoreRef: { name: 'attacker' } } }));
+    const target = await refusal(merge(externalSecret, { spec: { target: { name: 'kube-root' } } }));
+    const otherAnnotation = await refusal(
+      merge(externalSecret, { metadata: { annotations: { 'force-sync': '1', 'other/thing': 'x' } } }),
+    );
+    const cesSpec = await refusal(
+      merge(clusterExternalSecret, { spec: { namespaces: [ns, 'kube-system'] } }),
+    );
+    const cesChildAnnotation = await refusal(
+      merge(clusterExternalSecret, {
+        spec: { externalSecretMetadata: { annotations: { 'reloader.stakater.com/auto': 'true' } } },
+      }),
+    );
+    const vssPath = await refusal(merge(vaultStaticSecret, { spec: { path: 'other/app' } }));
+
+    expect({ store, target, otherAnnotation, cesSpec, cesChildAnnotation, vssPath }).toEqual({
+      store: expect.stringMatching(/refused.*spec of an ExternalSecret/),
+      target: expect.stringMatching(/refused/),
+      otherAnnotation: expect.stringMatching(/refused.*force-sync annotation/),
+      cesSpec: expect.stringMatching(/refused.*ClusterExternalSecret only/),
+      cesChildAnnotation: expect.stringMatching(/refused.*ClusterExternalSecret only/),
+      vssPath: expect.stringMatching(/refused/),
+    });
+  });
+
+  it("allows rotor's forces and a Rollout's restartAt", async () => {
+    const esForce = await refusal(
+      merge(externalSecret, { metadata: { annotations: { 'force-sync': '1' } } }),
+    );
+    const vssForce = await refusal(
+      merge(vaultStaticSecret, { metadata: { annotations: { 'force-sync': '1' } } }),
+    );
+    const annotations = { 'external-secrets.io/force-sync': '1' };
+    const cesForce = await refusal(
+      merge(clusterExternalSecret, {
+        metadata: { annotations },
+        spec: { externalSecretMetadata: { annotations } },
+      }),
+    );
+    const restartAt = await refusal(merge(rollout, { spec: { restartAt: '2026-11-29T00:00:00Z' } }));
+
+    expect({ esForce, vssForce, cesForce, restartAt }).toEqual({
+      esForce: 'allowed',
+      vssForce: 'allowed',
+      cesForce: 'allowed',
+      restartAt: 'allowed',
+    });
   });
 });
