@@ -16,7 +16,7 @@ import type { EnvDescriptor } from '../test/env/descriptor.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { sandboxConfigDocument } from '../test/sandbox/config.js';
-import { eventLine, timelineLines } from '../test/sandbox/event-line.js';
+import { eventLine, rolloutLines, timelineLines } from '../test/sandbox/event-line.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
@@ -52,6 +52,11 @@ async function main(args: string[]): Promise<number> {
       onOutcome: (o) => {
         outcomes.push(o);
         console.log(eventLine(o));
+        for (const l of rolloutLines(o)) console.log(l);
+      },
+      // rotor answers before the rollouts end; their end is told when it comes.
+      onFollowUp: (o) => {
+        for (const l of rolloutLines(o)) console.log(l);
       },
       config: { logLevel: 'error' },
     });

@@ -29,6 +29,7 @@ const STEPS: Record<string, string> = {
   'secret-updated': 'Kubernetes Secrets updated',
   'workloads-patched': 'workloads restarted',
   done: 'done',
+  'rolled-out': 'rollouts ended (new pods Ready)',
 };
 
 /** A timeline step and its detail: `resolved alpha: 2 derived` -> `found what reads the secret  alpha: 2 objects read this secret (...)`. */

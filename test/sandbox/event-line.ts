@@ -1,5 +1,6 @@
 import { stepInWords } from '../../lib/cli/plain-words.js';
 import type { Outcome } from '../../lib/outcome.js';
+import { rolloutText } from '../../lib/rollout-text.js';
 
 /**
  * One line per event rotor handled in `npm run sandbox`: when, where it came from, which
@@ -24,4 +25,16 @@ export function eventLine(o: Outcome, at: Date = new Date()): string {
 /** The full timeline of one outcome, as the demo prints it. */
 export function timelineLines(o: Outcome): string[] {
   return o.timeline.map((t) => `    ${String(t.atMs).padStart(6)} ms  ${stepInWords(t.step, t.detail)}`);
+}
+
+/**
+ * One line per restarted workload whose rollout has ended ("rolled out in 1.2 s"); those
+ * still being followed get theirs when the follow-up ends (onFollowUp).
+ */
+export function rolloutLines(o: Outcome): string[] {
+  return o.workloads.flatMap((w) =>
+    w.status === 'restarted' && w.rollout && w.rollout.status !== 'following'
+      ? [`    ${w.cluster}/${w.kind}/${w.namespace}/${w.name}: ${rolloutText(w.rollout)}`]
+      : [],
+  );
 }

@@ -31,6 +31,11 @@ export interface Sandbox {
     match: (o: Outcome) => boolean,
     options?: { timeoutMs?: number; from?: number },
   ): Promise<Outcome>;
+  /**
+   * The outcome once every rollout it started has ended (rotor answers before they do): the
+   * follow-up's final outcome, or `outcome` itself when nothing was still being followed.
+   */
+  rolledOut(outcome: Outcome, options?: { timeoutMs?: number }): Promise<Outcome>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +47,8 @@ export interface SandboxOptions {
   kvMount?: string;
   /** Called with every finished outcome (`npm run sandbox` prints one line per event). */
   onOutcome?: (outcome: Outcome) => void;
+  /** Called with a run's final outcome when its rollouts ended after it answered. */
+  onFollowUp?: (outcome: Outcome) => void;
   /** Passed to the rotor config (notifications, log level). */
   config?: Pick<SandboxConfigOptions, 'notifications' | 'logLevel'>;
 }
@@ -63,6 +70,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
     const logLines: string[] = [];
     const telemetry = createTelemetry(config.telemetry, { inMemory: true, write: (l) => logLines.push(l) });
     const outcomes: Outcome[] = [];
+    const followUps: Outcome[] = [];
     const waiters = new Set<() => void>();
     const app = await createApp(config, {
       telemetry,
@@ -70,6 +78,11 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
         outcomes.push(o);
         for (const w of waiters) w();
         opts.onOutcome?.(o);
+      },
+      onFollowUp: (o) => {
+        followUps.push(o);
+        for (const w of waiters) w();
+        opts.onFollowUp?.(o);
       },
     });
     stops.push(() => app.close());
@@ -97,10 +110,15 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
     const unregister = await registerAuditTarget(`${host.url}/api/vault-audit?code=${host.key}`, env);
     stops.push(unregister);
 
-    const waitForOutcome = (match: (o: Outcome) => boolean, { timeoutMs = 30_000, from = 0 } = {}) =>
+    const waitIn = (
+      list: Outcome[],
+      match: (o: Outcome) => boolean,
+      { timeoutMs = 30_000, from = 0 } = {},
+      what = 'pipeline outcome',
+    ) =>
       new Promise<Outcome>((resolve, reject) => {
         const check = () => {
-          const found = outcomes.slice(from).find(match);
+          const found = list.slice(from).find(match);
           if (!found) return false;
           waiters.delete(check);
           clearTimeout(timer);
@@ -109,11 +127,19 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching pipeline outcome within ${timeoutMs} ms (${outcomes.length} seen)`));
+          reject(new Error(`no matching ${what} within ${timeoutMs} ms (${list.length} seen)`));
         }, timeoutMs);
         if (!check()) waiters.add(check);
       });
-    return { env, app, host, telemetry, logLines, outcomes, waitForOutcome, stop };
+    const waitForOutcome = (
+      match: (o: Outcome) => boolean,
+      options: { timeoutMs?: number; from?: number } = {},
+    ) => waitIn(outcomes, match, options);
+    const rolledOut = async (outcome: Outcome, { timeoutMs = 60_000 } = {}) =>
+      outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')
+        ? waitIn(followUps, (o) => o.eventId === outcome.eventId, { timeoutMs }, 'rollout follow-up')
+        : outcome;
+    return { env, app, host, telemetry, logLines, outcomes, waitForOutcome, rolledOut, stop };
   } catch (error) {
     await stop();
     throw error;

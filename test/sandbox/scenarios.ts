@@ -16,6 +16,20 @@ export interface ScenarioRun {
   outcome: Outcome;
   /** Wall time from the change in the backend to the outcome (includes delivery). */
   wallMs: number;
+  /** The outcome once every rollout ended (each restarted workload's `rollout` is final). */
+  final: Outcome;
+  /** Wall time from the change to the end of the last rollout: every new pod Ready. */
+  rolledOutMs: number;
+}
+
+/** Waits for the run's rollouts to end and completes the scenario's record. */
+async function finished(
+  sandbox: Sandbox,
+  run: Omit<ScenarioRun, 'final' | 'rolledOutMs'>,
+  t0: number,
+): Promise<ScenarioRun> {
+  const final = await sandbox.rolledOut(run.outcome);
+  return { ...run, final, rolledOutMs: performance.now() - t0 };
 }
 
 /** Key Vault `SecretNewVersionCreated`, delivered as Event Grid delivers it (Event Grid schema). */
@@ -102,7 +116,8 @@ export async function keyVaultUpdate(
   const event = keyVaultEvent(sandbox.env.lowkey.vaultName, app.kvSecret, written.properties.version ?? '');
   await postEventGrid(sandbox, [event]);
   const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
-  return { name: 'Key Vault update', trigger: 'Event Grid', outcome, wallMs: performance.now() - t0 };
+  const run = { name: 'Key Vault update', trigger: 'Event Grid', outcome, wallMs: performance.now() - t0 };
+  return finished(sandbox, run, t0);
 }
 
 /** 2. An OpenBao KV v2 write, seen by rotor through OpenBao's http audit device. */
@@ -119,7 +134,8 @@ export async function openBaoWrite(sandbox: Sandbox, app: SampleApp, newValue: s
   const t0 = performance.now();
   await writeOpenBao(env, app.vaultMount, app.vaultPath, { API_KEY: newValue });
   const outcome = await sandbox.waitForOutcome((o) => o.ref === ref && o.source === 'vault-audit', { from });
-  return { name: 'OpenBao write', trigger: 'audit device', outcome, wallMs: performance.now() - t0 };
+  const run = { name: 'OpenBao write', trigger: 'audit device', outcome, wallMs: performance.now() - t0 };
+  return finished(sandbox, run, t0);
 }
 
 /**
@@ -138,7 +154,13 @@ export async function policyRotation(sandbox: Sandbox, app: SampleApp): Promise<
   );
   await postEventGrid(sandbox, [event]);
   const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
-  return { name: 'Policy rotation', trigger: 'SecretNearExpiry', outcome, wallMs: performance.now() - t0 };
+  const run = {
+    name: 'Policy rotation',
+    trigger: 'SecretNearExpiry',
+    outcome,
+    wallMs: performance.now() - t0,
+  };
+  return finished(sandbox, run, t0);
 }
 
 /** A KV v2 write, as any Vault client makes it (the audit device sees it like any other). */

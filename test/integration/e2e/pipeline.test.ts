@@ -144,6 +144,10 @@ describe('rotor end to end on real servers', () => {
       run.outcome.refreshes.filter((r) => r.kind === 'ExternalSecret' && r.status === 'refreshed'),
     ).toHaveLength(2);
     expect(restartedIn(run.outcome)).toEqual(['alpha', 'beta']);
+    // Followed to the end: every new pod Ready on the new template, as the demo prints it.
+    expect(
+      run.final.workloads.map((w) => (w.status === 'restarted' ? `${w.cluster}:${w.rollout?.status}` : '')),
+    ).toEqual(['alpha:rolled-out', 'beta:rolled-out']);
     for (const c of [0, 1]) {
       // The template carries Reloader's variable with Reloader's hash of the new Secret data.
       expect(await templateEnv(c, envVarName('SECRET', 'db-credentials'))).toBe(

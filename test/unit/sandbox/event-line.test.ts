@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../../lib/outcome.js';
-import { eventLine } from '../../sandbox/event-line.js';
+import { eventLine, rolloutLines } from '../../sandbox/event-line.js';
 
 describe('npm run sandbox: one line per handled event', () => {
   it('names the source, the secret, the status, event->patch and the workloads restarted', () => {
@@ -36,5 +36,31 @@ describe('npm run sandbox: one line per handled event', () => {
     expect(line).toBe(
       '14:25:56  eventgrid    azure-keyvault:rotor-test/demo-db-password  completed;  event->patch 312 ms;  restarted 1 (alpha/demo/web)',
     );
+  });
+
+  it('prints "rolled out in N s" per workload once its rollout ended, nothing while it is followed', () => {
+    const base = { cluster: 'alpha', kind: 'Deployment', namespace: 'demo', hashes: [] } as const;
+    const outcome = {
+      workloads: [
+        { ...base, status: 'restarted', name: 'web', rollout: { status: 'rolled-out', ms: 1_240 } },
+        {
+          ...base,
+          status: 'restarted',
+          name: 'api',
+          rollout: {
+            status: 'rollout-failed',
+            ms: 10_400,
+            reason: 'ProgressDeadlineExceeded',
+            message: 'timed out',
+          },
+        },
+        { ...base, status: 'restarted', name: 'worker', rollout: { status: 'following' } },
+      ],
+    } as unknown as Outcome;
+
+    expect(rolloutLines(outcome)).toEqual([
+      '    alpha/Deployment/demo/web: rolled out in 1.2 s',
+      '    alpha/Deployment/demo/api: rollout failed after 10.4 s: ProgressDeadlineExceeded: timed out',
+    ]);
   });
 });
