@@ -38,7 +38,7 @@ interface Figure {
 }
 
 function figures(r: Record<string, Json | undefined>): Figure[] {
-  const { e2e, cold, scale, pkg } = r;
+  const { e2e, cold, scale, pkg, pods } = r;
   const opSync = num(get(e2e, 'latency.operatorSync.p50Ms'));
   const deployments = num(get(e2e, 'burst.deployments'));
   return [
@@ -102,6 +102,24 @@ function figures(r: Record<string, Json | undefined>): Figure[] {
       target: `floor: one per Deployment (${deployments ?? 'n/a'})`,
     },
     { key: 'burst.deployments', label: 'burst: Deployments', value: deployments, unit: '' },
+    {
+      key: 'podsReady.p50',
+      label: `event → all ${get(pods, 'replicas') ?? 'n/a'} pods of a Deployment Ready on the new template (real controllers, KWOK), p50`,
+      value: num(get(pods, 'eventToPodsReady.p50Ms')),
+      unit: 'ms',
+    },
+    {
+      key: 'podsReady.p99',
+      label: 'event → all pods Ready on the new template, p99',
+      value: num(get(pods, 'eventToPodsReady.p99Ms')),
+      unit: 'ms',
+    },
+    {
+      key: 'podsReady.patchToReadyP50',
+      label: 'restart patch → all pods Ready (the rollout itself), p50',
+      value: num(get(pods, 'patchToPodsReady.p50Ms')),
+      unit: 'ms',
+    },
     {
       key: 'coldStart.listeningMs',
       label: `cold start: process start → listening (${get(cold, 'runtime')}), p50`,
@@ -200,7 +218,8 @@ export async function writeReport(): Promise<void> {
   const cold = read('cold-start');
   const scale = read('restart-scale');
   const pkg = read('package-size');
-  const figs = figures({ e2e, cold, scale, pkg });
+  const pods = read('pods-ready');
+  const figs = figures({ e2e, cold, scale, pkg, pods });
   const summary: Json = {};
   for (const f of figs) setPath(summary, f.key, f.value ?? null);
   summary.machine = {
@@ -244,6 +263,15 @@ export async function writeReport(): Promise<void> {
       `without coalescing: ${get(e2e, 'burst.rolloutsWithoutCoalescing')} rollouts`,
     );
   }
+  if (pods) {
+    const p = 'eventToPodsReady';
+    add(
+      `event → all ${get(pods, 'replicas')} pods Ready on the new template (p50 / p95 / p99)`,
+      `${ms(get(pods, `${p}.p50Ms`))} / ${ms(get(pods, `${p}.p95Ms`))} / ${ms(get(pods, `${p}.p99Ms`))}`,
+      'ESO 1 h poll: 30 min average, then the same rollout',
+      ratio(Number(get(pods, 'pollBaseline.p50Ms') ?? 0), get(pods, `${p}.p50Ms`)),
+    );
+  }
   if (refresh) {
     add(
       'ESO forced refresh → Secret updated (p50 / p95)',
@@ -265,9 +293,14 @@ export async function writeReport(): Promise<void> {
       `${ms(get(refresh, 'resolve.p50Ms'))} / ${ms(get(refresh, 'resolve.p95Ms'))}`,
     );
   }
-  const missing = ['e2e', 'refresh-latency', 'cold-start', 'restart-scale', 'package-size'].filter(
-    (n) => !read(n),
-  );
+  const missing = [
+    'e2e',
+    'refresh-latency',
+    'cold-start',
+    'restart-scale',
+    'package-size',
+    'pods-ready',
+  ].filter((n) => !read(n));
   const table = [
     '| measurement | rotor | poll baseline | rotor vs baseline |',
     '|---|---|---|---|',
@@ -295,6 +328,7 @@ ${analysis()}${missing.length > 0 ? `\nNot measured in this run: ${missing.join(
 | file | benchmark |
 |---|---|
 | e2e.ts | 100 sequential events, event → patch; burst of 1,000 events |
+| pods-ready.ts | event → every pod of a 3-replica Deployment Ready on the new template (real controllers, KWOK) |
 | refresh-latency.ts | force → Secret updated per operator, beside polling |
 | cold-start.ts | host process (the bundle in dist/) start → listening → first event handled; RSS after 1,000 events |
 | restart-scale.ts | 10,000 workloads / 20,000 Secrets: index build, plan, burst, memory |

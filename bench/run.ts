@@ -7,7 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeReport } from './report.js';
 
-const BENCHES = ['package-size', 'refresh-latency', 'e2e', 'cold-start', 'restart-scale', 'batch-flood'];
+const BENCHES = [
+  'package-size',
+  'refresh-latency',
+  'e2e',
+  'pods-ready',
+  'cold-start',
+  'restart-scale',
+  'batch-flood',
+];
 const only = process.env.ROTOR_BENCH_ONLY?.split(',').map((s) => s.trim());
 const failed: string[] = [];
 for (const name of BENCHES.filter((b) => !only || only.includes(b))) {
