@@ -20,10 +20,17 @@
  *    processing spec.data[0] (key: ...), err: ..."); a failure that repeats with the same
  *    message writes no status; retries with controller-runtime's backoff (5 ms doubling);
  *    client-go's spam limit of ~25 events per object (standin-kube.ts);
- *  - ClusterExternalSecret: provisions ExternalSecrets in matching namespaces and copies
- *    only the `external-secrets.io/force-sync` annotation from itself to them.
- * Not reproduced: templates, generators, push secrets, store validation, sync windows,
- * ESO's Secret watch (drift repair).
+ *  - stores: validates those of its class (Ready True Valid "store validated", a Normal
+ *    Valid event, capabilities ReadWrite), `storeValidationDelayMs` after it sees them; until
+ *    then the flood gate fails their ExternalSecrets with `SecretStore "<name>" is not ready`
+ *    (inside "error processing spec.data[i] ..."), retried with the backoff;
+ *  - ClusterExternalSecret (ESO 2.x): its cleanup finalizer, and `.../ces-<name>` on each
+ *    Namespace it provisions into; provisions ExternalSecrets in matching namespaces with
+ *    spec.externalSecretMetadata and its own `external-secrets.io/force-sync` annotation;
+ *    a Ready condition without lastTransitionTime; on deletion removes the Namespace
+ *    finalizers and the ExternalSecrets, then its own finalizer.
+ * Not reproduced: templates, generators, push secrets, store validation by a provider call
+ * (every store of its class is valid), sync windows, ESO's Secret watch (drift repair).
  */
 import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
@@ -64,6 +71,8 @@ export interface EsoStandinOptions {
    * the real ESO runs beside it in the test clusters and owns every other store.
    */
   controllerClass?: string;
+  /** How long a new store stays unvalidated (its ExternalSecrets fail "... is not ready"). */
+  storeValidationDelayMs?: number;
 }
 
 export interface EsoStandin {
@@ -79,6 +88,15 @@ const CES = {
   plural: 'clusterexternalsecrets',
   kind: 'ClusterExternalSecret',
 };
+const STORES = {
+  SecretStore: { group: 'external-secrets.io', version: 'v1', plural: 'secretstores', kind: 'SecretStore' },
+  ClusterSecretStore: {
+    group: 'external-secrets.io',
+    version: 'v1',
+    plural: 'clustersecretstores',
+    kind: 'ClusterSecretStore',
+  },
+} as const;
 /** What the real ESO (v2.9.0 observed, v0.16.2 source) does, as data (REFERENCE.md 2a). */
 export const ESO_BEHAVIOUR = {
   component: 'external-secrets',
@@ -95,6 +113,13 @@ export const ESO_BEHAVIOUR = {
     `error processing spec.data[${i}] (key: ${key}), err: ${err}`,
   /** controller-runtime's default rate limiter: 5 ms doubling, up to 1000 s. */
   errorBackoff: { initialMs: 5, maxMs: 1_000_000 },
+  /** The SecretStore controller's verdict on a store it could build a client for. */
+  storeValid: { reason: 'Valid', message: 'store validated', capabilities: 'ReadWrite' },
+  /** The flood gate (on by default): a store whose Ready is not True serves no ExternalSecret. */
+  storeNotReady: (kind: string, name: string) => `${kind} "${name}" is not ready`,
+  /** The ClusterExternalSecret controller's finalizers: on the CES, and on each provisioned Namespace. */
+  cesFinalizer: 'externalsecrets.external-secrets.io/clusterexternalsecret-cleanup',
+  namespaceFinalizer: (ces: string) => `externalsecrets.external-secrets.io/ces-${ces}`,
 };
 
 const COMPONENT = ESO_BEHAVIOUR.component;
@@ -126,6 +151,11 @@ interface Condition {
   reason: string;
   message: string;
   lastTransitionTime: string;
+}
+
+interface StoreObject extends StandinObject {
+  spec: { provider: ResolvedStore['provider']; controller?: string };
+  status?: { conditions?: Array<{ type: string; status: string }> };
 }
 
 type Es = StandinObject & {
@@ -211,6 +241,7 @@ class EsoController {
     ESO_BEHAVIOUR.errorBackoff,
   );
   readonly cesQueue = new WorkQueue((key) => this.reconcileCes(key));
+  readonly storeQueue = new WorkQueue((key) => this.reconcileStore(key));
   private readonly keyVault: (vaultUrl: string) => SecretClient;
 
   constructor(
@@ -250,6 +281,11 @@ class EsoController {
       return undefined;
     }
     if (await this.unmanaged(es)) return undefined;
+    if (es.metadata.deletionTimestamp) {
+      const rest = (es.metadata.finalizers ?? []).filter((f) => f !== ESO_BEHAVIOUR.finalizer);
+      if (rest.length !== (es.metadata.finalizers ?? []).length) await this.setFinalizers(ES, es, rest);
+      return undefined;
+    }
     if (!es.metadata.finalizers?.includes(ESO_BEHAVIOUR.finalizer)) await this.addFinalizer(es);
     const start = new Date();
     const interval = refreshMs(es.spec);
@@ -327,10 +363,7 @@ class EsoController {
     return false;
   }
 
-  private async storeObject(
-    ref: StoreRef,
-    es: Es,
-  ): Promise<{ spec: { provider: ResolvedStore['provider']; controller?: string } }> {
+  private async storeObject(ref: StoreRef, es: Es): Promise<StoreObject> {
     const kind = ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
     const obj =
       kind === 'ClusterSecretStore'
@@ -347,7 +380,7 @@ class EsoController {
             namespace: es.metadata.namespace as string,
             name: ref.name as string,
           });
-    return obj as { spec: { provider: ResolvedStore['provider']; controller?: string } };
+    return obj as StoreObject;
   }
 
   private async patchStatus(es: Es, status: Record<string, unknown>): Promise<void> {
@@ -361,12 +394,16 @@ class EsoController {
     const chosen = ref?.name ? ref : es.spec.secretStoreRef;
     if (!chosen?.name) throw new Error('no secretStoreRef');
     const kind = chosen.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
+    let obj: StoreObject;
     try {
-      return { kind, name: chosen.name, provider: (await this.storeObject(chosen, es)).spec.provider };
+      obj = await this.storeObject(chosen, es);
     } catch (error) {
       if (isNotFound(error)) throw new Error(`could not get store ${kind} ${chosen.name}: not found`);
       throw error;
     }
+    const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'True') throw new Error(ESO_BEHAVIOUR.storeNotReady(kind, chosen.name));
+    return { kind, name: chosen.name, provider: obj.spec.provider };
   }
 
   /** ESO getProviderSecretData: dataFrom first, then data entries override. */
@@ -395,11 +432,12 @@ class EsoController {
       if (entry.find) Object.assign(out, await client.getAllSecrets(entry.find));
     }
     for (const [i, entry] of (es.spec.data ?? []).entries()) {
-      const client = await clientFor(entry.sourceRef?.storeRef);
-      out[entry.secretKey] = await client.getSecret(entry.remoteRef).catch((error: unknown) => {
-        const err = error instanceof Error ? error.message : String(error);
-        throw new Error(ESO_BEHAVIOUR.dataError(i, entry.remoteRef.key, err), { cause: error });
-      });
+      out[entry.secretKey] = await clientFor(entry.sourceRef?.storeRef)
+        .then((client) => client.getSecret(entry.remoteRef))
+        .catch((error: unknown) => {
+          const err = error instanceof Error ? error.message : String(error);
+          throw new Error(ESO_BEHAVIOUR.dataError(i, entry.remoteRef.key, err), { cause: error });
+        });
     }
     return out;
   }
@@ -490,6 +528,46 @@ class EsoController {
     es.metadata = patched.metadata;
   }
 
+  /**
+   * ESO's SecretStore controller: a store of its class whose client can be built gets Ready
+   * True Valid "store validated" and a Normal Valid event (the stand-in validates each store
+   * `storeValidationDelayMs` after it first sees it; until then the flood gate holds).
+   */
+  async reconcileStore(key: string): Promise<number | undefined> {
+    const [kind, rest] = key.split(':') as [keyof typeof STORES, string];
+    const { namespace, name } = splitKey(rest);
+    const gvr = STORES[kind];
+    let store: StoreObject;
+    try {
+      store = (
+        namespace
+          ? await this.kube.custom.getNamespacedCustomObject({ ...gvr, namespace, name })
+          : await this.kube.custom.getClusterCustomObject({ ...gvr, name })
+      ) as StoreObject;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    if ((store.spec.controller ?? '') !== (this.opts.controllerClass ?? STANDIN_CONTROLLER_CLASS))
+      return undefined;
+    if (store.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
+    const { reason, message, capabilities } = ESO_BEHAVIOUR.storeValid;
+    const body = {
+      status: {
+        capabilities,
+        conditions: [
+          { type: 'Ready', status: 'True', reason, message, lastTransitionTime: metaTime(new Date()) },
+        ],
+      },
+    };
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    if (namespace)
+      await this.kube.custom.patchNamespacedCustomObjectStatus({ ...gvr, namespace, name, body }, options);
+    else await this.kube.custom.patchClusterCustomObjectStatus({ ...gvr, name, body }, options);
+    await recordEvent(this.kube, store, 'Normal', reason, message, COMPONENT);
+    return undefined;
+  }
+
   async reconcileCes(name: string): Promise<number | undefined> {
     let ces: StandinObject;
     try {
@@ -509,11 +587,24 @@ class EsoController {
     };
     const esName = spec.externalSecretName || name;
     const namespaces = await this.cesNamespaces(spec);
+    // Only CESs selecting a namespace of this stand-in's scope are its own.
     if (namespaces.length === 0) return undefined;
+    const finalizers = ces.metadata.finalizers ?? [];
+    if (ces.metadata.deletionTimestamp) {
+      await this.cleanUpCes(ces, esName);
+      return undefined;
+    }
+    if (!finalizers.includes(ESO_BEHAVIOUR.cesFinalizer)) {
+      // ESO 2.x returns after adding it; the update brings the next reconcile.
+      await this.setFinalizers(CES, ces, [...finalizers, ESO_BEHAVIOUR.cesFinalizer]);
+      return undefined;
+    }
     for (const namespace of namespaces) {
+      await this.namespaceFinalizer(namespace, name, true);
       const annotations = { ...(spec.externalSecretMetadata?.annotations ?? {}) };
       const force = ces.metadata.annotations?.[ANNOTATION_FORCE_SYNC];
       if (force !== undefined) annotations[ANNOTATION_FORCE_SYNC] = force;
+      else delete annotations[ANNOTATION_FORCE_SYNC];
       const body: Record<string, unknown> = {
         apiVersion: `${ES.group}/${ES.version}`,
         kind: ES.kind,
@@ -549,13 +640,58 @@ class EsoController {
           status: {
             externalSecretName: esName,
             provisionedNamespaces: namespaces,
-            conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: metaTime(new Date()) }],
+            // ESO's CES condition carries no lastTransitionTime.
+            conditions: [{ type: 'Ready', status: 'True' }],
           },
         },
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     return parseGoDuration(spec.refreshTime ?? '1m') ?? 60_000;
+  }
+
+  /** Deletion: each provisioned namespace loses the CES's finalizer and its ExternalSecret, then the CES its own. */
+  private async cleanUpCes(ces: StandinObject, esName: string): Promise<void> {
+    const provisioned = (ces.status?.provisionedNamespaces as string[] | undefined) ?? [];
+    for (const namespace of provisioned) {
+      await this.namespaceFinalizer(namespace, ces.metadata.name, false);
+      const child = await this.getEs(namespace, esName);
+      if (child?.metadata.ownerReferences?.some((o) => o.kind === CES.kind && o.name === ces.metadata.name)) {
+        await this.kube.custom
+          .deleteNamespacedCustomObject({ ...ES, namespace, name: esName })
+          .catch((error) => {
+            if (!isNotFound(error)) throw error;
+          });
+      }
+    }
+    const rest = (ces.metadata.finalizers ?? []).filter((f) => f !== ESO_BEHAVIOUR.cesFinalizer);
+    await this.setFinalizers(CES, ces, rest);
+  }
+
+  /** `externalsecrets.external-secrets.io/ces-<name>` on a Namespace the CES provisions into. */
+  private async namespaceFinalizer(namespace: string, ces: string, present: boolean): Promise<void> {
+    const finalizer = ESO_BEHAVIOUR.namespaceFinalizer(ces);
+    const ns = await this.kube.core.readNamespace({ name: namespace });
+    const current = ns.metadata?.finalizers ?? [];
+    if (current.includes(finalizer) === present) return;
+    const finalizers = present ? [...current, finalizer] : current.filter((f) => f !== finalizer);
+    await this.kube.core.patchNamespace(
+      { name: namespace, body: { metadata: { finalizers, resourceVersion: ns.metadata?.resourceVersion } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  }
+
+  private async setFinalizers(
+    gvr: typeof CES | typeof ES,
+    obj: StandinObject,
+    finalizers: string[],
+  ): Promise<void> {
+    const body = { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } };
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const { namespace, name } = obj.metadata;
+    if (namespace)
+      await this.kube.custom.patchNamespacedCustomObject({ ...gvr, namespace, name, body }, options);
+    else await this.kube.custom.patchClusterCustomObject({ ...gvr, name, body }, options);
   }
 
   private async cesNamespaces(spec: {
@@ -608,6 +744,36 @@ function selectorMatches(s: LabelSelector, labels: Record<string, string>): bool
 /** Starts the ESO stand-in; resolves once its informers have listed. */
 export async function startEsoStandin(opts: EsoStandinOptions): Promise<EsoStandin> {
   const controller = new EsoController(standinKube(opts.kubeconfig), opts);
+  // Stores first: ExternalSecrets that exist at start find theirs validated.
+  const validateAfter = opts.storeValidationDelayMs ?? 0;
+  let listed: string[] | undefined = [];
+  const storeHandlers = (kind: keyof typeof STORES) => ({
+    upsert: (store: StandinObject) => {
+      const key = `${kind}:${objectKey(store)}`;
+      if (listed && validateAfter === 0) listed.push(key);
+      else controller.storeQueue.enqueue(key, validateAfter);
+    },
+    remove: (store: StandinObject) => controller.storeQueue.forget(`${kind}:${objectKey(store)}`),
+  });
+  const stopStores = await startInformers<StandinObject>(
+    controller.kube,
+    STORES.SecretStore,
+    opts.namespaces,
+    storeHandlers('SecretStore'),
+  );
+  const stopClusterStores = await startInformers<StandinObject>(
+    controller.kube,
+    STORES.ClusterSecretStore,
+    undefined,
+    storeHandlers('ClusterSecretStore'),
+    true,
+  );
+  await Promise.all(
+    (listed ?? []).map((key) =>
+      controller.reconcileStore(key).catch(() => controller.storeQueue.enqueue(key)),
+    ),
+  );
+  listed = undefined;
   const stopEs = await startInformers<Es>(controller.kube, ES, opts.namespaces, {
     upsert: (es) => controller.esQueue.enqueue(objectKey(es)),
     remove: (es) => controller.esQueue.forget(objectKey(es)),
@@ -625,8 +791,12 @@ export async function startEsoStandin(opts: EsoStandinOptions): Promise<EsoStand
   return {
     stats: controller.stats,
     async stop() {
-      await Promise.all([stopEs(), stopCes()]);
-      await Promise.all([controller.esQueue.stop(), controller.cesQueue.stop()]);
+      await Promise.all([stopEs(), stopCes(), stopStores(), stopClusterStores()]);
+      await Promise.all([
+        controller.esQueue.stop(),
+        controller.cesQueue.stop(),
+        controller.storeQueue.stop(),
+      ]);
     },
   };
 }

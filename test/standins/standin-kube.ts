@@ -29,6 +29,8 @@ export interface StandinObject extends KubernetesObject {
     uid?: string;
     generation?: number;
     resourceVersion?: string;
+    finalizers?: string[];
+    deletionTimestamp?: Date;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: Array<{

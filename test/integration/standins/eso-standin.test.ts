@@ -7,6 +7,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
+import { STANDIN_CONTROLLER_CLASS } from '../../env/eso.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
 import { ESO_BEHAVIOUR, type EsoStandin, startEsoStandin } from '../../standins/eso-standin.js';
 import { create, eventually, manifest, namespace, setKeyVaultSecret } from '../operators/support.js';
@@ -36,10 +37,7 @@ interface Es {
 beforeAll(async () => {
   admin = kubeClient(cluster, 'admin');
   ns = await namespace(admin, 'eso-standin');
-  const store = manifest('secretstore-azurekv.yaml', 'azure-store', ns);
-  (store.spec as { provider: { azurekv: { vaultUrl: string } } }).provider.azurekv.vaultUrl =
-    env.lowkey.vaultUrl;
-  await create(admin, store);
+  await azureStore('azure-store', ns);
   standin = await startEsoStandin({
     kubeconfig: cluster.adminKubeconfig,
     keyVault: { caPem: env.lowkey.caPem },
@@ -51,8 +49,8 @@ afterAll(async () => {
   await standin?.stop();
 });
 
-async function externalSecret(name: string, key: string): Promise<void> {
-  const es = manifest('externalsecret-data.yaml', name, ns);
+async function externalSecret(name: string, key: string, inNamespace = ns): Promise<void> {
+  const es = manifest('externalsecret-data.yaml', name, inNamespace);
   es.metadata = { ...es.metadata, labels: { team: 'web' }, annotations: { owner: 'alice' } };
   const spec = es.spec as { data: Array<{ remoteRef: { key: string } }>; target: { name: string } };
   spec.data[0]!.remoteRef.key = key;
@@ -60,14 +58,25 @@ async function externalSecret(name: string, key: string): Promise<void> {
   await create(admin, es);
 }
 
-const read = async (name: string) =>
-  (await admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name })) as Es;
+const read = async (name: string, inNamespace = ns) =>
+  (await admin.custom.getNamespacedCustomObject({ ...ES, namespace: inNamespace, name })) as Es;
 const readyOf = (es: Es) => es.status?.conditions?.find((c) => c.type === 'Ready');
 
-async function events(name: string): Promise<CoreV1Event[]> {
+async function events(name: string, inNamespace = ns): Promise<CoreV1Event[]> {
   return (
-    await admin.core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.name=${name}` })
+    await admin.core.listNamespacedEvent({
+      namespace: inNamespace,
+      fieldSelector: `involvedObject.name=${name}`,
+    })
   ).items;
+}
+
+/** A Key Vault SecretStore of the stand-in's class. */
+async function azureStore(name: string, inNamespace: string): Promise<void> {
+  const store = manifest('secretstore-azurekv.yaml', name, inNamespace);
+  (store.spec as { provider: { azurekv: { vaultUrl: string } } }).provider.azurekv.vaultUrl =
+    env.lowkey.vaultUrl;
+  await create(admin, store);
 }
 
 async function force(name: string, value: string): Promise<Es> {
@@ -179,5 +188,162 @@ describe('ESO stand-in (ESO_BEHAVIOUR)', () => {
     const after = await read(name);
     expect(after.metadata.resourceVersion).toBe(forced.metadata.resourceVersion);
     expect(readyOf(after)?.lastTransitionTime).toBe(readyOf(failing)?.lastTransitionTime);
+  });
+
+  it('validates its stores (Ready True Valid "store validated"); until then an ExternalSecret fails "SecretStore \\"<name>\\" is not ready" and retries', async () => {
+    const waiting = await namespace(admin, 'eso-store');
+    const late = await startEsoStandin({
+      kubeconfig: cluster.adminKubeconfig,
+      keyVault: { caPem: env.lowkey.caPem },
+      namespaces: [waiting],
+      storeValidationDelayMs: 1_500,
+    });
+    try {
+      const secret = uniqueName('kv');
+      await setKeyVaultSecret(env, secret, 'v1');
+      await azureStore('azure-store', waiting);
+      const name = uniqueName('es');
+      await externalSecret(name, secret, waiting);
+
+      const failing = await eventually(
+        () => read(name, waiting),
+        (e) => readyOf(e)?.status === 'False',
+        'the flood gate',
+      );
+      expect(readyOf(failing)).toMatchObject({
+        reason: 'SecretSyncedError',
+        message: 'could not get secret data from provider',
+      });
+      const warning = (await events(name, waiting)).find((e) => e.reason === 'UpdateFailed');
+      expect([warning?.type, warning?.message]).toEqual([
+        'Warning',
+        `error processing spec.data[0] (key: ${secret}), err: SecretStore "azure-store" is not ready`,
+      ]);
+
+      const synced = await eventually(
+        () => read(name, waiting),
+        (e) => readyOf(e)?.status === 'True',
+        'the sync once the store is validated',
+      );
+      expect(readyOf(synced)?.reason).toBe('SecretSynced');
+      const store = (await admin.custom.getNamespacedCustomObject({
+        ...ES,
+        plural: 'secretstores',
+        namespace: waiting,
+        name: 'azure-store',
+      })) as { status?: { capabilities?: string; conditions?: Array<Record<string, string>> } };
+      expect(store.status?.capabilities).toBe('ReadWrite');
+      expect(store.status?.conditions).toEqual([
+        expect.objectContaining({
+          type: 'Ready',
+          status: 'True',
+          reason: 'Valid',
+          message: 'store validated',
+        }),
+      ]);
+      expect((await events('azure-store', waiting)).map((e) => [e.type, e.reason, e.message])).toContainEqual(
+        ['Normal', 'Valid', 'store validated'],
+      );
+    } finally {
+      await late.stop();
+    }
+  });
+});
+
+describe('ESO stand-in ClusterExternalSecrets (ESO 2.x, in the cluster that leaves CES to the stand-in)', () => {
+  const CES = { group: 'external-secrets.io', version: 'v1', plural: 'clusterexternalsecrets' };
+  let beta: ClusterClient;
+  let cesStandin: EsoStandin;
+  let namespaces: string[];
+  const label = uniqueName('ces-standin');
+
+  beforeAll(async () => {
+    const cluster = env.clusters.find((c) => c.name === env.eso?.standinCesCluster);
+    if (!cluster) throw new Error('no test cluster leaves ClusterExternalSecrets to the stand-in');
+    beta = kubeClient(cluster, 'admin');
+    namespaces = [
+      await namespace(beta, 'ces-fin-a', { [label]: 'true' }),
+      await namespace(beta, 'ces-fin-b', { [label]: 'true' }),
+    ];
+    cesStandin = await startEsoStandin({
+      kubeconfig: cluster.adminKubeconfig,
+      keyVault: { caPem: env.lowkey.caPem },
+      namespaces,
+    });
+  });
+  afterAll(async () => {
+    await cesStandin?.stop();
+  });
+
+  async function ces(name: string) {
+    return (await beta.custom.getClusterCustomObject({ ...CES, name })) as {
+      metadata: { finalizers?: string[] };
+      status?: { provisionedNamespaces?: string[]; conditions?: Array<Record<string, string>> };
+    };
+  }
+  const namespaceFinalizers = async (ns: string) =>
+    (await beta.core.readNamespace({ name: ns })).metadata?.finalizers ?? [];
+
+  it('finalizers on the CES and on each provisioned Namespace, a Ready condition without lastTransitionTime; deletion removes them and the ExternalSecrets', async () => {
+    const store = uniqueName('css');
+    const name = uniqueName('ces');
+    const secret = uniqueName('kv');
+    await setKeyVaultSecret(env, secret, 'v1');
+    await create(beta, {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ClusterSecretStore',
+      metadata: { name: store },
+      spec: {
+        controller: STANDIN_CONTROLLER_CLASS,
+        provider: { azurekv: { vaultUrl: env.lowkey.vaultUrl } },
+      },
+    });
+    await create(beta, {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ClusterExternalSecret',
+      metadata: { name },
+      spec: {
+        namespaceSelectors: [{ matchLabels: { [label]: 'true' } }],
+        externalSecretSpec: {
+          secretStoreRef: { kind: 'ClusterSecretStore', name: store },
+          target: { name },
+          data: [{ secretKey: 'value', remoteRef: { key: secret } }],
+        },
+      },
+    });
+
+    const provisioned = await eventually(
+      () => ces(name),
+      (c) => (c.status?.provisionedNamespaces ?? []).length === 2,
+      'the CES provisions both namespaces',
+    );
+    expect(provisioned.metadata.finalizers).toEqual([ESO_BEHAVIOUR.cesFinalizer]);
+    expect(provisioned.status?.conditions).toEqual([{ type: 'Ready', status: 'True' }]);
+    for (const ns of namespaces)
+      expect(await namespaceFinalizers(ns)).toContain(`externalsecrets.external-secrets.io/ces-${name}`);
+
+    await beta.custom.deleteClusterCustomObject({ ...CES, name });
+
+    await eventually(
+      () =>
+        ces(name).then(
+          () => 'present',
+          (e: { code?: number }) => (e.code === 404 ? 'gone' : 'error'),
+        ),
+      (state) => state === 'gone',
+      'the CES is deleted once its finalizer is removed',
+    );
+    for (const ns of namespaces) {
+      expect(await namespaceFinalizers(ns)).not.toContain(`externalsecrets.external-secrets.io/ces-${name}`);
+      await eventually(
+        () =>
+          read(name, ns).then(
+            () => 'present',
+            (e: { code?: number }) => (e.code === 404 ? 'gone' : 'error'),
+          ),
+        (state) => state === 'gone',
+        `the ExternalSecret in ${ns} is deleted`,
+      );
+    }
   });
 });
