@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
-import { jsonResponse, respond } from '../lib/events/http-response.js';
+import { jsonResponse, respond } from '../lib/intake/http-response.js';
 
 /**
  * GET /api/health: reachability of every backend, cluster and the state store; 503 when

@@ -1,6 +1,6 @@
 import type { EventGridEvent, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
-import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/events/keyvault-intake.js';
+import { handleKeyVaultEvent, type KeyVaultEventResult } from '../lib/intake/keyvault.js';
 
 /**
  * Key Vault events through Event Grid, one invocation per event, Event Grid schema or

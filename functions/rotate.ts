@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
-import { respond } from '../lib/events/http-response.js';
-import { handleManual } from '../lib/events/manual-intake.js';
+import { respond } from '../lib/intake/http-response.js';
+import { handleManual } from '../lib/intake/manual.js';
 
 /** POST /api/rotate `{ "keyVault": "kv", "name": "db" }` or `{ "vault": "bao", "mount": "secret", "path": "app/db" }`. */
 export const rotateHandler =

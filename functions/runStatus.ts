@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
-import { respond } from '../lib/events/http-response.js';
+import { respond } from '../lib/intake/http-response.js';
 import { handleRunStatus } from '../lib/intake/run-status.js';
 
 /** GET /api/runs/{eventId}: the state of an event's delivery (claimed by whom, since when, what finished). */

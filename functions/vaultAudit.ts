@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { AppSource } from '../lib/app-types.js';
 import { explainError } from '../lib/errors.js';
-import { respond } from '../lib/events/http-response.js';
-import { handleVaultAudit } from '../lib/events/vault-audit-intake.js';
+import { respond } from '../lib/intake/http-response.js';
+import { handleVaultAudit } from '../lib/intake/vault-audit.js';
 
 /**
  * POST /api/vault-audit: Vault / OpenBao audit entries (one, a JSON array or NDJSON).

@@ -3,7 +3,6 @@ import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
 import { changeKey } from '../change-event.js';
 import { causeOf, describeError, httpStatusOf, ValidationError } from '../errors.js';
-import { checkDeclaredLength, readBodyLimited } from '../events/body-limit.js';
 import {
   CLOUDEVENTS_BATCH_MEDIA_TYPE,
   CLOUDEVENTS_MEDIA_TYPE,
@@ -11,14 +10,15 @@ import {
   safeAbuseProtectionResponse,
   safeParseCloudEvents,
 } from '../events/cloudevents.js';
-import { onePerChange, sharedOutcome } from '../events/dispatch.js';
 import { safeParseEventGridEvents, safeSubscriptionValidationResponse } from '../events/eventgrid.js';
-import { errorResponse, type JsonResponse, jsonResponse, respond } from '../events/http-response.js';
 import { parseJson } from '../events/json.js';
 import { safeDecodeKeyVaultDelivery } from '../events/keyvault-event.js';
-import type { KeyVaultEventResult } from '../events/keyvault-intake.js';
-import { requireMediaType } from '../events/media-type.js';
 import { unwrap } from '../events/result.js';
+import { checkDeclaredLength, readBodyLimited } from '../intake/body-limit.js';
+import { onePerChange, sharedOutcome } from '../intake/dispatch.js';
+import { errorResponse, type JsonResponse, jsonResponse, respond } from '../intake/http-response.js';
+import type { KeyVaultEventResult } from '../intake/keyvault.js';
+import { requireMediaType } from '../intake/media-type.js';
 import type { Logger } from '../telemetry.js';
 import { writeJson, writeResponse } from './http-bridge.js';
 import { invocationContext } from './invocation.js';

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
-import { mediaTypeOf } from '../events/media-type.js';
+import { mediaTypeOf } from '../intake/media-type.js';
 
 /**
  * What the local host checks before any handler runs, like the Functions host's key check

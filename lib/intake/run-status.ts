@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { App } from '../app-types.js';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { type JsonResponse, jsonResponse } from '../events/http-response.js';
 import { zodIssues } from '../events/result.js';
 import type { RunStatus } from '../run-status.js';
+import { type JsonResponse, jsonResponse } from './http-response.js';
 
 /**
  * An event id as senders write them (Event Grid and CloudEvents ids, audit request ids,

@@ -7,8 +7,8 @@ import { createApp } from '../../lib/app.js';
 import { runCli } from '../../lib/cli.js';
 import { type ConfigInput, parseConfig } from '../../lib/config.js';
 import { describeError } from '../../lib/errors.js';
-import { authenticateWebhook } from '../../lib/events/webhook-auth.js';
 import { startHost } from '../../lib/host/server.js';
+import { authenticateWebhook } from '../../lib/intake/webhook-auth.js';
 import { createLogger, createTelemetry } from '../../lib/telemetry.js';
 import { testEnv } from '../env/index.js';
 

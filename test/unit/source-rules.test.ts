@@ -29,4 +29,15 @@ describe('lib/ sources', () => {
       .map(({ file, count }) => `${file}: ${count} lines`);
     expect(long).toEqual([]);
   });
+
+  it('keep lib/events/ pure parsers: no HTTP, no auth, no I/O (that is lib/intake/)', () => {
+    const impure =
+      /from '(node:(http|https|net|fs|fs\/promises|stream)|\.\.\/(intake|host|state|kube|app[^']*|run[^']*)\/?[^']*)'|\bfetch\(|\bprocess\./;
+    const found = files
+      .filter(({ file }) => file.startsWith(`events${path.sep}`))
+      .flatMap(({ file, lines }) =>
+        lines.flatMap((line, i) => (impure.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])),
+      );
+    expect(found).toEqual([]);
+  });
 });

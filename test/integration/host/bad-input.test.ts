@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signWebhookBody } from '../../../lib/events/webhook-auth.js';
+import { signWebhookBody } from '../../../lib/intake/webhook-auth.js';
 import { fixtureText } from '../../unit/events/support.js';
 import {
   apiUrl,

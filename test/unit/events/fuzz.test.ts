@@ -17,7 +17,7 @@ import {
 import { safeDecodeKeyVaultDelivery, safeDecodeKeyVaultEvent } from '../../../lib/events/keyvault-event.js';
 import { parseManualRequest } from '../../../lib/events/manual-request.js';
 import { parseVaultAuditBody, safeDecodeVaultAudit } from '../../../lib/events/vault-audit.js';
-import { authenticateWebhook } from '../../../lib/events/webhook-auth.js';
+import { authenticateWebhook } from '../../../lib/intake/webhook-auth.js';
 import { Redacted } from '../../../lib/redacted.js';
 import { fixtureText, testConfig } from './support.js';
 

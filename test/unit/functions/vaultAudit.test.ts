@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { vaultAuditHandler } from '../../../functions/vaultAudit.js';
 import { TransientError } from '../../../lib/errors.js';
-import { signWebhookBody } from '../../../lib/events/webhook-auth.js';
+import { signWebhookBody } from '../../../lib/intake/webhook-auth.js';
 import { fixtureText, testConfig } from '../events/support.js';
 import { appSlot, recordingApp } from './recording-app.js';
 import { loggedContext, post } from './support.js';

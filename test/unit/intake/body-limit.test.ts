@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadTooLargeError } from '../../../lib/errors.js';
-import { checkDeclaredLength, readBodyLimited } from '../../../lib/events/body-limit.js';
+import { checkDeclaredLength, readBodyLimited } from '../../../lib/intake/body-limit.js';
 
 async function* chunks(count: number, size: number) {
   for (let i = 0; i < count; i++) yield new Uint8Array(size);

@@ -1,9 +1,9 @@
 import type { App } from '../app-types.js';
 import { describeError, explainError, RotorError, type ValidationError } from '../errors.js';
+import { isRecord } from '../events/json.js';
+import { safeDecodeKeyVaultDelivery } from '../events/keyvault-event.js';
 import type { Outcome } from '../outcome.js';
 import { dispatch } from './dispatch.js';
-import { isRecord } from './json.js';
-import { safeDecodeKeyVaultDelivery } from './keyvault-event.js';
 
 /** What happened to one Event Grid trigger invocation (retryable faults are thrown instead). */
 export type KeyVaultEventResult =

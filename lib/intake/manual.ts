@@ -1,8 +1,8 @@
 import type { App } from '../app-types.js';
+import { parseManualRequest } from '../events/manual-request.js';
 import type { Outcome } from '../outcome.js';
 import { type HttpRequestLike, readRequest } from './http-request.js';
 import { type JsonResponse, jsonResponse } from './http-response.js';
-import { parseManualRequest } from './manual-request.js';
 import { requireMediaType } from './media-type.js';
 
 /** POST /api/rotate and /api/refresh: the secret named in the JSON body, Outcome back. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError } from '../../../lib/errors.js';
-import { authenticateWebhook, signWebhookBody } from '../../../lib/events/webhook-auth.js';
+import { authenticateWebhook, signWebhookBody } from '../../../lib/intake/webhook-auth.js';
 import { Redacted } from '../../../lib/redacted.js';
 
 const TOKEN = 'bearer-token-for-tests-0123456789';

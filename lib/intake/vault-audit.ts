@@ -1,10 +1,10 @@
 import type { App } from '../app-types.js';
+import { unwrap } from '../events/result.js';
+import { safeDecodeVaultAudit } from '../events/vault-audit.js';
 import { dispatch } from './dispatch.js';
 import { type HttpRequestLike, headerOf, readRequest } from './http-request.js';
 import { type JsonResponse, jsonResponse } from './http-response.js';
 import { requireMediaType } from './media-type.js';
-import { unwrap } from './result.js';
-import { safeDecodeVaultAudit } from './vault-audit.js';
 import { authenticateWebhook } from './webhook-auth.js';
 
 /** What the audit device and common shippers send; OpenBao's http device sends no Content-Type at all. */

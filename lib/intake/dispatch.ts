@@ -1,8 +1,8 @@
 import type { App } from '../app-types.js';
 import { type ChangeEvent, changeKey, type EventSource, type IgnoredEvent } from '../change-event.js';
+import type { Decoded } from '../events/decoded.js';
 import { createLimiter } from '../limiter.js';
 import type { Outcome } from '../outcome.js';
-import type { Decoded } from './decoded.js';
 
 export interface DispatchResult {
   outcomes: Outcome[];
