@@ -22,8 +22,10 @@
  *    on a Vault error; a status update conflict records Warning StatusUpdateError "... the
  *    object has been modified ..." and does NOT requeue (the conflicting write triggers
  *    the next reconcile); client-go's spam limit of ~25 events per object (standin-kube).
- * Not reproduced: the operator's own Vault login (it uses the token it is given), the
- * HMAC key Secret, rolloutRestartTargets, transformations, instantUpdates, dynamic/PKI.
+ *  - keeps its HMAC key in the immutable Secret vso-cc-storage-hmac-key (16 bytes, field
+ *    `key`, VSO's labels) in its namespace, created at start when missing, reused after.
+ * Not reproduced: the operator's own Vault login (it uses the token it is given),
+ * rolloutRestartTargets, transformations, instantUpdates, dynamic/PKI.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { parseGoDuration } from '../../lib/kube/duration.js';
@@ -96,7 +98,54 @@ export const VSO_BEHAVIOUR = {
     'app.kubernetes.io/name': 'vault-secrets-operator',
   },
   ownerLabel: 'secrets.hashicorp.com/vso-ownerRefUID',
+  /**
+   * The client-cache storage HMAC key: an immutable Secret in the operator's namespace,
+   * created at start when missing and reused after a restart; status.secretMAC is
+   * HMAC-SHA256 with it.
+   */
+  hmacKeySecret: {
+    name: 'vso-cc-storage-hmac-key',
+    field: 'key',
+    keyLength: 16,
+    labels: {
+      'app.kubernetes.io/name': 'vault-secrets-operator',
+      'app.kubernetes.io/managed-by': 'hashicorp-vso',
+      'app.kubernetes.io/component': 'client-cache-storage-verification',
+    },
+  },
 };
+
+/** Reads the HMAC key Secret, or creates it (and the operator's namespace, as its install would). */
+async function hmacKeyOf(kube: StandinKube, namespace: string): Promise<Buffer> {
+  const { name, field, keyLength, labels } = VSO_BEHAVIOUR.hmacKeySecret;
+  for (;;) {
+    try {
+      const secret = await kube.core.readNamespacedSecret({ namespace, name });
+      const key = Buffer.from(secret.data?.[field] ?? '', 'base64');
+      if (key.length !== keyLength) throw new Error(`invalid key length ${key.length}`);
+      return key;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    await kube.core.readNamespace({ name: namespace }).catch(async (error: unknown) => {
+      if (!isNotFound(error)) throw error;
+      await kube.core.createNamespace({ body: { metadata: { name: namespace } } }).catch((e: unknown) => {
+        if (!isConflict(e)) throw e;
+      });
+    });
+    const key = randomBytes(keyLength);
+    try {
+      await kube.core.createNamespacedSecret({
+        namespace,
+        body: { metadata: { name, labels }, immutable: true, data: { [field]: key.toString('base64') } },
+      });
+      return key;
+    } catch (error) {
+      // Another instance created it meanwhile: read theirs.
+      if (!isConflict(error)) throw error;
+    }
+  }
+}
 
 const COMPONENT = VSO_BEHAVIOUR.component;
 const OWNER_LABEL = VSO_BEHAVIOUR.ownerLabel;
@@ -194,8 +243,8 @@ class VsoController {
   );
   /** Last generation/labels/annotations seen, for VSO's event filter. */
   readonly seen = new Map<string, string>();
-  private readonly hmacKey = randomBytes(32);
-  private readonly operatorNs: string;
+  hmacKey: Buffer = Buffer.alloc(0);
+  readonly operatorNs: string;
 
   constructor(
     readonly kube: StandinKube,
@@ -494,6 +543,7 @@ class VsoController {
 /** Starts the VSO stand-in; resolves once its informers have listed. */
 export async function startVsoStandin(opts: VsoStandinOptions): Promise<VsoStandin> {
   const controller = new VsoController(standinKube(opts.kubeconfig), opts);
+  controller.hmacKey = await hmacKeyOf(controller.kube, controller.operatorNs);
   const stop = await startInformers<Vss>(controller.kube, VSS, opts.namespaces, {
     upsert: (vss) => controller.onUpsert(vss),
     remove: (vss) => controller.onRemove(vss),

@@ -2,6 +2,7 @@
  * The VSO stand-in reproduces what the real VSO v1.4.1 was observed to do (REFERENCE.md
  * 2a): one test per behaviour, so a divergence from VSO_BEHAVIOUR shows here.
  */
+import { createHmac } from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
@@ -159,6 +160,48 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
       { apiVersion: 'secrets.hashicorp.com/v1beta1', kind: 'VaultStaticSecret', name, uid: v.metadata.uid },
     ]);
     expect(Object.keys(secret.data ?? {}).sort()).toEqual(['_raw', 'password']);
+  });
+
+  it('keeps its HMAC key in the immutable Secret vso-cc-storage-hmac-key in its namespace, MACs the data with it and reuses it after a restart', async () => {
+    const name = uniqueName('vss');
+    const path = `apps/${uniqueName('p')}`;
+    await writeVault(env, path, { password: 'one' });
+    await staticSecret(name, path);
+    const v = (await synced(name)) as Vss & { status: { secretMAC?: string } };
+
+    const keySecret = await admin.core.readNamespacedSecret({
+      namespace: ns,
+      name: 'vso-cc-storage-hmac-key',
+    });
+    expect(keySecret.metadata?.labels).toEqual({
+      'app.kubernetes.io/name': 'vault-secrets-operator',
+      'app.kubernetes.io/managed-by': 'hashicorp-vso',
+      'app.kubernetes.io/component': 'client-cache-storage-verification',
+    });
+    expect(keySecret.immutable).toBe(true);
+    const key = Buffer.from(keySecret.data?.key ?? '', 'base64');
+    expect(key).toHaveLength(16);
+    // Go's json.Marshal of map[string][]byte: sorted keys, base64 values, as the Secret stores them.
+    const data = (await admin.core.readNamespacedSecret({ namespace: ns, name })).data ?? {};
+    const message = JSON.stringify(
+      Object.fromEntries(
+        Object.keys(data)
+          .sort()
+          .map((k) => [k, data[k]]),
+      ),
+    );
+    expect(v.status.secretMAC).toBe(createHmac('sha256', key).update(message).digest('base64'));
+
+    const restarted = await startVsoStandin({
+      kubeconfig: cluster.adminKubeconfig,
+      vault: { token: env.openbao.rootToken },
+      operatorNamespace: ns,
+      namespaces: [],
+    });
+    await restarted.stop();
+    const after = await admin.core.readNamespacedSecret({ namespace: ns, name: 'vso-cc-storage-hmac-key' });
+    expect(after.metadata?.uid).toBe(keySecret.metadata?.uid);
+    expect(after.data?.key).toBe(keySecret.data?.key);
   });
 
   it('a Normal SecretSynced event only when it writes the Secret; none for an unchanged sync', async () => {
