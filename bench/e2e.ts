@@ -28,6 +28,7 @@ import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
 import { ChangeWatch, forceAnnotation, podTemplate, secretData } from './observer.js';
 import { summarise } from './stats.js';
+import { RequestTrace } from './trace.js';
 
 const EVENTS = Number(process.env.ROTOR_BENCH_EVENTS ?? '100');
 const BURST = Number(process.env.ROTOR_BENCH_BURST ?? '1000');
@@ -39,6 +40,9 @@ const EVENT_GRID_RETRY_MS = [10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000
 const RETRY_SCALE = Number(process.env.ROTOR_BENCH_RETRY_SCALE ?? '0.01');
 const random = () => randomBytes(12).toString('base64url');
 const log = (m: string) => console.log(`[e2e] ${m}`);
+/** ROTOR_BENCH_TRACE=n: print every HTTP request of the process for the last n latency events. */
+const TRACE = Number(process.env.ROTOR_BENCH_TRACE ?? '0');
+const trace = TRACE > 0 ? new RequestTrace() : undefined;
 
 async function main(): Promise<void> {
   const env = await startEnvironment({ clusters: 1, log: (m) => log(m) });
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
     };
     await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
     const latency = await runLatency(sandbox, app);
-    const burst = await runBurst(sandbox);
+    const burst = BURST > 0 ? await runBurst(sandbox) : undefined;
     const rss = process.resourceUsage().maxRSS * 1024;
     const result = {
       benchmark: 'e2e',
@@ -127,6 +131,8 @@ async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app
         synced: watches.synced.next(),
         patched: watches.patched.next(),
       };
+      const traced = trace !== undefined && i >= EVENTS - TRACE;
+      if (traced) trace.start();
       const t0 = performance.now();
       await postEventGrid(sandbox, [event]);
       const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
@@ -136,6 +142,11 @@ async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app
         throw new Error(`event ${i}: ${outcome.status}`);
       const [force, synced, patched] = await Promise.all([seen.force, seen.synced, seen.patched]);
       const eventToPatch = patched - t0;
+      if (traced) {
+        await new Promise((r) => setTimeout(r, 50));
+        const marks = `force seen ${(force - t0).toFixed(1)}, Secret changed ${(synced - t0).toFixed(1)}, template changed ${(patched - t0).toFixed(1)} ms`;
+        log(`trace of event ${i} (${marks}); rotor timeline ${JSON.stringify(outcome.timeline)}\n${RequestTrace.format(trace.stop(), t0)}`);
+      }
       const operatorSync = synced - force;
       samples.push({
         eventToPatch,

@@ -510,7 +510,9 @@ class EsoController {
     if (existing) await this.kube.core.replaceNamespacedSecret({ namespace, name: secretName, body });
     else await this.kube.core.createNamespacedSecret({ namespace, body });
     const event = existing ? updated : created;
-    await recordEvent(this.kube, es, 'Normal', event.reason, event.message, COMPONENT);
+    // client-go's recorder sends events from its own goroutine: the status write that
+    // follows does not wait for it.
+    void recordEvent(this.kube, es, 'Normal', event.reason, event.message, COMPONENT);
   }
 
   /** ESO adds its cleanup finalizer before the first sync. */
