@@ -79,12 +79,13 @@ export class ClusterPorts
     this.readyEngines.get(cluster)?.expect(derived.flatMap((d) => affectedBy(d)));
 
   readonly refresh: PipelinePorts<DerivedObject>['refresh'] = async (cluster, derived, options) => {
-    const client = await this.deps.clusters.get(cluster);
+    const [client, engine] = await Promise.all([this.deps.clusters.get(cluster), this.engineFor(cluster)]);
     options.onForced();
     const refreshed = await refreshDerived(client, derived, {
       timeoutMs: this.deps.config.refresh.timeoutMs,
       dryRun: options.dryRun,
       clock: this.deps.clock,
+      reads: engine.reads,
     });
     let changed = refreshed.changed;
     if (changed.some((c) => c.kind === 'SecretProviderClass')) {

@@ -6,6 +6,7 @@ import { TransientError } from './errors.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
+import { Prefetch } from './prefetch.js';
 import type { RunnerSettings } from './run-settings.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 import { LiveClaims } from './state/held-claim.js';
@@ -36,9 +37,7 @@ export interface ProcessOptions {
   skipRotation?: boolean;
 }
 
-/** Each cluster's resolve, started before the run (see prefetch). */
-type Prefetched<D> = Map<string, Promise<D[]>>;
-type RunOptions<D> = ProcessOptions & { resolved?: Prefetched<D> };
+type RunOptions<D extends DerivedRef> = ProcessOptions & { prefetch?: Prefetch<D> };
 
 /**
  * Runs events through the pipeline with the guarantees a sender relies on:
@@ -85,18 +84,18 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
     // Resolving only reads: it runs while the claim is written, off the critical path.
-    const resolved = this.prefetch(event);
+    const prefetch = new Prefetch(this.deps.ports, event, { announce: !settings.dryRun });
     const result = await withIdempotency(
       idempotency,
       `${event.source}:${event.id}`,
-      () => this.runOrThrowTransient(event, { ...options, resolved }),
+      () => this.runOrThrowTransient(event, { ...options, prefetch }),
       {
         inProgressExpiryMs: settings.inProgressExpiryMs,
         clock,
         claims: this.claims,
         claimant: this.deps.claimant,
       },
-    );
+    ).finally(() => prefetch.release());
     if (result.status === 'duplicate') {
       telemetry.log.info('duplicate delivery: already processed', {
         eventId: event.id,
@@ -137,29 +136,16 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     this.deps.telemetry.log.info('event ignored', { eventId: event.id, source, reason: event.reason });
   }
 
-  /** Each cluster's derived objects for the event's ref, read before the event is claimed. */
-  private prefetch(event: ChangeEvent): Prefetched<D> {
-    const { ports } = this.deps;
-    const resolved: Prefetched<D> = new Map();
-    for (const cluster of ports.clusters()) {
-      const derived = ports.resolve(cluster, event.ref);
-      derived.catch(() => undefined); // a duplicate never reads it; a run reports its failure
-      resolved.set(cluster, derived);
-    }
-    return resolved;
-  }
-
   private async runOrThrowTransient(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     const outcome = await this.runShared(event, options);
-    const unreachable = outcome.clusterFailures.filter((f) => f.error.retryable);
-    if (unreachable.length === 0) return outcome;
-    // Nothing is recorded as done: the sender's retry repeats the run, and the clusters
-    // that were reached answer already-current.
+    const transient = retryableFailures(outcome);
+    if (transient.length === 0) return outcome;
+    // Nothing is recorded as done: the sender's retry repeats the run, and what was done
+    // already answers already-current (the restart hash), so only the rest is redone.
     await this.finish(outcome);
-    throw new TransientError(
-      `${unreachable.map((f) => `cluster ${f.cluster}: ${f.error.message}`).join('; ')}; deliver the event again`,
-      { details: { eventId: event.id, status: outcome.status } },
-    );
+    throw new TransientError(`${transient.join('; ')}; deliver the event again`, {
+      details: { eventId: event.id, status: outcome.status },
+    });
   }
 
   // Events naming the same secret version while a run for it is in flight share that run:
@@ -171,7 +157,10 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     if (event.version === undefined) return this.queue(() => this.run(event, options));
     const key = `${changeKey(event)}|${options.skipRotation === true}`;
     const running = this.inflight.get(key);
-    if (running) return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
+    if (running) {
+      options.prefetch?.release(); // the shared run announced the same changes
+      return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
+    }
     const started = this.queue(() => this.run(event, options)).finally(() => this.inflight.delete(key));
     this.inflight.set(key, started);
     return started;
@@ -181,10 +170,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
     this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
-    const { resolved } = options;
-    const ports: PipelinePorts<D> = resolved
-      ? { ...this.deps.ports, resolve: (c, ref) => resolved.get(c) ?? this.deps.ports.resolve(c, ref) }
-      : this.deps.ports;
+    const ports = options.prefetch?.runPorts() ?? this.deps.ports;
     let followedUp: (final: Outcome) => void = () => undefined;
     const followUp = new Promise<Outcome>((resolve) => {
       followedUp = resolve;
@@ -266,6 +252,26 @@ export function manualEvent(
     observedAt: now,
     receivedAt: now,
   };
+}
+
+/**
+ * What a redelivery may fix: an unreachable or timed-out cluster, an operator that did not
+ * finish its refresh in time (busy or restarting), a restart the API server refused for
+ * now (5xx, 429). A failure that would repeat (forbidden, the operator's own sync error)
+ * is recorded as done.
+ */
+function retryableFailures(outcome: Outcome): string[] {
+  return [
+    ...outcome.clusterFailures
+      .filter((f) => f.error.retryable)
+      .map((f) => `cluster ${f.cluster}: ${f.error.message}`),
+    ...outcome.refreshes.flatMap((r) =>
+      r.status === 'failed' && r.error.retryable ? [r.error.message] : [],
+    ),
+    ...outcome.workloads.flatMap((w) =>
+      w.status === 'failed' && w.error.retryable ? [w.error.message] : [],
+    ),
+  ];
 }
 
 function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Outcome {

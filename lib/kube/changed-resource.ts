@@ -14,4 +14,9 @@ export interface ChangedResource {
    * the restart is keyed on the new backend version instead.
    */
   backendVersion?: string;
+  /**
+   * performance.now() when the operator was seen to have finished writing the resource: a
+   * read started after it holds the change (the refresh's own read is reused by the restart).
+   */
+  syncedAt?: number;
 }

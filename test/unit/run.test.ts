@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, TransientError } from '../../lib/errors.js';
+import { ForbiddenError, SyncFailedError, TimeoutError, TransientError } from '../../lib/errors.js';
 import type { Outcome } from '../../lib/outcome.js';
 import type { PipelinePorts } from '../../lib/pipeline.js';
 import { Runner } from '../../lib/run.js';
@@ -19,7 +19,7 @@ import {
 
 function runnerOver(
   ports: PipelinePorts,
-  settings: { dryRun?: boolean; queueLimit?: number } = {},
+  settings: { dryRun?: boolean; queueLimit?: number; concurrency?: number } = {},
   idempotency: IdempotencyStore = new MemoryIdempotencyStore(),
 ) {
   const clock = new ManualClock();
@@ -37,7 +37,7 @@ function runnerOver(
     onOutcome: (o) => reported.push(o),
     settings: {
       dryRun: settings.dryRun ?? false,
-      concurrency: 4,
+      concurrency: settings.concurrency ?? 4,
       queueLimit: settings.queueLimit ?? 100,
       clusterDeadlineMs: 60_000,
       inProgressExpiryMs: 120_000,
@@ -162,6 +162,117 @@ describe('Runner.process: an unreachable cluster makes the sender deliver again'
 
     expect(first.status).toBe('failed');
     expect(again).toMatchObject({ status: 'duplicate', clusterFailures: first.clusterFailures });
+  });
+});
+
+describe('Runner.process: an operator that timed out makes the sender deliver again', () => {
+  it('throws a TransientError, records nothing as done, and the redelivery refreshes and restarts', async () => {
+    const alpha: FakeCluster = {
+      derived: [ES],
+      workloads: [restarted('alpha', 'api')],
+      refreshFails: new TimeoutError('timeout: ExternalSecret app/db did not finish its refresh within 15 s'),
+    };
+    const { ports, calls } = fakePorts({ alpha });
+    const { runner } = runnerOver(ports);
+
+    await expect(runner.process(changeEvent({ id: 'eg-timeout' }))).rejects.toThrow(
+      /ExternalSecret app\/db did not finish its refresh within 15 s.*deliver the event again/,
+    );
+    delete alpha.refreshFails;
+    const retried = await runner.process(changeEvent({ id: 'eg-timeout' }));
+
+    expect(retried.status).toBe('completed');
+    expect(calls.refresh).toHaveLength(2);
+    expect(calls.restart).toHaveLength(1);
+  });
+
+  it('records a refresh the operator refused (sync failed) as done: its own retries go on', async () => {
+    const { ports, calls } = fakePorts({
+      alpha: { derived: [ES], refreshFails: new SyncFailedError('Ready=False SecretSyncedError: denied') },
+    });
+    const { runner } = runnerOver(ports);
+
+    const first = await runner.process(changeEvent({ id: 'eg-refused' }));
+    const again = await runner.process(changeEvent({ id: 'eg-refused' }));
+
+    expect(first.status).toBe('failed');
+    expect(again.status).toBe('duplicate');
+    expect(calls.refresh).toHaveLength(1);
+  });
+});
+
+describe('Runner.process: a burst of changes to one workload becomes one patch', () => {
+  it('announces what each event will change as it arrives, before it waits for its turn in the queue', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const announced: Array<{ event: number; released: boolean }> = [];
+    ports.announce = () => {
+      const a = { event: announced.length + 1, released: false };
+      announced.push(a);
+      return {
+        release: () => {
+          a.released = true;
+        },
+      };
+    };
+    const first = deferred();
+    const restart = ports.restart;
+    ports.restart = async (...args) => {
+      await first.gate; // the first run holds the only place in the queue
+      return restart(...args);
+    };
+    const { runner } = runnerOver(ports, { concurrency: 1 });
+
+    const runs = ['eg-b1', 'eg-b2', 'eg-b3'].map((id, i) =>
+      runner.process(
+        changeEvent({
+          id,
+          ref: { backend: 'azure-keyvault', vault: 'sample-kv', name: `s-${i}` },
+          version: 'v1',
+        }),
+      ),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(announced).toEqual([
+      { event: 1, released: false },
+      { event: 2, released: false },
+      { event: 3, released: false },
+    ]);
+    first.open();
+    await Promise.all(runs);
+    expect(announced.every((a) => a.released)).toBe(true);
+  });
+
+  it('releases the announcement of a duplicate and of an event that shares a run at once', async () => {
+    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const released = new Set<string>(); // releasing is idempotent, as the restart engine's
+    let n = 0;
+    ports.announce = () => {
+      const name = `a${++n}`;
+      return {
+        release: () => {
+          released.add(name);
+        },
+      };
+    };
+    const held = deferred();
+    const restart = ports.restart;
+    ports.restart = async (...args) => {
+      await held.gate;
+      return restart(...args);
+    };
+    const { runner } = runnerOver(ports);
+
+    const running = runner.process(changeEvent({ id: 'eg-s1', version: 'v1' }));
+    const sharing = runner.process(changeEvent({ id: 'eg-s2', version: 'v1' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([...released]).toEqual(['a2']);
+    held.open();
+    await Promise.all([running, sharing]);
+    const duplicate = await runner.process(changeEvent({ id: 'eg-s1', version: 'v1' }));
+
+    expect(duplicate.status).toBe('duplicate');
+    expect([...released]).toEqual(['a2', 'a1', 'a3']);
   });
 });
 

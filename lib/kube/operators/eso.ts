@@ -13,24 +13,49 @@ import { eventsVersion } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
-import { readSecretData, type SecretData, sameData } from './target-secret.js';
+import { readSecretData, type SecretHash, secretHash } from './target-secret.js';
 
 /** The only annotation of its own a ClusterExternalSecret (ESO 2.x) copies to the ExternalSecrets it provisions. */
 export const CES_FORCE_SYNC_ANNOTATION = 'external-secrets.io/force-sync';
 
+/** What is read before the force: the target Secret's content and where to watch events from. */
 interface Before {
-  es: KubeObject;
-  data: SecretData;
+  secret: SecretHash;
   eventsVersion: string | undefined;
 }
 
-async function snapshot(client: ClusterClient, namespace: string, name: string): Promise<Before> {
-  const es = await getObject(client, GVR.externalSecret, namespace, name);
+async function before(client: ClusterClient, namespace: string, target: string): Promise<Before> {
   const [data, version] = await Promise.all([
-    readSecretData(client, namespace, targetName(specOf(es), name)),
+    readSecretData(client, namespace, target),
     eventsVersion(client, namespace),
   ]);
-  return { es, data, eventsVersion: version };
+  return { secret: secretHash(data), eventsVersion: version };
+}
+
+/** A forced ExternalSecret of a ClusterExternalSecret: its state before the parent's force, and its target's. */
+async function childBefore(
+  client: ClusterClient,
+  namespace: string,
+  name: string,
+): Promise<Before & { es: KubeObject }> {
+  const es = await getObject(client, GVR.externalSecret, namespace, name);
+  return { es, ...(await before(client, namespace, targetName(specOf(es), name))) };
+}
+
+/**
+ * The target Secret once the operator is done, read through the restart step's reads when
+ * the run has them (the restart then hashes this very read). Returns when it was read.
+ */
+async function readAfter(
+  client: ClusterClient,
+  ctx: RefreshContext,
+  namespace: string,
+  name: string,
+): Promise<{ secret: SecretHash; at: number }> {
+  const at = performance.now();
+  if (!ctx.reads) return { secret: secretHash(await readSecretData(client, namespace, name)), at };
+  const read = await ctx.reads.read({ cluster: client.name, kind: 'Secret', namespace, name }, at);
+  return { secret: read.present ? read.hash : null, at };
 }
 
 /**
@@ -92,12 +117,13 @@ type Subject = Pick<DerivedObject, 'cluster' | 'kind' | 'namespace' | 'name'>;
 function settle(
   d: Subject,
   target: string,
-  before: SecretData,
-  after: SecretData,
+  before: SecretHash,
+  after: { secret: SecretHash; at: number },
   started: number,
 ): RefreshOutput {
-  const secretChanged = !sameData(before, after);
+  const secretChanged = before !== after.secret;
   return {
+    syncedAt: new Map([[`${d.namespace}/${target}`, after.at]]),
     result: [
       {
         status: 'refreshed',
@@ -121,27 +147,11 @@ async function refreshExternalSecret(
 ): Promise<RefreshOutput> {
   const started = performance.now();
   const deadline = Date.now() + ctx.timeoutMs;
-  const before = await snapshot(client, d.namespace, d.name);
-  const spec = specOf(before.es);
-  const force = specForceability(spec);
-  if (!force.forceable) {
-    const { cluster, kind, namespace, name } = d;
-    return {
-      result: [
-        {
-          status: 'not-forceable',
-          cluster,
-          operator: 'eso',
-          kind,
-          namespace,
-          name,
-          reason: 'ESO ignores forced syncs for this ExternalSecret',
-          fix: force.fix ?? '',
-        },
-      ],
-    };
-  }
-  const target = targetName(spec, d.name);
+  // The resolve read the ExternalSecret a moment ago (its spec: forceability and target);
+  // the patch answers with its current state, the baseline the sync is judged against.
+  if (!d.forceable) return { result: [notForceable(d, d.fix)] };
+  const target = d.targetSecret ?? d.name;
+  const pre = secretHash(await readSecretData(client, d.namespace, target));
   const patched = await annotate(
     client,
     GVR.externalSecret,
@@ -150,22 +160,44 @@ async function refreshExternalSecret(
     { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
     ctx.fieldManager,
   );
+  // Changed since the resolve read it: ESO ignores the annotation; reported as before.
+  const force = specForceability(specOf(patched));
+  if (!force.forceable) return { result: [notForceable(d, force.fix)] };
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const awaited = await awaitRefresh(client, {
     gvr: GVR.externalSecret,
     namespace: d.namespace,
     name: d.name,
     resourceVersion: patched.metadata?.resourceVersion ?? '',
-    evaluate: esVerdict(before.es, since),
-    events: { version: before.eventsVersion, notBefore: since },
-    knownFailure: knownFailure(before.es),
+    evaluate: esVerdict(patched, since),
+    // Warnings are watched from a version read once the force is written, beside the
+    // object's watch: one recorded before it (in the same second, all an event's time
+    // says) is not taken for this sync's failure, and the read is off the sync's path. A
+    // failure recorded before the read is still seen in the status and the last words.
+    events: { version: eventsVersion(client, d.namespace), notBefore: since },
+    knownFailure: knownFailure(patched),
     deadline,
     timeoutMs: ctx.timeoutMs,
-    describe: (obj) => describeEs(obj ?? before.es),
+    describe: (obj) => describeEs(obj ?? patched),
   });
   if (!awaited.ok) return { result: [refreshFailed('eso', d, awaited.error)] };
-  const after = await readSecretData(client, d.namespace, target);
-  return settle(d, target, before.data, after, started);
+  const synced = targetName(specOf(awaited.object), d.name);
+  const after = await readAfter(client, ctx, d.namespace, synced);
+  return settle(d, synced, synced === target ? pre : null, after, started);
+}
+
+function notForceable(d: DerivedObject, fix: string | undefined): RefreshResult {
+  const { cluster, kind, namespace, name } = d;
+  return {
+    status: 'not-forceable',
+    cluster,
+    operator: 'eso',
+    kind,
+    namespace,
+    name,
+    reason: 'ESO ignores forced syncs for this ExternalSecret',
+    fix: fix ?? '',
+  };
 }
 
 /**
@@ -198,13 +230,13 @@ async function refreshClusterExternalSecret(
     };
   }
   const children = d.children ?? [];
-  const befores = await Promise.all(children.map((c) => snapshot(client, c.namespace, c.name)));
+  const befores = await Promise.all(children.map((c) => childBefore(client, c.namespace, c.name)));
   const value = forceValue(ctx.clock);
   const patched = await forceCes(client, d.name, value, ctx.fieldManager);
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const outputs = await Promise.all(
     children.map(async (child, i): Promise<RefreshOutput> => {
-      const before = befores[i] as Before;
+      const before = befores[i] as Before & { es: KubeObject };
       const subject: Subject = {
         cluster: d.cluster,
         kind: 'ExternalSecret',
@@ -229,11 +261,12 @@ async function refreshClusterExternalSecret(
       });
       if (!awaited.ok) return { result: [refreshFailed('eso', subject, awaited.error)] };
       const target = targetName(specOf(awaited.object), child.name);
-      const after = await readSecretData(client, child.namespace, target);
-      return settle(subject, target, before.data, after, started);
+      const after = await readAfter(client, ctx, child.namespace, target);
+      return settle(subject, target, before.secret, after, started);
     }),
   );
-  return { result: outputs.flatMap((o) => o.result) };
+  const syncedAt = new Map(outputs.flatMap((o) => [...(o.syncedAt ?? [])]));
+  return { result: outputs.flatMap((o) => o.result), syncedAt };
 }
 
 /**

@@ -10,7 +10,7 @@ import { listingSource, type ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import { workloadsMounting } from './csi.js';
-import type { DerivedObject, Operator, RefreshContext, ResolveContext } from './operator.js';
+import type { DerivedObject, Operator, RefreshContext, ResolveContext, ResourceReads } from './operator.js';
 import { OPERATORS, operatorById } from './registry.js';
 import { DEFAULT_VSO_NAMESPACE } from './vso.js';
 
@@ -67,6 +67,8 @@ export interface RefreshOptions {
   fieldManager?: string;
   /** Objects forced at once per cluster (default 8). */
   concurrency?: number;
+  /** The restart step's shared reads (RefreshContext.reads). */
+  reads?: ResourceReads;
   operators?: readonly Operator[];
 }
 
@@ -124,11 +126,16 @@ export async function refreshDerived(
     timeoutMs: opts.timeoutMs,
     clock: opts.clock ?? systemClock,
     fieldManager: opts.fieldManager ?? 'rotor',
+    ...(opts.reads ? { reads: opts.reads } : {}),
   };
   const outputs = await mapLimited(derived, opts.concurrency ?? 8, async (d) => {
     if (d.unreadable) return { result: [notForceable(d, d.unreadable)], changed: [] };
-    const { result } = await operatorById(d.operator, opts.operators).refresh(client, d, ctx);
-    return { result, changed: affectedBy(d, result, opts.operators) };
+    const { result, syncedAt } = await operatorById(d.operator, opts.operators).refresh(client, d, ctx);
+    const changed = affectedBy(d, result, opts.operators).map((c) => {
+      const at = syncedAt?.get(`${c.namespace}/${c.name}`);
+      return at === undefined ? c : { ...c, syncedAt: at };
+    });
+    return { result, changed };
   });
   return { results: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
 }

@@ -6,6 +6,7 @@ import type { SecretRef } from '../../secret-ref.js';
 import type { Gvr } from '../api/gvr.js';
 import type { ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
+import type { ResolvedResource } from '../restart/resource-reader.js';
 import type { ClusterClient } from '../cluster.js';
 
 export type OperatorId = 'eso' | 'vso' | 'csi';
@@ -60,10 +61,23 @@ export interface RefreshContext {
   clock: Clock;
   /** Field manager written on every patch, so operators' and rotor's edits stay apart. */
   fieldManager: string;
+  /**
+   * The restart step's reads of changed resources: a refresh reads its target Secret through
+   * them once the operator is done, so the restart reuses that read instead of another GET.
+   */
+  reads?: ResourceReads;
+}
+
+/** Shared reads of changed resources (the restart engine's ResourceReader). */
+export interface ResourceReads {
+  /** A read started at or after `notBefore` (performance.now()). */
+  read(change: ChangedResource, notBefore: number): Promise<ResolvedResource>;
 }
 
 export interface RefreshOutput {
   result: RefreshResult[];
+  /** When each target Secret (`namespace/name`) was seen synced: ChangedResource.syncedAt. */
+  syncedAt?: ReadonlyMap<string, number>;
 }
 
 /**

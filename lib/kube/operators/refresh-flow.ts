@@ -36,7 +36,12 @@ export interface AwaitSpec {
    * Warning Events newer than `notBefore` fail the refresh at once, with the backend's
    * message, unless `benign` says the warning does not mean a failed sync.
    */
-  events?: { version: string | undefined; notBefore: Date; benign?: (w: WarningEvent) => boolean };
+  events?: {
+    /** Where the Warning watch starts; a promise when it is read beside the object's watch. */
+    version: string | undefined | Promise<string | undefined>;
+    notBefore: Date;
+    benign?: (w: WarningEvent) => boolean;
+  };
   /**
    * The object was already failing before the force. An operator that fails again the same
    * way may write no new status and, past its event spam limit, no new event: when nothing
@@ -83,9 +88,13 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     ...(spec.events.benign ? { benign: spec.events.benign } : {}),
   };
   const warned: Promise<First> =
-    spec.events?.version && eventQuery
-      ? awaitWarning(client, eventQuery, spec.events.version, controller.signal).then(
-          (w): First | Promise<First> => (w ? { source: 'event', w } : objectDone),
+    spec.events && eventQuery
+      ? Promise.resolve(spec.events.version).then((version) =>
+          version
+            ? awaitWarning(client, eventQuery, version, controller.signal).then(
+                (w): First | Promise<First> => (w ? { source: 'event', w } : objectDone),
+              )
+            : objectDone,
         )
       : objectDone;
   let quietTimer: NodeJS.Timeout | undefined;

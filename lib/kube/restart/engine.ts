@@ -3,6 +3,7 @@ import type { RestartConfig } from '../../config.js';
 import { createLimiter } from '../../limiter.js';
 import type { RolloutResult, WorkloadResult } from '../../outcome.js';
 import type { ChangedResource } from '../changed-resource.js';
+import type { ResourceReads } from '../operators/operator.js';
 import type { ClusterClient } from '../cluster.js';
 import { resourceTypeOf } from './annotations.js';
 import { Coalescer, type Expectation, type Now, type Timers } from './coalescer.js';
@@ -91,6 +92,11 @@ export class RestartEngine {
     );
   }
 
+  /** The engine's reads of changed resources, shared with the refresh step (RefreshContext.reads). */
+  get reads(): ResourceReads {
+    return this.reader;
+  }
+
   /** Lists every workload kind once and keeps the index current by watch; restart() does it lazily otherwise. */
   start(): Promise<void> {
     this.indexReady ??= this.index.start().then(() => {
@@ -145,11 +151,16 @@ export class RestartEngine {
     let submitted: Array<Promise<WorkloadResult | undefined>> = [];
     try {
       if (opts.dryRun ?? this.options.dryRun) return await this.plan(changes);
-      const arrivedAt = performance.now();
+      const now = performance.now();
       const groups = await this.consumersOf(changes);
       submitted = [...groups].map(([key, g]) => {
+        // A change seen synced at a known time is read from then on: the refresh's own read counts.
         const all = g.changes.map((change) =>
-          this.coalescer.submit(key, { ref: g.ref, change, arrivedAt }, opts.expectation),
+          this.coalescer.submit(
+            key,
+            { ref: g.ref, change, arrivedAt: change.syncedAt ?? now },
+            opts.expectation,
+          ),
         );
         return all[all.length - 1] as Promise<WorkloadResult | undefined>;
       });

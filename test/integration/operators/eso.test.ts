@@ -116,7 +116,10 @@ describe('ESO: Key Vault change → force → target Secret updated', () => {
         secretChanged: true,
       }),
     ]);
-    expect(changed).toEqual([{ cluster: cluster.name, kind: 'Secret', namespace: ns, name }]);
+    // syncedAt: when the sync was seen done; the restart reuses the read made then.
+    expect(changed).toEqual([
+      { cluster: cluster.name, kind: 'Secret', namespace: ns, name, syncedAt: expect.any(Number) },
+    ]);
     expect(await secretValue(admin, ns, name, 'password')).toBe('new-value');
     const target = await admin.core.readNamespacedSecret({ namespace: ns, name });
     expect(target.metadata?.labels?.['reconcile.external-secrets.io/managed']).toBe('true');
@@ -146,7 +149,10 @@ describe('ESO: Key Vault change → force → target Secret updated', () => {
     expect(results).toEqual([expect.objectContaining({ status: 'refreshed', secretChanged: false })]);
     // Still handed to the restart engine: the operator's own poll may have synced it before
     // the force, with consumers not restarted yet; the restart hash makes it a no-op if they are.
-    expect(changed).toEqual([{ cluster: cluster.name, kind: 'Secret', namespace: ns, name }]);
+    // syncedAt: when the sync was seen done; the restart reuses the read made then.
+    expect(changed).toEqual([
+      { cluster: cluster.name, kind: 'Secret', namespace: ns, name, syncedAt: expect.any(Number) },
+    ]);
     // ESO copies the ExternalSecret's annotations to the Secret and rewrites it on every
     // forced sync: "changed" is decided by data, never by resourceVersion.
     const es = (await admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name })) as {

@@ -1,5 +1,6 @@
 import type { ChangeEvent } from '../../../lib/change-event.js';
 import type { Clock } from '../../../lib/clock.js';
+import { describeError } from '../../../lib/errors.js';
 import type { ChangedResource } from '../../../lib/kube/changed-resource.js';
 import type { RefreshResult, WorkloadResult } from '../../../lib/outcome.js';
 import type { DerivedRef, PipelinePorts, RotationResult } from '../../../lib/pipeline.js';
@@ -23,6 +24,8 @@ export interface FakeCluster {
   /** Resolved after resolve started; lets a test hold a run in flight. */
   gate?: Promise<void>;
   workloads?: WorkloadResult[];
+  /** Every refresh in the cluster fails with this error (an operator timing out, refusing). */
+  refreshFails?: Error;
 }
 
 /**
@@ -55,6 +58,12 @@ export function fakePorts(
     refresh: async (cluster, derived, options) => {
       calls.refresh.push({ cluster, dryRun: options.dryRun });
       options.onForced();
+      const fails = clusters[cluster]?.refreshFails;
+      if (fails) {
+        const error = describeError(fails);
+        const failed = derived.map((d): RefreshResult => ({ status: 'failed', cluster, ...d, error }));
+        return { results: failed, changed: [] };
+      }
       const results: RefreshResult[] = derived.map((d) => ({
         status: 'refreshed',
         cluster,
