@@ -145,7 +145,9 @@ async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app
       if (traced) {
         await new Promise((r) => setTimeout(r, 50));
         const marks = `force seen ${(force - t0).toFixed(1)}, Secret changed ${(synced - t0).toFixed(1)}, template changed ${(patched - t0).toFixed(1)} ms`;
-        log(`trace of event ${i} (${marks}); rotor timeline ${JSON.stringify(outcome.timeline)}\n${RequestTrace.format(trace.stop(), t0)}`);
+        log(
+          `trace of event ${i} (${marks}); rotor timeline ${JSON.stringify(outcome.timeline)}\n${RequestTrace.format(trace.stop(), t0)}`,
+        );
       }
       const operatorSync = synced - force;
       samples.push({

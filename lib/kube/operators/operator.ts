@@ -6,8 +6,8 @@ import type { SecretRef } from '../../secret-ref.js';
 import type { Gvr } from '../api/gvr.js';
 import type { ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
-import type { ResolvedResource } from '../restart/resource-reader.js';
 import type { ClusterClient } from '../cluster.js';
+import type { ResolvedResource } from '../restart/resource-reader.js';
 
 export type OperatorId = 'eso' | 'vso' | 'csi';
 
