@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { RestartConfigSchema } from '../lib/config.js';
 import { envVarName, reloaderHash } from '../lib/kube/restart/index.js';
 import type { Outcome } from '../lib/outcome.js';
 import { STANDIN_CONTROLLER_CLASS } from '../test/env/eso.js';
@@ -46,8 +47,10 @@ const trace = TRACE > 0 ? new RequestTrace() : undefined;
 
 async function main(): Promise<void> {
   const env = await startEnvironment({ clusters: 1, log: (m) => log(m) });
-  // The default configuration: no coalescing window to tune.
-  const sandbox = await startSandbox(env.descriptor);
+  // The default configuration (the sandbox's own is a shorter coalescing window).
+  const sandbox = await startSandbox(env.descriptor, {
+    coalesceWindowMs: RestartConfigSchema.parse({}).coalesceWindowMs,
+  });
   try {
     const app: SampleApp = {
       namespace: 'bench',
