@@ -51,6 +51,7 @@ export class RestartEngine {
   private readonly kinds: readonly WorkloadKind[];
   private readonly index: ConsumerIndex;
   private readonly limit: <T>(task: () => Promise<T>) => Promise<T>;
+  private readonly reader: ResourceReader;
   private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
   private readonly pauses: PauseResumer;
   private readonly workloads: WorkloadRestart;
@@ -67,6 +68,7 @@ export class RestartEngine {
     this.kinds = deps.kinds ?? WORKLOAD_KINDS;
     this.index = new ConsumerIndex(client, this.kinds, this.log, deps.namespaces);
     this.limit = createLimiter(options.concurrency);
+    this.reader = new ResourceReader(client);
     this.pauses = new PauseResumer(client, clock, deps.namespaces, (msg, fields) =>
       this.log('warn', msg, fields),
     );
@@ -75,7 +77,7 @@ export class RestartEngine {
       options,
       kinds: this.kinds,
       index: this.index,
-      reader: new ResourceReader(client),
+      reader: this.reader,
       scope: new ScopeFilter(client, options),
       strategy: strategyFor(options.strategy, clock),
       clock,
