@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../../lib/kube/api/objects.js';
-import { esVerdict, KNOWN_FAILURE_GRACE_MS, knownFailure } from '../../../../lib/kube/operators/eso.js';
+import {
+  esVerdict,
+  KNOWN_FAILURE_GRACE_MS,
+  knownFailure,
+} from '../../../../lib/kube/operators/eso-verdict.js';
 import {
   completionThreshold,
   isStatusConflict,
