@@ -14,6 +14,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Outcome } from '../lib/outcome.js';
 import type { EnvDescriptor } from '../test/env/descriptor.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
+import { onUnexpectedExit, tailFile, type UnexpectedExit } from '../test/env/managed-process.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { sandboxConfigDocument } from '../test/sandbox/config.js';
 import { eventLine, rolloutLines, timelineLines } from '../test/sandbox/event-line.js';
@@ -22,7 +23,9 @@ import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const DIR = join(ROOT, '.cache', 'sandbox');
+// ROTOR_SANDBOX_DIR / ROTOR_SANDBOX_CLUSTERS: a test runs a sandbox of its own beside yours.
+const DIR = process.env.ROTOR_SANDBOX_DIR ?? join(ROOT, '.cache', 'sandbox');
+const CLUSTERS = Number(process.env.ROTOR_SANDBOX_CLUSTERS ?? 2);
 const STATE = join(DIR, 'sandbox.json');
 const say = (msg: string) => console.log(`${new Date().toISOString().slice(11, 19)}  ${msg}`);
 
@@ -39,7 +42,13 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   say('starting the sandbox (first run builds kube-apiserver; later runs take seconds)');
-  const env = await startEnvironment({ clusters: 2, log: (m) => say(`  ${m}`) });
+  // A server that dies takes the sandbox down with it, cleanly: a half-sandbox only misleads.
+  let died: (exit: UnexpectedExit) => void = () => undefined;
+  const death = new Promise<UnexpectedExit>((resolve) => {
+    died = resolve;
+  });
+  onUnexpectedExit((exit) => died(exit));
+  const env = await startEnvironment({ clusters: CLUSTERS, log: (m) => say(`  ${m}`) });
   const outcomes: Outcome[] = [];
   let sandbox: Awaited<ReturnType<typeof startSandbox>> | undefined;
   const stop = async () => {
@@ -84,15 +93,24 @@ async function main(args: string[]): Promise<number> {
     console.log(`  timeline of ${last.ref} (event ${last.eventId}):`);
     for (const l of timelineLines(last)) console.log(l);
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const ended = await Promise.race([
+    death,
+    new Promise<undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+    }),
+  ]);
   lines.close();
+  if (ended) {
+    const how = ended.signal ? `killed by ${ended.signal}` : `exit code ${ended.code}`;
+    say(`${ended.name} (pid ${ended.pid}) stopped unexpectedly (${how}); its log: ${ended.logPath}`);
+    console.error((await tailFile(ended.logPath, 10)).replace(/^/gm, '    '));
+  }
   say('stopping: rotor host, stand-ins, clusters, OpenBao, Key Vault stand-in, Azurite, PostgreSQL');
   await stop();
   say(`stopped; removed ${DIR}`);
-  return 0;
+  if (ended) say(`the sandbox stopped because ${ended.name} died; start it again with npm run sandbox`);
+  return ended ? 1 : 0;
 }
 
 function writeFiles(env: EnvDescriptor, hostUrl: string, hostKey: string): void {

@@ -39,6 +39,25 @@ export interface StartProcessOptions {
   installHint?: string;
 }
 
+/** A server that exited without having been asked to stop. */
+export interface UnexpectedExit extends ExitInfo {
+  name: string;
+  pid: number;
+  logPath: string;
+}
+
+const deathListeners = new Set<(exit: UnexpectedExit) => void>();
+
+/**
+ * Calls `listener` whenever a server started by startProcess exits without its stop() having
+ * been called (it crashed, or was killed from outside), so whoever keeps servers running
+ * (`npm run sandbox`) can stop the rest and say which died. Returns the unsubscribe.
+ */
+export function onUnexpectedExit(listener: (exit: UnexpectedExit) => void): () => void {
+  deathListeners.add(listener);
+  return () => void deathListeners.delete(listener);
+}
+
 export async function startProcess(opts: StartProcessOptions): Promise<ManagedProcess> {
   const logFd = openSync(opts.logPath, 'a');
   let child: ReturnType<typeof spawn>;
@@ -58,10 +77,15 @@ export async function startProcess(opts: StartProcessOptions): Promise<ManagedPr
   }
 
   let exitInfo: ExitInfo | undefined;
+  let stopping: Promise<void> | undefined;
   const exited = new Promise<ExitInfo>((resolve) => {
     child.once('exit', (code, signal) => {
       exitInfo = { code, signal };
       resolve(exitInfo);
+      if (!stopping) {
+        const died = { name: opts.name, pid: child.pid as number, logPath: opts.logPath, code, signal };
+        for (const listener of deathListeners) listener(died);
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -79,8 +103,6 @@ export async function startProcess(opts: StartProcessOptions): Promise<ManagedPr
   const pid = child.pid as number;
   trackProcessGroup(pid);
   const grace = opts.stopGraceMs ?? 5_000;
-  let stopping: Promise<void> | undefined;
-
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (!exitInfo) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startProcess } from '../../env/managed-process.js';
+import { onUnexpectedExit, startProcess, type UnexpectedExit } from '../../env/managed-process.js';
 
 const MANAGED_PROCESS = fileURLToPath(new URL('../../env/managed-process.ts', import.meta.url));
 const TEMP_DIR = fileURLToPath(new URL('../../env/temp-dir.ts', import.meta.url));
@@ -28,6 +28,37 @@ async function eventually(condition: () => boolean, timeoutMs: number): Promise<
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+describe('a server that dies is told (onUnexpectedExit), a server stopped is not', () => {
+  it('reports a server killed from outside, with its name and signal, and not one stopped by stop()', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rotor-proc-'));
+    dirs.push(dir);
+    const died: UnexpectedExit[] = [];
+    const unsubscribe = onUnexpectedExit((e) => died.push(e));
+    try {
+      const victim = await startProcess({
+        name: 'victim',
+        command: 'sleep',
+        args: ['300'],
+        logPath: path.join(dir, 'v'),
+      });
+      const stopped = await startProcess({
+        name: 'stopped',
+        command: 'sleep',
+        args: ['300'],
+        logPath: path.join(dir, 's'),
+      });
+
+      process.kill(victim.pid, 'SIGKILL');
+      await victim.exited;
+      await stopped.stop();
+
+      expect(died.map((d) => [d.name, d.signal])).toEqual([['victim', 'SIGKILL']]);
+    } finally {
+      unsubscribe();
+    }
+  });
 });
 
 describe('test servers leave no processes behind', () => {
