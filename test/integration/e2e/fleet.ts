@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { startWatch, type WatchHandle } from '../../../lib/kube/api/watch.js';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { envVarName } from '../../../lib/kube/restart/env-var-name.js';
 import { reloaderHash } from '../../../lib/kube/restart/hash.js';
@@ -31,6 +33,11 @@ export interface Fleet {
   stale(): Promise<string[]>;
   /** metadata.generation of each Deployment: every template change (rollout) adds one. */
   generations(): Promise<Map<string, number>>;
+  /**
+   * Deployments whose template went back to a hash it had already left (an old event moved
+   * it backwards), from a watch that saw every template since the fleet was deployed.
+   */
+  wentBack(): string[];
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,7 @@ export async function deployFleet(env: EnvDescriptor, options: FleetOptions): Pr
     await eso.stop();
     throw error;
   }
+  const templates = watchTemplates(env, namespace);
   return {
     namespace,
     secrets,
@@ -122,7 +130,66 @@ export async function deployFleet(env: EnvDescriptor, options: FleetOptions): Pr
       const list = await admin.apps.listNamespacedDeployment({ namespace });
       return new Map(list.items.map((d) => [d.metadata?.name ?? '', d.metadata?.generation ?? 0]));
     },
-    stop: () => eso.stop(),
+    wentBack() {
+      const problems: string[] = [];
+      for (const [name, seen] of templates.seen) {
+        for (const variable of new Set(seen.flatMap((t) => Object.keys(t)))) {
+          const values = seen.map((t) => t[variable]).filter((v): v is string => v !== undefined);
+          const changes = values.filter((v, i) => i === 0 || v !== values[i - 1]);
+          if (new Set(changes).size !== changes.length)
+            problems.push(`${name} ${variable}: ${changes.join(' -> ')}`);
+        }
+      }
+      return problems;
+    },
+    stop: async () => {
+      templates.stop();
+      await eso.stop();
+    },
+  };
+}
+
+/** Every template (its STAKATER_ variables) each Deployment of `namespace` had, in order. */
+function watchTemplates(env: EnvDescriptor, namespace: string) {
+  const kc = new KubeConfig();
+  kc.loadFromString(env.clusters[0]!.adminKubeconfig);
+  const seen = new Map<string, Array<Record<string, string>>>();
+  const generation = new Map<string, number>();
+  let resourceVersion = '';
+  let handle: WatchHandle | undefined;
+  let stopped = false;
+  const start = () => {
+    handle = startWatch({
+      kc,
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      params: { resourceVersion },
+      onEvent: (phase, d: V1Deployment) => {
+        if (phase === 'ERROR' || phase === 'BOOKMARK' || !d.metadata?.name) return;
+        resourceVersion = d.metadata.resourceVersion ?? resourceVersion;
+        const name = d.metadata.name;
+        if ((d.metadata.generation ?? 0) <= (generation.get(name) ?? 0)) return;
+        generation.set(name, d.metadata.generation ?? 0);
+        const vars = (d.spec?.template.spec?.containers[0]?.env ?? []).filter((e) =>
+          e.name.startsWith('STAKATER_'),
+        );
+        seen.set(name, [
+          ...(seen.get(name) ?? []),
+          Object.fromEntries(vars.map((e) => [e.name, e.value ?? ''])),
+        ]);
+      },
+      // A watch the server closed resumes where it was.
+      onDone: () => {
+        if (!stopped) setTimeout(start, 100);
+      },
+    });
+  };
+  start();
+  return {
+    seen,
+    stop: () => {
+      stopped = true;
+      handle?.stop();
+    },
   };
 }
 
