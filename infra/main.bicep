@@ -140,6 +140,9 @@ param nearExpiryWindowDays int = 30
 @description('ROTOR_DEFAULT_VALIDITY_DAYS.')
 param defaultValidityDays int = 60
 
+@description('ROTOR_ROTATION_UNDO: when a verified rotation (tag rotor-verify: rollout) fails a rollout, restore the previous credential where it is still valid.')
+param rotationUndo bool = true
+
 @description('ROTOR_STATE_TABLE_PREFIX: prefix of rotor\'s tables.')
 param stateTablePrefix string = 'rotor'
 
@@ -214,6 +217,7 @@ var rotorSettings = {
   ROTOR_REFRESH_TIMEOUT_MS: string(refreshTimeoutMs)
   ROTOR_ROTATION_SCHEDULE: rotationSchedule
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: string(nearExpiryWindowDays)
+  ROTOR_ROTATION_UNDO: rotationUndo ? 'true' : 'false'
   ROTOR_DEFAULT_VALIDITY_DAYS: string(defaultValidityDays)
   ROTOR_STATE_TABLE_PREFIX: stateTablePrefix
   ROTOR_STATE_RETENTION_HOURS: string(stateRetentionHours)

@@ -13,6 +13,7 @@ import type { Outcome } from './outcome.js';
 import type { PipelinePorts } from './pipeline.js';
 import { RotationEngine } from './rotation/engine.js';
 import { rotationPort } from './rotation/port.js';
+import { rerunThrough, VerifiedRotation } from './rotation/verified.js';
 import { Runner } from './run.js';
 import { runnerSettings } from './run-settings.js';
 import { runStatus } from './run-status.js';
@@ -47,6 +48,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const backends = createBackends(config, { observe: telemetry.backendCall, ...deps.backendDeps });
   const onWarning = log.warn.bind(log);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
+  const verified = new VerifiedRotation({ rotate: (r, o) => rotation.rotate(r, o), backends, config, log });
   const clusterPorts = new LazyClusterPorts({
     config,
     clock,
@@ -54,8 +56,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     currentVersion: async (ref) => (await backends.get(ref).readMetadata(ref)).version,
     ...(deps.clusterTokens ? { tokens: deps.clusterTokens } : {}),
   });
-  const runner = new Runner({
-    ports: deps.ports ?? clusterPorts.withRotation(rotationPort(rotation)),
+  const runner: Runner = new Runner({
+    ports: deps.ports ?? clusterPorts.withRotation(rotationPort(verified)),
     idempotency: state.idempotency,
     clock,
     telemetry,
@@ -63,6 +65,11 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
     ...(deps.onFollowUp ? { onFollowUp: deps.onFollowUp } : {}),
     settings: runnerSettings(config),
+    settle: (final: Outcome): Promise<Outcome> =>
+      verified.settle(
+        final,
+        rerunThrough((event, options) => runner.process(event, options), clock, log),
+      ),
   });
   const purge = purgeTask(state.purgeable, config.state.retentionHours, clock, log);
 

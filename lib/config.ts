@@ -183,6 +183,8 @@ export const RotationConfigSchema = z.object({
    * A secret's ProviderAddress selects one by name or host:port; nothing else is contacted.
    */
   postgres: z.array(PostgresServerSchema).default([]),
+  /** `rotor-verify: rollout` and a consumer's rollout fails: restore the previous credential (or only alert). */
+  undo: boolish.default(true),
 });
 
 export const StateConfigSchema = z.object({
@@ -280,6 +282,7 @@ export const ENV_KEYS: Record<string, readonly string[]> = {
   ROTOR_ROTATION_SCHEDULE: ['rotation', 'schedule'],
   ROTOR_NEAR_EXPIRY_WINDOW_DAYS: ['rotation', 'nearExpiryWindowDays'],
   ROTOR_DEFAULT_VALIDITY_DAYS: ['rotation', 'defaultValidityDays'],
+  ROTOR_ROTATION_UNDO: ['rotation', 'undo'],
   ROTOR_STATE_CONNECTION_STRING: ['state', 'connectionString'],
   ROTOR_STATE_ACCOUNT_URL: ['state', 'accountUrl'],
   ROTOR_STATE_TABLE_PREFIX: ['state', 'tablePrefix'],

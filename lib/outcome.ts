@@ -124,9 +124,28 @@ export interface Outcome {
   clusterFailures: ClusterFailure[];
   timeline: TimelineEntry[];
   dryRun: boolean;
+  /** A verified rotation whose rollouts failed: what rotor did about it (lib/rotation/verified.ts). */
+  undo?: UndoRecord;
   /**
    * Set when this event named the same secret version as a run already in flight (a noisy
    * source, several vaults' replicas): it shared that run instead of forcing the operators again.
    */
   sharedRunOf?: string;
 }
+
+/**
+ * After a rotation rotor made, a consumer's rollout failed. `restored`: the previous
+ * credential was written back as `restoredVersion` and the run `rerun` refreshes and
+ * restarts on it. `not-restored`: rotor only alerts, and why (not asked for, not allowed by
+ * configuration, the previous credential no longer valid, the write failed).
+ */
+export type UndoRecord =
+  | {
+      status: 'restored';
+      /** cluster/kind/namespace/name of each workload whose rollout failed. */
+      failed: string[];
+      previousVersion: string;
+      restoredVersion: string;
+      rerun: string;
+    }
+  | { status: 'not-restored'; failed: string[]; reason: string };

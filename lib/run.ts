@@ -27,6 +27,8 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   onOutcome?: (outcome: Outcome) => void;
   /** Called with the final outcome of a run whose rollout follow-ups ended after it answered. */
   onFollowUp?: (outcome: Outcome) => void;
+  /** Each run's outcome once its rollouts ended, before it is recorded (lib/rotation/verified.ts); never rejects. */
+  settle?: (outcome: Outcome) => Promise<Outcome>;
   settings: RunnerSettings;
   /** Who claims events (recorded for `rotor status`); default: host name and process id. */
   claimant?: string | undefined;
@@ -184,10 +186,13 @@ export class Runner<D extends DerivedRef = DerivedRef> {
         ...(options.skipRotation ? { skipRotation: true } : {}),
       }),
     );
+    // A rotation is settled (verified, or undone) once its rollouts have ended.
+    const settle = async (o: Outcome) => (this.deps.settle && !o.dryRun ? this.deps.settle(o) : o);
     if (outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')) {
-      this.followUps.set(outcome, followUp);
+      this.followUps.set(outcome, followUp.then(settle));
+      return outcome;
     }
-    return outcome;
+    return settle(outcome);
   }
 
   /** A run's follow-ups ended after it answered: recorded, counted, logged, notified. */

@@ -14,7 +14,7 @@ import { GVR, type Gvr } from './api/gvr.js';
  *   the workload:
  *     Restarted (Normal) / RestartFailed (Warning)
  *     RolledOut (Normal) / RolloutFailed (Warning)   when the restart was followed to its end
- *     Restored (Warning)        rotor put the previous credential back after a failed rollout
+ * An undone rotation (lib/rotation/verified.ts) is told by its run `<event id>-undo`.
  */
 export type EventReason =
   | 'Refreshed'
@@ -23,8 +23,7 @@ export type EventReason =
   | 'Restarted'
   | 'RestartFailed'
   | 'RolledOut'
-  | 'RolloutFailed'
-  | 'Restored';
+  | 'RolloutFailed';
 
 export interface RotorEvent {
   type: 'Normal' | 'Warning';

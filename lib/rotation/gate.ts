@@ -20,7 +20,12 @@ export type SkipReason =
   | 'superseded'
   | 'in-progress-elsewhere'
   /** Another writer created a version between our read and our write; its version stands. */
-  | 'rotated-concurrently';
+  | 'rotated-concurrently'
+  /**
+   * The last rotation's consumers have not all rolled out on it (still rolling, or failed and
+   * not undone): rotating again could revoke the credential they still run on.
+   */
+  | 'awaiting-rollout';
 
 export type RotationResult =
   | { status: 'rotated'; newVersion: string; previousVersion?: string; credentialId?: string }

@@ -20,6 +20,8 @@ export const TAGS = {
   schedule: 'rotor-schedule',
   /** Written by rotor on each version it creates (Key Vault tag / KV v2 custom_metadata). */
   rotatedAt: 'rotor-rotated-at',
+  /** `rollout`: verify the rotation by its consumers' rollouts and undo it when one fails. */
+  verify: 'rotor-verify',
 } as const;
 
 export const CHAR_CLASSES = ['lower', 'upper', 'digit', 'symbol'] as const;
@@ -95,6 +97,8 @@ export interface RotationPolicy {
   schedule?: string;
   credentialId?: string;
   providerAddress?: string;
+  /** rotor-verify: follow every consumer's rollout; a failed one undoes the rotation where it can. */
+  verify?: 'rollout';
 }
 
 export type PolicyResult =
@@ -142,11 +146,13 @@ export function parsePolicy(
   const validity = optional(positiveDays, get(TAGS.validityPeriodDays), TAGS.validityPeriodDays, issues);
   const periodDays = optional(positiveDays, get(TAGS.periodDays), TAGS.periodDays, issues);
   const schedule = optional(cron, get(TAGS.schedule), TAGS.schedule, issues);
+  const verify = optional(z.enum(['rollout']), get(TAGS.verify)?.toLowerCase(), TAGS.verify, issues);
   if (generator.success) issues.push(...checkGenerator(generator.data));
   if (issues.length > 0 || !generator.success) return { kind: 'invalid', issues };
   const policy: RotationPolicy = { generator: generator.data, validityDays: validity ?? defaultValidityDays };
   if (periodDays !== undefined) policy.periodDays = periodDays;
   if (schedule !== undefined) policy.schedule = schedule;
+  if (verify !== undefined) policy.verify = verify;
   const credentialId = get(TAGS.credentialId)?.trim();
   if (credentialId) policy.credentialId = credentialId;
   if (providerAddress) policy.providerAddress = providerAddress;

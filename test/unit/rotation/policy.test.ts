@@ -133,4 +133,12 @@ describe('parsePolicy', () => {
     expect(result.kind).toBe('invalid');
     expect(result.kind === 'invalid' && result.issues.join('\n')).toContain(expected);
   });
+
+  it('reads rotor-verify: rollout (any case), and refuses any other value', () => {
+    const asked = parsePolicy({ 'rotor-generator': 'password', 'Rotor-Verify': 'Rollout' }, DEFAULT_VALIDITY);
+    const wrong = parsePolicy({ 'rotor-generator': 'password', 'rotor-verify': 'yes' }, DEFAULT_VALIDITY);
+
+    expect(asked.kind === 'policy' && asked.policy.verify).toBe('rollout');
+    expect(wrong.kind === 'invalid' && wrong.issues.join('\n')).toContain('rotor-verify');
+  });
 });

@@ -1,0 +1,283 @@
+/**
+ * Safe to undo (issue 16.4), the whole product on the real controllers (kube-controller-manager,
+ * kube-scheduler, KWOK): a rotation whose policy asks for verification (`rotor-verify: rollout`)
+ * makes a consumer's rollout fail (rotor's KWOK stage crashes pods that carry any hash but the
+ * known-good one); rotor alerts, writes the previous credential back as the current version,
+ * refreshes and restarts again, records both steps, and the workload ends healthy on it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterClient } from '../../../lib/kube/cluster.js';
+import { envVarName, RELOADER, reloaderHash } from '../../../lib/kube/restart/index.js';
+import type { Outcome } from '../../../lib/outcome.js';
+import type { KeyVaultRef } from '../../../lib/secret-ref.js';
+import { keyVaultClientForTest, kubeClient, testEnv, uniqueName } from '../../env/index.js';
+import { HEALTHY_HASH_ANNOTATION } from '../../env/kube-controllers.js';
+import { type SampleApp, seedAndDeploy } from '../../sandbox/sample-app.js';
+import { type Sandbox, startSandbox } from '../../sandbox/sandbox.js';
+import { enableKvMount } from '../../sandbox/scenarios.js';
+import { asSuperuser, canLogin } from '../backends/support.js';
+
+const env = testEnv();
+const kv = keyVaultClientForTest(env.lowkey);
+let sandbox: Sandbox;
+let app: SampleApp;
+let admin: ClusterClient;
+
+const kvRef = (name: string): KeyVaultRef => ({
+  backend: 'azure-keyvault',
+  vault: env.lowkey.vaultName,
+  name,
+});
+
+beforeAll(async () => {
+  const id = uniqueName('undo');
+  app = {
+    namespace: id,
+    kvSecret: `${id}-db`,
+    csiSecret: `${id}-tls`,
+    vaultMount: id.replace(/-/g, ''),
+    vaultPath: 'web/api',
+    vsoRefreshAfter: '1h',
+  };
+  await enableKvMount({ env }, app.vaultMount);
+  sandbox = await startSandbox(env, { namespaces: [app.namespace], kvMount: app.vaultMount });
+  await seedAndDeploy(sandbox, app, { kv: 'seed', vault: 'seed' });
+  admin = kubeClient(env.clusters[0]!, 'admin');
+});
+
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+async function secretHash(name: string): Promise<string> {
+  const s = await admin.core.readNamespacedSecret({ namespace: app.namespace, name });
+  return reloaderHash({ kind: 'Secret', data: s.data ?? {} });
+}
+
+async function until<T>(
+  read: () => Promise<T>,
+  ok: (v: T) => boolean,
+  what: string,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await read().catch(() => undefined);
+    if (v !== undefined && ok(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)?.slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A Deployment of 2 in cluster alpha that consumes `secret` and is healthy only on its
+ * current data: the crash stage fails its pods on any other STAKATER_* hash.
+ */
+async function fragileConsumer(name: string, secret: string): Promise<string> {
+  const healthy = await secretHash(secret);
+  await admin.apps.createNamespacedDeployment({
+    namespace: app.namespace,
+    body: {
+      metadata: { name, annotations: { [RELOADER.auto]: 'true' } },
+      spec: {
+        replicas: 2,
+        progressDeadlineSeconds: 4,
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name }, annotations: { [HEALTHY_HASH_ANNOTATION]: healthy } },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'app:1',
+                env: [
+                  { name: envVarName('SECRET', secret), value: healthy },
+                  { name: 'CREDENTIAL', valueFrom: { secretKeyRef: { name: secret, key: 'value' } } },
+                ],
+              },
+            ],
+          },
+        },
+      },
+    },
+  });
+  await healthyOn(name, healthy);
+  return healthy;
+}
+
+/** Every live pod of the Deployment Ready with `hash`, and the Deployment fully available. */
+async function healthyOn(name: string, hash: string, ms = 30_000): Promise<void> {
+  await until(
+    async () => {
+      const [d, pods] = await Promise.all([
+        admin.apps.readNamespacedDeployment({ namespace: app.namespace, name }),
+        admin.core.listNamespacedPod({ namespace: app.namespace, labelSelector: `app=${name}` }),
+      ]);
+      const live = pods.items.filter((p) => !p.metadata?.deletionTimestamp);
+      return (
+        d.status?.availableReplicas === 2 &&
+        d.status?.updatedReplicas === 2 &&
+        live.length === 2 &&
+        live.every(
+          (p) =>
+            p.spec?.containers[0]?.env?.some((e) => e.name.startsWith('STAKATER_') && e.value === hash) &&
+            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        )
+      );
+    },
+    (ok) => ok,
+    `${name} healthy on ${hash}`,
+    ms,
+  );
+}
+
+async function rotorEvents(name: string, eventId: string): Promise<CoreV1Event[]> {
+  const list = await admin.core.listNamespacedEvent({
+    namespace: app.namespace,
+    fieldSelector: `involvedObject.name=${name},involvedObject.kind=Deployment`,
+  });
+  return list.items.filter(
+    (e) => e.reportingComponent === 'rotor' && e.message?.includes(`(rotor event ${eventId})`),
+  );
+}
+
+/** Rotates by hand (requestId: a retry is answered from the record), then waits for the rollouts and the undo run. */
+async function rotateAndSettle(name: string, requestId: string) {
+  const answered = await sandbox.app.rotate(kvRef(name), { requestId });
+  const final = await sandbox.rolledOut(answered, { timeoutMs: 90_000 });
+  const undo = final.undo;
+  const rerun =
+    undo?.status === 'restored'
+      ? await sandbox.rolledOut(
+          await sandbox.waitForOutcome((o) => o.eventId === undo.rerun, { timeoutMs: 60_000 }),
+          { timeoutMs: 90_000 },
+        )
+      : undefined;
+  return { answered, final, rerun };
+}
+
+function rollouts(o: Outcome | undefined): string[] {
+  return (o?.workloads ?? []).flatMap((w) =>
+    w.status === 'restarted' ? [`${w.cluster}/${w.name}:${w.rollout?.status}`] : [],
+  );
+}
+
+describe('verified rotation: a failed rollout is undone', () => {
+  it('Key Vault, password generator: restores the previous version, restarts again, and the workload ends healthy on it', async () => {
+    const name = `${app.namespace}-pw`;
+    const good = `pw-${randomBytes(12).toString('hex')}`;
+    await kv.setSecret(name, good, { tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' } });
+    await admin.objects.create({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'pw', namespace: app.namespace },
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: { kind: 'SecretStore', name: 'azure-kv' },
+        target: { name: 'pw', creationPolicy: 'Owner' },
+        data: [{ secretKey: 'value', remoteRef: { key: name } }],
+      },
+    } as never);
+    await until(() => secretHash('pw'), Boolean, 'the first sync of pw');
+    const healthy = await fragileConsumer('fragile', 'pw');
+    const before = (await kv.getSecret(name)).properties.version;
+    const requestId = `undo-pw-${randomBytes(4).toString('hex')}`;
+
+    const { answered, final, rerun } = await rotateAndSettle(name, requestId);
+
+    expect(answered.rotation).toHaveProperty('newVersion');
+    expect(rollouts(final)).toContain('alpha/fragile:rollout-failed');
+    const current = await kv.getSecret(name);
+    expect(final.undo).toEqual({
+      status: 'restored',
+      failed: [`alpha/Deployment/${app.namespace}/fragile`],
+      previousVersion: before,
+      restoredVersion: current.properties.version,
+      rerun: `${requestId}-undo`,
+    });
+    // The previous credential is current again, with its policy, in a version of its own.
+    expect(current.value).toBe(good);
+    expect(current.properties.tags?.['rotor-verify']).toBe('rollout');
+    expect(rollouts(rerun)).toContain('alpha/fragile:rolled-out');
+    await healthyOn('fragile', healthy);
+    // Both steps are told where people look, and recorded: a retry of the request gets the record.
+    expect((await rotorEvents('fragile', requestId)).map((e) => e.reason)).toContain('RolloutFailed');
+    expect((await rotorEvents('fragile', `${requestId}-undo`)).map((e) => e.reason)).toContain('RolledOut');
+    const retried = await sandbox.app.rotate(kvRef(name), { requestId });
+    expect(retried.status).toBe('duplicate');
+    expect(retried.undo).toMatchObject({ status: 'restored', rerun: `${requestId}-undo` });
+  });
+
+  it('dual-role PostgreSQL: the previous role keeps working throughout, and the consumers end back on it', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const [a, b] = [`sandbox_${suffix}_a`, `sandbox_${suffix}_b`];
+    const [pa, pb] = ['a-Start-1', 'b-Start-1'];
+    for (const [role, pw] of [
+      [a, pa],
+      [b, pb],
+    ] as const) {
+      await asSuperuser(
+        env,
+        `CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD ${pg.escapeLiteral(pw)}`,
+      );
+    }
+    const name = `pg-${suffix}`;
+    const previous = JSON.stringify({ username: a, password: pa });
+    await kv.setSecret(name, previous, {
+      contentType: 'application/json',
+      tags: {
+        'rotor-generator': 'postgres',
+        'rotor-generator-options': JSON.stringify({ mode: 'dual', roles: [a, b] }),
+        ProviderAddress: 'sandbox',
+        CredentialId: a,
+        'rotor-verify': 'rollout',
+      },
+    });
+    await admin.objects.create({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'pg', namespace: app.namespace },
+      spec: {
+        refreshInterval: '1h',
+        secretStoreRef: { kind: 'SecretStore', name: 'azure-kv' },
+        target: { name: 'pg', creationPolicy: 'Owner' },
+        data: [{ secretKey: 'value', remoteRef: { key: name } }],
+      },
+    } as never);
+    await until(() => secretHash('pg'), Boolean, 'the first sync of pg');
+    const healthy = await fragileConsumer('pgapp', 'pg');
+    // A client of the previous role logs in again and again while rotor rotates and undoes.
+    let logins = 0;
+    const refused: string[] = [];
+    let stop = false;
+    const prober = (async () => {
+      while (!stop) {
+        if (await canLogin(env, a, pa)) logins++;
+        else refused.push(new Date().toISOString());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    const { answered, final, rerun } = await rotateAndSettle(name, `undo-pg-${suffix}`);
+    stop = true;
+    await prober;
+
+    expect(answered.rotation).toHaveProperty('newVersion');
+    expect(rollouts(final)).toContain('alpha/pgapp:rollout-failed');
+    expect(final.undo).toMatchObject({ status: 'restored' });
+    const current = await kv.getSecret(name);
+    expect(current.value).toBe(previous);
+    expect(current.properties.tags?.CredentialId).toBe(a);
+    expect(rollouts(rerun)).toContain('alpha/pgapp:rolled-out');
+    await healthyOn('pgapp', healthy);
+    expect(refused).toEqual([]);
+    expect(logins).toBeGreaterThan(10);
+    expect(await canLogin(env, a, pa)).toBe(true);
+    // The rotation did change the other role: the credential it issued was real, and is unused now.
+    expect(await canLogin(env, b, pb)).toBe(false);
+  });
+});
