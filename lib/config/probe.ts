@@ -7,6 +7,7 @@ import { createSecretClient } from '../backends/keyvault/client.js';
 import { caOf, createVaultClient, VaultAuth } from '../backends/vault/client.js';
 import type { Config, VaultConfig } from '../config.js';
 import { describeError } from '../errors.js';
+import { GVR } from '../kube/api/gvr.js';
 import { ClusterRegistry } from '../kube/cluster.js';
 import { probeCluster } from '../kube/fanout.js';
 import { Tables } from '../state/tables.js';
@@ -49,7 +50,7 @@ export async function probeConfig(config: Config): Promise<ProbeReport> {
       target('cluster', c.name, async () => {
         const client = await clusters.get(c.name);
         await probeCluster(client, TIMEOUT_MS);
-        return async () => clusterChecks(client.kc.makeApiClient(AuthorizationV1Api), rules);
+        return async () => clusterChecks(client.kc.makeApiClient(AuthorizationV1Api), rules, c.namespaces);
       }),
     ),
     ...config.vaults.map((v) => target('vault', v.name, () => vaultProbe(v))),
@@ -126,11 +127,35 @@ export function rbacRules(file = join(packageRoot(), 'infra', 'k8s', 'rbac.yaml'
   return out;
 }
 
-async function clusterChecks(api: AuthorizationV1Api, rules: Rule[]): Promise<ProbeCheck[]> {
+/** Kinds a RoleBinding cannot grant: rotor skips the two ESO ones in namespaced mode when not granted. */
+const CLUSTER_SCOPED = new Set<string>(
+  Object.values(GVR)
+    .filter((g) => !g.namespaced)
+    .map((g) => g.plural),
+);
+
+/**
+ * A SelfSubjectAccessReview per rule. Namespaced mode (`namespaces`): each namespaced rule in
+ * each namespace, `get namespaces` on each namespace itself, and the cluster-scoped kinds as
+ * optional (skipped by rotor when not granted, so not a failure).
+ */
+async function clusterChecks(
+  api: AuthorizationV1Api,
+  rules: Rule[],
+  namespaces?: readonly string[],
+): Promise<ProbeCheck[]> {
   if (rules.length === 0)
     return [{ what: 'permissions', ok: false, detail: 'infra/k8s/rbac.yaml not found' }];
+  type Review = Rule & { name?: string; optional?: boolean };
+  const reviews: Review[] = namespaces
+    ? rules.flatMap((r): Review[] => {
+        if (CLUSTER_SCOPED.has(r.resource)) return [{ ...r, optional: true }];
+        const self = r.resource === 'namespaces' && r.apiGroup === '';
+        return namespaces.map((namespace) => ({ ...r, namespace, ...(self ? { name: namespace } : {}) }));
+      })
+    : rules;
   return Promise.all(
-    rules.map(async (r): Promise<ProbeCheck> => {
+    reviews.map(async (r): Promise<ProbeCheck> => {
       const what = `${r.verb} ${r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource}${r.namespace ? ` in ${r.namespace}` : ''}`;
       const review = await api.createSelfSubjectAccessReview({
         body: {
@@ -142,11 +167,19 @@ async function clusterChecks(api: AuthorizationV1Api, rules: Rule[]): Promise<Pr
               resource: r.resource,
               verb: r.verb,
               ...(r.namespace ? { namespace: r.namespace } : {}),
+              ...(r.name ? { name: r.name } : {}),
             },
           },
         },
       });
       const allowed = review.status?.allowed === true;
+      if (!allowed && r.optional)
+        return {
+          what,
+          ok: true,
+          detail:
+            'not granted: namespaced mode skips this cluster-scoped kind (infra/k8s/namespaced/cluster-scoped.yaml grants it)',
+        };
       return { what, ok: allowed, ...(allowed ? {} : { detail: review.status?.reason || 'denied' }) };
     }),
   );

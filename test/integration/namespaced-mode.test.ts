@@ -14,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import type { ChangeEvent } from '../../lib/change-event.js';
 import { systemClock } from '../../lib/clock.js';
 import { ClusterPorts } from '../../lib/cluster-ports.js';
+import { probeConfig } from '../../lib/config/probe.js';
 import { parseConfig } from '../../lib/config.js';
 import { ClusterRegistry } from '../../lib/kube/cluster.js';
 import type { Outcome } from '../../lib/outcome.js';
@@ -38,6 +39,7 @@ const cluster = env.clusters[0]!;
 const admin = kubeClient(cluster, 'admin');
 const logs: { level: string; msg: string; status?: number }[] = [];
 let ports: ClusterPorts;
+let kubeconfigYaml: string;
 /** a and b: rotor's namespaces; c: a namespace rotor has no rights in. */
 const ns = { a: '', b: '', c: '' };
 const paths = { a: '', b: '' };
@@ -172,10 +174,15 @@ beforeAll(async () => {
   await consumer(ns.c, paths.a);
   await Promise.all([synced(ns.a, 'a1'), synced(ns.b, 'b1'), synced(ns.c, 'a1')]);
 
+  kubeconfigYaml = await serviceAccountKubeconfig();
   const config = parseConfig({
     vaults: [{ name: 'bao', address: env.openbao.address, mounts: [{ path: 'secret' }] }],
     clusters: [
-      { name: cluster.name, kubeconfigYaml: await serviceAccountKubeconfig(), namespaces: [ns.a, ns.b] },
+      {
+        name: cluster.name,
+        kubeconfigYaml,
+        namespaces: [ns.a, ns.b],
+      },
     ],
     restart: { followRollouts: false },
     refresh: { timeoutMs: 20_000 },
@@ -238,5 +245,30 @@ describe('namespaced mode (clusters[].namespaces) as an identity bound in two na
       'clustersecretstores.external-secrets.io',
     ]);
     expect(forbidden.filter((l) => !/clusterexternalsecrets|clustersecretstores/.test(l.msg))).toEqual([]);
+  });
+
+  it('config check --probe holds the identity to every verb in each configured namespace, and no further', async () => {
+    const probe = (namespaces: string[]) =>
+      probeConfig(parseConfig({ clusters: [{ name: cluster.name, kubeconfigYaml, namespaces }] }));
+
+    const bound = await probe([ns.a, ns.b]);
+    const unbound = await probe([ns.a, ns.c]);
+
+    const checks = bound.targets[0]?.checks ?? [];
+    expect(bound.ok, JSON.stringify(checks.filter((c) => !c.ok))).toBe(true);
+    expect(checks.map((c) => c.what)).toEqual(
+      expect.arrayContaining([
+        `patch deployments.apps in ${ns.a}`,
+        `get secrets in ${ns.b}`,
+        `get namespaces in ${ns.b}`,
+      ]),
+    );
+    expect(checks.find((c) => c.what === 'list clustersecretstores.external-secrets.io')?.detail).toMatch(
+      /not granted: namespaced mode skips/,
+    );
+    const denied = (unbound.targets[0]?.checks ?? []).filter((c) => !c.ok).map((c) => c.what);
+    expect(unbound.ok).toBe(false);
+    expect(denied).toContain(`patch deployments.apps in ${ns.c}`);
+    expect(denied.every((what) => what.endsWith(` in ${ns.c}`))).toBe(true);
   });
 });

@@ -28,6 +28,8 @@ export interface InformerOptions {
   log: KubeLog;
   /** A failed list is tried again in the background after this long. */
   retryMs?: number;
+  /** How a watch is opened (tests drive the stream; default startWatch). */
+  watch?: typeof startWatch;
 }
 
 const PAGE_SIZE = 500;
@@ -146,7 +148,7 @@ export class Informer {
         this.options.log('debug', `watch of ${this.label} ended; resuming`, { error: String(error) });
       this.later(() => this.watch(), error ? 1_000 : 0);
     };
-    this.stream = startWatch({
+    this.stream = (this.options.watch ?? startWatch)({
       kc: this.options.client.kc,
       path: collectionPath(this.options.gvr, this.options.namespace),
       params: { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },

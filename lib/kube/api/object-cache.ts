@@ -3,7 +3,7 @@ import type { ClusterClient } from '../cluster.js';
 import { listAll } from './custom-objects.js';
 import { kubeError, statusOf } from './errors.js';
 import type { Gvr } from './gvr.js';
-import { Informer, type KubeLog } from './informer.js';
+import { Informer, type InformerOptions, type KubeLog } from './informer.js';
 import type { KubeObject } from './objects.js';
 
 /** What a run reads of one kind: every object rotor may see, and why some could not be read. */
@@ -22,6 +22,8 @@ export interface ObjectCacheOptions {
   /** Namespaced mode: namespaced kinds are listed and watched in these namespaces only. */
   namespaces?: readonly string[];
   log: KubeLog;
+  /** How watches are opened (tests; default startWatch). */
+  watch?: InformerOptions['watch'];
 }
 
 interface Scope {
@@ -101,6 +103,7 @@ export class ObjectCache implements ObjectSource {
       gvr,
       ...(namespace === undefined ? {} : { namespace }),
       log: this.options.log,
+      ...(this.options.watch ? { watch: this.options.watch } : {}),
       sink: {
         replace(items) {
           objects.clear();
