@@ -373,3 +373,36 @@ describe('Runner: finishing, manual requests and dry runs', () => {
     ).toBe(true);
   });
 });
+
+describe('Runner.drain: a shutdown answers every caller and gives back what cannot finish', () => {
+  it('runs past the grace period are answered 503 with their claims released; a queued run never starts', async () => {
+    const held = deferred();
+    const store = new MemoryIdempotencyStore();
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], gate: held.gate } });
+    const { runner } = runnerOver(ports, {}, store);
+    // 4 run (concurrency 4) and wait at the gate, the 5th waits for a place.
+    const callers = Array.from({ length: 5 }, (_, i) =>
+      runner.process(changeEvent({ id: `eg-${i}` })).catch((e: unknown) => e),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+
+    const report = await runner.drain(10);
+    const answers = await Promise.all(callers);
+    const late = await runner.process(changeEvent({ id: 'eg-late' })).catch((e: unknown) => e);
+
+    expect(report.finished).toBe(0);
+    expect(report.released.sort()).toEqual([
+      'eventgrid:eg-0',
+      'eventgrid:eg-1',
+      'eventgrid:eg-2',
+      'eventgrid:eg-3',
+      'eventgrid:eg-4',
+    ]);
+    for (const answer of [...answers, late]) expect(answer).toBeInstanceOf(TransientError);
+    expect(await store.get('eventgrid:eg-4')).toBeUndefined();
+    held.open();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls.refresh).toHaveLength(4);
+    expect(await store.get('eventgrid:eg-late')).toBeUndefined();
+  });
+});
