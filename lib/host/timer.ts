@@ -1,5 +1,5 @@
 import type { Timer } from '@azure/functions';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, systemTimers, type Timers, unref } from '../clock.js';
 import { parseNcrontab } from '../ncrontab.js';
 import type { Logger } from '../telemetry.js';
 
@@ -24,9 +24,10 @@ export function runOnSchedule(
   run: (timer: Timer) => Promise<unknown>,
   log: Logger,
   clock: Clock = systemClock,
+  timers: Timers = systemTimers,
 ): ScheduleRunner {
   parseNcrontab(schedule, clock.now());
-  let handle: NodeJS.Timeout | undefined;
+  let handle: unknown;
   let stopped = false;
   let running = false;
   let last = clock.now();
@@ -35,8 +36,8 @@ export function runOnSchedule(
   const arm = () => {
     if (stopped) return;
     const delay = Math.min(Math.max(next.getTime() - clock.now().getTime(), 0), MAX_DELAY_MS);
-    handle = setTimeout(tick, delay);
-    handle.unref();
+    handle = timers.set(tick, delay);
+    unref(handle);
   };
   const tick = () => {
     const now = clock.now();
@@ -75,7 +76,7 @@ export function runOnSchedule(
     next: () => next,
     stop: () => {
       stopped = true;
-      if (handle) clearTimeout(handle);
+      if (handle !== undefined) timers.clear(handle);
     },
   };
 }

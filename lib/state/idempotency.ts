@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, systemTimers, type Timers } from '../clock.js';
 import { RotorError } from '../errors.js';
 import { HeldClaim, type LiveClaims } from './held-claim.js';
 import { causeText } from './tables.js';
@@ -120,6 +120,8 @@ export interface IdempotencyOptions<T> {
   waitMs?: number;
   pollMs?: number;
   clock?: Clock;
+  /** The poll's timer (tests move time instead of sleeping). */
+  timers?: Timers;
   /** Results larger than the store can keep are dropped; duplicates then carry no `previous`. */
   serialise?: (value: T) => string | undefined;
   deserialise?: (text: string) => T;
@@ -202,7 +204,9 @@ async function awaitSettled<T>(
     const record = await store.get(key);
     const live = record?.status === 'in-progress' && record.expiresAt.getTime() > clock.now().getTime();
     if (!live || clock.now().getTime() >= deadline) return record;
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+    await new Promise<void>((resolve) =>
+      (options.timers ?? systemTimers).set(resolve, options.pollMs ?? 100),
+    );
   }
 }
 

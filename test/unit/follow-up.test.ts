@@ -6,6 +6,7 @@ import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../lib/telemetry.js';
 import { testConfig } from './events/support.js';
 import { changeEvent, ES, fakePorts, ManualClock, restarted } from './support/fake-ports.js';
+import { drain, settle } from './support/manual-time.js';
 
 /** A follow port the test ends by hand, per workload name. */
 function heldFollow() {
@@ -15,7 +16,7 @@ function heldFollow() {
       ends.set(w.name, resolve);
     });
   const end = async (name: string, r: RolloutResult) => {
-    while (!ends.has(name)) await new Promise((t) => setTimeout(t, 1));
+    while (!ends.has(name)) await settle();
     ends.get(name)?.(r);
   };
   return { follow, end };
@@ -68,7 +69,7 @@ describe('rollout follow-up: each restart followed to its end without holding th
       reason: 'ProgressDeadlineExceeded',
       message: 'timed out',
     });
-    await new Promise((t) => setTimeout(t, 10));
+    await drain();
 
     expect(followUps).toHaveLength(1);
     const final = followUps[0] as Outcome;
@@ -97,7 +98,7 @@ describe('rollout follow-up: each restart followed to its end without holding th
       web: { status: 'rolled-out', ms: 5 },
     });
     expect(answered.timeline.map((t) => t.step).slice(-2)).toEqual(['rolled-out', 'done']);
-    await new Promise((t) => setTimeout(t, 10));
+    await drain();
     expect(followUps).toEqual([]);
     expect(notified).toHaveLength(1);
   });

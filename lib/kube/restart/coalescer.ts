@@ -1,3 +1,5 @@
+import { systemTimers, type Timers } from '../../clock.js';
+
 /**
  * Per-key batching without a fixed wait. A batch for a key starts at once (after the
  * current tick, so the changes one restart() submits together stay together), unless
@@ -13,16 +15,6 @@
  * first), which lets another restarter that writes the same template (Stakater Reloader,
  * restart.reloader: coexist) act first, so rotor's write is a no-op (docs/reloader.md).
  */
-export interface Timers {
-  set(fn: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-export const systemTimers: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 /** Milliseconds on a monotonic clock; injected with Timers so tests control both. */
 export type Now = () => number;
 

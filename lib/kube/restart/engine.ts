@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../../clock.js';
+import { type Clock, systemClock, type Timers } from '../../clock.js';
 import type { RestartConfig } from '../../config.js';
 import { createLimiter } from '../../limiter.js';
 import type { RolloutResult, WorkloadResult } from '../../outcome.js';
@@ -6,7 +6,7 @@ import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { ResourceReads } from '../operators/operator.js';
 import { resourceTypeOf } from './annotations.js';
-import { Coalescer, type Expectation, type Now, type Timers } from './coalescer.js';
+import { Coalescer, type Expectation, type Now } from './coalescer.js';
 import { ConsumerIndex, type IndexLog, type WorkloadRef, workloadKey } from './consumer-index.js';
 import { ScopeFilter } from './filters.js';
 import { followRestart } from './follow-restart.js';

@@ -1,3 +1,4 @@
+import { systemTimers, type Timers, unref } from '../../clock.js';
 import type { RolloutResult } from '../../outcome.js';
 import type { KubeObject } from '../api/objects.js';
 import { type FollowedKind, type RolloutState, rolloutState } from './rollout-state.js';
@@ -16,6 +17,9 @@ export interface FollowOptions {
   startedAt: number;
   /** A read now and then, in case a watch event was missed (the watch restarting). */
   pollMs?: number;
+  /** The bound's and the poll's timers, and the monotonic clock `startedAt` is on (tests drive both). */
+  timers?: Timers;
+  now?: () => number;
 }
 
 /**
@@ -30,16 +34,18 @@ export function followRollout(
   options: FollowOptions,
 ): Promise<RolloutResult> {
   const pollMs = options.pollMs ?? 2_000;
+  const timers = options.timers ?? systemTimers;
+  const now = options.now ?? (() => performance.now());
   return new Promise<RolloutResult>((resolve) => {
     let last: RolloutState | undefined;
     let done = false;
-    const elapsed = () => Math.round(performance.now() - options.startedAt);
+    const elapsed = () => Math.round(now() - options.startedAt);
     const finish = (result: RolloutResult) => {
       if (done) return;
       done = true;
       unsubscribe();
-      clearTimeout(deadline);
-      clearInterval(poll);
+      timers.clear(deadline);
+      timers.clear(poll);
       resolve(result);
     };
     const judge = (obj: KubeObject | undefined) => {
@@ -54,8 +60,17 @@ export function followRollout(
       source.read().then(judge, () => undefined /* a failed read is retried by the next poll */);
 
     const unsubscribe = source.subscribe(judge);
-    const poll = setInterval(readAndJudge, pollMs);
-    const deadline = setTimeout(
+    let poll: unknown;
+    const armPoll = () => {
+      poll = timers.set(() => {
+        if (done) return;
+        void readAndJudge();
+        armPoll();
+      }, pollMs);
+      unref(poll);
+    };
+    armPoll();
+    const deadline = timers.set(
       () => {
         const missing = last?.state === 'progressing' ? `: ${last.detail}` : '';
         finish({
@@ -65,9 +80,8 @@ export function followRollout(
           message: `not rolled out within ${Math.round(options.timeoutMs / 1000)} s${missing}`,
         });
       },
-      Math.max(0, options.timeoutMs - (performance.now() - options.startedAt)),
+      Math.max(0, options.timeoutMs - (now() - options.startedAt)),
     );
-    poll.unref?.();
     void readAndJudge();
   });
 }

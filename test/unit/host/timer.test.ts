@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/errors.js';
 import { parseNcrontab, runOnSchedule } from '../../../lib/host/timer.js';
 import { createLogger } from '../../../lib/telemetry.js';
+import { ManualTime } from '../support/manual-time.js';
 
 const lines: string[] = [];
 const log = createLogger('debug', (line) => lines.push(line));
@@ -22,37 +23,58 @@ describe('local host timer (NCRONTAB)', () => {
   });
 
   it('runs at each occurrence and stops when told', async () => {
-    const ticks: boolean[] = [];
-    const runner = runOnSchedule('* * * * * *', async (timer) => void ticks.push(timer.isPastDue), log);
+    const time = new ManualTime(Date.parse('2026-11-29T12:00:00.300Z'));
+    const ticks: Array<{ at: string; late: boolean; last: string }> = [];
+    const runner = runOnSchedule(
+      '* * * * * *',
+      async (timer) =>
+        void ticks.push({
+          at: time.now().toISOString(),
+          late: timer.isPastDue,
+          last: timer.scheduleStatus!.last,
+        }),
+      log,
+      time,
+      time,
+    );
 
-    await new Promise((r) => setTimeout(r, 2_300));
+    await time.advance(2_000);
     runner.stop();
-    const seen = ticks.length;
-    await new Promise((r) => setTimeout(r, 1_200));
+    await time.advance(5_000);
 
-    expect(seen).toBeGreaterThanOrEqual(2);
-    expect(ticks.length).toBe(seen);
-    expect(ticks.every((late) => late === false)).toBe(true);
+    expect(ticks).toEqual([
+      { at: '2026-11-29T12:00:01.000Z', late: false, last: '2026-11-29T12:00:00.300Z' },
+      { at: '2026-11-29T12:00:02.000Z', late: false, last: '2026-11-29T12:00:01.000Z' },
+    ]);
+    expect(time.pending).toBe(0);
   });
 
   it('skips an occurrence while the previous run is still going', async () => {
+    const time = new ManualTime(Date.parse('2026-11-29T12:00:00.000Z'));
     let running = 0;
+    let runs = 0;
     let maxConcurrent = 0;
     const runner = runOnSchedule(
       '* * * * * *',
       async () => {
         running++;
+        runs++;
         maxConcurrent = Math.max(maxConcurrent, running);
-        await new Promise((r) => setTimeout(r, 1_500));
+        await new Promise<void>((r) => time.set(r, 1_500));
         running--;
       },
       log,
+      time,
+      time,
     );
 
-    await new Promise((r) => setTimeout(r, 3_200));
+    await time.advance(3_000);
     runner.stop();
 
+    // 12:00:01 runs until 02.5, so 02 is skipped; 03 runs.
+    expect(runs).toBe(2);
     expect(maxConcurrent).toBe(1);
-    expect(lines.some((l) => l.includes('timer occurrence skipped'))).toBe(true);
+    expect(lines.filter((l) => l.includes('timer occurrence skipped'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('timer occurrence skipped'))).toContain('2026-11-29T12:00:02.000Z');
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { httpStatusOf } from '../../../lib/errors.js';
 import { IdempotencyInProgressError, withIdempotency } from '../../../lib/state/idempotency.js';
+import { ManualTime } from '../support/manual-time.js';
 import { MemoryIdempotencyStoreStandIn } from './memory-idempotency-store.js';
 
-function counter() {
+/** Counts runs of the work; with `time`, each run takes 20 ms of it. */
+function counter(time?: ManualTime) {
   let runs = 0;
   return {
     get runs() {
@@ -11,7 +13,7 @@ function counter() {
     },
     work: async (value = 'ok') => {
       runs++;
-      await new Promise((r) => setTimeout(r, 20));
+      if (time) await new Promise<void>((r) => time.set(r, 20));
       return value;
     },
   };
@@ -32,12 +34,16 @@ describe('withIdempotency (algorithm, in-memory store stand-in)', () => {
 
   it('lets a concurrent delivery wait for the first and answer duplicate', async () => {
     const store = new MemoryIdempotencyStoreStandIn();
-    const c = counter();
+    const time = new ManualTime();
+    const c = counter(time);
+    const options = { waitMs: 2_000, pollMs: 5, clock: time, timers: time };
 
-    const results = await Promise.all([
-      withIdempotency(store, 'event-2', () => c.work(), { waitMs: 2_000, pollMs: 5 }),
-      withIdempotency(store, 'event-2', () => c.work(), { waitMs: 2_000, pollMs: 5 }),
+    const both = Promise.all([
+      withIdempotency(store, 'event-2', () => c.work(), options),
+      withIdempotency(store, 'event-2', () => c.work(), options),
     ]);
+    await time.advance(25);
+    const results = await both;
 
     expect(results.map((r) => r.status).sort()).toEqual(['done', 'duplicate']);
     expect(c.runs).toBe(1);
@@ -45,12 +51,15 @@ describe('withIdempotency (algorithm, in-memory store stand-in)', () => {
 
   it('answers a concurrent delivery that cannot wait with a retryable in-progress error (503)', async () => {
     const store = new MemoryIdempotencyStoreStandIn();
-    const c = counter();
+    const time = new ManualTime();
+    const c = counter(time);
 
-    const results = await Promise.allSettled([
-      withIdempotency(store, 'event-3', () => c.work()),
-      withIdempotency(store, 'event-3', () => c.work()),
+    const both = Promise.allSettled([
+      withIdempotency(store, 'event-3', () => c.work(), { clock: time, timers: time }),
+      withIdempotency(store, 'event-3', () => c.work(), { clock: time, timers: time }),
     ]);
+    await time.advance(20);
+    const results = await both;
 
     const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(rejected.reason).toBeInstanceOf(IdempotencyInProgressError);
@@ -93,14 +102,16 @@ describe('withIdempotency (algorithm, in-memory store stand-in)', () => {
 
   it('lets only one of two racing takers take over an expired record', async () => {
     const store = new MemoryIdempotencyStoreStandIn();
-    const clock = { now: () => new Date('2024-01-01T00:10:00Z') };
+    const time = new ManualTime(Date.parse('2024-01-01T00:10:00Z'));
     await store.putInProgress('event-6', new Date('2024-01-01T00:00:00Z'));
-    const c = counter();
+    const c = counter(time);
 
-    const results = await Promise.allSettled([
-      withIdempotency(store, 'event-6', () => c.work(), { clock }),
-      withIdempotency(store, 'event-6', () => c.work(), { clock }),
+    const both = Promise.allSettled([
+      withIdempotency(store, 'event-6', () => c.work(), { clock: time, timers: time }),
+      withIdempotency(store, 'event-6', () => c.work(), { clock: time, timers: time }),
     ]);
+    await time.advance(20);
+    const results = await both;
 
     expect(c.runs).toBe(1);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);

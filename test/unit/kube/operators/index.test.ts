@@ -3,6 +3,7 @@ import type { ClusterClient } from '../../../../lib/kube/cluster.js';
 import { type DerivedObject, refreshDerived, resolveDerived } from '../../../../lib/kube/operators/index.js';
 import { type Operator, refreshedTargets } from '../../../../lib/kube/operators/operator.js';
 import { SecretRefSchema } from '../../../../lib/secret-ref.js';
+import { settle } from '../../support/manual-time.js';
 
 const client = { name: 'alpha' } as ClusterClient;
 const ref = SecretRefSchema.parse({
@@ -81,7 +82,7 @@ describe('refreshDerived', () => {
       refresh: async (_c, d) => {
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 10));
+        await settle();
         running--;
         return {
           result: [

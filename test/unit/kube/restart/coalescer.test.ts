@@ -1,35 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Coalescer, type Timers } from '../../../../lib/kube/restart/coalescer.js';
-
-/** Timers and a monotonic clock that only move when the test says so. */
-class ManualTime implements Timers {
-  nowMs = 0;
-  private readonly due = new Map<object, { at: number; fn: () => void }>();
-  readonly now = () => this.nowMs;
-  set(fn: () => void, ms: number): unknown {
-    const handle = {};
-    this.due.set(handle, { at: this.nowMs + ms, fn });
-    return handle;
-  }
-  clear(handle: unknown): void {
-    this.due.delete(handle as object);
-  }
-  get pending(): number {
-    return this.due.size;
-  }
-  async advance(ms: number): Promise<void> {
-    this.nowMs += ms;
-    for (const [handle, t] of [...this.due]) {
-      if (t.at > this.nowMs) continue;
-      this.due.delete(handle);
-      t.fn();
-    }
-    await settle();
-  }
-}
-
-/** Lets every queued microtask and promise continuation run; no wall-clock time passes. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+import { Coalescer } from '../../../../lib/kube/restart/coalescer.js';
+import { ManualTime, settle } from '../../support/manual-time.js';
 
 function recorder(time: ManualTime, maxWaitMs = 200, settleMs = 0) {
   const runs: Array<[string, string[]]> = [];
@@ -47,7 +18,7 @@ function recorder(time: ManualTime, maxWaitMs = 200, settleMs = 0) {
       return runs.length;
     },
     time,
-    time.now,
+    time.monotonic,
     settleMs,
   );
   const finishRun = async () => {
@@ -59,7 +30,7 @@ function recorder(time: ManualTime, maxWaitMs = 200, settleMs = 0) {
 
 describe('Coalescer', () => {
   it('starts a lone change at once, without waiting for any window', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const result = c.submit('w', 'secret-a');
     await settle();
@@ -70,7 +41,7 @@ describe('Coalescer', () => {
   });
 
   it('hands the changes submitted together for one key to one run', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const a = c.submit('w', 'secret-a');
     const b = c.submit('w', 'secret-b');
@@ -81,7 +52,7 @@ describe('Coalescer', () => {
   });
 
   it('runs different keys separately and concurrently', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const done = Promise.all([c.submit('w1', 'x'), c.submit('w2', 'x')]);
     await settle();
@@ -95,7 +66,7 @@ describe('Coalescer', () => {
   });
 
   it('never runs one key twice at once; changes arriving meanwhile join the next run, which starts when the first ends', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun, maxActive } = recorder(time);
     const first = c.submit('w', '1');
     await settle();
@@ -115,7 +86,7 @@ describe('Coalescer', () => {
   });
 
   it('holds a batch for a change another run announced for the same key, and starts it when that change arrives', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const other = c.expect(['w']);
     const a = c.submit('w', 'secret-a');
@@ -131,7 +102,7 @@ describe('Coalescer', () => {
   });
 
   it('starts the held batch at once when the announcing run gives up', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const other = c.expect(['w']);
     const a = c.submit('w', 'secret-a');
@@ -146,7 +117,7 @@ describe('Coalescer', () => {
   });
 
   it('waits for announced changes at most maxWaitMs after the first change; a later arrival gets its own run', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time, 200);
     const slow = c.expect(['w']);
     const a = c.submit('w', 'secret-a');
@@ -166,7 +137,7 @@ describe('Coalescer', () => {
   });
 
   it('an announcement for another key holds nothing', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const other = c.expect(['w2']);
     const a = c.submit('w1', 'x');
@@ -178,7 +149,7 @@ describe('Coalescer', () => {
   });
 
   it('a run does not wait for its own announcement', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const mine = c.expect(['w']);
     const a = c.submit('w', 'x', mine);
@@ -201,7 +172,7 @@ describe('Coalescer', () => {
   });
 
   it('drain waits for held and running batches', async () => {
-    const time = new ManualTime();
+    const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time);
     const held = c.expect(['w']);
     void c.submit('w', 'a');
@@ -222,7 +193,7 @@ describe('Coalescer', () => {
 
   describe('with settleMs (beside Reloader: restart.reloader coexist)', () => {
     it('starts even a lone change only settleMs after it arrived', async () => {
-      const time = new ManualTime();
+      const time = new ManualTime(0);
       const { c, runs, finishRun } = recorder(time, 200, 1_000);
       const a = c.submit('w', 'secret-a');
       await time.advance(999);
@@ -234,7 +205,7 @@ describe('Coalescer', () => {
     });
 
     it('measures settleMs from the latest change, so changes in a burst share one run', async () => {
-      const time = new ManualTime();
+      const time = new ManualTime(0);
       const { c, runs, finishRun } = recorder(time, 200, 1_000);
       const a = c.submit('w', 'v1');
       await time.advance(50);
@@ -249,7 +220,7 @@ describe('Coalescer', () => {
     });
 
     it('never holds a batch longer than settleMs + maxWaitMs after its first change', async () => {
-      const time = new ManualTime();
+      const time = new ManualTime(0);
       const { c, runs, finishRun } = recorder(time, 200, 1_000);
       const submitted = [c.submit('w', 'v0')];
       // A change every 100 ms: waiting for a quiet 1 s would never end.

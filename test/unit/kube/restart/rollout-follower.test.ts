@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../../lib/kube/api/objects.js';
 import { followRollout, type ObjectSource } from '../../../../lib/kube/restart/rollout-follower.js';
+import type { RolloutResult } from '../../../../lib/outcome.js';
+import { ManualTime, settle } from '../../support/manual-time.js';
 
 /** A watch the test drives: push() delivers a version; read() answers the latest one. */
 function fakeSource(initial: KubeObject) {
@@ -33,7 +35,6 @@ const deployment = (status: object, generation = 2): KubeObject => ({
   spec: { replicas: 2 },
   status,
 });
-const tick = () => new Promise((r) => setTimeout(r, 5));
 
 describe('followRollout: one restarted workload followed to its end', () => {
   it('ends rolled-out on the first version that is fully available, and stops listening', async () => {
@@ -42,7 +43,7 @@ describe('followRollout: one restarted workload followed to its end', () => {
       timeoutMs: 5_000,
       startedAt: performance.now(),
     });
-    await tick();
+    await settle();
     src.push(deployment({ observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }));
     src.push(deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }));
 
@@ -78,13 +79,26 @@ describe('followRollout: one restarted workload followed to its end', () => {
     const src = fakeSource(
       deployment({ observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }),
     );
-    const started = performance.now();
+    const time = new ManualTime(0);
+    let result: RolloutResult | undefined;
+    void followRollout('Deployment', 2, src.source, {
+      timeoutMs: 10_000,
+      startedAt: time.monotonic(),
+      timers: time,
+      now: time.monotonic,
+    }).then((r) => {
+      result = r;
+    });
 
-    const result = await followRollout('Deployment', 2, src.source, { timeoutMs: 150, startedAt: started });
+    await time.advance(9_999);
+    expect(result).toBeUndefined();
+    await time.advance(1);
 
-    expect(result).toMatchObject({ status: 'rollout-failed', reason: 'Timeout' });
-    expect(result.status === 'rollout-failed' && result.message).toContain('1 of 2 replicas updated');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    expect(result).toMatchObject({ status: 'rollout-failed', reason: 'Timeout', ms: 10_000 });
+    expect(result?.status === 'rollout-failed' && result.message).toBe(
+      'not rolled out within 10 s: 1 of 2 replicas updated',
+    );
+    expect(time.pending).toBe(0);
   });
 
   it('a rollout already finished when following starts is found by the first read', async () => {
@@ -99,12 +113,15 @@ describe('followRollout: one restarted workload followed to its end', () => {
 
   it('polls when the watch says nothing', async () => {
     const src = fakeSource(deployment({ observedGeneration: 1 }));
+    const time = new ManualTime(0);
     const result = followRollout('Deployment', 2, src.source, {
       timeoutMs: 5_000,
-      startedAt: performance.now(),
-      pollMs: 20,
+      startedAt: time.monotonic(),
+      pollMs: 2_000,
+      timers: time,
+      now: time.monotonic,
     });
-    await tick();
+    await settle();
     // Changes without a watch event: only a read sees them.
     const quiet = deployment({
       observedGeneration: 2,
@@ -113,8 +130,9 @@ describe('followRollout: one restarted workload followed to its end', () => {
       availableReplicas: 2,
     });
     src.source.read = async () => quiet;
+    await time.advance(2_000);
 
-    await expect(result).resolves.toMatchObject({ status: 'rolled-out' });
+    await expect(result).resolves.toMatchObject({ status: 'rolled-out', ms: 2_000 });
   });
 
   it('reports a paused Deployment as not followed instead of waiting for the bound', async () => {
