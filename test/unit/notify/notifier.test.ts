@@ -138,4 +138,41 @@ describe('notifications', () => {
     ).resolves.toBeUndefined();
     expect(lines.join('\n')).toContain('notification failed');
   });
+
+  it('a rotation undone after a failed rollout says so, with the versions and the run that restarts again', async () => {
+    const r = recorder();
+    const targets = [
+      { kind: 'webhook' as const, url: new Redacted('http://127.0.0.1:1/hook'), on: ['failure' as const] },
+    ];
+    const undone: Outcome = {
+      ...base,
+      kind: 'rotate-requested',
+      rotation: { newVersion: 'v2' },
+      workloads: [
+        {
+          ...(base.workloads[0] as Extract<Outcome['workloads'][number], { status: 'restarted' }>),
+          rollout: {
+            status: 'rollout-failed',
+            ms: 5_000,
+            reason: 'ProgressDeadlineExceeded',
+            message: 'stuck',
+          },
+        },
+      ],
+      undo: {
+        status: 'restored',
+        failed: ['aks/Deployment/shop/web'],
+        previousVersion: 'v1',
+        restoredVersion: 'v3',
+        rerun: 'e1-undo',
+      },
+    };
+
+    await notify(targets, undone, createLogger('error'), r.send);
+
+    expect(r.sent[0]?.body).toMatchObject({ failed: true });
+    expect(JSON.stringify(r.sent[0]?.body)).toContain(
+      'undone: version v1 restored as v3 after failed rollouts (aks/Deployment/shop/web); refresh and restart again as e1-undo',
+    );
+  });
 });
