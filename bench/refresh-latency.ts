@@ -8,6 +8,7 @@
  *   npx tsx bench/refresh-latency.ts
  *   ROTOR_TEST_ENV_FILE=.cache/env.json npx tsx bench/refresh-latency.ts   (reuse a running env)
  *   ROTOR_BENCH_SAMPLES=5 npx tsx bench/refresh-latency.ts                  (quick look)
+ *   ROTOR_BENCH_RESULTS=/tmp/r.json ...                                     (write elsewhere)
  *
  * Per operator:
  *  - forced: n sequential changes; each: write a new backend version, then rotor's
@@ -25,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { KeyVaultConfigSchema } from '../lib/config.js';
@@ -411,11 +413,13 @@ async function main(): Promise<void> {
         },
       },
     };
-    await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-    await writeFile(
-      new URL('./results/refresh-latency.json', import.meta.url),
-      `${JSON.stringify(results, null, 2)}\n`,
-    );
+    // ROTOR_BENCH_RESULTS: where to write (the suite's smoke run writes to a temporary file,
+    // never over the committed results).
+    const out = process.env.ROTOR_BENCH_RESULTS
+      ? new URL(`file://${path.resolve(process.env.ROTOR_BENCH_RESULTS)}`)
+      : new URL('./results/refresh-latency.json', import.meta.url);
+    await mkdir(new URL('./', out), { recursive: true });
+    await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
     console.log(JSON.stringify(results, null, 2));
   } finally {
     clock.stop();
