@@ -64,7 +64,7 @@ describe('the ESO refresh benchmark on the real ESO controller', () => {
       vso: { forced: Record<string, Stats> };
     };
 
-    expect(results.eso.controller).toBe(`external-secrets ${testEnv().eso.version}`);
+    expect(results.eso.controller).toBe(`external-secrets ${testEnv().eso?.version}`);
     expect(results.eso.forced.forceToSecretUpdated?.n).toBe(SAMPLES);
     expect(results.eso.forced.forceToConfirmed?.n).toBe(SAMPLES);
     expect(results.eso.poll10s.n).toBe(SAMPLES);
