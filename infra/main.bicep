@@ -21,7 +21,7 @@ param location string = resourceGroup().location
 @description('Key Vaults rotor watches: [{ name, resourceGroup?, rotate? (default true), systemTopicName? }]. Each must use the Azure RBAC permission model.')
 param keyVaults array = []
 
-@description('AKS clusters rotor restarts workloads in: [{ name, resourceGroup?, namespaces? (default: whole cluster), assignAzureRbacRole? (default true) }].')
+@description('AKS clusters rotor restarts workloads in: [{ name, resourceGroup?, namespaces? (default: whole cluster), assignAzureRbacRole? (default true) }]. With namespaces, give rotor the same list as clusters[].namespaces in rotorConfigJson (namespaced mode).')
 param aksClusters array = []
 
 @description('Phase two: create the Event Grid subscriptions. Only after the function code is deployed.')

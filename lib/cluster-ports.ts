@@ -55,7 +55,7 @@ export class ClusterPorts
   private readonly readyEngines = new Map<string, RestartEngine>();
   private readonly resolving = new Map<string, Promise<DerivedObject[]>>();
   private readonly recorders = new Map<string, Promise<EventRecorder>>();
-  private readonly caches = new Map<string, ObjectCache>();
+  private readonly caches = new Map<string, { client: ClusterClient; cache: ObjectCache }>();
 
   constructor(private readonly deps: ClusterPortsDeps) {}
 
@@ -169,17 +169,21 @@ export class ClusterPorts
     return this.deps.config.clusters.find((c) => c.name === cluster);
   }
 
-  /** The cluster's operator objects, followed by watch from the first resolve on (object-cache.ts). */
+  /**
+   * The cluster's operator objects, followed by watch from the first resolve on
+   * (object-cache.ts). A new client (an AKS client is rebuilt before its Entra token
+   * expires) starts a new cache: the old one's watches would fail with the old token.
+   */
   private cacheFor(cluster: string, client: ClusterClient): ObjectCache {
-    let cache = this.caches.get(cluster);
-    if (!cache) {
-      const namespaces = this.clusterConfig(cluster)?.namespaces;
-      cache = new ObjectCache(client, {
-        ...(namespaces ? { namespaces } : {}),
-        log: this.clusterLog(cluster),
-      });
-      this.caches.set(cluster, cache);
-    }
+    const current = this.caches.get(cluster);
+    if (current?.client === client) return current.cache;
+    current?.cache.close();
+    const namespaces = this.clusterConfig(cluster)?.namespaces;
+    const cache = new ObjectCache(client, {
+      ...(namespaces ? { namespaces } : {}),
+      log: this.clusterLog(cluster),
+    });
+    this.caches.set(cluster, { client, cache });
     return cache;
   }
 
@@ -255,7 +259,7 @@ export class ClusterPorts
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.recorders.values()].map(async (r) => (await r).pending()));
-    for (const cache of this.caches.values()) cache.close();
+    for (const { cache } of this.caches.values()) cache.close();
     await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
   }
 }
