@@ -3,7 +3,7 @@
  * controllers of the test environment (kube-controller-manager, kube-scheduler, KWOK fake
  * nodes), beside the poll baseline.
  *
- *   npx tsx bench/pods-ready.ts            (ROTOR_BENCH_PODS_EVENTS changes, default 30)
+ *   npx tsx bench/pods-ready.ts            (ROTOR_BENCH_PODS_EVENTS changes, default 100)
  *
  * Per change of the sample's Key Vault secret, POSTed as Event Grid delivers it, timed on
  * the bench's clock from the POST: the pod template patched (a watch), and every live pod of
@@ -27,7 +27,7 @@ import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
 import { ChangeWatch, podTemplate } from './observer.js';
 import { summarise } from './stats.js';
 
-const EVENTS = Number(process.env.ROTOR_BENCH_PODS_EVENTS ?? '30');
+const EVENTS = Number(process.env.ROTOR_BENCH_PODS_EVENTS ?? '100');
 const REPLICAS = 3;
 const POLL_MS = 10;
 const ESO_DEFAULT_MS = 3_600_000;
