@@ -73,6 +73,22 @@ async function until<T>(
   }
 }
 
+/** An ExternalSecret of the sample's Key Vault store, copying Key Vault secret `key` into Secret `name`, synced once. */
+async function syncedSecret(name: string, key: string): Promise<void> {
+  await admin.objects.create({
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name, namespace: app.namespace },
+    spec: {
+      refreshInterval: '1h',
+      secretStoreRef: { kind: 'SecretStore', name: 'azure-kv' },
+      target: { name, creationPolicy: 'Owner' },
+      data: [{ secretKey: 'value', remoteRef: { key } }],
+    },
+  } as never);
+  await until(() => secretHash(name), Boolean, `the first sync of ${name}`);
+}
+
 /**
  * A Deployment of 2 in cluster alpha that consumes `secret` and is healthy only on its
  * current data: the crash stage fails its pods on any other STAKATER_* hash.
@@ -171,18 +187,7 @@ describe('verified rotation: a failed rollout is undone', () => {
     const name = `${app.namespace}-pw`;
     const good = `pw-${randomBytes(12).toString('hex')}`;
     await kv.setSecret(name, good, { tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' } });
-    await admin.objects.create({
-      apiVersion: 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: { name: 'pw', namespace: app.namespace },
-      spec: {
-        refreshInterval: '1h',
-        secretStoreRef: { kind: 'SecretStore', name: 'azure-kv' },
-        target: { name: 'pw', creationPolicy: 'Owner' },
-        data: [{ secretKey: 'value', remoteRef: { key: name } }],
-      },
-    } as never);
-    await until(() => secretHash('pw'), Boolean, 'the first sync of pw');
+    await syncedSecret('pw', name);
     const healthy = await fragileConsumer('fragile', 'pw');
     const before = (await kv.getSecret(name)).properties.version;
     const requestId = `undo-pw-${randomBytes(4).toString('hex')}`;
@@ -237,18 +242,7 @@ describe('verified rotation: a failed rollout is undone', () => {
         'rotor-verify': 'rollout',
       },
     });
-    await admin.objects.create({
-      apiVersion: 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: { name: 'pg', namespace: app.namespace },
-      spec: {
-        refreshInterval: '1h',
-        secretStoreRef: { kind: 'SecretStore', name: 'azure-kv' },
-        target: { name: 'pg', creationPolicy: 'Owner' },
-        data: [{ secretKey: 'value', remoteRef: { key: name } }],
-      },
-    } as never);
-    await until(() => secretHash('pg'), Boolean, 'the first sync of pg');
+    await syncedSecret('pg', name);
     const healthy = await fragileConsumer('pgapp', 'pg');
     // A client of the previous role logs in again and again while rotor rotates and undoes.
     let logins = 0;
