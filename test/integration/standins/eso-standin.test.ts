@@ -49,12 +49,18 @@ afterAll(async () => {
   await standin?.stop();
 });
 
-async function externalSecret(name: string, key: string, inNamespace = ns): Promise<void> {
+async function externalSecret(
+  name: string,
+  key: string,
+  inNamespace = ns,
+  refresh: { refreshInterval?: string; refreshPolicy?: string } = {},
+): Promise<void> {
   const es = manifest('externalsecret-data.yaml', name, inNamespace);
   es.metadata = { ...es.metadata, labels: { team: 'web' }, annotations: { owner: 'alice' } };
   const spec = es.spec as { data: Array<{ remoteRef: { key: string } }>; target: { name: string } };
   spec.data[0]!.remoteRef.key = key;
   spec.target.name = name;
+  Object.assign(spec, refresh);
   await create(admin, es);
 }
 
@@ -188,6 +194,40 @@ describe('ESO stand-in (ESO_BEHAVIOUR)', () => {
     const after = await read(name);
     expect(after.metadata.resourceVersion).toBe(forced.metadata.resourceVersion);
     expect(readyOf(after)?.lastTransitionTime).toBe(readyOf(failing)?.lastTransitionTime);
+  });
+
+  it('refreshInterval "0" (Periodic) ignores a forced sync after the first; refreshPolicy OnChange syncs on it', async () => {
+    const secret = uniqueName('kv');
+    await setKeyVaultSecret(env, secret, 'v1');
+    const trapped = uniqueName('es');
+    const onChange = uniqueName('es');
+    await externalSecret(trapped, secret, ns, { refreshInterval: '0' });
+    await externalSecret(onChange, secret, ns, { refreshInterval: '1h', refreshPolicy: 'OnChange' });
+    const first = await Promise.all(
+      [trapped, onChange].map((name) =>
+        eventually(
+          () => read(name),
+          (e) => readyOf(e)?.status === 'True',
+          name,
+        ),
+      ),
+    );
+    const trappedSecret = await admin.core.readNamespacedSecret({ namespace: ns, name: trapped });
+    await setKeyVaultSecret(env, secret, 'v2');
+
+    await force(trapped, 'now');
+    await force(onChange, 'now');
+    const synced = await eventually(
+      () => admin.core.readNamespacedSecret({ namespace: ns, name: onChange }),
+      (s) => s.metadata?.annotations?.['force-sync'] === 'now',
+      'the OnChange sync',
+    );
+    expect(Buffer.from(synced.data?.password ?? '', 'base64').toString()).toBe('v2');
+    // The forced reconcile of the trapped one ran beside it; give it time to (not) write.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = await admin.core.readNamespacedSecret({ namespace: ns, name: trapped });
+    expect(after.metadata?.resourceVersion).toBe(trappedSecret.metadata?.resourceVersion);
+    expect((await read(trapped)).status).toEqual(first[0]?.status);
   });
 
   it('validates its stores (Ready True Valid "store validated"); until then an ExternalSecret fails "SecretStore \\"<name>\\" is not ready" and retries', async () => {

@@ -204,13 +204,15 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
     expect(after.data?.key).toBe(keySecret.data?.key);
   });
 
-  it('a Normal SecretSynced event only when it writes the Secret; none for an unchanged sync', async () => {
+  it("a Normal SecretSynced event only when it writes the Secret; none for an unchanged sync, which renews Ready's lastTransitionTime and leaves SecretSynced as it was", async () => {
     const name = uniqueName('vss');
     const path = `apps/${uniqueName('p')}`;
     await writeVault(env, path, { password: 'one' });
     await staticSecret(name, path);
-    await synced(name);
+    const first = await synced(name);
     const before = (await events(name)).filter((e) => e.reason === 'SecretSynced');
+    // Condition times have one-second precision.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const secretBefore = await admin.core.readNamespacedSecret({ namespace: ns, name });
     const syncs = standin.stats.syncs;
 
@@ -231,6 +233,10 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
     expect((await events(name)).filter((e) => e.reason === 'SecretSynced')).toHaveLength(before.length);
     const secretAfter = await admin.core.readNamespacedSecret({ namespace: ns, name });
     expect(secretAfter.metadata?.resourceVersion).toBe(secretBefore.metadata?.resourceVersion);
+    const again = await read(name);
+    const readyAt = (v: Vss) => Date.parse(condition(v, 'Ready')?.lastTransitionTime ?? '');
+    expect(readyAt(again)).toBeGreaterThan(readyAt(first));
+    expect(condition(again, 'SecretSynced')).toEqual(condition(first, 'SecretSynced'));
   });
 
   it('a Vault error: Ready stays Ready/VaultStaticSecretReady, the error only in SecretSynced, lastGeneration set, backoff from 5 s', async () => {
