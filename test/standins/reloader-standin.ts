@@ -57,6 +57,11 @@ export interface ReloaderWrite {
 
 export interface ReloaderStandin {
   readonly writes: ReloaderWrite[];
+  /**
+   * Handles no event before `until` settles (on top of the lag): a Reloader lagging behind
+   * a given moment, whatever the machine's load.
+   */
+  holdUntil(until: Promise<unknown>): void;
   /** Resolves when every event received so far has been handled. */
   idle(): Promise<void>;
   /** Resolves once the stand-in has seen the Secret with this data hash and handled it. */
@@ -140,6 +145,7 @@ class ReloaderController {
   private readonly hashes = new Map<string, string>();
   private readonly queue: QueuedEvent[] = [];
   private working?: Promise<void>;
+  hold: Promise<unknown> = Promise.resolve();
   stopped = false;
 
   constructor(
@@ -187,6 +193,7 @@ class ReloaderController {
     for (let next = this.queue.shift(); next; next = this.queue.shift()) {
       const wait = next.dueAt - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.hold.catch(() => undefined);
       if (this.stopped) return;
       await this.handle(next.secret).catch(() => undefined);
     }
@@ -264,6 +271,9 @@ export async function startReloaderStandin(opts: ReloaderStandinOptions): Promis
   );
   return {
     writes: controller.writes,
+    holdUntil: (until) => {
+      controller.hold = until;
+    },
     idle: () => controller.idle(),
     caughtUp: (namespace, name, hash, timeoutMs = 10_000) =>
       controller.caughtUp(namespace, name, hash, timeoutMs),

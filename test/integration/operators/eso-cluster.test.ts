@@ -95,13 +95,24 @@ async function cesCase(
   spec.externalSecretSpec.target.name = ces;
   spec.externalSecretSpec.dataFrom[0]!.extract.key = path;
   await create(admin, obj);
-  for (const ns of namespaces)
+  const c = { admin, rotor: kubeClient(cluster, 'rotor'), namespaces, ces, path };
+  for (const ns of namespaces) {
     await eventually(
       () => secretValue(admin, ns, ces, 'url'),
       (v) => v === 'https://one.example',
       `first sync in ${ns}`,
     );
-  return { admin, rotor: kubeClient(cluster, 'rotor'), namespaces, ces, path };
+    // And recorded: a sync whose status write lost a race (the CES controller updating its
+    // child) is redone, and would read the next value before rotor forces anything.
+    await eventually(
+      () => childStatus(c, ns),
+      (st) =>
+        Boolean(st?.syncedResourceVersion) &&
+        st?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') === true,
+      `first sync recorded in ${ns}`,
+    );
+  }
+  return c;
 }
 
 /** resolve + refresh as a pipeline run does, after the value changed in OpenBao. */
@@ -116,6 +127,13 @@ async function rotate(c: CesCase, url: string) {
   const derived = await resolveDerived(c.rotor, ref, resolveOptions(env));
   const { results, changed } = await refreshDerived(c.rotor, derived, { timeoutMs: 20_000 });
   return { derived, results, changed };
+}
+
+async function childStatus(c: CesCase, ns: string) {
+  const child = (await c.admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: c.ces })) as {
+    status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> };
+  };
+  return child.status;
 }
 
 async function childAnnotations(c: CesCase, ns: string): Promise<Record<string, string>> {

@@ -133,10 +133,15 @@ describe('VSO VaultStaticSecret', () => {
       (v) => v === 'old',
       'first sync',
     );
+    // VSO's first reconcile bumps the generation (finalizer Update) and syncs again: wait for
+    // that second sync too, or on a loaded machine it reads the new value before the force.
     const macBefore = (
       await eventually(
         () => readVss(name),
-        (v) => Boolean(v.status?.secretMAC),
+        (v) =>
+          Boolean(v.status?.secretMAC) &&
+          v.status?.lastGeneration === v.metadata.generation &&
+          v.metadata.generation > 1,
         'status',
       )
     ).status?.secretMAC;

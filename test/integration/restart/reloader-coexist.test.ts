@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { RestartConfig } from '../../../lib/config.js';
-import { RELOADER, type RestartEngine } from '../../../lib/kube/restart/index.js';
+import { type RestartConfig, RestartConfigSchema } from '../../../lib/config.js';
+import type { Timers } from '../../../lib/kube/restart/coalescer.js';
+import { RELOADER, RestartEngine } from '../../../lib/kube/restart/index.js';
 import { type ReloaderStandin, startReloaderStandin } from '../../standins/reloader-standin.js';
 import {
   change,
@@ -28,14 +29,14 @@ import {
  */
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 const LAGGING = { min: 300, max: 600 };
-/**
- * Where the count depends on rotor patching before Reloader's replay: a lag no busy CI
- * machine can make rotor exceed (300–600 ms was enough beside the real Reloader).
- */
-const LAGGING_FAR = { min: 1_000, max: 1_200 };
 const PROMPT = { min: 0, max: 0 };
 /** Above the lagging Reloader's worst case (600 ms plus its own writes). */
 const GRACE_MS = 1_500;
+/**
+ * Long enough that a loaded machine cannot split the two announced changes; a batch starts
+ * as soon as the announced change arrives, so no test waits for it.
+ */
+const COALESCE_MS = 5_000;
 const COEXIST: Partial<RestartConfig> = { reloader: 'coexist', reloaderGraceMs: GRACE_MS };
 
 describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () => {
@@ -89,11 +90,60 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
   type Workload = Awaited<ReturnType<typeof workload>>;
 
-  /** One change: the operator wrote it, then rotor's run restarts (after Reloader's, with `reloaderFirst`). */
-  async function oneChange(engine: RestartEngine | undefined, w: Workload, reloaderFirst = false) {
-    await updateSecret(f, ns, w.name, { password: 'v1' });
-    if (reloaderFirst) await reloader?.caughtUp(ns, w.name, sha1('password=v1'));
-    return engine?.restart([w.secret]) ?? [];
+  /**
+   * Who goes first. 'rotor': the lagging Reloader replays nothing before rotor's restarts
+   * have returned (its lag alone could not guarantee that on a loaded CI machine);
+   * 'reloader': rotor restarts once Reloader has handled the last change; 'any': no order.
+   */
+  type First = 'rotor' | 'reloader' | 'any';
+
+  /** Reloader holds its replays until `work` settles when rotor must be first. */
+  async function ordered<T>(first: First, work: () => Promise<T>): Promise<T> {
+    if (first !== 'rotor' || !reloader) return work();
+    let release!: () => void;
+    reloader.holdUntil(new Promise<void>((resolve) => (release = resolve)));
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  /** One change: the operator wrote it, then rotor's run restarts. */
+  async function oneChange(engine: RestartEngine | undefined, w: Workload, first: First) {
+    return ordered(first, async () => {
+      await updateSecret(f, ns, w.name, { password: 'v1' });
+      if (first === 'reloader') await reloader?.caughtUp(ns, w.name, sha1('password=v1'));
+      return engine?.restart([w.secret]) ?? [];
+    });
+  }
+
+  /**
+   * A coexist engine whose grace period also waits for Reloader to have handled `last`: the
+   * precondition "Reloader acted within the grace" however loaded the machine (the timing of
+   * the grace itself is the coalescer's unit tests').
+   */
+  function coexistEngine(w: Workload, last: string) {
+    const timers: Timers = {
+      set: (fn, ms) => {
+        const handle = { cancelled: false, timer: undefined as NodeJS.Timeout | undefined };
+        handle.timer = setTimeout(() => {
+          void (reloader?.caughtUp(ns, w.name, sha1(`password=${last}`)) ?? Promise.resolve()).then(() => {
+            if (!handle.cancelled) fn();
+          });
+        }, ms);
+        return handle;
+      },
+      clear: (h) => {
+        const handle = h as { cancelled: boolean; timer?: NodeJS.Timeout };
+        handle.cancelled = true;
+        clearTimeout(handle.timer);
+      },
+    };
+    const config = { ...RestartConfigSchema.parse({ coalesceWindowMs: COALESCE_MS }), ...COEXIST };
+    const engine = new RestartEngine(f.rotor, config, { timers });
+    f.engines.push(engine);
+    return engine;
   }
 
   /**
@@ -101,7 +151,11 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
    * before forcing the operator and submits once the Secret holds it. `announce: false`
    * submits each change alone at once (no coalescing across different data).
    */
-  async function twoChanges(engine: RestartEngine | undefined, w: Workload, announce = true) {
+  async function twoChanges(engine: RestartEngine | undefined, w: Workload, first: First, announce = true) {
+    return ordered(first, () => twoChangesInOrder(engine, w, announce));
+  }
+
+  async function twoChangesInOrder(engine: RestartEngine | undefined, w: Workload, announce: boolean) {
     if (!engine) {
       await updateSecret(f, ns, w.name, { password: 'v1' });
       await sleep(50);
@@ -121,8 +175,8 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
   describe('without restart.reloader (rotor patches at once)', () => {
     it('one change, Reloader lagging: rotor writes first, Reloader finds its hash in place: 1 rollout', async () => {
-      const w = await workload(LAGGING_FAR);
-      const results = await oneChange(engineFor(f), w);
+      const w = await workload(LAGGING);
+      const results = await oneChange(engineFor(f), w, 'rotor');
       expect(results.map((r) => r.status)).toEqual(['restarted']);
       expect(await w.rollouts('v1')).toBe(1);
       expect(reloader?.writes).toEqual([]);
@@ -131,7 +185,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('one change, Reloader prompt: Reloader writes first, rotor finds its hash in place: 1 rollout', async () => {
       const w = await workload(PROMPT);
-      const results = await oneChange(engineFor(f), w, true);
+      const results = await oneChange(engineFor(f), w, 'reloader');
       expect(results.map((r) => r.status)).toEqual(['already-current']);
       expect(await w.rollouts('v1')).toBe(1);
       expect(reloader?.writes).toHaveLength(1);
@@ -140,14 +194,14 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('two changes, Reloader alone: 2 rollouts (the baseline)', async () => {
       const w = await workload(LAGGING);
-      await twoChanges(undefined, w);
+      await twoChanges(undefined, w, 'any');
       expect(await w.rollouts('v2')).toBe(2);
       expect(await w.hash()).toBe(sha1('password=v2'));
     });
 
     it("two changes coalesced by rotor, Reloader lagging: Reloader replays v1 over rotor's v2, 3 rollouts", async () => {
       const w = await workload(LAGGING);
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200 }), w);
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS }), w, 'rotor');
       expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
       expect(await w.rollouts('v2')).toBe(3);
       expect(reloader?.writes.map((x) => x.hash)).toEqual([sha1('password=v1'), sha1('password=v2')]);
@@ -155,8 +209,8 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
     });
 
     it('two changes patched one by one (never coalescing different data), Reloader lagging: 4 rollouts', async () => {
-      const w = await workload(LAGGING_FAR);
-      await twoChanges(engineFor(f, { coalesceWindowMs: 200 }), w, false);
+      const w = await workload(LAGGING);
+      await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS }), w, 'rotor', false);
       expect(await w.rollouts('v2')).toBe(4);
       expect(await w.hash()).toBe(sha1('password=v2'));
     });
@@ -166,7 +220,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
     it("two changes, Reloader lagging: Reloader's 2 rollouts and none of rotor's", async () => {
       const w = await workload(LAGGING);
       const started = performance.now();
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      const results = await twoChanges(coexistEngine(w, 'v2'), w, 'any');
       expect(performance.now() - started).toBeGreaterThanOrEqual(GRACE_MS);
       expect(results.map((r) => r.status)).toEqual(['already-current', 'already-current']);
       expect(await w.rollouts('v2')).toBe(2);
@@ -175,7 +229,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it("two changes, Reloader prompt: 2 rollouts, all Reloader's", async () => {
       const w = await workload(PROMPT);
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      const results = await twoChanges(coexistEngine(w, 'v2'), w, 'any');
       expect(results.map((r) => r.status)).toEqual(['already-current', 'already-current']);
       expect(await w.rollouts('v2')).toBe(2);
       expect(await w.hash()).toBe(sha1('password=v2'));
@@ -184,7 +238,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
     it('one change, Reloader lagging or prompt: 1 rollout', async () => {
       for (const lag of [LAGGING, PROMPT]) {
         const w = await workload(lag);
-        const results = await oneChange(engineFor(f, COEXIST), w);
+        const results = await oneChange(coexistEngine(w, 'v1'), w, 'any');
         expect(results.map((r) => r.status)).toEqual(['already-current']);
         expect(await w.rollouts('v1')).toBe(1);
         expect(await w.hash()).toBe(sha1('password=v1'));
@@ -194,7 +248,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('Reloader not running (or not restarting this workload): rotor restarts after the grace period, 1 rollout', async () => {
       const w = await workload(undefined);
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: 200, ...COEXIST }), w);
+      const results = await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS, ...COEXIST }), w, 'any');
       expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
       expect(await w.rollouts('v2')).toBe(1);
       expect(await w.hash()).toBe(sha1('password=v2'));

@@ -67,7 +67,8 @@ afterAll(async () => {
   await standin?.stop();
 });
 
-async function staticSecret(name: string, path: string, refreshAfter = '1h'): Promise<void> {
+/** `refreshAfter: null` leaves the field out. */
+async function staticSecret(name: string, path: string, refreshAfter: string | null = '1h'): Promise<void> {
   const vss = manifest('vaultstaticsecret.yaml', name, ns);
   const spec = vss.spec as Record<string, unknown>;
   Object.assign(spec, {
@@ -77,6 +78,7 @@ async function staticSecret(name: string, path: string, refreshAfter = '1h'): Pr
     destination: { name, create: true },
   });
   delete spec.vaultAuthRef;
+  if (refreshAfter === null) delete spec.refreshAfter;
   await create(admin, vss);
 }
 
@@ -141,6 +143,19 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
     expect(Number(horizon?.[1])).toBeLessThan(54);
     expect(v.status?.vaultClientMeta?.cacheKey).toBeTruthy();
     expect(v.status?.vaultClientMeta?.id).toBeTruthy();
+  });
+
+  it('without refreshAfter, hmacSecretData (the default) polls every 60 s minus the jitter', async () => {
+    const name = uniqueName('vss');
+    const path = `apps/${uniqueName('p')}`;
+    await writeVault(env, path, { password: 'one' });
+    await staticSecret(name, path, null);
+
+    const v = await synced(name);
+
+    const horizon = /^Secret synced, horizon=([\d.]+)s$/.exec(condition(v, 'SecretSynced')?.message ?? '');
+    expect(Number(horizon?.[1])).toBeGreaterThanOrEqual(48);
+    expect(Number(horizon?.[1])).toBeLessThanOrEqual(54);
   });
 
   it('the destination Secret: VSO labels, owner reference without controller, every field plus _raw', async () => {
