@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Timers } from '../../../lib/clock.js';
 import { type RestartConfig, RestartConfigSchema } from '../../../lib/config.js';
-import type { Timers } from '../../../lib/kube/restart/coalescer.js';
 import { RELOADER, RestartEngine } from '../../../lib/kube/restart/index.js';
 import { type ReloaderStandin, startReloaderStandin } from '../../standins/reloader-standin.js';
 import {
