@@ -33,8 +33,6 @@ const INPUTS: readonly InputKind[] = [
 
 export const RefInputSchema = z.union([KeyVaultInputSchema, VaultInputSchema]);
 
-export type RefInput = z.infer<typeof RefInputSchema>;
-
 export function resolveRefInput(input: unknown, config: Config): SecretRef {
   const parsed = RefInputSchema.safeParse(input);
   if (!parsed.success) {

@@ -242,7 +242,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 }
 
 /** A request from the HTTP API or the CLI, as an event; its request id makes retries exactly-once. */
-export function manualEvent(
+function manualEvent(
   ref: SecretRef,
   kind: ChangeEvent['kind'],
   clock: Clock,

@@ -10,7 +10,7 @@ import { refKey, type SecretRef } from './secret-ref.js';
  */
 
 /** Key Vault object names: 1-127 alphanumerics and dashes. */
-export const KEY_VAULT_OBJECT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+const KEY_VAULT_OBJECT_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 
 const PERCENT_ENCODED = /%[0-9a-f]{2}/i;
 const URL_SPECIAL = /[?#\\]/;
@@ -34,7 +34,7 @@ export function keyVaultNameProblem(name: string): string | undefined {
 }
 
 /** Why a reference cannot be sent to its backend as it is, or undefined. */
-export function refProblem(ref: SecretRef): string | undefined {
+function refProblem(ref: SecretRef): string | undefined {
   if (ref.backend === 'azure-keyvault') return keyVaultNameProblem(ref.name);
   return (
     vaultPathProblem(ref.mount, 'mount') ??

@@ -1,7 +1,8 @@
+import { configuredKeyVaultOf, keyVaultUrlOf } from '../backends/keyvault/ref.js';
 import type { Config } from '../config.js';
 import { RotorError } from '../errors.js';
 import { resolveRefInput } from '../ref-input.js';
-import { normaliseAddress, type SecretRef } from '../secret-ref.js';
+import type { SecretRef } from '../secret-ref.js';
 
 /** A mistake in how the command was called: exit code 2, said in terms of its flags. */
 export class UsageError extends RotorError {
@@ -56,12 +57,9 @@ export function secretFromFlags(v: SecretFlags, config: Config): SecretRef {
 /** A Key Vault given by URL is the configured one with that URL (an emulator's URL has no vault name in it). */
 function keyVaultName(given: string, config: Config): string {
   if (!/^https?:\/\//i.test(given)) return given;
-  const url = normaliseAddress(given);
-  const byUrl = config.keyVaults.find(
-    (k) => normaliseAddress(k.url ?? `https://${k.name}.vault.azure.net`) === url,
-  );
+  const byUrl = configuredKeyVaultOf(given, config.keyVaults);
   if (byUrl) return byUrl.name;
-  const known = config.keyVaults.map((k) => `${k.name} (${k.url ?? `https://${k.name}.vault.azure.net`})`);
+  const known = config.keyVaults.map((k) => `${k.name} (${keyVaultUrlOf(k)})`);
   throw new UsageError(
     `no configured Key Vault has the URL ${given}; configured: ${known.join(', ') || 'none'}`,
   );

@@ -103,7 +103,7 @@ interface Rule {
 }
 
 /** Every (group, resource, verb) the RBAC manifest grants: what rotor's code calls. */
-export function rbacRules(file = join(packageRoot(), 'infra', 'k8s', 'rbac.yaml')): Rule[] {
+function rbacRules(file = join(packageRoot(), 'infra', 'k8s', 'rbac.yaml')): Rule[] {
   if (!existsSync(file)) return [];
   const out: Rule[] = [];
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {

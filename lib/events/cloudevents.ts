@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isRecord, parseJson } from './json.js';
+import { isRecord } from './json.js';
 import { fail, ok, type ParseResult, unwrap, zodIssues } from './result.js';
 
 /** CloudEvents 1.0, JSON format (structured mode), the way Event Grid delivers its CloudEvents schema. */
@@ -59,11 +59,6 @@ export function safeParseCloudEvents(
 
 export function parseCloudEvents(body: unknown, mediaType?: string): CloudEvent[] {
   return unwrap(safeParseCloudEvents(body, mediaType));
-}
-
-export function safeParseCloudEventsBody(text: string, mediaType?: string): ParseResult<CloudEvent[]> {
-  const json = parseJson(text);
-  return json.success ? safeParseCloudEvents(json.data, mediaType) : json;
 }
 
 const OriginSchema = z

@@ -82,7 +82,7 @@ function isUnspecified(address: string): boolean {
 }
 
 /** Constant time in the length and content of both: digests of equal length are compared. */
-export function sameSecret(presented: string, expected: string): boolean {
+function sameSecret(presented: string, expected: string): boolean {
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b) && expected.length > 0;

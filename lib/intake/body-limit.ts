@@ -27,9 +27,3 @@ export async function readBodyLimited(
   }
   return Buffer.concat(chunks, size);
 }
-
-/** Limit check for a body that is already in memory. */
-export function checkBodySize(body: Uint8Array | string, maxBytes: number): void {
-  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-  if (size > maxBytes) throw new PayloadTooLargeError(maxBytes);
-}

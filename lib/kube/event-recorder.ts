@@ -8,7 +8,7 @@ import type { EventSubject, RotorEvent, StoryEvent } from './event-story.js';
 
 export type EventLog = (message: string, fields: Record<string, unknown>) => void;
 
-export const REPORTING_COMPONENT = 'rotor';
+const REPORTING_COMPONENT = 'rotor';
 /** The API server refuses longer messages. */
 const MAX_MESSAGE = 1024;
 /** Where Events about cluster-scoped objects (ClusterExternalSecret) go, as kubectl looks for them. */

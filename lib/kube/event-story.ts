@@ -77,7 +77,7 @@ export function eventsOf(story: Story): StoryEvent[] {
 }
 
 /** "for <ref> version <v> (rotor event <id>)": what every message says about the change. */
-export function changeText(ctx: StoryContext): string {
+function changeText(ctx: StoryContext): string {
   const version = ctx.version ? ` version ${ctx.version}` : '';
   return `${ctx.ref}${version} (rotor event ${ctx.eventId})`;
 }

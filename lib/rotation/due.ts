@@ -24,7 +24,7 @@ export function expiryOf(
  * (expiring now + validity) is then never "near expiry" itself, so rotation cannot loop
  * even when the configured window is longer than the validity.
  */
-export function effectiveWindowMs(policy: RotationPolicy, windowDays: number): number {
+function effectiveWindowMs(policy: RotationPolicy, windowDays: number): number {
   return Math.min(windowDays, policy.validityDays / 2) * DAY_MS;
 }
 

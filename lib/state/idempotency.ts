@@ -234,6 +234,6 @@ export function claimantOf(record: IdempotencyRecord): Claimant | undefined {
 }
 
 /** This process as a claimant: the machine (a Functions instance, a pod) and the process. */
-export function thisInstance(): string {
+function thisInstance(): string {
   return `${hostname()}:${process.pid}`;
 }

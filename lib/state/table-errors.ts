@@ -7,7 +7,7 @@ import { statusOf } from '../response-status.js';
  */
 
 /** `TableNotFound`, `ResourceNotFound`, `AuthenticationFailed`, … or a network code (`ECONNREFUSED`). */
-export function serviceCodeOf(error: unknown): string | undefined {
+function serviceCodeOf(error: unknown): string | undefined {
   const e = error as { details?: { errorCode?: unknown }; code?: unknown } | null;
   const code = e?.details?.errorCode ?? e?.code;
   return typeof code === 'string' ? code : undefined;

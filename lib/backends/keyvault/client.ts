@@ -22,7 +22,7 @@ export const emulatorCredential: TokenCredential = {
   getToken: async () => ({ token: 'rotor-emulator-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
 
-export async function credentialFor(config: KeyVaultConfig): Promise<TokenCredential> {
+async function credentialFor(config: KeyVaultConfig): Promise<TokenCredential> {
   if (config.auth.kind === 'emulator') return emulatorCredential;
   const { DefaultAzureCredential } = await import('@azure/identity');
   const clientId = config.auth.managedIdentityClientId;

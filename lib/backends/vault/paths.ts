@@ -1,7 +1,7 @@
 import { trimSlashes } from '../../secret-ref.js';
 
 /** API paths of the KV engines; each segment is URL-encoded because node-vault concatenates paths into the URI. */
-export function encodePath(path: string): string {
+function encodePath(path: string): string {
   return trimSlashes(path)
     .split('/')
     .filter(Boolean)

@@ -64,7 +64,7 @@ export function configuredVault<V extends VaultIdentity>(
 }
 
 /** Every configured entry for the server at `address`. */
-export function vaultsAt<V extends VaultIdentity>(address: string, vaults: readonly V[]): V[] {
+function _vaultsAt<V extends VaultIdentity>(address: string, vaults: readonly V[]): V[] {
   return vaults.filter((v) => servesAddress(v, address));
 }
 

@@ -44,7 +44,7 @@ export function kubeError(error: unknown, action: string): RotorError {
  * verb at fault, never object data. The exception's own message embeds the whole body and
  * headers, so it is not used.
  */
-export function apiMessage(error: unknown): string | undefined {
+function apiMessage(error: unknown): string | undefined {
   if (!(error instanceof ApiException)) return undefined;
   let body: unknown = error.body;
   if (typeof body === 'string') {

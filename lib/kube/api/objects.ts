@@ -48,10 +48,6 @@ export interface ListPage {
   continue?: string;
 }
 
-export function asObject(value: unknown): KubeObject {
-  return value as KubeObject;
-}
-
 export function nameOf(obj: KubeObject): { namespace: string; name: string } {
   return { namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '' };
 }

@@ -38,7 +38,7 @@ export function spcSelects(
   return matcher.csi.selects(parameters, objects);
 }
 
-export const CSI_DRIVER = 'secrets-store.csi.k8s.io';
+const CSI_DRIVER = 'secrets-store.csi.k8s.io';
 
 /** A pod spec mounts the class through a CSI volume of the Secrets Store driver. */
 export function podSpecMounts(spec: PodSpecLike | null | undefined, className: string): boolean {

@@ -61,13 +61,13 @@ export function specOf(obj: KubeObject): ExternalSecretSpec {
   return (obj.spec ?? {}) as ExternalSecretSpec;
 }
 
-export function storeKey(ref: { kind?: string; name?: string } | undefined): StoreKey | undefined {
+function storeKey(ref: { kind?: string; name?: string } | undefined): StoreKey | undefined {
   if (!ref?.name) return undefined;
   return { kind: ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore', name: ref.name };
 }
 
 /** The store's provider is the ref's backend (same vault; same server, namespace). */
-export function providerMatches(provider: StoreProvider, matcher: RefMatcher): boolean {
+function providerMatches(provider: StoreProvider, matcher: RefMatcher): boolean {
   return provider.type === matcher.eso.provider && matcher.eso.holds(provider.block);
 }
 

@@ -53,7 +53,7 @@ export function podTemplateKind(spec: PodTemplateKindSpec): WorkloadKind {
   };
 }
 
-export function templatePatchBody(
+function templatePatchBody(
   obj: KubeObject,
   patch: TemplatePatch,
 ): { metadata: { resourceVersion?: string }; spec: { template: TemplatePatch } } {
