@@ -171,8 +171,8 @@ export class ClusterPorts
 
   /**
    * The cluster's operator objects, followed by watch from the first resolve on
-   * (object-cache.ts). A new client (an AKS client is rebuilt before its Entra token
-   * expires) starts a new cache: the old one's watches would fail with the old token.
+   * (object-cache.ts). The registry keeps one client per cluster (an AKS token is renewed
+   * in place); should a different client come (a test's fake registry), it starts a new cache.
    */
   private cacheFor(cluster: string, client: ClusterClient): ObjectCache {
     const current = this.caches.get(cluster);

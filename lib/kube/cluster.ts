@@ -38,8 +38,16 @@ export interface TokenSource {
   getToken(scope: string): Promise<{ token: string; expiresOnTimestamp: number } | null>;
 }
 
-export function clusterClientFromKubeConfig(name: string, kc: KubeConfig): ClusterClient {
-  const config = keepAliveConfiguration(kc);
+/**
+ * `beforeRequest` runs before every API call's authentication (an AKS token renewed in place
+ * when it is about to expire).
+ */
+export function clusterClientFromKubeConfig(
+  name: string,
+  kc: KubeConfig,
+  beforeRequest?: () => Promise<void>,
+): ClusterClient {
+  const config = keepAliveConfiguration(kc, beforeRequest);
   return {
     name,
     kc,
@@ -58,13 +66,14 @@ export function clusterClientFromKubeConfig(name: string, kc: KubeConfig): Clust
  * (headers, refreshed tokens) is still applied per request by the KubeConfig; only the
  * agent, built once from the TLS options it computed, is reused.
  */
-function keepAliveConfiguration(kc: KubeConfig): Configuration {
+function keepAliveConfiguration(kc: KubeConfig, beforeRequest?: () => Promise<void>): Configuration {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ConfigError(['kubeconfig has no current cluster']);
   let shared: https.Agent | undefined;
   const auth: SecurityAuthentication = {
     getName: () => 'kubeconfig authentication (keep-alive)',
     async applySecurityAuthentication(context: RequestContext) {
+      await beforeRequest?.();
       await kc.applySecurityAuthentication(context);
       const fresh = context.getAgent();
       if (!(fresh instanceof https.Agent)) return; // proxies and plain http keep their own agent
@@ -106,7 +115,7 @@ function retryAfterMs(header: string | undefined, attempt: number): number {
   return Math.min(Number.isFinite(seconds) ? seconds * 1000 : 200 * 2 ** attempt, MAX_BACKOFF_MS);
 }
 
-function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
+function kubeConfigFor(cluster: ClusterConfig): KubeConfig {
   const kc = new KubeConfig();
   if (cluster.kubeconfigYaml) kc.loadFromString(cluster.kubeconfigYaml.reveal());
   else if (cluster.kubeconfig) kc.loadFromString(readFileSync(cluster.kubeconfig, 'utf8'));
@@ -115,7 +124,7 @@ function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
       clusters: [
         { name: cluster.name, server: cluster.aks.server, caData: cluster.aks.caData, skipTLSVerify: false },
       ],
-      users: [{ name: 'rotor', token }],
+      users: [{ name: 'rotor' }],
       contexts: [{ name: cluster.name, cluster: cluster.name, user: 'rotor' }],
       currentContext: cluster.name,
     });
@@ -131,12 +140,57 @@ function kubeConfigFor(cluster: ClusterConfig, token?: string): KubeConfig {
   return kc;
 }
 
+/** How long before its expiry an AKS token is renewed. */
+const RENEW_BEFORE_MS = 5 * 60_000;
+/** The shortest wait between timed renewals (a token that lives shorter is renewed on use). */
+const MIN_RENEW_WAIT_MS = 30_000;
+
 /**
- * One client per configured cluster, created on first use. AKS clients are rebuilt
- * shortly before their Entra token expires.
+ * An AKS bearer token renewed in place: the kubeconfig's user gets the new token, so the one
+ * client of a cluster, and every watch, cache and restart engine bound to it, keeps working
+ * past the token's lifetime without being rebuilt. Renewed before an API call once it is
+ * about to expire, and by a timer for watches that only reconnect.
+ */
+class RenewedToken {
+  private expiresAt = 0;
+  private pending: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly user: { token?: string },
+    private readonly source: TokenSource,
+    private readonly cluster: string,
+  ) {}
+
+  fresh(): Promise<void> {
+    if (Date.now() < this.expiresAt) return Promise.resolve();
+    this.pending ??= this.renew().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async renew(): Promise<void> {
+    const t = await this.source.getToken(AKS_TOKEN_SCOPE);
+    if (!t) throw new ConfigError([`clusters.${this.cluster}: no Entra token for the AKS scope`]);
+    this.user.token = t.token;
+    this.expiresAt = t.expiresOnTimestamp - RENEW_BEFORE_MS;
+    clearTimeout(this.timer);
+    // A failed timed renewal is retried by the next API call, which reports its error.
+    this.timer = setTimeout(
+      () => void this.fresh().catch(() => undefined),
+      Math.max(this.expiresAt - Date.now(), MIN_RENEW_WAIT_MS),
+    );
+    this.timer.unref();
+  }
+}
+
+/**
+ * One client per configured cluster, created on first use and kept: an AKS client's Entra
+ * token is renewed in place (RenewedToken), never by building a new client.
  */
 export class ClusterRegistry {
-  private readonly cache = new Map<string, { client: ClusterClient; expiresAt: number }>();
+  private readonly cache = new Map<string, Promise<{ client: ClusterClient; token?: RenewedToken }>>();
 
   constructor(
     private readonly clusters: readonly ClusterConfig[],
@@ -148,21 +202,25 @@ export class ClusterRegistry {
   }
 
   async get(name: string): Promise<ClusterClient> {
-    const cached = this.cache.get(name);
-    if (cached && cached.expiresAt > Date.now()) return cached.client;
+    let entry = this.cache.get(name);
+    if (!entry) {
+      entry = this.build(name);
+      this.cache.set(name, entry);
+      entry.catch(() => this.cache.delete(name));
+    }
+    const { client, token } = await entry;
+    await token?.fresh();
+    return client;
+  }
+
+  private async build(name: string): Promise<{ client: ClusterClient; token?: RenewedToken }> {
     const cluster = this.clusters.find((c) => c.name === name);
     if (!cluster) throw new ConfigError([`cluster "${name}" is not configured`]);
-    let token: string | undefined;
-    let expiresAt = Number.POSITIVE_INFINITY;
-    if (cluster.aks) {
-      if (!this.tokens) throw new ConfigError([`clusters.${name}: AKS needs an Azure credential`]);
-      const t = await this.tokens.getToken(AKS_TOKEN_SCOPE);
-      if (!t) throw new ConfigError([`clusters.${name}: no Entra token for the AKS scope`]);
-      token = t.token;
-      expiresAt = t.expiresOnTimestamp - 5 * 60_000;
-    }
-    const client = clusterClientFromKubeConfig(name, kubeConfigFor(cluster, token));
-    this.cache.set(name, { client, expiresAt });
-    return client;
+    if (!cluster.aks) return { client: clusterClientFromKubeConfig(name, kubeConfigFor(cluster)) };
+    if (!this.tokens) throw new ConfigError([`clusters.${name}: AKS needs an Azure credential`]);
+    const kc = kubeConfigFor(cluster);
+    // get() renews the token before handing the client out.
+    const token = new RenewedToken(kc.getCurrentUser() as { token?: string }, this.tokens, name);
+    return { client: clusterClientFromKubeConfig(name, kc, () => token.fresh()), token };
   }
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
 import { ConfigError } from '../../../lib/errors.js';
 import { AKS_TOKEN_SCOPE, ClusterRegistry, type TokenSource } from '../../../lib/kube/cluster.js';
@@ -33,19 +33,45 @@ describe('cluster registry', () => {
     expect(client.kc.getCurrentCluster()?.server).toBe('https://aks-weu.hcp.westeurope.azmk8s.io:443');
   });
 
-  it('reuses the client while the token is fresh and rebuilds it shortly before expiry', async () => {
+  it('keeps one client and renews its token in place shortly before expiry', async () => {
     const fresh = entraStandIn(3_600_000);
     const fresher = new ClusterRegistry(aks, fresh.source);
     await fresher.get('aks-weu');
     await fresher.get('aks-weu');
     const expiring = entraStandIn(60_000);
-    const rebuilt = new ClusterRegistry(aks, expiring.source);
-    await rebuilt.get('aks-weu');
-    const second = await rebuilt.get('aks-weu');
+    const renewing = new ClusterRegistry(aks, expiring.source);
+    const first = await renewing.get('aks-weu');
+    const second = await renewing.get('aks-weu');
 
     expect(fresh.scopes).toHaveLength(1);
-    expect(expiring.scopes).toHaveLength(2);
+    // The same client: caches, watches and restart engines bound to it see the new token.
+    expect(second).toBe(first);
     expect(second.kc.getCurrentUser()?.token).toBe('token-2');
+  });
+
+  it('renews the token of a client nobody asks the registry for again (long-lived watches)', async () => {
+    vi.useFakeTimers();
+    try {
+      const entra = entraStandIn(60 * 60_000);
+      const client = await new ClusterRegistry(aks, entra.source).get('aks-weu');
+      await vi.advanceTimersByTimeAsync(54 * 60_000);
+      const before = client.kc.getCurrentUser()?.token;
+      await vi.advanceTimersByTimeAsync(2 * 60_000);
+
+      expect([before, client.kc.getCurrentUser()?.token]).toEqual(['token-1', 'token-2']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('builds one client when several callers ask at once', async () => {
+    const entra = entraStandIn(3_600_000);
+    const registry = new ClusterRegistry(aks, entra.source);
+
+    const [a, b] = await Promise.all([registry.get('aks-weu'), registry.get('aks-weu')]);
+
+    expect(a).toBe(b);
+    expect(entra.scopes).toHaveLength(1);
   });
 
   it('an unknown cluster or a missing credential is a configuration error', async () => {
