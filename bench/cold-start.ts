@@ -21,6 +21,7 @@ import { sandboxConfig } from '../test/sandbox/config.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent } from '../test/sandbox/scenarios.js';
+import { revealedJson } from './host-process.js';
 import { summarise } from './stats.js';
 
 const random = () => randomBytes(12).toString('base64url');
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const port = await freePort();
       const t0 = performance.now();
-      const child = spawnHost(port, JSON.stringify(revealed(config)));
+      const child = spawnHost(port, revealedJson(config));
       try {
         // Listening means accepting connections; /api/health would also load and probe everything.
         await waitUntil(() => accepts(port));
@@ -150,16 +151,6 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** The config as the child reads it: secret-bearing values in clear (Redacted prints as ***). */
-function revealed(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revealed);
-  if (value && typeof value === 'object') {
-    const v = value as { reveal?: () => unknown };
-    if (typeof v.reveal === 'function') return v.reveal();
-    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, revealed(x)]));
-  }
-  return value;
-}
-
 function memoryOf(pid: number | undefined): { afterBytes: number; peakBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? '0');

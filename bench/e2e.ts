@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   // The default configuration (the sandbox's own is a shorter coalescing window).
   const sandbox = await startSandbox(env.descriptor, {
     coalesceWindowMs: RestartConfigSchema.parse({}).coalesceWindowMs,
+    // ROTOR_BENCH_RUN_CONCURRENCY compares runs.concurrency settings; rotor's default otherwise.
+    ...(process.env.ROTOR_BENCH_RUN_CONCURRENCY
+      ? { runConcurrency: Number(process.env.ROTOR_BENCH_RUN_CONCURRENCY) }
+      : {}),
   });
   try {
     const app: SampleApp = {

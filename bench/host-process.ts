@@ -44,3 +44,21 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_00
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The configuration as the child reads it (ROTOR_CONFIG_JSON): secret-bearing values in
+ * clear, since their JSON form is `***` by design.
+ */
+export function revealedJson(config: unknown): string {
+  return JSON.stringify(revealed(config));
+}
+
+function revealed(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revealed);
+  if (value && typeof value === 'object') {
+    const v = value as { reveal?: () => unknown };
+    if (typeof v.reveal === 'function') return v.reveal();
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, revealed(x)]));
+  }
+  return value;
+}

@@ -206,6 +206,8 @@ export const WebhookConfigSchema = z.object({
   hmacSecret: secretString(z.string().min(16)).optional(),
   hmacHeader: z.string().default('x-rotor-signature'),
   maxBodyBytes: z.coerce.number().int().positive().default(1_048_576),
+  /** A delivery still running after this long is answered 503 (Event Grid waits 30 s at most). */
+  deliveryBudgetMs: z.coerce.number().int().min(100).max(28_000).default(25_000),
 });
 
 export const NotificationSchema = z.object({

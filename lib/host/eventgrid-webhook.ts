@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
 import { changeKey } from '../change-event.js';
-import { causeOf, describeError, httpStatusOf, ValidationError } from '../errors.js';
+import { causeOf, describeError, httpStatusOf, TransientError, ValidationError } from '../errors.js';
 import {
   CLOUDEVENTS_BATCH_MEDIA_TYPE,
   CLOUDEVENTS_MEDIA_TYPE,
@@ -74,6 +74,7 @@ async function deliver(
   header: (name: string) => string | undefined,
   host: { app: App; log: Logger },
 ): Promise<JsonResponse> {
+  const receivedAt = performance.now();
   const maxBytes = host.app.config.webhook.maxBodyBytes;
   checkDeclaredLength(header('content-length'), maxBytes);
   const mediaType = requireMediaType(header('content-type'), EVENT_MEDIA_TYPES, true);
@@ -90,20 +91,58 @@ async function deliver(
   if (!shape.success) throw shape.error;
   const items: unknown[] = Array.isArray(json) ? json : [json];
   const keyVaultEvents = keyVaultEventsHandler(async () => host.app);
+  const budgetMs = host.app.config.webhook.deliveryBudgetMs;
+  const late = deadline(budgetMs, receivedAt);
   const keys = await changeKeysOf(items, host.app.config.keyVaults);
-  const settled = await onePerChange(
+  const work = onePerChange(
     items.map((item, i) => ({ item, key: keys[i] })),
     (entry) => entry.key,
     (entry) =>
-      keyVaultEvents(
-        entry.item as Record<string, unknown>,
-        invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
-      ),
+      // An event that did not start before the answer is left for the redelivery.
+      late.passed
+        ? Promise.reject(overBudget(budgetMs))
+        : keyVaultEvents(
+            entry.item as Record<string, unknown>,
+            invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
+          ),
     (answer, entry) => sharedAnswer(answer, String((entry.item as { id?: unknown }).id)),
   );
+  const settled = await Promise.race([work, late.reached]).finally(late.cancel);
+  // Runs still going finish and are recorded; the redelivery finds them done (duplicate)
+  // or still claimed (503 again), and does the rest.
+  if (settled === 'late') throw overBudget(budgetMs);
   const thrown = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (thrown) throw thrown.reason;
   return answer(settled.map((s) => (s as PromiseFulfilledResult<KeyVaultEventResult>).value));
+}
+
+/**
+ * Event Grid waits 30 s for an answer, then takes the delivery for failed and sends it
+ * again: a delivery still running at its budget (webhook.deliveryBudgetMs, from its
+ * arrival) is answered 503 itself, so the answer is never lost to the sender's timeout.
+ */
+function deadline(budgetMs: number, since: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const state = {
+    passed: false,
+    reached: new Promise<'late'>((resolve) => {
+      timer = setTimeout(
+        () => {
+          state.passed = true;
+          resolve('late');
+        },
+        Math.max(0, since + budgetMs - performance.now()),
+      );
+    }),
+    cancel: () => clearTimeout(timer),
+  };
+  return state;
+}
+
+function overBudget(budgetMs: number): TransientError {
+  return new TransientError(
+    `the delivery did not finish within ${budgetMs / 1000} s; deliver it again (finished events answer duplicate)`,
+  );
 }
 
 /**

@@ -15,6 +15,8 @@ export interface SandboxConfigOptions {
   /** Unique table prefix so runs never share idempotency records. */
   tablePrefix?: string;
   coalesceWindowMs?: number;
+  /** runs.concurrency (the benches compare settings); rotor's default otherwise. */
+  runConcurrency?: number;
   /** KV v2 mount rotor watches (tests use their own mount so they never react to other tests' writes). */
   kvMount?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -57,6 +59,7 @@ export function sandboxConfigDocument(
     },
     webhook: { bearerToken: opts.webhookToken ?? randomBytes(24).toString('hex') },
     restart: { coalesceWindowMs: opts.coalesceWindowMs ?? 50 },
+    ...(opts.runConcurrency === undefined ? {} : { runs: { concurrency: opts.runConcurrency } }),
     refresh: { timeoutMs: 15_000 },
     rotation: {
       postgres: [

@@ -44,6 +44,7 @@ export interface SandboxOptions {
   /** Namespaces the stand-ins reconcile (tests share clusters: never reconcile another test's objects). */
   namespaces?: readonly string[];
   coalesceWindowMs?: number;
+  runConcurrency?: number;
   kvMount?: string;
   /** Called with every finished outcome (`npm run sandbox` prints one line per event). */
   onOutcome?: (outcome: Outcome) => void;
@@ -64,6 +65,7 @@ export async function startSandbox(env: EnvDescriptor, opts: SandboxOptions = {}
       dir,
       webhookToken: env.openbao.auditBearerToken,
       ...(opts.coalesceWindowMs === undefined ? {} : { coalesceWindowMs: opts.coalesceWindowMs }),
+      ...(opts.runConcurrency === undefined ? {} : { runConcurrency: opts.runConcurrency }),
       ...(opts.kvMount === undefined ? {} : { kvMount: opts.kvMount }),
       ...opts.config,
     });

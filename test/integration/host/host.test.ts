@@ -157,6 +157,41 @@ describe('local host: Event Grid webhook route', () => {
     expect(app.processed).toHaveLength(1);
   });
 
+  it("answers a delivery still running at its budget 503 within Event Grid's timeout; redelivered, every event is done once", async () => {
+    const { host, app } = await start({
+      config: hostConfig({ webhook: { bearerToken: TOKEN, deliveryBudgetMs: 1_500 } }),
+      onProcess: () => new Promise((r) => setTimeout(r, 1_000)),
+    });
+    // 32 distinct secrets, 16 handled at a time, 1 s each: 2 s of work, the budget is 1.5 s.
+    const batch = Array.from({ length: 32 }, (_, i) => ({
+      id: `budget-${i}-${Date.now()}`,
+      subject: `budget-${i}`,
+      eventType: 'Microsoft.KeyVault.SecretNewVersionCreated',
+      eventTime: new Date().toISOString(),
+      data: { VaultName: 'sample-kv', ObjectType: 'Secret', ObjectName: `budget-${i}` },
+      dataVersion: '1',
+    }));
+
+    const first = await notify(host, batch);
+    const doneAtAnswer = app.processed.length;
+    const statuses = [first.status];
+    while (statuses.at(-1) !== 200 && statuses.length < 20) {
+      await new Promise((r) => setTimeout(r, 500));
+      statuses.push((await notify(host, batch)).status);
+    }
+    const again = (await (await notify(host, batch)).json()) as {
+      results: Array<{ outcome?: { status: string } }>;
+    };
+
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('5');
+    expect(doneAtAnswer).toBeLessThan(32);
+    expect(statuses.at(-1)).toBe(200);
+    expect(new Set(app.processed.map((e) => e.id)).size).toBe(32);
+    expect(app.processed).toHaveLength(32);
+    expect(again.results.filter((r) => r.outcome?.status === 'duplicate')).toHaveLength(32);
+  });
+
   it('answers 200 and ignores events when no backends or clusters are configured', async () => {
     const { host, app } = await start({ config: hostConfig({ keyVaults: [], vaults: [] }) });
 
