@@ -116,7 +116,7 @@ param rolloutTimeoutMs int = 600000
 @description('ROTOR_RUN_CONCURRENCY: pipeline runs one instance works on at once.')
 @minValue(1)
 @maxValue(64)
-param runConcurrency int = 4
+param runConcurrency int = 16
 
 @description('ROTOR_RUN_QUEUE_LIMIT: runs waiting for a place; past it a delivery is answered 503 (Event Grid retries).')
 @minValue(0)
