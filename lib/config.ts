@@ -154,7 +154,6 @@ export const RefreshConfigSchema = z.object({
 
 /** Pipeline runs per host: a bounded queue, so one delivery can never exhaust the host. */
 export const RunsConfigSchema = z.object({
-  // A run mostly waits for the operator's sync: as many as a delivery hands over at once (16).
   concurrency: z.coerce.number().int().min(1).max(64).default(16),
   /** Runs that may wait; past it an event is answered "busy, deliver again" (503). */
   queueLimit: z.coerce.number().int().min(0).max(100_000).default(256),
