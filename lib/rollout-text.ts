@@ -1,4 +1,4 @@
-import type { RolloutReport } from './outcome.js';
+import type { RolloutReport, UndoRecord } from './outcome.js';
 
 /** One workload's follow-up in words, as the CLI, the demo and notifications print it. */
 export function rolloutText(rollout: RolloutReport | undefined): string {
@@ -13,4 +13,12 @@ export function rolloutText(rollout: RolloutReport | undefined): string {
     case 'not-followed':
       return `rollout not followed (${rollout.reason})`;
   }
+}
+
+/** What was done about a verified rotation whose rollouts failed, as the CLI and notifications print it. */
+export function undoText(undo: UndoRecord): string {
+  const failed = undo.failed.join(', ');
+  return undo.status === 'restored'
+    ? `undone: version ${undo.previousVersion} restored as ${undo.restoredVersion} after failed rollouts (${failed}); refresh and restart again as ${undo.rerun}`
+    : `not undone after failed rollouts (${failed}): ${undo.reason}`;
 }

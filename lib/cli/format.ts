@@ -1,7 +1,7 @@
 import type { Plan } from '../app-types.js';
 import type { Config } from '../config.js';
 import type { Outcome } from '../outcome.js';
-import { rolloutText } from '../rollout-text.js';
+import { rolloutText, undoText } from '../rollout-text.js';
 import { refreshInWords, stepInWords } from './plain-words.js';
 
 /** Human text for `rotor` commands; the JSON form of each is the object itself. */
@@ -18,6 +18,7 @@ export function formatOutcome(outcome: Outcome): string {
         `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
     ),
     ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error.message}`),
+    ...(outcome.undo ? [`  ${undoText(outcome.undo)}`] : []),
   ].join('\n');
 }
 

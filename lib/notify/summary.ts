@@ -1,6 +1,6 @@
 import type { Failure } from '../errors.js';
 import type { Outcome } from '../outcome.js';
-import { rolloutText } from '../rollout-text.js';
+import { rolloutText, undoText } from '../rollout-text.js';
 
 /** What a notification says: references, counts and workload names, never values. */
 export interface NotificationSummary {
@@ -33,7 +33,7 @@ export function summarise(outcome: Outcome): NotificationSummary {
         `restarted ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
     ),
     ...failures.map((f) => f.line),
-    ...undoLines(outcome),
+    ...(outcome.undo ? [undoText(outcome.undo)] : []),
   ];
   const verb = failed ? 'failed for' : 'reloaded';
   return {
@@ -43,18 +43,6 @@ export function summarise(outcome: Outcome): NotificationSummary {
     restarted: restarted.length,
     failures: failures.map(({ what, code, retryable }) => ({ what, code, retryable })),
   };
-}
-
-/** A verified rotation whose rollout failed: what rotor did about it. */
-function undoLines(outcome: Outcome): string[] {
-  const u = outcome.undo;
-  if (!u) return [];
-  if (u.status === 'restored') {
-    return [
-      `undone: version ${u.previousVersion} restored as ${u.restoredVersion} after failed rollouts (${u.failed.join(', ')}); refresh and restart again as ${u.rerun}`,
-    ];
-  }
-  return [`not undone after failed rollouts (${u.failed.join(', ')}): ${u.reason}`];
 }
 
 function failure(what: string, error: Failure) {
