@@ -1,5 +1,6 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { SecretClient } from '@azure/keyvault-secrets';
+import { firstRequestAloneOption } from '../../lib/backends/keyvault/first-request-alone.js';
 import type { EnvDescriptor } from './descriptor.js';
 
 /**
@@ -16,6 +17,8 @@ export function keyVaultClientForTest(kv: EnvDescriptor['lowkey']): SecretClient
     tlsOptions: { ca: kv.caPem },
     disableChallengeResourceVerification: true,
     retryOptions: { maxRetries: 1 },
+    // Parallel first writes on a fresh client lose a body in the SDK's challenge flow.
+    additionalPolicies: firstRequestAloneOption(),
   });
 }
 

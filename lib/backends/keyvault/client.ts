@@ -3,6 +3,7 @@ import type { TokenCredential } from '@azure/identity';
 import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import type { KeyVaultConfig } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { firstRequestAloneOption } from './first-request-alone.js';
 import { keyVaultUrlOf } from './ref.js';
 
 /** Builds the SDK client for one configured vault; injected in tests to count or wrap calls. */
@@ -12,6 +13,8 @@ export interface KeyVaultClientOptions {
   /** Overrides the credential the config asks for (a shared DefaultAzureCredential, a test credential). */
   credential?: TokenCredential;
   serviceVersion?: SecretClientOptions['serviceVersion'];
+  /** The transport (a test's scripted vault). */
+  httpClient?: SecretClientOptions['httpClient'];
 }
 
 /**
@@ -57,10 +60,12 @@ export async function createSecretClient(
     // Resource verification compares the challenge's resource with *.vault.azure.net; an emulator cannot pass it.
     disableChallengeResourceVerification: config.auth.kind === 'emulator',
     retryOptions: { maxRetries: 2 },
+    additionalPolicies: firstRequestAloneOption(),
   };
   const ca = caOf(config);
   if (ca) clientOptions.tlsOptions = { ca };
   if (options.serviceVersion) clientOptions.serviceVersion = options.serviceVersion;
+  if (options.httpClient) clientOptions.httpClient = options.httpClient;
   return new SecretClient(
     keyVaultUrlOf(config),
     options.credential ?? (await credentialFor(config)),
