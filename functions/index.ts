@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { builtApp, getApp } from '../lib/app.js';
+import { builtApp, getApp } from '../lib/functions-app.js';
 import { appTerminateHandler } from './appTerminate.js';
 import { healthHandler } from './health.js';
 import { keyVaultEventsHandler } from './keyVaultEvents.js';

@@ -3,7 +3,6 @@ import { createBackends } from './backends/registry.js';
 import { type Clock, systemClock } from './clock.js';
 import { LazyClusterPorts } from './cluster-ports-lazy.js';
 import { configGaps } from './config/check.js';
-import { loadConfig } from './config/load.js';
 import type { Config } from './config.js';
 import { purgeTask, runDueScan } from './due-scan.js';
 import { healthOf } from './health.js';
@@ -98,19 +97,4 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       await telemetry.flush().catch(() => undefined);
     },
   };
-}
-
-let current: Promise<App> | undefined;
-/** The Functions entry points' App if one was built (a shutdown hook must not build one). */
-export function builtApp(): Promise<App> | undefined {
-  return current;
-}
-
-/** The Functions entry points' App: built once per process, on first use, from the environment. */
-export function getApp(): Promise<App> {
-  current ??= createApp(loadConfig()).catch((error: unknown) => {
-    current = undefined; // a failed start is retried by the next invocation
-    throw error;
-  });
-  return current;
 }

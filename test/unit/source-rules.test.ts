@@ -30,6 +30,14 @@ describe('lib/ sources', () => {
     expect(long).toEqual([]);
   });
 
+  it('keep the composition root (app.ts) at 100 lines or fewer: it only composes', () => {
+    // Issue #11: behaviour that grows inside createApp has no unit test of its own.
+    const app = files.find(({ file }) => file === 'app.ts');
+    const count = app ? (app.lines.at(-1) === '' ? app.lines.length - 1 : app.lines.length) : 0;
+    expect(count).toBeGreaterThan(0);
+    expect(count).toBeLessThanOrEqual(100);
+  });
+
   it('keep lib/events/ pure parsers: no HTTP, no auth, no I/O (that is lib/intake/)', () => {
     const impure =
       /from '(node:(http|https|net|fs|fs\/promises|stream)|\.\.\/(intake|host|state|kube|app[^']*|run[^']*)\/?[^']*)'|\bfetch\(|\bprocess\./;
