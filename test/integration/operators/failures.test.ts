@@ -96,18 +96,28 @@ describe('refresh failures carry the reason', () => {
     const name = uniqueName('es');
     const token = uniqueName('token');
     await writeVault(env, path, { password: 'one' });
-    await tokenSecret(admin, ns, token, env.openbao.rootToken);
+    // A token that stays valid while its policy loses the path: the store keeps passing ESO's
+    // validation (token lookup-self), so the forced sync itself fails with the backend's 403.
+    // Revoking the token instead races the store controller, which may mark the store not
+    // ready first and turn the reason into "SecretStore is not ready".
+    const policy = uniqueName('es-read');
+    const bao = vaultClient();
+    const grant = (capabilities: string) =>
+      bao.write(`sys/policies/acl/${policy}`, {
+        policy: `path "${env.openbao.kvMount}/data/${path}" { capabilities = [${capabilities}] }`,
+      });
+    await grant('"read"');
+    const created = (await bao.write('auth/token/create', { policies: [policy], ttl: '1h' })) as {
+      auth: { client_token: string };
+    };
+    await tokenSecret(admin, ns, token, created.auth.client_token);
     await vaultExternalSecret(ns, name, path, token);
     await eventually(
       () => secretValue(admin, ns, name, 'password'),
       (v) => v === 'one',
       'first sync',
     );
-    await admin.core.replaceNamespacedSecret({
-      namespace: ns,
-      name: token,
-      body: { metadata: { name: token }, stringData: { token: 'revoked-token' } },
-    });
+    await grant('"deny"');
     await writeVault(env, path, { password: 'two' });
 
     const derived = (await resolveDerived(rotor, vaultRef(path), resolveOptions(env))).filter(
