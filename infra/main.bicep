@@ -21,7 +21,7 @@ param location string = resourceGroup().location
 @description('Key Vaults rotor watches: [{ name, resourceGroup?, rotate? (default true), systemTopicName? }]. Each must use the Azure RBAC permission model.')
 param keyVaults array = []
 
-@description('AKS clusters rotor restarts workloads in: [{ name, resourceGroup?, namespaces? (default: whole cluster), assignAzureRbacRole? (default true) }]. With namespaces, give rotor the same list as clusters[].namespaces in rotorConfigJson (namespaced mode).')
+@description('AKS clusters rotor restarts workloads in: [{ name, resourceGroup?, namespaces? (default: whole cluster), assignAzureRbacRole? (default true), server?, caData? }]. namespaces becomes clusters[].namespaces of rotor\'s configuration (namespaced mode; Kubernetes RBAC: infra/k8s/namespaced/). The cluster entry of rotorConfigJson with the same name gets it; without one, server (https://<fqdn>:443) and caData make the entry.')
 param aksClusters array = []
 
 @description('Phase two: create the Event Grid subscriptions. Only after the function code is deployed.')
@@ -194,7 +194,20 @@ var generatedConfig = {
 // A Key Vault reference (@Microsoft.KeyVault(...)) keeps kubeconfig tokens and Vault credentials
 // out of app settings; it is passed through as-is and must then hold the whole document.
 var rotorConfigIsReference = startsWith(rotorConfigJson, '@Microsoft.KeyVault(')
-var rotorConfig = union(generatedConfig, json(empty(rotorConfigJson) || rotorConfigIsReference ? '{}' : rotorConfigJson))
+var givenConfig = json((empty(rotorConfigJson) || rotorConfigIsReference) ? '{}' : rotorConfigJson)
+// Namespaced mode from aksClusters: an entry's namespaces go to the configuration's cluster of
+// the same name (the namespaces the Azure role was assigned in are the ones rotor serves), or to
+// a cluster entry made from its server when the configuration has none. Loops and indexOf, not
+// lambdas: the offline checks parse this file with pycep-parser, which has no lambdas.
+var aksEntries = concat([{ name: '' }], aksClusters) // index 0: the entry of a cluster aksClusters does not name
+var aksEntryNames = [for a in aksEntries: a.name]
+var givenClusters = contains(givenConfig, 'clusters') ? givenConfig.clusters : []
+var givenClusterNames = [for c in givenClusters: c.name]
+var givenClustersWithNamespaces = [for c in givenClusters: union(c, contains(aksEntries[max(0, indexOf(aksEntryNames, c.name))], 'namespaces') ? { namespaces: aksEntries[max(0, indexOf(aksEntryNames, c.name))].namespaces } : {})]
+var clustersFromAks = [for a in aksClusters: union({ name: a.name, aks: union({ server: contains(a, 'server') ? a.server : '' }, contains(a, 'caData') ? { caData: a.caData } : {}) }, contains(a, 'namespaces') ? { namespaces: a.namespaces } : {})]
+var clustersToAdd = [for (a, i) in aksClusters: (contains(a, 'server') && !contains(givenClusterNames, a.name)) ? [clustersFromAks[i]] : []]
+var generatedClusters = concat(givenClustersWithNamespaces, flatten(clustersToAdd))
+var rotorConfig = union(generatedConfig, givenConfig, empty(generatedClusters) ? {} : { clusters: generatedClusters })
 
 var rotorSettings = {
   ROTOR_CONFIG_JSON: rotorConfigIsReference ? rotorConfigJson : string(rotorConfig)
