@@ -6,6 +6,7 @@ import {
   httpStatusOf,
   isRetryableError,
   NotFoundError,
+  TimeoutError,
   TransientError,
 } from '../../../../lib/errors.js';
 import { isConflict, kubeError } from '../../../../lib/kube/api/errors.js';
@@ -54,10 +55,30 @@ describe('kubeError', () => {
     expect(httpStatusOf(e)).not.toBe(503);
   });
 
-  it.each([429, 500, 503, 504])('asks for a redelivery when the API server answers %i', (code) => {
+  it.each([429, 500, 503])('asks for a redelivery when the API server answers %i', (code) => {
     const e = kubeError(exception(code, 'try later'), 'list externalsecrets.external-secrets.io');
     expect(e).toBeInstanceOf(TransientError);
     expect(httpStatusOf(e)).toBe(503);
+  });
+
+  it('names a 504 (the API server timed the request out) a timeout, and asks for a redelivery', () => {
+    const e = kubeError(
+      exception(504, 'the server was unable to return a response in the time allotted'),
+      'patch',
+    );
+    expect(e).toBeInstanceOf(TimeoutError);
+    expect(e).toMatchObject({ code: 'timeout', retryable: true });
+    expect(e.message).toBe('patch: HTTP 504 the server was unable to return a response in the time allotted');
+    expect(httpStatusOf(e)).toBe(503);
+  });
+
+  it.each([
+    ['a connection that timed out', { code: 'ETIMEDOUT' }],
+    ['node-fetch giving up on the response', { type: 'request-timeout' }],
+    ['undici giving up on the headers (in the cause)', { cause: { code: 'UND_ERR_HEADERS_TIMEOUT' } }],
+  ])('names %s a timeout, and asks for a redelivery', (_what, fields) => {
+    const e = kubeError(Object.assign(new Error('request failed'), fields), 'patch');
+    expect(e).toMatchObject({ code: 'timeout', retryable: true, message: 'patch: request failed' });
   });
 
   it('asks for a redelivery on a network fault', () => {
