@@ -5,7 +5,14 @@ import { Runner } from '../../lib/run.js';
 import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../lib/telemetry.js';
 import { testConfig } from './events/support.js';
-import { changeEvent, ES, fakePorts, ManualClock, restarted } from './support/fake-ports.js';
+import {
+  changeEvent,
+  ES,
+  fakePorts,
+  ManualClock,
+  restarted,
+  runnerTestSettings,
+} from './support/fake-ports.js';
 import { drain, settle } from './support/manual-time.js';
 
 /** A follow port the test ends by hand, per workload name. */
@@ -38,14 +45,7 @@ function runnerWith(follow: FollowPort, followWaitMs: number) {
       notified.push(o);
     },
     onFollowUp: (o) => followUps.push(o),
-    settings: {
-      dryRun: false,
-      concurrency: 4,
-      queueLimit: 100,
-      clusterDeadlineMs: 60_000,
-      inProgressExpiryMs: 120_000,
-      followWaitMs,
-    },
+    settings: runnerTestSettings({ followWaitMs }),
   });
   return { runner, idempotency, notified, followUps };
 }

@@ -15,6 +15,7 @@ import {
   KV_REF,
   ManualClock,
   restarted,
+  runnerTestSettings,
 } from './support/fake-ports.js';
 
 function runnerOver(
@@ -35,13 +36,7 @@ function runnerOver(
       notified.push(o);
     },
     onOutcome: (o) => reported.push(o),
-    settings: {
-      dryRun: settings.dryRun ?? false,
-      concurrency: settings.concurrency ?? 4,
-      queueLimit: settings.queueLimit ?? 100,
-      clusterDeadlineMs: 60_000,
-      inProgressExpiryMs: 120_000,
-    },
+    settings: runnerTestSettings(settings),
   });
   return { runner, clock, logLines, notified, reported };
 }

@@ -4,6 +4,7 @@ import { describeError } from '../../../lib/errors.js';
 import type { ChangedResource } from '../../../lib/kube/changed-resource.js';
 import type { RefreshResult, WorkloadResult } from '../../../lib/outcome.js';
 import type { DerivedRef, PipelinePorts, RotationResult } from '../../../lib/pipeline.js';
+import type { RunnerSettings } from '../../../lib/run-settings.js';
 import type { SecretRef } from '../../../lib/secret-ref.js';
 
 /** A clock that moves only when told. */
@@ -115,3 +116,15 @@ export function restarted(cluster: string, name: string): WorkloadResult {
 }
 
 export const ES: DerivedRef = { operator: 'eso', kind: 'ExternalSecret', namespace: 'app', name: 'db' };
+
+/** The Runner's settings in unit tests: room for every run, deadlines no test reaches. */
+export function runnerTestSettings(overrides: Partial<RunnerSettings> = {}): RunnerSettings {
+  return {
+    dryRun: false,
+    concurrency: 4,
+    queueLimit: 100,
+    clusterDeadlineMs: 60_000,
+    inProgressExpiryMs: 120_000,
+    ...overrides,
+  };
+}

@@ -14,7 +14,7 @@ import { Runner } from '../../../../lib/run.js';
 import { MemoryIdempotencyStore } from '../../../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../../../lib/telemetry.js';
 import { testConfig } from '../../events/support.js';
-import { changeEvent, ES, fakePorts, ManualClock } from '../../support/fake-ports.js';
+import { changeEvent, ES, fakePorts, ManualClock, runnerTestSettings } from '../../support/fake-ports.js';
 
 /**
  * A restart's failure, from the API server's answer to the run's decision: the real
@@ -111,13 +111,7 @@ function runnerRestartingWith(restart: () => Promise<WorkloadResult | undefined>
     telemetry: createTelemetry(testConfig().telemetry, { write: () => undefined }),
     notify: async () => undefined,
     onOutcome: (o) => outcomes.push(o.workloads),
-    settings: {
-      dryRun: false,
-      concurrency: 4,
-      queueLimit: 100,
-      clusterDeadlineMs: 60_000,
-      inProgressExpiryMs: 120_000,
-    },
+    settings: runnerTestSettings(),
   });
   const run = (id: string) => runner.process(changeEvent({ id }));
   return { run, calls, outcomes };
