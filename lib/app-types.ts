@@ -1,16 +1,21 @@
 import type { ChangeEvent, IgnoredEvent } from './change-event.js';
 import type { Config } from './config.js';
 import type { DrainReport } from './drain.js';
+import type { Failure } from './errors.js';
 import type { Outcome } from './outcome.js';
 import type { RunStatus } from './run-status.js';
 import type { SecretRef } from './secret-ref.js';
 
-/** What `rotor plan` prints: derived objects and workloads per cluster, nothing written. */
+/**
+ * What `rotor plan` prints, nothing written: per cluster, what derives from the secret and which workloads would restart.
+ * A cluster that could not be read (unreachable, refusing) carries its typed `error`, as a
+ * failed workload does (`action: 'failed'`); either makes the plan incomplete (exit 1).
+ */
 export interface Plan {
   ref: string;
   clusters: Array<{
     cluster: string;
-    error?: string;
+    error?: Failure;
     derived: Array<{
       operator: string;
       kind: string;
@@ -19,7 +24,14 @@ export interface Plan {
       targetSecret?: string;
       warnings: string[];
     }>;
-    workloads: Array<{ kind: string; namespace: string; name: string; action: string; reason?: string }>;
+    workloads: Array<{
+      kind: string;
+      namespace: string;
+      name: string;
+      action: string;
+      reason?: string;
+      error?: Failure;
+    }>;
   }>;
 }
 

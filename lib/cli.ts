@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { App } from './app-types.js';
-import { configSummary, describeConfig, formatOutcome, formatPlan } from './cli/format.js';
+import { configSummary, describeConfig, formatOutcome } from './cli/format.js';
+import { formatPlan, planComplete } from './cli/plan.js';
 import { secretFromFlags, UsageError } from './cli/secret-flags.js';
 import { configGaps } from './config/check.js';
 import { packageRoot } from './config/environment.js';
@@ -66,7 +67,7 @@ const commands: Record<string, Command> = {
     withApp(v, async (app, ref) => {
       const plan = await app.plan(ref);
       print(formatPlan(plan), plan);
-      return plan.clusters.every((c) => !c.error);
+      return planComplete(plan);
     }),
   rotate: (_a, v, print) => withApp(v, async (app, ref) => printOutcome(print, await app.rotate(ref))),
   async status(args, _v, print) {

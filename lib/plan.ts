@@ -38,11 +38,12 @@ export async function planFor(ref: SecretRef, ports: PlanPorts): Promise<Plan> {
             namespace: w.namespace,
             name: w.name,
             action: w.status === 'restarted' ? 'restart' : w.status,
-            ...('reason' in w ? { reason: w.reason } : 'error' in w ? { reason: w.error.message } : {}),
+            ...('reason' in w ? { reason: w.reason } : {}),
+            ...('error' in w ? { error: w.error } : {}),
           })),
         };
       } catch (error) {
-        return { cluster, error: describeError(error).message, derived: [], workloads: [] };
+        return { cluster, error: describeError(error), derived: [], workloads: [] };
       }
     }),
   );

@@ -1,4 +1,3 @@
-import type { Plan } from '../app-types.js';
 import type { Config } from '../config.js';
 import type { Outcome } from '../outcome.js';
 import { rolloutText, undoText } from '../rollout-text.js';
@@ -20,27 +19,6 @@ export function formatOutcome(outcome: Outcome): string {
     ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error.message}`),
     ...(outcome.undo ? [`  ${undoText(outcome.undo)}`] : []),
   ].join('\n');
-}
-
-export function formatPlan(plan: Plan): string {
-  const lines = [`plan for ${plan.ref} (nothing written)`];
-  for (const c of plan.clusters) {
-    lines.push(`cluster ${c.cluster}${c.error ? `: FAILED (${c.error})` : ''}`);
-    for (const d of c.derived) {
-      const target = d.targetSecret ? ` -> Secret ${d.targetSecret}` : '';
-      lines.push(
-        `  ${d.operator} ${d.kind} ${d.namespace}/${d.name}${target}${d.warnings.map((w) => `\n    ! ${w}`).join('')}`,
-      );
-    }
-    for (const w of c.workloads)
-      lines.push(
-        `  restart ${w.kind} ${w.namespace}/${w.name}: ${w.action}${w.reason ? ` (${w.reason})` : ''}`,
-      );
-    if (c.derived.length === 0 && !c.error) lines.push('  nothing derives from this secret here');
-  }
-  const failed = plan.clusters.filter((c) => c.error).length;
-  if (failed > 0) lines.push(`incomplete: ${failed} of ${plan.clusters.length} clusters could not be read`);
-  return lines.join('\n');
 }
 
 /** What `rotor config check` understood: names and choices, never a credential. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TransientError } from '../../lib/errors.js';
+import { ForbiddenError, TransientError } from '../../lib/errors.js';
 import type { ChangedResource } from '../../lib/kube/changed-resource.js';
 import type { DerivedObject } from '../../lib/kube/operators/index.js';
 import { type PlanPorts, planFor } from '../../lib/plan.js';
@@ -100,7 +100,7 @@ describe('planFor (rotor plan)', () => {
     ]);
   });
 
-  it('reports an unreachable cluster and plans the others', async () => {
+  it('reports an unreachable cluster with its typed failure and plans the others', async () => {
     const { ports } = planPorts({
       alpha: new TransientError('connect ECONNREFUSED'),
       beta: [externalSecret],
@@ -109,8 +109,34 @@ describe('planFor (rotor plan)', () => {
     const plan = await planFor(KV_REF, ports);
 
     expect(plan.clusters.map((c) => [c.cluster, c.error ?? 'ok', c.workloads.length])).toEqual([
-      ['alpha', 'connect ECONNREFUSED', 0],
+      ['alpha', { code: 'transient', message: 'connect ECONNREFUSED', retryable: true }, 0],
       ['beta', 'ok', 1],
+    ]);
+  });
+
+  it('reports a cluster that refuses rotor as forbidden, not retryable', async () => {
+    const { ports } = planPorts({ alpha: new ForbiddenError('forbidden: list externalsecrets') });
+
+    const plan = await planFor(KV_REF, ports);
+
+    expect(plan.clusters[0]?.error).toEqual({
+      code: 'forbidden',
+      message: 'forbidden: list externalsecrets',
+      retryable: false,
+    });
+  });
+
+  it('gives a workload whose restart could not be planned its typed failure', async () => {
+    const { ports } = planPorts({ alpha: [externalSecret] });
+    const error = { code: 'forbidden', message: 'forbidden: get deployments', retryable: false };
+    ports.planRestarts = async (cluster) => [
+      { status: 'failed', cluster, kind: 'Deployment', namespace: 'app', name: 'api', error },
+    ];
+
+    const plan = await planFor(KV_REF, ports);
+
+    expect(plan.clusters[0]?.workloads).toEqual([
+      { kind: 'Deployment', namespace: 'app', name: 'api', action: 'failed', error },
     ]);
   });
 });

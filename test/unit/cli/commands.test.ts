@@ -120,10 +120,24 @@ describe.concurrent('rotor command line (the real CLI, as a process)', { timeout
     });
 
     expect(run.code).toBe(1);
-    const plan = JSON.parse(run.stdout) as { clusters: Array<{ cluster: string; error?: string }> };
+    const plan = JSON.parse(run.stdout) as { clusters: Array<{ cluster: string; error?: unknown }> };
     expect(plan.clusters[0]?.cluster).toBe('gone');
-    expect(plan.clusters[0]?.error).toBeTruthy();
+    expect(plan.clusters[0]?.error).toEqual({
+      code: 'transient',
+      message: expect.stringContaining('ECONNREFUSED'),
+      retryable: true,
+    });
     expect(run.stderr).toContain('no state store configured');
+  });
+
+  it('plan prints an unreachable cluster with its failure code, and exits 1', async () => {
+    const run = await rotor(['plan', '--keyvault', 'kv-prod', '--name', 'db'], {
+      env: { ROTOR_CONFIG_JSON: ONE_CLUSTER },
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^cluster gone: FAILED \[transient, retryable\] .*ECONNREFUSED/m);
+    expect(run.stdout).toContain('incomplete: 1 of 1 clusters could not be read');
   });
 
   it('a Key Vault given by its URL is the configured vault with that URL, not "127"', async () => {
