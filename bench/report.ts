@@ -384,7 +384,8 @@ ${table}
 ${analysis()}${missing.length > 0 ? `\nNot measured in this run: ${missing.join(', ')}.\n` : ''}
 | file | benchmark |
 |---|---|
-| e2e.ts | 100 sequential events, event → patch; burst of 1,000 events |
+| e2e.ts | 100 sequential events, event → patch; then burst.ts on the same sandbox |
+| burst.ts | 1,000 events for 200 secrets / 20 Deployments, delivered like Event Grid: wall, rollouts, stale workloads, CPU per process, each run's steps |
 | pods-ready.ts | event → every pod of a 3-replica Deployment Ready on the new template (real controllers, KWOK) |
 | refresh-latency.ts | force → Secret updated per operator, beside polling |
 | cold-start.ts | host process (the bundle in dist/) start → listening → first event handled; RSS after 1,000 events |
