@@ -1,6 +1,11 @@
 /** A bound on concurrent tasks: API servers and Vault throttle bursts, a small pool is faster overall. */
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 
+/** A limiter that says whether a task queued now would start at once. */
+export interface GaugedLimiter extends Limiter {
+  idle(): boolean;
+}
+
 /**
  * At most `concurrency` tasks at a time, started in the order they were queued. With
  * `maxQueued`, a task that would wait behind that many others is refused at once with
@@ -9,7 +14,7 @@ export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 export function createLimiter(
   concurrency: number,
   bound?: { maxQueued: number; onFull: (queued: number) => Error },
-): Limiter {
+): GaugedLimiter {
   let active = 0;
   const queue: Array<() => void> = [];
   const next = () => {
@@ -20,7 +25,7 @@ export function createLimiter(
       start();
     }
   };
-  return <T>(task: () => Promise<T>) =>
+  const limit = <T>(task: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
       if (bound && active >= concurrency && queue.length >= bound.maxQueued) {
         reject(bound.onFull(queue.length));
@@ -36,6 +41,7 @@ export function createLimiter(
       });
       next();
     });
+  return Object.assign(limit, { idle: () => active < concurrency && queue.length === 0 });
 }
 
 /** `fn` over every item, at most `concurrency` at a time; results in the items' order. */

@@ -1,4 +1,5 @@
 import type { ChangeEvent } from './change-event.js';
+import { ClaimLostError } from './claim-gate.js';
 import type { Clock } from './clock.js';
 import { describeError, TimeoutError } from './errors.js';
 import { type FollowPort, followRestarts } from './follow-up.js';
@@ -87,6 +88,12 @@ export interface RunOptions {
   followWaitMs?: number;
   /** The outcome once every follow-up ended, when some were still running at the answer. */
   onFollowUpDone?: (outcome: Outcome) => void;
+  /**
+   * A run started before its event's claim was decided (lib/run.ts): resolve, the reads
+   * and the force go ahead; rotating, restarting, telling and answering wait for this to
+   * say true, and the run throws ClaimLostError when it says false.
+   */
+  claimed?: Promise<boolean>;
 }
 
 export async function runPipeline<D extends DerivedRef>(
@@ -96,6 +103,9 @@ export async function runPipeline<D extends DerivedRef>(
   options: RunOptions = {},
 ): Promise<Outcome> {
   const dryRun = options.dryRun ?? false;
+  const claimed = async (): Promise<void> => {
+    if (options.claimed && !(await options.claimed)) throw new ClaimLostError();
+  };
   const timeline = new Timeline(event.receivedAt, clock);
   const outcome: Outcome = {
     eventId: event.id,
@@ -112,6 +122,7 @@ export async function runPipeline<D extends DerivedRef>(
   timeline.mark('received');
 
   if (ROTATING_KINDS.has(event.kind) && !options.skipRotation) {
+    await claimed();
     const rotation = dryRun
       ? { status: 'skipped' as const, reason: 'dry run' }
       : await ports.rotate(event.ref, {
@@ -138,7 +149,7 @@ export async function runPipeline<D extends DerivedRef>(
       .clusters()
       .map((cluster) =>
         withDeadline(
-          runInCluster(cluster, event, ports, timeline, { dryRun, told }),
+          runInCluster(cluster, event, ports, timeline, { dryRun, told, claimed }),
           cluster,
           options.clusterDeadlineMs,
         ),
@@ -150,6 +161,7 @@ export async function runPipeline<D extends DerivedRef>(
     if (r.failure) outcome.clusterFailures.push(r.failure);
   }
   outcome.status = statusOf(outcome);
+  await claimed(); // a cluster that failed before its gate: nothing is reported for a lost claim
   if (ports.follow && !dryRun) {
     const follow = ports.follow;
     const tell = ports.tell?.bind(ports);
@@ -174,7 +186,7 @@ async function runInCluster<D extends DerivedRef>(
   event: ChangeEvent,
   ports: PipelinePorts<D>,
   timeline: Timeline,
-  { dryRun, told }: { dryRun: boolean; told: StoryContext },
+  { dryRun, told, claimed }: { dryRun: boolean; told: StoryContext; claimed: () => Promise<void> },
 ): Promise<ClusterRun> {
   let announcement: Announcement | undefined;
   try {
@@ -188,6 +200,7 @@ async function runInCluster<D extends DerivedRef>(
       onForced: () => timeline.mark('refresh-forced', cluster),
     });
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
+    await claimed();
     const workloads =
       refreshed.changed.length > 0
         ? await ports.restart(cluster, refreshed.changed, {
@@ -202,6 +215,7 @@ async function runInCluster<D extends DerivedRef>(
     );
     return { refreshes: refreshed.results, workloads };
   } catch (error) {
+    if (error instanceof ClaimLostError) throw error;
     return {
       refreshes: [],
       workloads: [],

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { type ChangeEvent, changeKey, type IgnoredEvent } from './change-event.js';
+import { type ClaimGate, ClaimLostError, RecentKeys } from './claim-gate.js';
 import type { Clock } from './clock.js';
 import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
-import { createLimiter, type Limiter } from './limiter.js';
+import { createLimiter, type GaugedLimiter } from './limiter.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
 import { Prefetch } from './prefetch.js';
+import { duplicateOutcome, retryableFailures } from './redelivery.js';
 import type { RunnerSettings } from './run-settings.js';
 import { refKey, type SecretRef } from './secret-ref.js';
+import { SharedRuns } from './shared-runs.js';
 import { LiveClaims } from './state/held-claim.js';
 import { type IdempotencyStore, withIdempotency } from './state/idempotency.js';
 import { eventAttributes, type Telemetry } from './telemetry.js';
@@ -39,21 +42,34 @@ export interface ProcessOptions {
   skipRotation?: boolean;
 }
 
-type RunOptions<D extends DerivedRef> = ProcessOptions & { prefetch?: Prefetch<D> };
+type RunOptions<D extends DerivedRef> = ProcessOptions & {
+  prefetch?: Prefetch<D>;
+  /** The event's claim: true once won (at once when the run starts after it), false when lost. */
+  claimed: Promise<boolean>;
+};
 
 /**
  * Runs events through the pipeline with the guarantees a sender relies on:
- * - exactly once per `source:id` (redeliveries answer 'duplicate' with the first outcome);
+ * - exactly once per `source:id` (redeliveries answer 'duplicate' with the first outcome).
+ *   A run that can start at once starts while its claim is written, so the state store's
+ *   round trip is off the critical path: until the claim is won it only reads and forces
+ *   the operators to sync, which is idempotent (a force that finds nothing new changes no
+ *   Secret and restarts nothing; one that does is restarted for by that change's own
+ *   event), and a lost claim stops it at its gate (lib/claim-gate.ts) before any rotation,
+ *   restart, Event, notification or answer;
  * - events naming the same secret version while a run for it is in flight share that run;
  * - a run that could not reach a cluster is recorded as not done and thrown as a
  *   TransientError, so the sender delivers it again;
  * - every finished outcome is recorded, logged, notified (not for dry runs) and reported.
  */
 export class Runner<D extends DerivedRef = DerivedRef> {
-  private readonly inflight = new Map<string, Promise<Outcome>>();
+  private readonly shared = new SharedRuns<Outcome>();
+  /** Events this instance is processing, and those it finished lately: neither is run speculatively. */
+  private readonly processing = new Set<string>();
+  private readonly finished = new RecentKeys();
   /** Rollout follow-ups still running when their run answered, by that run's outcome. */
   private readonly followUps = new WeakMap<Outcome, Promise<Outcome>>();
-  private readonly queue: Limiter;
+  private readonly queue: GaugedLimiter;
   /** The claims this process holds, and the runs in flight: what a shutdown drains. */
   private readonly claims = new LiveClaims();
   private readonly drainer = new Drain(this.claims);
@@ -85,19 +101,31 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   private async processNow(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
+    const key = `${event.source}:${event.id}`;
     // Resolving only reads: it runs while the claim is written, off the critical path.
     const prefetch = new Prefetch(this.deps.ports, event, { announce: !settings.dryRun });
+    // Speculative (the class comment says why it is safe): the run starts beside the claim.
+    // Not for a redelivery this instance finished lately or is processing, and not under
+    // load (no idle place in the queue): a flood of redeliveries never takes new work's places.
+    const speculative = !this.processing.has(key) && !this.finished.has(key) && this.queue.idle();
+    this.processing.add(key);
     const result = await withIdempotency(
       idempotency,
-      `${event.source}:${event.id}`,
-      () => this.runOrThrowTransient(event, { ...options, prefetch }),
+      key,
+      (claimed) =>
+        this.runOrThrowTransient(event, { ...options, prefetch, claimed }).finally(() => prefetch.release()),
       {
         inProgressExpiryMs: settings.inProgressExpiryMs,
         clock,
         claims: this.claims,
         claimant: this.deps.claimant,
+        speculative,
       },
-    ).finally(() => prefetch.release());
+    ).finally(() => {
+      this.processing.delete(key);
+      if (!speculative) prefetch.release(); // a run releases it when it stops
+    });
+    this.finished.add(key);
     if (result.status === 'duplicate') {
       telemetry.log.info('duplicate delivery: already processed', {
         eventId: event.id,
@@ -140,6 +168,8 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   private async runOrThrowTransient(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
     const outcome = await this.runShared(event, options);
+    // A shared run may go on for another event's claim: this one's own decides here.
+    if (!(await options.claimed)) throw new ClaimLostError();
     const transient = retryableFailures(outcome);
     if (transient.length === 0) return outcome;
     // Nothing is recorded as done: the sender's retry repeats the run, and what was done
@@ -150,25 +180,28 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     });
   }
 
-  // Events naming the same secret version while a run for it is in flight share that run:
-  // forcing the same ExternalSecret five times at once only slows each force down.
-  // Only pipeline runs take a place in the queue: a redelivery of a finished event answers
-  // 'duplicate' without waiting behind new work, so redeliveries of a big batch make progress.
-  // A full queue throws (retryable) inside the claim, which is then released.
+  // Events naming the same secret version while a run for it is in flight share that run
+  // (lib/shared-runs.ts). Only pipeline runs take a place in the queue: a redelivery of a
+  // finished event answers 'duplicate' without waiting behind new work, so redeliveries of
+  // a big batch make progress. A full queue throws (retryable) inside the claim, which is
+  // then released.
   private runShared(event: ChangeEvent, options: RunOptions<D>): Promise<Outcome> {
-    if (event.version === undefined) return this.queue(() => this.run(event, options));
-    const key = `${changeKey(event)}|${options.skipRotation === true}`;
-    const running = this.inflight.get(key);
+    const key =
+      event.version === undefined ? undefined : `${changeKey(event)}|${options.skipRotation === true}`;
+    const running = key === undefined ? undefined : this.shared.join(key, options.claimed);
     if (running) {
       options.prefetch?.release(); // the shared run announced the same changes
       return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
     }
-    const started = this.queue(() => this.run(event, options)).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, started);
-    return started;
+    return this.shared.start(key, options.claimed, (gate) =>
+      this.queue(() => this.run(event, { ...options, gate })),
+    );
   }
 
-  private async run(event: ChangeEvent, options: RunOptions<D> & { dryRun?: boolean }): Promise<Outcome> {
+  private async run(
+    event: ChangeEvent,
+    options: ProcessOptions & { prefetch?: Prefetch<D>; gate?: ClaimGate; dryRun?: boolean },
+  ): Promise<Outcome> {
     // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
     this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
@@ -183,6 +216,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
         clusterDeadlineMs: settings.clusterDeadlineMs,
         followWaitMs: settings.followWaitMs ?? 0,
         onFollowUpDone: followedUp,
+        ...(options.gate ? { claimed: options.gate.opened } : {}),
         ...(options.skipRotation ? { skipRotation: true } : {}),
       }),
     );
@@ -256,36 +290,5 @@ function manualEvent(
     source: 'manual',
     observedAt: now,
     receivedAt: now,
-  };
-}
-
-/**
- * What a redelivery may fix: an unreachable or timed-out cluster, an operator that did not
- * finish its refresh in time (busy or restarting), a restart the API server refused for
- * now (5xx, 429). A failure that would repeat (forbidden, the operator's own sync error)
- * is recorded as done.
- */
-function retryableFailures(outcome: Outcome): string[] {
-  return [
-    ...outcome.clusterFailures
-      .filter((f) => f.error.retryable)
-      .map((f) => `cluster ${f.cluster}: ${f.error.message}`),
-    ...outcome.refreshes.flatMap((r) =>
-      r.status === 'failed' && r.error.retryable ? [r.error.message] : [],
-    ),
-    ...outcome.workloads.flatMap((w) =>
-      w.status === 'failed' && w.error.retryable ? [w.error.message] : [],
-    ),
-  ];
-}
-
-function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefined): Outcome {
-  return {
-    ...(previous ?? { refreshes: [], workloads: [], clusterFailures: [], timeline: [], dryRun: false }),
-    eventId: event.id,
-    ref: refKey(event.ref),
-    kind: event.kind,
-    source: event.source,
-    status: 'duplicate',
   };
 }

@@ -22,6 +22,11 @@ import { causeText } from './tables.js';
  * anything shorter would let a late retry redo the work. If recording completion fails the
  * error is retryable; the retry finds the key in progress until it expires and then redoes
  * the work, which is safe because the restart step is idempotent (same hash, no patch).
+ *
+ * `speculative`: the work starts while the claim is written, and is handed a promise of
+ * the claim's fate; it must do nothing that counts before that promise says true (rotor's
+ * runs force the operator, which is idempotent, and wait at lib/claim-gate.ts before
+ * anything else). A lost claim answers as above at once, whatever the work is doing.
  */
 
 export type IdempotencyStatus = 'in-progress' | 'completed';
@@ -131,6 +136,8 @@ export interface IdempotencyOptions<T> {
   claims?: LiveClaims;
   /** Who claims (recorded for `rotor status`); default: this instance (host name and process id). */
   claimant?: string | undefined;
+  /** Start the work beside the claim instead of after it (see the header). */
+  speculative?: boolean;
 }
 
 const MAX_ATTEMPTS = 5;
@@ -138,19 +145,32 @@ const MAX_ATTEMPTS = 5;
 export async function withIdempotency<T>(
   store: IdempotencyStore,
   key: string,
-  work: () => Promise<T>,
+  work: (claimed: Promise<boolean>) => Promise<T>,
   options: IdempotencyOptions<T> = {},
 ): Promise<IdempotentResult<T>> {
   const clock = options.clock ?? systemClock;
   const expiryMs = options.inProgressExpiryMs ?? 120_000;
-  const claim = await claimKey(store, key, expiryMs, options, clock);
+  let decide: (won: boolean) => void = () => undefined;
+  const claimed = new Promise<boolean>((resolve) => {
+    decide = resolve;
+  });
+  const early = options.speculative ? work(claimed) : undefined;
+  early?.catch(() => undefined); // awaited below once the claim is won; ignored when lost
+  let claim: Claim<T>;
+  try {
+    claim = await claimKey(store, key, expiryMs, options, clock);
+  } catch (error) {
+    decide(false);
+    throw error;
+  }
+  decide(!('duplicate' in claim));
   if ('duplicate' in claim) return claim.duplicate;
 
   const held = new HeldClaim(store, claim.record, expiryMs, clock, options.heartbeatMs ?? expiryMs / 3);
   options.claims?.add(held);
   let value: T;
   try {
-    value = await work();
+    value = await (early ?? work(claimed));
   } catch (error) {
     // The work failed: give the key back so the sender's retry can succeed.
     await held.release();

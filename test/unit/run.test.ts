@@ -3,7 +3,7 @@ import { ForbiddenError, SyncFailedError, TimeoutError, TransientError } from '.
 import type { Outcome } from '../../lib/outcome.js';
 import type { PipelinePorts } from '../../lib/pipeline.js';
 import { Runner } from '../../lib/run.js';
-import type { IdempotencyStore } from '../../lib/state/idempotency.js';
+import { IdempotencyPersistenceError, type IdempotencyStore } from '../../lib/state/idempotency.js';
 import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../lib/telemetry.js';
 import { testConfig } from './events/support.js';
@@ -261,40 +261,167 @@ describe('Runner.process: a burst of changes to one workload becomes one patch',
     const running = runner.process(changeEvent({ id: 'eg-s1', version: 'v1' }));
     const sharing = runner.process(changeEvent({ id: 'eg-s2', version: 'v1' }));
     await new Promise((resolve) => setImmediate(resolve));
-    expect([...released]).toEqual(['a2']);
+    // Only the run's own announcement is held while it waits to restart.
+    expect(n - released.size).toBe(1);
+    expect(released.has('a1')).toBe(false);
     held.open();
     await Promise.all([running, sharing]);
     const duplicate = await runner.process(changeEvent({ id: 'eg-s1', version: 'v1' }));
 
     expect(duplicate.status).toBe('duplicate');
-    expect([...released]).toEqual(['a2', 'a1', 'a3']);
+    expect(released.size).toBe(n);
   });
 });
 
+/** A store whose claims wait for `claim.open()`; `fail` makes the claim throw instead. */
+function heldStore(store: IdempotencyStore = new MemoryIdempotencyStore(), fail?: Error) {
+  const claim = deferred();
+  const putInProgress = store.putInProgress.bind(store);
+  store.putInProgress = async (key, expiresAt) => {
+    await claim.gate;
+    if (fail) throw fail;
+    return putInProgress(key, expiresAt);
+  };
+  return { store, claim };
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('Runner.process: the state store off the critical path', () => {
-  it('reads what derives from the secret while the claim is written, and forces nothing before the claim is won', async () => {
+  it('forces while the claim is written, and restarts nothing before the claim is won', async () => {
     const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
-    const claim = deferred();
-    const store = new MemoryIdempotencyStore();
-    const putInProgress = store.putInProgress.bind(store);
-    store.putInProgress = async (key, expiresAt) => {
-      await claim.gate;
-      return putInProgress(key, expiresAt);
-    };
-    const { runner } = runnerOver(ports, {}, store);
+    const { store, claim } = heldStore();
+    const { runner, notified } = runnerOver(ports, {}, store);
 
     const processing = runner.process(changeEvent({ id: 'eg-9' }));
-    await new Promise((resolve) => setImmediate(resolve));
+    await settled();
 
     expect(calls.resolve).toEqual(['alpha']);
-    expect(calls.refresh).toEqual([]);
+    expect(calls.refresh.map((r) => r.cluster)).toEqual(['alpha']);
+    expect(calls.restart).toEqual([]);
+    expect(notified).toEqual([]);
     claim.open();
     expect((await processing).status).toBe('completed');
     expect(calls.resolve).toEqual(['alpha']);
-    expect(calls.refresh.map((r) => r.cluster)).toEqual(['alpha']);
+    expect(calls.restart.map((r) => r.cluster)).toEqual(['alpha']);
   });
 
-  it('a duplicate found by the claim only read: nothing is forced or restarted again', async () => {
+  it('a speculative run whose claim is lost (another instance did the event) restarts and notifies nothing', async () => {
+    const shared = new MemoryIdempotencyStore();
+    const other = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    await runnerOver(other.ports, {}, shared).runner.process(changeEvent({ id: 'eg-11' }));
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const { store, claim } = heldStore(shared);
+    const { runner, notified, reported } = runnerOver(ports, {}, store);
+
+    const processing = runner.process(changeEvent({ id: 'eg-11' }));
+    await settled();
+    expect(calls.refresh).toHaveLength(1); // forced: harmless, nothing new to sync
+    claim.open();
+    const answer = await processing;
+    await settled();
+
+    expect(answer.status).toBe('duplicate');
+    expect(calls.restart).toEqual([]);
+    expect(notified).toEqual([]);
+    expect(reported.map((o) => o.status)).toEqual(['duplicate']);
+  });
+
+  it('a claim the store could not write stops the speculative run before its restart; the sender retries', async () => {
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const down = new IdempotencyPersistenceError('insert', new Error('ECONNREFUSED'));
+    const { store, claim } = heldStore(new MemoryIdempotencyStore(), down);
+    const { runner, notified } = runnerOver(ports, {}, store);
+
+    const processing = runner.process(changeEvent({ id: 'eg-12' }));
+    await settled();
+    claim.open();
+
+    await expect(processing).rejects.toBe(down);
+    await settled();
+    expect(calls.refresh).toHaveLength(1);
+    expect(calls.restart).toEqual([]);
+    expect(notified).toEqual([]);
+  });
+
+  it('a shared run restarts once for the event whose claim is won when the one that started it lost its claim', async () => {
+    const shared = new MemoryIdempotencyStore();
+    const other = fakePorts({ alpha: { derived: [ES] } });
+    await runnerOver(other.ports, {}, shared).runner.process(changeEvent({ id: 'eg-a', version: 'v3' }));
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
+    const { store, claim } = heldStore(shared);
+    const { runner } = runnerOver(ports, {}, store);
+
+    const lost = runner.process(changeEvent({ id: 'eg-a', version: 'v3' }));
+    const won = runner.process(changeEvent({ id: 'eg-b', version: 'v3' }));
+    await settled();
+    claim.open();
+    const outcomes = await Promise.all([lost, won]);
+
+    expect(outcomes.map((o) => o.status)).toEqual(['duplicate', 'completed']);
+    expect(outcomes[1]).toMatchObject({ sharedRunOf: 'eg-a', workloads: [restarted('alpha', 'api')] });
+    expect(calls.refresh).toHaveLength(1);
+    expect(calls.restart).toHaveLength(1);
+  });
+
+  it('a shared run that failed for now is reported once, for the event whose claim is won', async () => {
+    const shared = new MemoryIdempotencyStore();
+    const other = fakePorts({ alpha: { derived: [ES] } });
+    await runnerOver(other.ports, {}, shared).runner.process(changeEvent({ id: 'eg-c', version: 'v4' }));
+    const refreshFails = new TimeoutError('ExternalSecret app/db did not finish its refresh');
+    const { ports } = fakePorts({ alpha: { derived: [ES], refreshFails } });
+    const { store, claim } = heldStore(shared);
+    const { runner, notified } = runnerOver(ports, {}, store);
+
+    const lost = runner.process(changeEvent({ id: 'eg-c', version: 'v4' }));
+    const won = runner.process(changeEvent({ id: 'eg-d', version: 'v4' }));
+    await settled();
+    claim.open();
+
+    expect((await lost).status).toBe('duplicate');
+    await expect(won).rejects.toBeInstanceOf(TransientError);
+    await settled();
+    expect(notified.map((o) => o.eventId)).toEqual(['eg-d']);
+  });
+
+  it('a rotation waits for the claim: a lost claim rotates nothing', async () => {
+    const shared = new MemoryIdempotencyStore();
+    const rotated = { status: 'rotated', newVersion: 'v2' } as const;
+    const other = fakePorts({ alpha: { derived: [ES] } }, rotated);
+    await runnerOver(other.ports, {}, shared).runner.rotate(KV_REF, { requestId: 'req-r' });
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES] } }, rotated);
+    const { store, claim } = heldStore(shared);
+    const { runner } = runnerOver(ports, {}, store);
+
+    const rotating = runner.rotate(KV_REF, { requestId: 'req-r' });
+    await settled();
+    expect(calls.rotate).toEqual([]);
+    claim.open();
+
+    expect((await rotating).status).toBe('duplicate');
+    await settled();
+    expect(calls.rotate).toEqual([]);
+    expect(other.calls.rotate).toHaveLength(1);
+  });
+
+  it('claims first when the queue has no idle place: a busy host forces nothing for an event it may not own', async () => {
+    const held = deferred();
+    const { ports, calls } = fakePorts({ alpha: { derived: [ES], gate: held.gate } });
+    const { store, claim } = heldStore();
+    const { runner } = runnerOver(ports, { concurrency: 1 }, store);
+
+    const busy = runner.process(changeEvent({ id: 'eg-13' }));
+    const waiting = runner.process(changeEvent({ id: 'eg-14' }));
+    held.open();
+    await settled();
+    expect(calls.refresh).toHaveLength(1); // eg-13's run, started beside its claim
+    claim.open();
+    await Promise.all([busy, waiting]);
+
+    expect(calls.refresh).toHaveLength(2);
+  });
+
+  it('a redelivery of an event this instance finished: nothing is forced or restarted again', async () => {
     const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
     const { runner } = runnerOver(ports);
 
