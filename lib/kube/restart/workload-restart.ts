@@ -57,9 +57,9 @@ export class WorkloadRestart {
     const base = { cluster: client.name, kind: ref.kind, namespace: ref.namespace, name: ref.name };
     try {
       const inputs = await Promise.all(changes.map((c) => this.scoped(c)));
+      // The index's copy saves a read per workload; after a 409, see below.
+      let cached = index.view(ref);
       for (let attempt = 1; ; attempt++) {
-        // The index's copy saves a read per workload; after a 409 the object is read fresh.
-        const cached = attempt === 1 ? index.view(ref) : undefined;
         let obj: KubeObject;
         try {
           obj = cached ?? (await kind.get(client, ref.namespace, ref.name));
@@ -87,9 +87,18 @@ export class WorkloadRestart {
           // A 404 on a write made from the index's copy: the workload is gone; the read says so.
           const stale = isConflict(error) || (cached !== undefined && isNotFound(error));
           if (!stale || attempt >= MAX_ATTEMPTS) throw error;
-          log('debug', 'workload changed since it was read; reading it again', {
+          // A 409 is most often a status write by the workload's controller since the copy
+          // was taken (a rollout in progress), whose watch event has reached the index by
+          // the time the 409 does: decide again on that copy, a round trip sooner than a
+          // read. The write is still guarded by the resourceVersion it was decided on; a
+          // copy no newer than the one refused is read fresh instead.
+          const newer = isConflict(error) ? index.view(ref) : undefined;
+          const moved = newer?.metadata?.resourceVersion !== obj.metadata?.resourceVersion;
+          cached = newer && moved ? newer : undefined;
+          log('debug', 'workload changed since it was read; deciding again', {
             ...base,
             attempt,
+            from: cached ? 'index' : 'read',
           });
         }
       }

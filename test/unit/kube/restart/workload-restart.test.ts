@@ -1,6 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Failure } from '../../../../lib/errors.js';
+import type { KubeObject } from '../../../../lib/kube/api/objects.js';
 import type { ClusterClient } from '../../../../lib/kube/cluster.js';
 import { ConsumerIndex } from '../../../../lib/kube/restart/consumer-index.js';
 import { ScopeFilter } from '../../../../lib/kube/restart/filters.js';
@@ -45,8 +46,8 @@ const DEPLOYMENT = {
 };
 
 /** A cluster whose Secret and Deployment read fine and whose every Deployment PATCH throws `patchFails()`. */
-function clusterPatchFailing(patchFails: () => unknown) {
-  const calls = { reads: 0, patches: 0 };
+function clusterPatchFailing(patchFails: (body: KubeObject, index: ConsumerIndex) => unknown) {
+  const calls = { reads: 0, patches: 0, versions: [] as Array<string | undefined> };
   const client = {
     name: 'alpha',
     core: {
@@ -60,20 +61,24 @@ function clusterPatchFailing(patchFails: () => unknown) {
         calls.reads++;
         return structuredClone(DEPLOYMENT);
       },
-      patchNamespacedDeployment: async () => {
+      patchNamespacedDeployment: async ({ body }: { body: KubeObject }) => {
         calls.patches++;
-        throw patchFails();
+        calls.versions.push(body.metadata?.resourceVersion);
+        const failure = patchFails(body, index);
+        if (failure) throw failure;
+        return { ...structuredClone(DEPLOYMENT), metadata: { ...DEPLOYMENT.metadata, generation: 2 } };
       },
     },
   } as unknown as ClusterClient;
   const clock = new ManualClock();
   const options = testConfig().restart;
   const log = () => undefined;
+  const index = new ConsumerIndex(client, [deploymentKind], log);
   const workloads = new WorkloadRestart({
     client,
     options,
     kinds: [deploymentKind],
-    index: new ConsumerIndex(client, [deploymentKind], log),
+    index,
     reader: new ResourceReader(client),
     scope: new ScopeFilter(client, options),
     strategy: strategyFor(options.strategy, clock),
@@ -146,7 +151,36 @@ describe('WorkloadRestart: a failed restart carries the typed failure of its cau
     );
     const failure = failureOf(await restart());
     expect(failure).toMatchObject({ code: 'conflict', retryable: true });
-    expect(calls).toEqual({ reads: 5, patches: 5 });
+    expect(calls).toMatchObject({ reads: 5, patches: 5 });
+  });
+
+  it('a 409 from a status write the index has seen meanwhile: decides again on the index copy, without a read', async () => {
+    let refused = false;
+    const { restart, calls } = clusterPatchFailing((body, index) => {
+      if (refused) return undefined;
+      refused = true;
+      // The deployment controller wrote status; its watch event reaches the index first.
+      index.upsert(deploymentKind, {
+        ...DEPLOYMENT,
+        metadata: { ...DEPLOYMENT.metadata, resourceVersion: '8' },
+      });
+      return status(409, 'Conflict', `the object has been modified (${body.metadata?.resourceVersion})`);
+    });
+
+    expect((await restart())?.status).toBe('restarted');
+    expect(calls).toEqual({ reads: 1, patches: 2, versions: ['7', '8'] });
+  });
+
+  it('a 409 the index has not caught up with: the workload is read fresh', async () => {
+    let refused = false;
+    const { restart, calls } = clusterPatchFailing(() => {
+      if (refused) return undefined;
+      refused = true;
+      return status(409, 'Conflict', 'the object has been modified');
+    });
+
+    expect((await restart())?.status).toBe('restarted');
+    expect(calls).toEqual({ reads: 2, patches: 2, versions: ['7', '7'] });
   });
 
   it('a PATCH the API server timed out (504): timeout, retryable', async () => {
