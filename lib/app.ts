@@ -12,7 +12,8 @@ import type { Outcome } from './outcome.js';
 import type { PipelinePorts } from './pipeline.js';
 import { RotationEngine } from './rotation/engine.js';
 import { rotationPort } from './rotation/port.js';
-import { rerunThrough, VerifiedRotation } from './rotation/verified.js';
+import { VerifiedRotation } from './rotation/verified.js';
+import { verifiedRotationDeps } from './rotation/verified-deps.js';
 import { Runner } from './run.js';
 import { runnerSettings } from './run-settings.js';
 import { runStatus } from './run-status.js';
@@ -47,7 +48,6 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
   const backends = createBackends(config, { observe: telemetry.backendCall, ...deps.backendDeps });
   const onWarning = log.warn.bind(log);
   const rotation = new RotationEngine({ backends, config, clock, leases: state.leases, onWarning });
-  const verified = new VerifiedRotation({ rotate: (r, o) => rotation.rotate(r, o), backends, config, log });
   const clusterPorts = new LazyClusterPorts({
     config,
     clock,
@@ -55,6 +55,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     currentVersion: async (ref) => (await backends.get(ref).readMetadata(ref)).version,
     ...(deps.clusterTokens ? { tokens: deps.clusterTokens } : {}),
   });
+  const parts = { rotation, backends, state, clusterPorts, clock, log, runner: () => runner };
+  const verified = new VerifiedRotation(verifiedRotationDeps(config, parts));
   const runner: Runner = new Runner({
     ports: deps.ports ?? clusterPorts.withRotation(rotationPort(verified)),
     idempotency: state.idempotency,
@@ -64,11 +66,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     ...(deps.onOutcome ? { onOutcome: deps.onOutcome } : {}),
     ...(deps.onFollowUp ? { onFollowUp: deps.onFollowUp } : {}),
     settings: runnerSettings(config),
-    settle: (final: Outcome): Promise<Outcome> =>
-      verified.settle(
-        final,
-        rerunThrough((event, options) => runner.process(event, options), clock, log),
-      ),
+    settle: (final) => verified.settle(final),
+    answering: (answered) => verified.track(answered),
   });
   const purge = purgeTask(state.purgeable, config.state.retentionHours, clock, log);
 
@@ -83,12 +82,13 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
       runDueScan({
         scan: () => rotation.scanDue(),
         process: (event) => runner.process(event),
-        housekeeping: [() => clusterPorts.resumePaused(), purge],
+        housekeeping: [() => clusterPorts.resumePaused(), purge, verified.resumeInBackground],
         clock,
         log,
       }),
     health: () => healthOf(backends, clusterPorts, state.tables, configGaps(config)),
-    warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
+    warm: () =>
+      Promise.all([clusterPorts.warm(), state.warm(), verified.resumeInBackground()]).then(() => undefined),
     runStatus: (eventId) => runStatus(state.idempotency, eventId, clock),
     drain: (graceMs) => runner.drain(graceMs),
     close: async () => {

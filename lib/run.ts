@@ -32,6 +32,8 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   onFollowUp?: (outcome: Outcome) => void;
   /** Each run's outcome once its rollouts ended, before it is recorded (lib/rotation/verified.ts); never rejects. */
   settle?: (outcome: Outcome) => Promise<Outcome>;
+  /** A run answering with rollouts still followed, before the answer (a verified rotation records them); never rejects. */
+  answering?: (outcome: Outcome) => Promise<void>;
   settings: RunnerSettings;
   /** Who claims events (recorded for `rotor status`); default: host name and process id. */
   claimant?: string | undefined;
@@ -224,6 +226,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     const settle = async (o: Outcome) => (this.deps.settle && !o.dryRun ? this.deps.settle(o) : o);
     if (outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')) {
       this.followUps.set(outcome, followUp.then(settle));
+      await this.deps.answering?.(outcome);
       return outcome;
     }
     return settle(outcome);

@@ -59,7 +59,8 @@ export interface Backend {
   /** True when `ref` lives in this configured store. */
   owns(ref: SecretRef): boolean;
   readMetadata(ref: SecretRef): Promise<SecretSnapshot>;
-  read(ref: SecretRef): Promise<SecretWithValue>;
+  /** The current version, or the version named (an undo restores a version it knows by id only). */
+  read(ref: SecretRef, version?: string): Promise<SecretWithValue>;
   write(ref: SecretRef, next: NewVersion): Promise<{ version: string }>;
   /** Every secret of the store (every configured mount), a page at a time, with its metadata. */
   list(options?: ListOptions): AsyncIterable<SecretSnapshot[]>;

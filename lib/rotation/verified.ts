@@ -1,197 +1,300 @@
-import type { SecretWithValue } from '../backends/backend.js';
+import { randomUUID } from 'node:crypto';
 import type { BackendRegistry } from '../backends/registry.js';
-import type { ChangeEvent } from '../change-event.js';
-import type { Clock } from '../clock.js';
-import { describeError } from '../errors.js';
-import type { Outcome, UndoRecord } from '../outcome.js';
+import { type Clock, systemTimers, type Timers, unref } from '../clock.js';
+import { ConflictError, describeError, RotorError } from '../errors.js';
+import type { FollowPort } from '../follow-up.js';
+import type { Outcome, RolloutResult, UndoRecord } from '../outcome.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
+import type { StoredVerification, VerificationRecord, VerificationStore } from '../state/verifications.js';
+import type { Logger } from '../telemetry.js';
 import type { RotateOptions, RotationResult } from './gate.js';
 import { skipped } from './gate.js';
-import { type GeneratorSpec, parsePolicy } from './policy.js';
-
-/** A rotation whose consumers have not all rolled out on it yet. */
-interface Unsettled {
-  ref: SecretRef;
-  newVersion: string;
-  /** The version it replaced, with its value: what an undo writes back. Held in memory only. */
-  previous: SecretWithValue;
-  generator: GeneratorSpec;
-  verify: boolean;
-}
+import { parsePolicy } from './policy.js';
+import {
+  asRestarted,
+  failedRollouts,
+  followedWorkloads,
+  type Rerun,
+  restorePrevious,
+  rolloutsOf,
+  rotatedIn,
+  whyNotRestorable,
+} from './verification.js';
+import { VerificationLedger } from './verification-ledger.js';
 
 export interface VerifiedRotationDeps {
   rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
   backends: Pick<BackendRegistry, 'get'>;
+  /** Where the undo state lives between the rotation and the end of its rollouts (lib/state). */
+  store: VerificationStore;
   config: { rotation: { undo: boolean; defaultValidityDays: number } };
-  log: {
-    warn(msg: string, fields: Record<string, unknown>): void;
-    error(msg: string, fields: Record<string, unknown>): void;
-  };
+  /** How long a follower may take before another instance takes over: from the rotation, from the answer. */
+  bounds: { rotationMs: number; followMs: number };
+  /** Follows a restart to its end (the cluster ports); undefined when rollouts are not followed. */
+  follow?: FollowPort;
+  /** Refreshes and restarts on a restored version (rerunThrough). */
+  rerun: Rerun;
+  clock: Clock;
+  timers?: Timers;
+  /** This instance, as recorded in the records it follows. */
+  owner?: string;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
 /**
  * Rotation, safe to undo (issue 16.4). Around the rotation engine:
- * - every rotation stays unsettled until its run's rollouts have ended; while one is, the
- *   secret is not rotated again (`awaiting-rollout`): a dual-role generator would change the
- *   password of the role the consumers may still run on, i.e. revoke the previous credential
- *   before every consumer rolled out on the new one;
- * - settle() takes the run's final outcome: every consumer rolled out, it is settled; one
- *   rollout failed, rotor alerts and, when the policy asked for verification
+ * - every rotation stays unsettled until its consumers' rollouts have ended; while one is,
+ *   the secret is not rotated again (`awaiting-rollout`): a dual-role generator would change
+ *   the password of the role the consumers may still run on, i.e. revoke the previous
+ *   credential before every consumer rolled out on the new one;
+ * - when a rollout fails, rotor alerts and, when the policy asked for verification
  *   (`rotor-verify: rollout`), configuration allows it (`rotation.undo`) and the previous
- *   credential is still valid (a value only the store holds; a dual-role PostgreSQL pair,
- *   whose previous role was not touched), writes the previous value back as the current
- *   version and hands it to `rerun` to refresh and restart again.
- * The previous value is held in memory for the length of the follow-up, like the follow-up
- * itself; a restarted process forgets it and cannot undo (it then only alerts).
+ *   credential is still valid, writes the previous version's value back as the current
+ *   version and reruns refresh and restart on it.
+ * The unsettled rotation is a record in the state store (versions and workloads, never a
+ * value), so it outlives the process: resume() (at start and on every timer tick) takes over
+ * the records whose follower's deadline passed, follows their rollouts again and settles
+ * them. Every write is conditional on the record's ETag: of two instances, one acts.
  */
 export class VerifiedRotation {
-  private readonly unsettled = new Map<string, Unsettled>();
+  private readonly ledger: VerificationLedger;
+  /** A run's answer being recorded: its settle waits for it. */
+  private readonly tracking = new Map<string, Promise<void>>();
+  private readonly owner: string;
+  private resumeTimer: { at: number; handle: unknown } | undefined;
 
-  constructor(private readonly deps: VerifiedRotationDeps) {}
+  constructor(private readonly deps: VerifiedRotationDeps) {
+    this.owner = deps.owner ?? `rotor-${randomUUID()}`;
+    this.ledger = new VerificationLedger(deps.store, deps.clock, deps.log);
+  }
 
   readonly rotate = async (ref: SecretRef, options: RotateOptions): Promise<RotationResult> => {
     const key = refKey(ref);
-    const waiting = this.unsettled.get(key);
+    const waiting = await this.ledger.read(key);
     if (waiting) {
       return skipped(
         'awaiting-rollout',
-        `the consumers of version ${waiting.newVersion} have not all rolled out on it; rotating again could revoke the credential they run on`,
-        waiting.newVersion,
+        `the consumers of version ${waiting.record.newVersion} have not all rolled out on it; rotating again could revoke the credential they run on`,
+        waiting.record.newVersion,
       );
     }
     const before = await this.deps.backends
       .get(ref)
-      .read(ref)
+      .readMetadata(ref)
       .catch(() => undefined);
     const result = await this.deps.rotate(ref, options);
     if (result.status !== 'rotated' || !before || result.previousVersion !== before.version) return result;
     const policy = parsePolicy(before.metadata, this.deps.config.rotation.defaultValidityDays);
     if (policy.kind !== 'policy') return result;
-    this.unsettled.set(key, {
+    const g = policy.policy.generator;
+    const now = this.deps.clock.now();
+    const record: VerificationRecord = {
       ref,
       newVersion: result.newVersion,
-      previous: before,
-      generator: policy.policy.generator,
+      previousVersion: before.version ?? '',
       verify: policy.policy.verify === 'rollout',
-    });
+      generator: { kind: g.kind, ...('mode' in g && g.mode ? { mode: g.mode } : {}) },
+      state: 'rolling',
+      workloads: [],
+      rotatedAt: now.toISOString(),
+      owner: this.owner,
+      deadline: this.ledger.after(this.deps.bounds.rotationMs),
+    };
+    await this.ledger.create(record);
     return result;
   };
 
+  /** resume() without waiting for the rollouts it follows (the timer's run, the host's start). */
+  readonly resumeInBackground = async (): Promise<void> => {
+    void this.resume();
+  };
+
+  /** The run that rotated answered with rollouts still followed: the record names them now. */
+  track(outcome: Outcome): Promise<void> {
+    const key = outcome.ref;
+    const s = this.ledger.get(key);
+    if (!s || !this.ledger.follows(key) || s.record.newVersion !== rotatedIn(outcome))
+      return Promise.resolve();
+    const recorded = this.ledger
+      .save(key, s, {
+        ...s.record,
+        eventId: outcome.eventId,
+        workloads: followedWorkloads(outcome.workloads),
+        deadline: this.ledger.after(this.deps.bounds.followMs),
+      })
+      .then(() => undefined);
+    this.tracking.set(key, recorded);
+    return recorded.finally(() => this.tracking.delete(key));
+  }
+
   /**
    * The run's final outcome (every rollout ended). Returns it with the undo record when a
-   * rollout of a rotation rotor made failed; `rerun` refreshes and restarts on the restored
-   * version and returns the event id it runs under.
+   * rollout of the rotation this instance made failed.
    */
-  async settle(
-    outcome: Outcome,
-    rerun: (ref: SecretRef, version: string, after: Outcome) => string,
-  ): Promise<Outcome> {
-    const rotated =
-      outcome.rotation && 'newVersion' in outcome.rotation ? outcome.rotation.newVersion : undefined;
-    const pending = this.unsettled.get(outcome.ref);
-    if (!pending) return outcome;
-    const ended = outcome.workloads.flatMap((w) =>
-      w.status === 'restarted' && w.rollout ? [w.rollout] : [],
-    );
+  async settle(outcome: Outcome): Promise<Outcome> {
+    const key = outcome.ref;
+    await this.tracking.get(key);
+    const s = this.ledger.get(key);
+    if (!s) return outcome;
+    const ended = rolloutsOf(outcome.workloads);
     if (ended.some((r) => r.status === 'following')) return outcome;
-    if (pending.newVersion !== rotated) {
+    const rotated = rotatedIn(outcome);
+    if (s.record.newVersion !== rotated) {
       // A later run of the secret (a refresh after a fix) rolled every consumer out: settled.
-      if (!rotated && ended.length > 0 && ended.every((r) => r.status === 'rolled-out')) {
-        this.unsettled.delete(outcome.ref);
-      }
+      if (!rotated && ended.length > 0 && ended.every((r) => r.status === 'rolled-out'))
+        await this.ledger.drop(key, s);
       return outcome;
     }
-    const failed = outcome.workloads.flatMap((w) =>
-      w.status === 'restarted' && w.rollout?.status === 'rollout-failed'
-        ? [`${w.cluster}/${w.kind}/${w.namespace}/${w.name}`]
-        : [],
-    );
+    if (!this.ledger.follows(key)) return outcome; // another instance took it over
+    const failed = failedRollouts(outcome.workloads);
     if (failed.length === 0) {
-      this.unsettled.delete(outcome.ref);
+      await this.ledger.drop(key, s);
       return outcome;
     }
-    const undo = await this.undo(pending, failed, outcome, rerun).catch(
+    return { ...outcome, undo: await this.conclude(key, failed, outcome.eventId) };
+  }
+
+  /**
+   * Takes over every rolling record whose follower's deadline passed (its instance stopped):
+   * follows its rollouts again and settles it. Resolves when those are settled; a record
+   * whose deadline is still ahead is looked at again then (a timer of this process).
+   */
+  async resume(): Promise<void> {
+    let all: StoredVerification[];
+    try {
+      all = await this.ledger.list();
+    } catch (error) {
+      const message = describeError(error).message;
+      this.deps.log.warn('verified rotations: the state store could not be read', { error: message });
+      return;
+    }
+    const now = this.deps.clock.now().getTime();
+    const work: Promise<void>[] = [];
+    let next: number | undefined;
+    for (const s of all) {
+      const key = refKey(s.record.ref);
+      if (s.record.state !== 'rolling' || this.ledger.follows(key)) continue;
+      const deadline = Date.parse(s.record.deadline);
+      if (deadline > now) next = Math.min(next ?? deadline, deadline);
+      else work.push(this.takeOver(key, s));
+    }
+    if (next !== undefined) this.resumeAt(next);
+    await Promise.all(work);
+  }
+
+  private async takeOver(key: string, s: StoredVerification): Promise<void> {
+    const deadline = this.ledger.after(this.deps.bounds.followMs);
+    const claimed = await this.ledger.claim(key, s, { ...s.record, owner: this.owner, deadline });
+    if (!claimed) return; // another instance took it over first, or the store did not answer
+    this.ledger.follow(key);
+    const { record } = claimed;
+    const log = { ref: key, version: record.newVersion, eventId: record.eventId };
+    const follow = this.deps.follow;
+    if (record.workloads.length === 0 || !follow) {
+      const reason =
+        'rotor stopped before the run that rotated recorded whom it restarted: not verified; the secret is not rotated again until a refresh rolls every consumer out';
+      await this.ledger.save(key, claimed, { ...record, state: 'failed', reason });
+      this.ledger.unfollow(key);
+      this.deps.log.error('a verified rotation could not be verified', { ...log, reason });
+      return;
+    }
+    this.deps.log.info('verified rotation: following the rollouts of a stopped instance', {
+      ...log,
+      workloads: record.workloads.length,
+    });
+    const results = await Promise.all(
+      record.workloads.map((w) =>
+        follow(w.cluster, asRestarted(w)).catch(
+          (error): RolloutResult => ({ status: 'not-followed', reason: describeError(error).message }),
+        ),
+      ),
+    );
+    const failed = failedRollouts(
+      record.workloads.map((w, i) => ({ ...asRestarted(w), rollout: results[i] as RolloutResult })),
+    );
+    const current = this.ledger.get(key) ?? claimed;
+    if (failed.length === 0) await this.ledger.drop(key, current);
+    else await this.conclude(key, failed, record.eventId ?? `verify-${record.newVersion}`);
+  }
+
+  /** A rollout failed: undo where allowed and possible, alert either way. */
+  private async conclude(key: string, failed: string[], eventId: string): Promise<UndoRecord> {
+    const s = this.ledger.get(key) as StoredVerification;
+    const undo = await this.undo(key, s, failed, eventId).catch(
       (error): UndoRecord => ({ status: 'not-restored', failed, reason: describeError(error).message }),
     );
     this.deps.log.error('a rotation failed its consumers’ rollouts', {
-      eventId: outcome.eventId,
-      ref: outcome.ref,
-      version: pending.newVersion,
+      eventId,
+      ref: key,
+      version: s.record.newVersion,
       failed,
       undo: undo.status,
       ...(undo.status === 'restored' ? { restoredVersion: undo.restoredVersion } : { reason: undo.reason }),
     });
-    return { ...outcome, undo };
+    return undo;
   }
 
   private async undo(
-    pending: Unsettled,
+    key: string,
+    s: StoredVerification,
     failed: string[],
-    outcome: Outcome,
-    rerun: (ref: SecretRef, version: string, after: Outcome) => string,
+    eventId: string,
   ): Promise<UndoRecord> {
-    const refusal = this.whyNotRestorable(pending);
-    // Not undone: the secret stays unsettled, so no rotation revokes what consumers still run on.
-    if (refusal) return { status: 'not-restored', failed, reason: refusal };
+    const { record } = s;
+    const refusal = whyNotRestorable(record, this.deps.config.rotation.undo);
+    if (refusal) {
+      // Not undone: the record stays, so no rotation revokes what consumers still run on.
+      await this.ledger.save(key, s, { ...record, state: 'failed', reason: refusal });
+      this.ledger.unfollow(key);
+      return { status: 'not-restored', failed, reason: refusal };
+    }
+    // Of two instances that got this far on the same record, only one's write lands.
+    const claimed = await this.ledger.save(key, s, {
+      ...record,
+      owner: this.owner,
+      deadline: this.ledger.after(this.deps.bounds.followMs),
+    });
+    if (!claimed) {
+      return {
+        status: 'not-restored',
+        failed,
+        reason: 'another rotor instance took this rotation over and settles it',
+      };
+    }
     try {
-      const { previous } = pending;
-      const written = await this.deps.backends.get(pending.ref).write(pending.ref, {
-        value: previous.value,
-        expectedVersion: pending.newVersion,
-        metadata: previous.metadata,
-        ...(previous.contentType ? { contentType: previous.contentType } : {}),
-        ...(previous.notBefore ? { notBefore: previous.notBefore } : {}),
-        ...(previous.expiresOn ? { expiresOn: previous.expiresOn } : {}),
-      });
-      this.unsettled.delete(outcome.ref);
-      const rerunId = rerun(pending.ref, written.version, outcome);
+      const written = await restorePrevious(this.deps.backends.get(record.ref), record);
+      await this.ledger.drop(key, claimed);
       return {
         status: 'restored',
         failed,
-        previousVersion: previous.version ?? '',
+        previousVersion: record.previousVersion,
         restoredVersion: written.version,
-        rerun: rerunId,
+        rerun: this.deps.rerun(record.ref, written.version, eventId),
       };
     } catch (error) {
-      return { status: 'not-restored', failed, reason: `restoring failed: ${describeError(error).message}` };
+      const reason = `restoring failed: ${describeError(error).message}`;
+      // Someone wrote a version since (another undo, a person): this rotation is over.
+      if (error instanceof ConflictError) await this.ledger.drop(key, claimed);
+      // Retryable (the store did not answer): the record stays rolling, and the next resume tries again.
+      else if (error instanceof RotorError && error.retryable)
+        await this.ledger.save(key, claimed, { ...claimed.record, deadline: this.ledger.after(0) });
+      else await this.ledger.save(key, claimed, { ...claimed.record, state: 'failed', reason });
+      this.ledger.unfollow(key);
+      return { status: 'not-restored', failed, reason };
     }
   }
 
-  private whyNotRestorable(pending: Unsettled): string | undefined {
-    if (!pending.verify) return 'the policy does not ask for verification (rotor-verify: rollout)';
-    if (!this.deps.config.rotation.undo) return 'rotation.undo is off: rotor only alerts';
-    const g = pending.generator;
-    if (g.kind === 'postgres' && g.mode === 'single') {
-      return "single-role PostgreSQL: the previous password was replaced at the database; use mode 'dual'";
-    }
-    return undefined;
+  /** One timer for the earliest deadline ahead; it keeps no process alive. */
+  private resumeAt(at: number): void {
+    if (this.resumeTimer && this.resumeTimer.at <= at) return;
+    const timers = this.deps.timers ?? systemTimers;
+    if (this.resumeTimer) timers.clear(this.resumeTimer.handle);
+    const delay = Math.max(0, at - this.deps.clock.now().getTime()) + 1_000;
+    const handle = timers.set(() => {
+      this.resumeTimer = undefined;
+      void this.resume();
+    }, delay);
+    unref(handle);
+    this.resumeTimer = { at, handle };
   }
-}
-
-/** Reruns the pipeline (refresh and restart, no rotation) on the restored version, as `<event id>-undo`. */
-export function rerunThrough(
-  process: (event: ChangeEvent, options: { skipRotation: true }) => Promise<Outcome>,
-  clock: Clock,
-  log: VerifiedRotationDeps['log'],
-): (ref: SecretRef, version: string, after: Outcome) => string {
-  return (ref, version, after) => {
-    const id = `${after.eventId}-undo`;
-    const now = clock.now();
-    const event: ChangeEvent = {
-      id,
-      ref,
-      version,
-      kind: 'changed',
-      source: 'manual',
-      observedAt: now,
-      receivedAt: now,
-    };
-    process(event, { skipRotation: true }).catch((error: unknown) =>
-      log.warn('the run after an undo failed; deliver a change of the secret again', {
-        eventId: id,
-        error: describeError(error).message,
-      }),
-    );
-    return id;
-  };
 }

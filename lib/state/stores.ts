@@ -6,11 +6,15 @@ import type { IdempotencyStore } from './idempotency.js';
 import { type LeaseStore, MemoryLeaseStore, TableLeaseStore } from './lease.js';
 import { MemoryIdempotencyStore } from './memory-idempotency.js';
 import { TableIdempotencyStore } from './table-idempotency.js';
+import { TableVerificationStore } from './table-verifications.js';
 import { Tables } from './tables.js';
+import { MemoryVerificationStore, type VerificationStore } from './verifications.js';
 
 export interface StateStores {
   idempotency: IdempotencyStore;
   leases: LeaseStore;
+  /** Verified rotations whose rollouts have not all ended (lib/rotation/verified.ts). */
+  verifications: VerificationStore;
   /** Only a table store keeps records across processes, so only it is purged. */
   purgeable?: TableIdempotencyStore;
   tables?: Tables;
@@ -25,6 +29,7 @@ export function stateStores(config: Config['state'], clock: Clock, log: Logger):
     return {
       idempotency: new MemoryIdempotencyStore(),
       leases: new MemoryLeaseStore(clock),
+      verifications: new MemoryVerificationStore(),
       warm: async () => {},
     };
   }
@@ -33,6 +38,7 @@ export function stateStores(config: Config['state'], clock: Clock, log: Logger):
   return {
     idempotency,
     leases: new TableLeaseStore(tables, { clock }),
+    verifications: new TableVerificationStore(tables),
     purgeable: idempotency,
     tables,
     warm: () =>

@@ -29,7 +29,11 @@ function heldFollow() {
   return { follow, end };
 }
 
-function runnerWith(follow: FollowPort, followWaitMs: number) {
+function runnerWith(
+  follow: FollowPort,
+  followWaitMs: number,
+  answering?: (outcome: Outcome) => Promise<void>,
+) {
   const { ports } = fakePorts({
     alpha: { derived: [ES], workloads: [restarted('alpha', 'api'), restarted('alpha', 'web')] },
   });
@@ -45,6 +49,7 @@ function runnerWith(follow: FollowPort, followWaitMs: number) {
       notified.push(o);
     },
     onFollowUp: (o) => followUps.push(o),
+    ...(answering ? { answering } : {}),
     settings: runnerTestSettings({ followWaitMs }),
   });
   return { runner, idempotency, notified, followUps };
@@ -85,6 +90,50 @@ describe('rollout follow-up: each restart followed to its end without holding th
     expect(notified.map((o) => rollouts(o).web?.status)).toEqual(['following', 'rollout-failed']);
     // The answer handed out earlier is not changed behind the caller's back.
     expect(rollouts(answered).api).toEqual({ status: 'following' });
+  });
+
+  it('hands the answer with rollouts still followed to `answering` before it answers (a verified rotation records them)', async () => {
+    const held = heldFollow();
+    const seen: string[] = [];
+    let called: () => void = () => undefined;
+    const answeringCalled = new Promise<void>((resolve) => {
+      called = resolve;
+    });
+    let release: () => void = () => undefined;
+    const answering = async (o: Outcome) => {
+      seen.push(JSON.stringify(rollouts(o)));
+      called();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    };
+    const { runner } = runnerWith(held.follow, 0, answering);
+
+    let answered: Outcome | undefined;
+    const run = runner.process(changeEvent({ id: 'eg-3' })).then((o) => {
+      answered = o;
+    });
+    await answeringCalled;
+    await drain();
+
+    expect(seen).toEqual([JSON.stringify({ api: { status: 'following' }, web: { status: 'following' } })]);
+    expect(answered).toBeUndefined(); // the answer waits for the record
+    release();
+    await run;
+    expect(answered?.eventId).toBe('eg-3');
+  });
+
+  it('does not call `answering` when every rollout ended within the wait', async () => {
+    const seen: Outcome[] = [];
+    const { runner } = runnerWith(
+      async () => ({ status: 'rolled-out', ms: 5 }),
+      1_000,
+      async (o) => {
+        seen.push(o);
+      },
+    );
+    await runner.process(changeEvent({ id: 'eg-4' }));
+    expect(seen).toEqual([]);
   });
 
   it('puts follow-ups that end within rolloutWaitMs into the answer, with no second report', async () => {

@@ -44,8 +44,8 @@ export class KeyVaultBackend implements Backend {
     return snapshot;
   }
 
-  read(ref: SecretRef): Promise<SecretWithValue> {
-    return this.readAs('read', ref);
+  read(ref: SecretRef, version?: string): Promise<SecretWithValue> {
+    return this.readAs('read', ref, version);
   }
 
   async write(ref: SecretRef, next: NewVersion): Promise<{ version: string }> {
@@ -97,9 +97,15 @@ export class KeyVaultBackend implements Backend {
     this.client = undefined;
   }
 
-  private async readAs(operation: BackendOperation, ref: SecretRef): Promise<SecretWithValue> {
+  private async readAs(
+    operation: BackendOperation,
+    ref: SecretRef,
+    version?: string,
+  ): Promise<SecretWithValue> {
     const kvRef = this.own(ref);
-    const secret: KeyVaultSecret = await this.call(operation, kvRef, () => this.sdk().getSecret(kvRef.name));
+    const secret: KeyVaultSecret = await this.call(operation, kvRef, () =>
+      this.sdk().getSecret(kvRef.name, version === undefined ? {} : { version }),
+    );
     return { ...this.snapshotOf(secret.properties), value: secret.value ?? '' };
   }
 

@@ -72,21 +72,24 @@ export class VaultBackend implements Backend {
     return this.kv2Snapshot(vaultRef, await this.kv2Metadata(vaultRef, 'read-metadata'));
   }
 
-  async read(ref: SecretRef): Promise<SecretWithValue> {
+  async read(ref: SecretRef, version?: string): Promise<SecretWithValue> {
     const { vaultRef, mount } = this.own(ref);
     if (mount.version === '1') {
+      if (version !== undefined)
+        throw new ValidationError(`${describe(vaultRef)}: KV v1 has no versions to read`);
       const body = await this.call('read', vaultRef, (c) => c.read(kv1.data(vaultRef.mount, vaultRef.path)));
       return { ref: vaultRef, enabled: true, metadata: {}, value: stringFields(body?.data) };
     }
+    const query = version === undefined ? '' : `?version=${encodeURIComponent(version)}`;
     // Custom metadata is read from the metadata endpoint: older servers omit it from data reads.
     const [data, metadata] = await Promise.all([
-      this.call('read', vaultRef, (c) => c.read(kv2.data(vaultRef.mount, vaultRef.path))),
+      this.call('read', vaultRef, (c) => c.read(`${kv2.data(vaultRef.mount, vaultRef.path)}${query}`)),
       this.kv2Metadata(vaultRef, 'read-metadata'),
     ]);
-    const version = data?.data?.metadata?.version;
+    const dataVersion = data?.data?.metadata?.version;
     const snapshot = this.kv2Snapshot(vaultRef, {
       ...metadata,
-      current_version: version ?? metadata.current_version,
+      current_version: dataVersion ?? metadata.current_version,
     });
     return { ...snapshot, value: stringFields(data?.data?.data) };
   }

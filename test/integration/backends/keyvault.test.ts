@@ -45,6 +45,22 @@ describe('Key Vault backend against the test Key Vault endpoint', () => {
     expect(read.createdOn).toBeInstanceOf(Date);
   });
 
+  it('reads an earlier version by its id, with that version’s tags (what an undo restores)', async () => {
+    const backend = createBackends(config).get(refOf('x'));
+    const ref = refOf(uniqueName('kv-version'));
+    const first = await backend.write(ref, { value: 'one', metadata: { generation: 'first' } });
+    await backend.write(ref, { value: 'two', metadata: { generation: 'second' } });
+
+    const earlier = await backend.read(ref, first.version);
+
+    expect(earlier).toMatchObject({
+      version: first.version,
+      value: 'one',
+      metadata: { generation: 'first' },
+    });
+    expect((await backend.read(ref)).value).toBe('two');
+  });
+
   it('maps a missing secret to the shared NotFoundError', async () => {
     const backend = createBackends(config).get(refOf('x'));
 

@@ -43,6 +43,18 @@ describe('Vault backend against OpenBao', () => {
     expect(Date.now() - (read.createdOn?.getTime() ?? 0)).toBeLessThan(60_000);
   });
 
+  it('reads an earlier KV v2 version by its number (what an undo restores)', async () => {
+    const ref = refOf(`rotor/${uniqueName('kv2-version')}`);
+    const backend = registry().get(ref);
+    await backend.write(ref, { value: { password: 'one' } });
+    await backend.write(ref, { value: { password: 'two' }, expectedVersion: '1' });
+
+    const earlier = await backend.read(ref, '1');
+
+    expect(earlier).toMatchObject({ version: '1', enabled: true, value: { password: 'one' } });
+    expect((await backend.read(ref)).value).toEqual({ password: 'two' });
+  });
+
   it("merges rotor keys into custom_metadata without dropping the owner's keys", async () => {
     const ref = refOf(`rotor/${uniqueName('meta')}`);
     const backend = registry().get(ref);

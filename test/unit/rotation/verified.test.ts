@@ -1,55 +1,103 @@
 import { describe, expect, it } from 'vitest';
 import type { NewVersion, SecretWithValue } from '../../../lib/backends/backend.js';
-import type { Outcome, RolloutReport } from '../../../lib/outcome.js';
+import { ConflictError } from '../../../lib/errors.js';
+import type { FollowPort } from '../../../lib/follow-up.js';
+import type { Outcome, RolloutReport, RolloutResult } from '../../../lib/outcome.js';
 import type { RotationResult } from '../../../lib/rotation/gate.js';
 import { VerifiedRotation } from '../../../lib/rotation/verified.js';
 import { refKey, type SecretRef } from '../../../lib/secret-ref.js';
+import { MemoryVerificationStore, type VerificationStore } from '../../../lib/state/verifications.js';
+import { ManualTime } from '../support/manual-time.js';
 
 const REF: SecretRef = { backend: 'azure-keyvault', vault: 'kv', name: 'db' };
+const KEY = refKey(REF);
 const VERIFY = { 'rotor-generator': 'password', 'rotor-verify': 'rollout' };
+const FOLLOW_MS = 60_000;
+const ROTATION_MS = 120_000;
 
-/** A one-secret store: rotate() writes version n+1, as the rotation engine would. */
-function setup(metadata: Record<string, string> = VERIFY, undo = true) {
-  let current: SecretWithValue = { ref: REF, version: 'v1', value: 'old', metadata, enabled: true };
+/**
+ * A one-secret store with its versions (an undo reads the previous one by id), shared by
+ * every engine of a test as two rotor instances share Key Vault and the state store.
+ */
+function world(metadata: Record<string, string> = VERIFY) {
+  const versions: SecretWithValue[] = [{ ref: REF, version: 'v1', value: 'old', metadata, enabled: true }];
+  const current = () => versions.at(-1) as SecretWithValue;
   const writes: NewVersion[] = [];
-  const errors: Array<Record<string, unknown>> = [];
-  const rotations: string[] = [];
   const backend = {
-    read: async () => current,
+    readMetadata: async () => {
+      const { value: _v, ...snapshot } = current();
+      return snapshot;
+    },
+    read: async (_ref: SecretRef, version?: string) => {
+      const found = version === undefined ? current() : versions.find((v) => v.version === version);
+      if (!found) throw new Error(`no version ${version}`);
+      return found;
+    },
     write: async (_ref: SecretRef, next: NewVersion) => {
+      if (next.expectedVersion !== undefined && next.expectedVersion !== current().version)
+        throw new ConflictError(`current version is no longer ${next.expectedVersion}`);
       writes.push(next);
-      const version = `v${Number(current.version?.slice(1)) + 1}`;
-      current = { ...current, version, value: next.value, metadata: next.metadata ?? {} };
+      const version = `v${versions.length + 1}`;
+      versions.push({ ...current(), version, value: next.value, metadata: next.metadata ?? {} });
       return { version };
     },
   };
-  const verified = new VerifiedRotation({
-    rotate: async (): Promise<RotationResult> => {
-      const previousVersion = current.version as string;
-      const { version } = await backend.write(REF, { value: 'new', metadata: current.metadata });
-      rotations.push(version);
-      return { status: 'rotated', newVersion: version, previousVersion };
-    },
-    backends: { get: () => backend as never },
-    config: { rotation: { undo, defaultValidityDays: 60 } },
-    log: { warn: () => undefined, error: (_m, fields) => errors.push(fields) },
-  });
-  const reruns: string[] = [];
-  const rerun = (_ref: SecretRef, version: string, after: Outcome) => {
-    reruns.push(version);
-    return `${after.eventId}-undo`;
-  };
-  return { verified, writes, errors, rotations, reruns, rerun, current: () => current };
+  const store = new MemoryVerificationStore();
+  const time = new ManualTime();
+  return { backend, store, time, writes, current, versions };
 }
 
-function outcome(newVersion: string, rollouts: RolloutReport[]): Outcome {
+type World = ReturnType<typeof world>;
+
+/** One rotor instance over the shared world; `rollouts` is how the clusters answer its follower. */
+function engine(
+  w: World,
+  options: { undo?: boolean; rollouts?: RolloutResult[]; store?: VerificationStore; owner?: string } = {},
+) {
+  const errors: Array<Record<string, unknown>> = [];
+  const reruns: Array<{ version: string; eventId: string }> = [];
+  const followed: string[] = [];
+  const follow: FollowPort = async (cluster, workload) => {
+    followed.push(
+      `${cluster}/${workload.kind}/${workload.name}@${workload.status === 'restarted' ? workload.generation : ''}`,
+    );
+    return options.rollouts?.[followed.length - 1] ?? { status: 'rolled-out', ms: 100 };
+  };
+  const verified = new VerifiedRotation({
+    rotate: async (): Promise<RotationResult> => {
+      const previousVersion = w.current().version as string;
+      const { version } = await w.backend.write(REF, { value: 'new', metadata: w.current().metadata });
+      return { status: 'rotated', newVersion: version, previousVersion };
+    },
+    backends: { get: () => w.backend as never },
+    store: options.store ?? w.store,
+    config: { rotation: { undo: options.undo ?? true, defaultValidityDays: 60 } },
+    bounds: { rotationMs: ROTATION_MS, followMs: FOLLOW_MS },
+    follow,
+    rerun: (_ref, version, eventId) => {
+      reruns.push({ version, eventId });
+      return `${eventId}-undo`;
+    },
+    clock: w.time,
+    timers: w.time,
+    ...(options.owner ? { owner: options.owner } : {}),
+    log: {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (_m, fields) => errors.push(fields ?? {}),
+    },
+  });
+  return { verified, errors, reruns, followed };
+}
+
+function outcome(newVersion: string | undefined, rollouts: RolloutReport[], eventId = 'ev-1'): Outcome {
   return {
-    eventId: 'ev-1',
-    ref: refKey(REF),
+    eventId,
+    ref: KEY,
     kind: 'rotate-requested',
     source: 'manual',
     status: 'completed',
-    rotation: { newVersion },
+    ...(newVersion ? { rotation: { newVersion } } : {}),
     refreshes: [],
     workloads: rollouts.map((rollout, i) => ({
       status: 'restarted',
@@ -57,7 +105,8 @@ function outcome(newVersion: string, rollouts: RolloutReport[]): Outcome {
       kind: 'Deployment',
       namespace: 'app',
       name: `w${i}`,
-      hashes: [],
+      hashes: ['h'],
+      generation: 7 + i,
       ...(rollout ? { rollout } : {}),
     })),
     clusterFailures: [],
@@ -73,28 +122,31 @@ const FAILED = {
   message: 'x',
 } as const;
 const OK = { status: 'rolled-out', ms: 900 } as const;
+const FOLLOWING = { status: 'following' } as const;
 
 describe('VerifiedRotation: rotation, safe to undo', () => {
   it('does not rotate again while the consumers of the last rotation have not all rolled out on it', async () => {
-    const s = setup();
+    const w = world();
+    const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
     const second = await s.verified.rotate(REF, { reason: 'manual' });
     expect(second).toMatchObject({ status: 'skipped', reason: 'awaiting-rollout', currentVersion: 'v2' });
 
-    await s.verified.settle(outcome('v2', [OK, OK]), s.rerun);
+    await s.verified.settle(outcome('v2', [OK, OK]));
     expect(await s.verified.rotate(REF, { reason: 'manual' })).toMatchObject({
       status: 'rotated',
       newVersion: 'v3',
     });
-    expect(s.rotations).toEqual(['v2', 'v3']);
+    expect(w.versions.map((v) => v.value)).toEqual(['old', 'new', 'new']);
   });
 
   it('restores the previous value as a new version, conditional on the rotated one, and reruns on it', async () => {
-    const s = setup();
+    const w = world();
+    const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
-    const settled = await s.verified.settle(outcome('v2', [OK, FAILED]), s.rerun);
+    const settled = await s.verified.settle(outcome('v2', [OK, FAILED]));
 
     expect(settled.undo).toEqual({
       status: 'restored',
@@ -103,66 +155,215 @@ describe('VerifiedRotation: rotation, safe to undo', () => {
       restoredVersion: 'v3',
       rerun: 'ev-1-undo',
     });
-    expect(s.writes.at(-1)).toMatchObject({ value: 'old', expectedVersion: 'v2', metadata: VERIFY });
-    expect(s.reruns).toEqual(['v3']);
+    expect(w.writes.at(-1)).toMatchObject({ value: 'old', expectedVersion: 'v2', metadata: VERIFY });
+    expect(s.reruns).toEqual([{ version: 'v3', eventId: 'ev-1' }]);
     expect(s.errors).toEqual([
       expect.objectContaining({ undo: 'restored', failed: ['alpha/Deployment/app/w1'] }),
     ]);
-    // Undone: the secret may rotate again.
+    // Undone: nothing is left in the store, and the secret may rotate again.
+    expect(await w.store.list()).toEqual([]);
     expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('rotated');
   });
 
   it('only alerts when the policy did not ask for verification, and keeps the secret from rotating again', async () => {
-    const s = setup({ 'rotor-generator': 'password' });
+    const w = world({ 'rotor-generator': 'password' });
+    const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
-    const settled = await s.verified.settle(outcome('v2', [FAILED]), s.rerun);
+    const settled = await s.verified.settle(outcome('v2', [FAILED]));
 
     expect(settled.undo).toMatchObject({
       status: 'not-restored',
       reason: expect.stringContaining('rotor-verify'),
     });
-    expect(s.writes).toHaveLength(1);
+    expect(w.writes).toHaveLength(1);
     expect(s.errors).toHaveLength(1);
-    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
+    // A fresh instance sees it too: the state store, not this process, keeps the secret from rotating.
+    expect((await engine(w).verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
   });
 
   it('never restores what is no longer valid or what configuration does not allow', async () => {
-    const single = setup({ 'rotor-generator': 'postgres', 'rotor-verify': 'rollout', CredentialId: 'app' });
-    await single.verified.rotate(REF, { reason: 'manual' });
-    const off = setup(VERIFY, false);
-    await off.verified.rotate(REF, { reason: 'manual' });
+    const single = world({ 'rotor-generator': 'postgres', 'rotor-verify': 'rollout', CredentialId: 'app' });
+    const a = engine(single);
+    await a.verified.rotate(REF, { reason: 'manual' });
+    const off = world();
+    const b = engine(off, { undo: false });
+    await b.verified.rotate(REF, { reason: 'manual' });
 
-    const a = await single.verified.settle(outcome('v2', [FAILED]), single.rerun);
-    const b = await off.verified.settle(outcome('v2', [FAILED]), off.rerun);
+    const settledA = await a.verified.settle(outcome('v2', [FAILED]));
+    const settledB = await b.verified.settle(outcome('v2', [FAILED]));
 
-    expect(a.undo).toMatchObject({ status: 'not-restored', reason: expect.stringContaining('single-role') });
-    expect(b.undo).toMatchObject({
+    expect(settledA.undo).toMatchObject({
+      status: 'not-restored',
+      reason: expect.stringContaining('single-role'),
+    });
+    expect(settledB.undo).toMatchObject({
       status: 'not-restored',
       reason: expect.stringContaining('rotation.undo'),
     });
-    expect([...single.reruns, ...off.reruns]).toEqual([]);
+    expect([...a.reruns, ...b.reruns]).toEqual([]);
   });
 
   it('leaves outcomes alone that are not about its last rotation, or whose rollouts are still followed', async () => {
-    const s = setup();
+    const w = world();
+    const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
     const other = outcome('v9', [FAILED]);
-    const following = outcome('v2', [{ status: 'following' }]);
-    expect(await s.verified.settle(other, s.rerun)).toBe(other);
-    expect(await s.verified.settle(following, s.rerun)).toBe(following);
-    expect(s.writes).toHaveLength(1);
+    const following = outcome('v2', [FOLLOWING]);
+    expect(await s.verified.settle(other)).toBe(other);
+    expect(await s.verified.settle(following)).toBe(following);
+    expect(w.writes).toHaveLength(1);
   });
 
   it('is settled by a later run of the secret that rolls every consumer out (after a fix, by hand)', async () => {
-    const s = setup({ 'rotor-generator': 'password' });
+    const w = world({ 'rotor-generator': 'password' });
+    const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
-    await s.verified.settle(outcome('v2', [FAILED]), s.rerun);
-    const { rotation: _r, ...refresh } = outcome('v2', [OK]);
+    await s.verified.settle(outcome('v2', [FAILED]));
 
-    await s.verified.settle(refresh, s.rerun);
+    await s.verified.settle(outcome(undefined, [OK]));
 
+    expect(await w.store.list()).toEqual([]);
     expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('rotated');
+  });
+
+  it('keeps versions and workloads in the state store, never a secret value', async () => {
+    const w = world();
+    const s = engine(w);
+    await s.verified.rotate(REF, { reason: 'manual' });
+    await s.verified.track(outcome('v2', [FOLLOWING, FOLLOWING]));
+
+    const [stored] = await w.store.list();
+    expect(stored?.record).toMatchObject({
+      newVersion: 'v2',
+      previousVersion: 'v1',
+      state: 'rolling',
+      eventId: 'ev-1',
+      workloads: [
+        { cluster: 'alpha', kind: 'Deployment', namespace: 'app', name: 'w0', generation: 7 },
+        { cluster: 'alpha', kind: 'Deployment', namespace: 'app', name: 'w1', generation: 8 },
+      ],
+    });
+    expect(JSON.stringify(stored)).not.toMatch(/"(old|new)"/);
+  });
+});
+
+describe('VerifiedRotation: a host that stops while the rollouts are followed', () => {
+  /** The first instance rotates, answers with its rollouts still followed, then stops. */
+  async function crashAfterAnswer(w: World) {
+    const first = engine(w, { owner: 'first' });
+    await first.verified.rotate(REF, { reason: 'manual' });
+    await first.verified.track(outcome('v2', [FOLLOWING, FOLLOWING]));
+    return first;
+  }
+
+  it('is undone by a new instance when a rollout failed: it reads the record, follows again and restores', async () => {
+    const w = world();
+    await crashAfterAnswer(w);
+    const next = engine(w, { owner: 'next', rollouts: [OK, FAILED] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    expect(next.followed).toEqual(['alpha/Deployment/w0@7', 'alpha/Deployment/w1@8']);
+    expect(w.writes.at(-1)).toMatchObject({ value: 'old', expectedVersion: 'v2' });
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+    expect(next.reruns).toEqual([{ version: 'v3', eventId: 'ev-1' }]);
+    expect(next.errors).toEqual([
+      expect.objectContaining({ undo: 'restored', failed: ['alpha/Deployment/app/w1'] }),
+    ]);
+    expect(await w.store.list()).toEqual([]);
+  });
+
+  it('completes and deletes the record when the rollouts were healthy, writing nothing', async () => {
+    const w = world();
+    await crashAfterAnswer(w);
+    const next = engine(w, { owner: 'next', rollouts: [OK, OK] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    expect(next.followed).toHaveLength(2);
+    expect(w.writes).toHaveLength(1); // the rotation only
+    expect(await w.store.list()).toEqual([]);
+    expect((await next.verified.rotate(REF, { reason: 'manual' })).status).toBe('rotated');
+  });
+
+  it('leaves a rotation to its follower until the deadline, then takes it over on its own timer', async () => {
+    const w = world();
+    await crashAfterAnswer(w);
+    const next = engine(w, { owner: 'next', rollouts: [OK, FAILED] });
+
+    await next.verified.resume(); // at start: the first instance might still be following
+    expect(next.followed).toEqual([]);
+
+    await w.time.advance(FOLLOW_MS + 2_000); // the timer resume() armed for the deadline
+    expect(next.followed).toHaveLength(2);
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+  });
+
+  it('undoes once when two instances resume the same rotation at once', async () => {
+    const w = world();
+    await crashAfterAnswer(w);
+    const a = engine(w, { owner: 'a', rollouts: [FAILED, FAILED] });
+    const b = engine(w, { owner: 'b', rollouts: [FAILED, FAILED] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await Promise.all([a.verified.resume(), b.verified.resume()]);
+
+    expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+    expect([...a.reruns, ...b.reruns]).toHaveLength(1);
+    expect(a.followed.length + b.followed.length).toBe(2);
+  });
+
+  it('lets the instance that took over decide; the slow original neither undoes nor reruns', async () => {
+    const w = world();
+    const first = await crashAfterAnswer(w); // not stopped after all: only slow
+    const next = engine(w, { owner: 'next', rollouts: [FAILED, OK] });
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    const late = await first.verified.settle(outcome('v2', [FAILED, OK]));
+
+    expect(late.undo).toMatchObject({ status: 'not-restored', reason: expect.stringContaining('another') });
+    expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+    expect(first.reruns).toEqual([]);
+    expect(next.reruns).toHaveLength(1);
+  });
+
+  it('without the workloads (it stopped before answering) alerts, keeps the secret from rotating, and writes nothing', async () => {
+    const w = world();
+    await engine(w, { owner: 'first' }).verified.rotate(REF, { reason: 'manual' });
+    const next = engine(w, { owner: 'next' });
+
+    await w.time.advance(ROTATION_MS + 1);
+    await next.verified.resume();
+
+    expect(next.followed).toEqual([]);
+    expect(w.writes).toHaveLength(1);
+    expect(next.errors).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('before the run that rotated recorded') }),
+    ]);
+    expect((await next.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
+    // The redelivered event's run rolls every consumer out: settled.
+    await next.verified.settle(outcome(undefined, [OK, OK], 'ev-1'));
+    expect(await w.store.list()).toEqual([]);
+  });
+
+  it('does not undo over a version someone wrote since: the rotation is over, the record goes', async () => {
+    const w = world();
+    await crashAfterAnswer(w);
+    await w.backend.write(REF, { value: 'by-hand' });
+    const next = engine(w, { owner: 'next', rollouts: [FAILED, OK] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    expect(w.current()).toMatchObject({ value: 'by-hand' });
+    expect(next.errors).toEqual([
+      expect.objectContaining({ undo: 'not-restored', reason: expect.stringContaining('no longer v2') }),
+    ]);
+    expect(await w.store.list()).toEqual([]);
   });
 });

@@ -1,0 +1,84 @@
+import type { Backend } from '../backends/backend.js';
+import type { Outcome, RolloutReport, WorkloadResult } from '../outcome.js';
+import type { SecretRef } from '../secret-ref.js';
+import type { FollowedWorkload, VerificationRecord } from '../state/verifications.js';
+
+/** What a verified rotation reads from outcomes and records (lib/rotation/verified.ts); pure. */
+
+type Restarted = Extract<WorkloadResult, { status: 'restarted' }>;
+
+/** The version a run's own rotation wrote, if it rotated. */
+export function rotatedIn(outcome: Outcome): string | undefined {
+  return outcome.rotation && 'newVersion' in outcome.rotation ? outcome.rotation.newVersion : undefined;
+}
+
+/** The rollout reports of the run's restarts. */
+export function rolloutsOf(workloads: readonly WorkloadResult[]): RolloutReport[] {
+  return workloads.flatMap((w) => (w.status === 'restarted' && w.rollout ? [w.rollout] : []));
+}
+
+/** cluster/kind/namespace/name of each restart whose rollout failed. */
+export function failedRollouts(workloads: readonly WorkloadResult[]): string[] {
+  return workloads.flatMap((w) =>
+    w.status === 'restarted' && w.rollout?.status === 'rollout-failed'
+      ? [`${w.cluster}/${w.kind}/${w.namespace}/${w.name}`]
+      : [],
+  );
+}
+
+/** The restarts a record keeps, so another instance can follow them (no hashes, no values). */
+export function followedWorkloads(workloads: readonly WorkloadResult[]): FollowedWorkload[] {
+  return workloads.flatMap((w) =>
+    w.status === 'restarted'
+      ? [
+          {
+            cluster: w.cluster,
+            kind: w.kind,
+            namespace: w.namespace,
+            name: w.name,
+            ...(w.generation === undefined ? {} : { generation: w.generation }),
+            ...(w.job === undefined ? {} : { job: w.job }),
+          },
+        ]
+      : [],
+  );
+}
+
+/** A recorded restart as the rollout follower takes it. */
+export function asRestarted(w: FollowedWorkload): Restarted {
+  return { status: 'restarted', hashes: [], ...w };
+}
+
+/** Why the previous credential cannot be restored, or undefined when it can. */
+export function whyNotRestorable(record: VerificationRecord, undoAllowed: boolean): string | undefined {
+  if (!record.verify) return 'the policy does not ask for verification (rotor-verify: rollout)';
+  if (!undoAllowed) return 'rotation.undo is off: rotor only alerts';
+  if (record.generator.kind === 'postgres' && record.generator.mode !== 'dual') {
+    return "single-role PostgreSQL: the previous password was replaced at the database; use mode 'dual'";
+  }
+  if (!record.previousVersion) return 'the previous version has no id to read it back by';
+  return undefined;
+}
+
+/**
+ * Writes the previous version's value back as a new current version, conditional on the
+ * rotated version still being current (a ConflictError when anyone wrote since). The value
+ * is read by version id from the store itself: the record never holds it.
+ */
+export async function restorePrevious(
+  backend: Pick<Backend, 'read' | 'write'>,
+  record: VerificationRecord,
+): Promise<{ version: string }> {
+  const previous = await backend.read(record.ref, record.previousVersion);
+  return backend.write(record.ref, {
+    value: previous.value,
+    expectedVersion: record.newVersion,
+    metadata: previous.metadata,
+    ...(previous.contentType ? { contentType: previous.contentType } : {}),
+    ...(previous.notBefore ? { notBefore: previous.notBefore } : {}),
+    ...(previous.expiresOn ? { expiresOn: previous.expiresOn } : {}),
+  });
+}
+
+/** Refreshes and restarts on a restored version; returns the event id it runs under. */
+export type Rerun = (ref: SecretRef, version: string, eventId: string) => string;
