@@ -346,7 +346,7 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
       expect.objectContaining({ reason: expect.stringContaining('before the run that rotated recorded') }),
     ]);
     expect((await next.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
-    // The redelivered event's run rolls every consumer out: settled.
+    // A refresh of the secret rolls every consumer out: settled.
     await next.verified.settle(outcome(undefined, [OK, OK], 'ev-1'));
     expect(await w.store.list()).toEqual([]);
   });
