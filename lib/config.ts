@@ -120,7 +120,7 @@ export const RestartConfigSchema = z.object({
   /** Label selector Secrets/ConfigMaps must match (Reloader --resource-label-selector). */
   resourceLabelSelector: z.string().default(''),
   ignoredWorkloadTypes: csv.default([]),
-  /** Changes arriving within this window for one workload are merged into one patch. */
+  /** Longest a patch waits for changes announced after it was ready (kube/restart/coalescer.ts). */
   coalesceWindowMs: z.coerce.number().int().min(0).max(60_000).default(200),
   /**
    * `coexist`: Stakater Reloader runs in the clusters too. rotor then lets it restart first:
@@ -152,7 +152,7 @@ export const RefreshConfigSchema = z.object({
   timeoutMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
-/** Pipeline runs per host: a bounded queue, so one delivery can never exhaust the host. */
+/** Pipeline runs refreshing per host: a bounded queue, so one delivery can never exhaust the host. */
 export const RunsConfigSchema = z.object({
   concurrency: z.coerce.number().int().min(1).max(64).default(16),
   /** Runs that may wait; past it an event is answered "busy, deliver again" (503). */

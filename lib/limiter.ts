@@ -1,5 +1,9 @@
-/** A bound on concurrent tasks: API servers and Vault throttle bursts, a small pool is faster overall. */
-export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+/**
+ * A bound on concurrent tasks: API servers and Vault throttle bursts, a small pool is faster overall.
+ * A task may call `release()` when what is left of it only waits (for other tasks' work): its
+ * place goes to the next task, and its own end frees nothing more.
+ */
+export type Limiter = <T>(task: (release: () => void) => Promise<T>) => Promise<T>;
 
 /** A limiter that says whether a task queued now would start at once. */
 export interface GaugedLimiter extends Limiter {
@@ -25,19 +29,21 @@ export function createLimiter(
       start();
     }
   };
-  const limit = <T>(task: () => Promise<T>) =>
+  const limit = <T>(task: (release: () => void) => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
       if (bound && active >= concurrency && queue.length >= bound.maxQueued) {
         reject(bound.onFull(queue.length));
         return;
       }
       queue.push(() => {
-        task()
-          .then(resolve, reject)
-          .finally(() => {
-            active--;
-            next();
-          });
+        let held = true;
+        const release = () => {
+          if (!held) return;
+          held = false;
+          active--;
+          next();
+        };
+        task(release).then(resolve, reject).finally(release);
       });
       next();
     });

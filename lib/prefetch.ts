@@ -35,13 +35,39 @@ export class Prefetch<D extends DerivedRef> {
     }
   }
 
-  /** The run's ports: resolve answers from here, announce hands over what was announced. */
-  runPorts(): PipelinePorts<D> {
+  /**
+   * The run's ports: resolve answers from here, announce hands over what was announced.
+   * `refreshed` is called once every cluster is past its refresh (nothing derived, refresh
+   * settled, or failed before): what the run has left is its restart, which may wait for
+   * other runs' changes to the same workloads. The runner gives the run's place in its queue
+   * up then, so a run waiting for a coalesced restart never keeps the runs it waits for
+   * queued behind it.
+   */
+  runPorts(refreshed?: () => void): PipelinePorts<D> {
     const { ports } = this;
+    const clusters = new Set(ports.clusters());
+    const done = (cluster: string): void => {
+      if (clusters.delete(cluster) && clusters.size === 0) refreshed?.();
+    };
+    const afterRefresh = <T>(cluster: string, work: Promise<T>): Promise<T> => {
+      work.then(
+        () => done(cluster),
+        () => done(cluster),
+      );
+      return work;
+    };
     return {
       ...ports,
-      resolve: (cluster, ref) => this.resolved.get(cluster) ?? ports.resolve(cluster, ref),
+      resolve: (cluster, ref) => {
+        const derived = this.resolved.get(cluster) ?? ports.resolve(cluster, ref);
+        derived.then(
+          (d) => d.length === 0 && done(cluster),
+          () => done(cluster),
+        );
+        return derived;
+      },
       announce: (cluster, derived) => this.announced.get(cluster) ?? ports.announce?.(cluster, derived),
+      refresh: (cluster, derived, options) => afterRefresh(cluster, ports.refresh(cluster, derived, options)),
     };
   }
 

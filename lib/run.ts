@@ -196,18 +196,24 @@ export class Runner<D extends DerivedRef = DerivedRef> {
       return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
     }
     return this.shared.start(key, options.claimed, (gate) =>
-      this.queue(() => this.run(event, { ...options, gate })),
+      this.queue((leaveQueue) => this.run(event, { ...options, gate, leaveQueue })),
     );
   }
 
   private async run(
     event: ChangeEvent,
-    options: ProcessOptions & { prefetch?: Prefetch<D>; gate?: ClaimGate; dryRun?: boolean },
+    options: ProcessOptions & {
+      prefetch?: Prefetch<D>;
+      gate?: ClaimGate;
+      dryRun?: boolean;
+      /** Gives the run's place in the queue up once its refreshes are over (Prefetch.runPorts). */
+      leaveQueue?: () => void;
+    },
   ): Promise<Outcome> {
     // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
     this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
-    const ports = options.prefetch?.runPorts() ?? this.deps.ports;
+    const ports = options.prefetch?.runPorts(options.leaveQueue) ?? this.deps.ports;
     let followedUp: (final: Outcome) => void = () => undefined;
     const followUp = new Promise<Outcome>((resolve) => {
       followedUp = resolve;

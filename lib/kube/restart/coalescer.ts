@@ -6,14 +6,19 @@ import { systemTimers, type Timers } from '../../clock.js';
  * rotor knows that more changes to the same key are on their way:
  *   - a run for the key is in flight: new items wait and join the next batch, so one
  *     workload is never written by two runs at once and a burst becomes few patches;
- *   - another pipeline run announced (expect()) that it will change resources this key
- *     consumes and has not submitted yet: the batch waits for it, at most `maxWaitMs`
- *     after its first item, so two secrets of one workload changed together cost one
- *     rollout (Reloader issues #110, #279, #856: no debounce, restart storms).
+ *   - pipeline runs announced (expect()) that they will change resources this key
+ *     consumes and have not submitted yet. Those announced before the batch's first item
+ *     are waited for however long they take: each is a change the workload has to take
+ *     anyway (a restart before it only means a second rollout right after), and each run
+ *     submits or releases within its own refresh timeout. Those announced later are waited
+ *     for at most `maxWaitMs` after the first item, so a steady stream of changes cannot
+ *     hold a workload's restart (Reloader issues #110, #279, #856: no debounce, restart storms).
  * A lone change waits for nothing, unless `settleMs` is set: then a batch starts only when
  * `settleMs` has passed since its latest item (at most `settleMs + maxWaitMs` after its
  * first), which lets another restarter that writes the same template (Stakater Reloader,
  * restart.reloader: coexist) act first, so rotor's write is a no-op (docs/reloader.md).
+ * A caller waiting for a batch holds nothing the announced runs need: the run queue gives
+ * a run's place up once its refreshes are over (lib/prefetch.ts).
  */
 /** Milliseconds on a monotonic clock; injected with Timers so tests control both. */
 export type Now = () => number;
@@ -65,7 +70,7 @@ export class Coalescer<T, R> {
     const s = this.state(key);
     if (from) s.expected.delete(from);
     const at = this.now();
-    s.next ??= newBatch<T, R>(at);
+    s.next ??= newBatch<T, R>(at, s.expected);
     s.next.items.push(item);
     s.next.lastAt = at;
     const promise = s.next.promise;
@@ -108,6 +113,8 @@ export class Coalescer<T, R> {
       if (s.expected.size === 0 && s.timer === undefined) this.keys.delete(key);
       return;
     }
+    // Announced before the batch began: wait for them (their release or submit decides again).
+    for (const e of batch.before) if (s.expected.has(e)) return;
     const waitLeft = this.waitLeft(batch, s.expected.size > 0);
     if (waitLeft > 0) {
       if (s.timer === undefined)
@@ -130,7 +137,7 @@ export class Coalescer<T, R> {
     });
   }
 
-  /** How long the batch still holds: for announced runs (bounded), and to settle. */
+  /** How long the batch still holds: for runs announced since it began (bounded), and to settle. */
   private waitLeft(batch: Batch<T, R>, announced: boolean): number {
     const now = this.now();
     const forAnnounced = announced ? batch.firstAt + this.maxWaitMs - now : 0;
@@ -150,6 +157,8 @@ export class Coalescer<T, R> {
 
 interface Batch<T, R> {
   firstAt: number;
+  /** The runs that had announced changes to the key when the batch began. */
+  before: ReadonlySet<object>;
   lastAt: number;
   items: T[];
   promise: Promise<R>;
@@ -157,7 +166,7 @@ interface Batch<T, R> {
   reject: (error: unknown) => void;
 }
 
-function newBatch<T, R>(firstAt: number): Batch<T, R> {
+function newBatch<T, R>(firstAt: number, expected: ReadonlySet<object>): Batch<T, R> {
   let resolve!: (value: R) => void;
   let reject!: (error: unknown) => void;
   const promise = new Promise<R>((res, rej) => {
@@ -166,5 +175,5 @@ function newBatch<T, R>(firstAt: number): Batch<T, R> {
   });
   // Callers always await; this keeps an unobserved rejection from crashing the process.
   promise.catch(() => undefined);
-  return { firstAt, lastAt: firstAt, items: [], promise, resolve, reject };
+  return { firstAt, before: new Set(expected), lastAt: firstAt, items: [], promise, resolve, reject };
 }

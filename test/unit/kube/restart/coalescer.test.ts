@@ -116,17 +116,32 @@ describe('Coalescer', () => {
     await a;
   });
 
-  it('waits for announced changes at most maxWaitMs after the first change; a later arrival gets its own run', async () => {
+  it('waits for a run announced before the first change however long its refresh takes: no window splits a burst', async () => {
     const time = new ManualTime(0);
     const { c, runs, finishRun } = recorder(time, 200);
     const slow = c.expect(['w']);
     const a = c.submit('w', 'secret-a');
+    await time.advance(10_000);
+    expect(runs).toEqual([]);
+    expect(time.pending).toBe(0); // no timer: the announced run's submit or release decides
+    const b = c.submit('w', 'secret-b', slow);
+    await settle();
+    expect(runs).toEqual([['w', ['secret-a', 'secret-b']]]);
+    await finishRun();
+    expect(await Promise.all([a, b])).toEqual([1, 1]);
+  });
+
+  it('waits for a run announced after the first change at most maxWaitMs after it; its change then gets its own run', async () => {
+    const time = new ManualTime(0);
+    const { c, runs, finishRun } = recorder(time, 200);
+    const a = c.submit('w', 'secret-a');
+    const later = c.expect(['w']);
     await time.advance(199);
     expect(runs).toEqual([]);
     await time.advance(1);
     expect(runs).toEqual([['w', ['secret-a']]]);
     await finishRun();
-    const b = c.submit('w', 'secret-b', slow);
+    const b = c.submit('w', 'secret-b', later);
     await settle();
     expect(runs).toEqual([
       ['w', ['secret-a']],
@@ -134,6 +149,25 @@ describe('Coalescer', () => {
     ]);
     await finishRun();
     expect(await Promise.all([a, b])).toEqual([1, 2]);
+  });
+
+  it('a batch begun while another ran waits for the runs announced before it, not for those the running batch waited for', async () => {
+    const time = new ManualTime(0);
+    const { c, runs, finishRun } = recorder(time, 200);
+    const first = c.submit('w', '1');
+    await settle();
+    const announced = c.expect(['w']);
+    const second = c.submit('w', '2');
+    await finishRun();
+    expect(runs).toEqual([['w', ['1']]]); // the next batch holds for `announced`
+    const third = c.submit('w', '3', announced);
+    await settle();
+    expect(runs).toEqual([
+      ['w', ['1']],
+      ['w', ['2', '3']],
+    ]);
+    await finishRun();
+    expect(await Promise.all([first, second, third])).toEqual([1, 2, 2]);
   });
 
   it('an announcement for another key holds nothing', async () => {
