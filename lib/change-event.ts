@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from './clock.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 
 /** What happened to a secret, whatever told us. */
@@ -39,4 +41,22 @@ export interface IgnoredEvent {
  */
 export function changeKey(event: Pick<ChangeEvent, 'kind' | 'ref' | 'version'>): string {
   return `${event.kind}|${refKey(event.ref)}|${event.version ?? 'current'}`;
+}
+
+/** A request from the HTTP API or the CLI, as an event; its request id makes retries exactly-once. */
+export function manualEvent(
+  ref: SecretRef,
+  kind: ChangeEvent['kind'],
+  clock: Clock,
+  requestId?: string,
+): ChangeEvent {
+  const now = clock.now();
+  return {
+    id: requestId ?? `manual-${randomUUID()}`,
+    ref,
+    kind,
+    source: 'manual',
+    observedAt: now,
+    receivedAt: now,
+  };
 }

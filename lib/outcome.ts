@@ -106,6 +106,13 @@ export interface TimelineEntry {
   detail?: string;
 }
 
+/** Told of each part of an outcome as it finishes: timeline marks, each cluster's refresh and restart results. */
+export interface StepListener {
+  marked(entry: TimelineEntry): void;
+  refreshed(results: RefreshResult[]): void;
+  restarted(results: WorkloadResult[]): void;
+}
+
 /** A cluster whose part of the run failed as a whole; `error.retryable` (unreachable, timed out, 5xx): the sender should deliver the event again. */
 export interface ClusterFailure {
   cluster: string;

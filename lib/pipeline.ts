@@ -5,15 +5,9 @@ import { describeError, TimeoutError } from './errors.js';
 import { type FollowPort, followRestarts } from './follow-up.js';
 import type { ChangedResource } from './kube/changed-resource.js';
 import type { Story, StoryContext } from './kube/event-story.js';
-import type {
-  ClusterFailure,
-  Outcome,
-  RefreshResult,
-  TimelineEntry,
-  TimelineStep,
-  WorkloadResult,
-} from './outcome.js';
+import type { ClusterFailure, Outcome, RefreshResult, StepListener, WorkloadResult } from './outcome.js';
 import { refKey, type SecretRef } from './secret-ref.js';
+import { Timeline } from './timeline.js';
 
 /**
  * The one place that sequences the steps of DESIGN.md's flow:
@@ -94,6 +88,8 @@ export interface RunOptions {
    * say true, and the run throws ClaimLostError when it says false.
    */
   claimed?: Promise<boolean>;
+  /** Told of each step as it finishes (lib/run-progress.ts records them while the run goes on). */
+  steps?: StepListener;
 }
 
 export async function runPipeline<D extends DerivedRef>(
@@ -106,7 +102,7 @@ export async function runPipeline<D extends DerivedRef>(
   const claimed = async (): Promise<void> => {
     if (options.claimed && !(await options.claimed)) throw new ClaimLostError();
   };
-  const timeline = new Timeline(event.receivedAt, clock);
+  const timeline = new Timeline(event.receivedAt, clock, options.steps);
   const outcome: Outcome = {
     eventId: event.id,
     ref: refKey(event.ref),
@@ -199,6 +195,7 @@ async function runInCluster<D extends DerivedRef>(
       event,
       onForced: () => timeline.mark('refresh-forced', cluster),
     });
+    timeline.steps?.refreshed(refreshed.results);
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
     await claimed();
     const workloads =
@@ -209,6 +206,7 @@ async function runInCluster<D extends DerivedRef>(
           })
         : [];
     if (!dryRun) ports.tell?.(cluster, { ...told, refreshes: refreshed.results, workloads });
+    timeline.steps?.restarted(workloads);
     timeline.mark(
       'workloads-patched',
       `${cluster}: ${workloads.filter((w) => w.status === 'restarted').length}`,
@@ -273,22 +271,4 @@ function statusOf(outcome: Outcome): Outcome['status'] {
     outcome.workloads.filter((w) => w.status !== 'failed').length;
   if (failures === 0) return successes === 0 && !outcome.rotation ? 'nothing-to-do' : 'completed';
   return successes > 0 || outcome.rotation ? 'partial' : 'failed';
-}
-
-/** Milliseconds since the event was received; the first mark of a step wins. */
-class Timeline {
-  readonly entries: TimelineEntry[] = [];
-  constructor(
-    private readonly start: Date,
-    private readonly clock: Clock,
-  ) {}
-
-  mark(step: TimelineStep, detail?: string): void {
-    const atMs = this.elapsedMs();
-    this.entries.push(detail === undefined ? { step, atMs } : { step, atMs, detail });
-  }
-
-  elapsedMs(): number {
-    return Math.max(0, this.clock.now().getTime() - this.start.getTime());
-  }
 }

@@ -1,14 +1,18 @@
 import { EVENT_SOURCES, type EventSource } from './change-event.js';
 import type { Clock } from './clock.js';
 import type { Outcome } from './outcome.js';
+import { parseProgress, type RunProgress } from './run-progress.js';
 import type { IdempotencyRecord, IdempotencyStore } from './state/idempotency.js';
 
 /**
  * The state of one delivery as the state store knows it (`GET /api/runs/{eventId}`,
  * `rotor status`):
  * - `in-progress`: claimed by `claimedBy` since `claimedAt`; the claim is renewed while the
- *   run lives, and a redelivery may take it over after `expiresAt`;
- * - `abandoned`: in progress, but past `expiresAt`: its holder died, the next delivery takes over;
+ *   run lives, and a redelivery may take it over after `expiresAt`; `progress` is what the
+ *   run had finished at its last write (lib/run-progress.ts; none for a run shorter than
+ *   PROGRESS_EVERY_MS);
+ * - `abandoned`: in progress, but past `expiresAt`: its holder died, the next delivery takes
+ *   over; `progress` is how far it got;
  * - `completed`: done at `completedAt`; `outcome` is what finished, with the rollout
  *   follow-up's results once it ended (`following` while it goes on).
  * A run that failed, or was given back at shutdown, leaves no record: unknown (404).
@@ -23,6 +27,8 @@ export interface RunStatus {
   completedAt?: string;
   /** Whether rollouts are still being followed after the run answered. */
   rollouts?: 'following' | 'ended';
+  /** In progress or abandoned: the steps finished so far. */
+  progress?: RunProgress;
   outcome?: Outcome;
 }
 
@@ -45,12 +51,14 @@ function statusOf(eventId: string, source: EventSource, record: IdempotencyRecor
   };
   if (record.status === 'in-progress') {
     const live = record.expiresAt.getTime() > clock.now().getTime();
+    const progress = parseProgress(record.progress);
     return {
       eventId,
       source,
       state: live ? 'in-progress' : 'abandoned',
       ...claim,
       expiresAt: record.expiresAt.toISOString(),
+      ...(progress ? { progress } : {}),
     };
   }
   const outcome = parseOutcome(record.result);

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { type ChangeEvent, changeKey, type IgnoredEvent } from './change-event.js';
+import { type ChangeEvent, changeKey, type IgnoredEvent, manualEvent } from './change-event.js';
 import { type ClaimGate, ClaimLostError, RecentKeys } from './claim-gate.js';
-import type { Clock } from './clock.js';
+import type { Clock, Timers } from './clock.js';
 import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
 import { createLimiter, type GaugedLimiter } from './limiter.js';
@@ -9,6 +8,7 @@ import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
 import { Prefetch } from './prefetch.js';
 import { duplicateOutcome, retryableFailures } from './redelivery.js';
+import { ProgressRecorder } from './run-progress.js';
 import type { RunnerSettings } from './run-settings.js';
 import { refKey, type SecretRef } from './secret-ref.js';
 import { SharedRuns } from './shared-runs.js';
@@ -37,6 +37,8 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   settings: RunnerSettings;
   /** Who claims events (recorded for `rotor status`); default: host name and process id. */
   claimant?: string | undefined;
+  /** The timer of progress writes (lib/run-progress.ts); tests move time. */
+  timers?: Timers;
 }
 
 export interface ProcessOptions {
@@ -214,19 +216,22 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
     const ports = options.prefetch?.runPorts(options.leaveQueue) ?? this.deps.ports;
+    const dryRun = options.dryRun ?? settings.dryRun;
+    const steps = dryRun ? undefined : new ProgressRecorder(this.claims, event, this.deps.timers);
     let followedUp: (final: Outcome) => void = () => undefined;
     const followUp = new Promise<Outcome>((resolve) => {
       followedUp = resolve;
     });
     const outcome = await telemetry.span('rotor.pipeline', eventAttributes(event, refKey(event.ref)), () =>
       runPipeline(event, ports, clock, {
-        dryRun: options.dryRun ?? settings.dryRun,
+        dryRun,
         clusterDeadlineMs: settings.clusterDeadlineMs,
         followWaitMs: settings.followWaitMs ?? 0,
         onFollowUpDone: followedUp,
         ...(options.gate ? { claimed: options.gate.opened } : {}),
         ...(options.skipRotation ? { skipRotation: true } : {}),
-      }),
+        ...(steps ? { steps } : {}),
+      }).finally(() => steps?.close()),
     );
     // A rotation is settled (verified, or undone) once its rollouts have ended.
     const settle = async (o: Outcome) => (this.deps.settle && !o.dryRun ? this.deps.settle(o) : o);
@@ -282,22 +287,4 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     this.deps.onOutcome?.(outcome);
     return outcome;
   }
-}
-
-/** A request from the HTTP API or the CLI, as an event; its request id makes retries exactly-once. */
-function manualEvent(
-  ref: SecretRef,
-  kind: ChangeEvent['kind'],
-  clock: Clock,
-  requestId?: string,
-): ChangeEvent {
-  const now = clock.now();
-  return {
-    id: requestId ?? `manual-${randomUUID()}`,
-    ref,
-    kind,
-    source: 'manual',
-    observedAt: now,
-    receivedAt: now,
-  };
 }

@@ -8,17 +8,24 @@ import { refreshInWords, stepInWords } from './plain-words.js';
 export function formatOutcome(outcome: Outcome): string {
   return [
     `${outcome.ref}: ${outcome.status}${outcome.dryRun ? ' (dry run)' : ''}`,
-    ...outcome.timeline.map((t) => `  ${String(t.atMs).padStart(6)} ms  ${stepInWords(t.step, t.detail)}`),
-    ...outcome.refreshes.map(
-      (r) => `  refresh ${r.cluster} ${r.kind} ${r.namespace}/${r.name}: ${refreshInWords(r)}`,
-    ),
-    ...outcome.workloads.map(
-      (w) =>
-        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
-    ),
+    ...stepLines(outcome),
     ...outcome.clusterFailures.map((c) => `  cluster ${c.cluster}: ${c.error.message}`),
     ...(outcome.undo ? [`  ${undoText(outcome.undo)}`] : []),
   ].join('\n');
+}
+
+/** The timeline and the per-object results, of an outcome or of a run still in progress. */
+export function stepLines(steps: Pick<Outcome, 'timeline' | 'refreshes' | 'workloads'>): string[] {
+  return [
+    ...steps.timeline.map((t) => `  ${String(t.atMs).padStart(6)} ms  ${stepInWords(t.step, t.detail)}`),
+    ...steps.refreshes.map(
+      (r) => `  refresh ${r.cluster} ${r.kind} ${r.namespace}/${r.name}: ${refreshInWords(r)}`,
+    ),
+    ...steps.workloads.map(
+      (w) =>
+        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
+    ),
+  ];
 }
 
 /** What `rotor config check` understood: names and choices, never a credential. */

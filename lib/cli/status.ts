@@ -2,8 +2,9 @@ import type { App } from '../app-types.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { runsOf } from '../intake/run-status.js';
+import type { RunProgress } from '../run-progress.js';
 import type { RunStatus } from '../run-status.js';
-import { formatOutcome } from './format.js';
+import { formatOutcome, stepLines } from './format.js';
 
 /** Without a state store there is nothing to read: a configuration mistake (exit 2). */
 export function requireStateStore(config: Config): Config {
@@ -38,9 +39,9 @@ function formatRun(run: RunStatus): string {
   const head = `event ${run.eventId} (${run.source})`;
   switch (run.state) {
     case 'in-progress':
-      return `${head}: in progress, claimed${by}${since}; the claim is renewed while the run lives (expires ${run.expiresAt} otherwise)`;
+      return `${head}: in progress, claimed${by}${since}; the claim is renewed while the run lives (expires ${run.expiresAt} otherwise)${progressText(run.progress)}`;
     case 'abandoned':
-      return `${head}: abandoned, claimed${by}${since} and not renewed since ${run.expiresAt}: that instance stopped; the next delivery takes it over`;
+      return `${head}: abandoned, claimed${by}${since} and not renewed since ${run.expiresAt}: that instance stopped; the next delivery takes it over${progressText(run.progress)}`;
     case 'completed': {
       const rollouts =
         run.rollouts === 'following'
@@ -52,6 +53,15 @@ function formatRun(run: RunStatus): string {
       return `${head}: completed at ${run.completedAt ?? '?'}, claimed${by}${since}${rollouts}${outcome}`;
     }
   }
+}
+
+/** The steps a run in progress had finished at its last write. */
+function progressText(progress: RunProgress | undefined): string {
+  if (!progress) return '';
+  const omitted = progress.omitted
+    ? [`  (${progress.omitted.refreshes} refreshes and ${progress.omitted.workloads} workloads more)`]
+    : [];
+  return `\n  finished so far:\n${indent([...stepLines(progress), ...omitted].join('\n'))}`;
 }
 
 function indent(text: string): string {

@@ -1,7 +1,13 @@
 import type { Clock } from '../clock.js';
 
+/** What a holder keeps of its record: the key, and what the run has finished so far. */
+interface HeldRecord {
+  key: string;
+  progress?: string;
+}
+
 /** What a holder needs of the idempotency store (structural: the store's module depends on this one). */
-interface ClaimStore<R extends { key: string }> {
+interface ClaimStore<R extends HeldRecord> {
   takeOver(record: R, expiresAt: Date): Promise<R | undefined>;
   release(record: R): Promise<void>;
 }
@@ -12,11 +18,16 @@ interface ClaimStore<R extends { key: string }> {
  * server, 30 s refresh timeouts) is never taken over by a redelivery while it still works.
  * A renewal is an ETag-conditional replace: when another delivery took the claim over
  * (this process was paused past the expiry), renewing stops and the record is left alone.
+ * note() writes the run's progress the same way, as an early renewal, behind any write in
+ * flight; notes that arrive meanwhile become one write.
  */
-export class HeldClaim<R extends { key: string } = { key: string }> {
+export class HeldClaim<R extends HeldRecord = HeldRecord> {
   private beat: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
   private stopped = false;
+  /** Progress not written yet, and whether a write of it is queued. */
+  private progress: string | undefined;
+  private progressQueued = false;
   /** True once the claim was given back (shutdown) or lost to a takeover. */
   lost = false;
 
@@ -43,6 +54,18 @@ export class HeldClaim<R extends { key: string } = { key: string }> {
     return this.current;
   }
 
+  /** Records what the run has finished so far (off the run's path: the write is queued, never awaited). */
+  note(progress: string): void {
+    if (this.stopped || this.lost) return;
+    this.progress = progress;
+    if (this.progressQueued) return;
+    this.progressQueued = true;
+    this.beat = this.beat.then(() => {
+      this.progressQueued = false;
+      return this.renew();
+    });
+  }
+
   /** Gives the claim back so a redelivery proceeds at once; a no-op when it was lost already. */
   async release(): Promise<void> {
     await this.stop();
@@ -61,8 +84,10 @@ export class HeldClaim<R extends { key: string } = { key: string }> {
   private async renew(): Promise<void> {
     if (this.stopped || this.lost) return;
     const expiresAt = new Date(this.clock.now().getTime() + this.expiryMs);
+    const progress = this.progress;
+    const record = progress === undefined ? this.current : { ...this.current, progress };
     try {
-      const renewed = await this.store.takeOver(this.current, expiresAt);
+      const renewed = await this.store.takeOver(record, expiresAt);
       if (renewed) this.current = renewed;
       else this.lost = true;
     } catch {
@@ -74,6 +99,7 @@ export class HeldClaim<R extends { key: string } = { key: string }> {
 interface Releasable {
   readonly key: string;
   release(): Promise<void>;
+  note?(progress: string): void;
 }
 
 /** The claims this process holds right now, so a shutdown can give back those it cannot finish. */
@@ -90,6 +116,13 @@ export class LiveClaims {
 
   get size(): number {
     return this.held.size;
+  }
+
+  /** Records the progress of the run holding `key`; false when no claim for it is held (yet). */
+  note(key: string, progress: string): boolean {
+    const claim = [...this.held].find((c) => c.key === key);
+    claim?.note?.(progress);
+    return claim !== undefined;
   }
 
   /** Releases every claim still held; returns the keys given back. */

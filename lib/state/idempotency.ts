@@ -43,6 +43,11 @@ export interface IdempotencyRecord {
   claimedBy?: string;
   /** When that claim was made (a renewal keeps it). */
   claimedAt?: Date;
+  /**
+   * In progress: what the run has finished so far (lib/run-progress.ts), written by its
+   * holder (HeldClaim.note); a renewal keeps it, a takeover by another claimant drops it.
+   */
+  progress?: string;
   /** Storage version; every conditional write uses it. */
   etag: string;
 }
@@ -60,7 +65,8 @@ export interface IdempotencyStore {
   get(key: string): Promise<IdempotencyRecord | undefined>;
   /**
    * Replaces `record` only if unchanged since read; undefined when someone else changed it
-   * first. Without `claimant` the record's own is kept (a renewal by its holder).
+   * first. Without `claimant` the record's own claimant and `progress` are kept (a renewal
+   * by its holder, which may carry new progress).
    */
   takeOver(
     record: IdempotencyRecord,

@@ -43,6 +43,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       status: 'in-progress',
       expiresAt,
       ...claimFields(claimant ?? claimantOf(record)),
+      ...(claimant === undefined && record.progress !== undefined ? { progress: record.progress } : {}),
       etag: randomUUID(),
     };
     this.records.set(record.key, next);
@@ -50,8 +51,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(record: IdempotencyRecord, completedAt: Date, result: string | undefined): Promise<void> {
+    const { progress: _done, ...kept } = record;
     this.records.set(record.key, {
-      ...record,
+      ...kept,
       status: 'completed',
       completedAt,
       ...(result === undefined ? {} : { result }),

@@ -27,6 +27,7 @@ interface RecordEntity {
   result?: string;
   claimedBy?: string;
   claimedAt?: string;
+  progress?: string;
   etag?: string;
 }
 
@@ -67,10 +68,12 @@ export class TableIdempotencyStore implements IdempotencyStore {
     expiresAt: Date,
     claimant?: Claimant,
   ): Promise<IdempotencyRecord | undefined> {
+    const progress = claimant === undefined ? record.progress : undefined;
     const entity = this.entity(record.key, {
       status: 'in-progress',
       expiresAt: expiresAt.toISOString(),
       ...claimColumns(claimant ?? claimantOf(record)),
+      ...(progress !== undefined && progress.length <= MAX_RESULT_CHARS ? { progress } : {}),
     });
     try {
       const response = await this.call((c) => c.updateEntity(entity, 'Replace', { etag: record.etag }));
@@ -168,6 +171,7 @@ function recordOf(entity: RecordEntity & { key: string }): Omit<IdempotencyRecor
     ...(typeof entity.result === 'string' ? { result: entity.result } : {}),
     ...(entity.claimedBy ? { claimedBy: entity.claimedBy } : {}),
     ...(entity.claimedAt ? { claimedAt: new Date(entity.claimedAt) } : {}),
+    ...(typeof entity.progress === 'string' ? { progress: entity.progress } : {}),
   };
 }
 

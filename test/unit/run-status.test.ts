@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../lib/outcome.js';
 import { runStatus } from '../../lib/run-status.js';
 import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
-import { ManualClock } from './support/fake-ports.js';
-import { outcomeWith } from './support/outcome.js';
+import { ManualClock, restarted } from './support/fake-ports.js';
+import { IN_PROGRESS_E1, outcomeWith } from './support/outcome.js';
 
 const claimant = { by: 'worker-7:4242', at: new Date('2026-11-29T10:00:00.000Z') };
 
@@ -23,22 +23,21 @@ function outcome(rollout: 'following' | 'rolled-out'): Outcome {
   });
 }
 
+/** e-1 claimed by worker 7 at 10:00, until 10:02; the clock a second later. */
+async function claimedAtTen() {
+  const store = new MemoryIdempotencyStore();
+  const clock = new ManualClock(Date.parse('2026-11-29T10:00:01.000Z'));
+  const record = await store.putInProgress('eventgrid:e-1', new Date('2026-11-29T10:02:00.000Z'), claimant);
+  return { store, clock, record };
+}
+
 describe('runStatus: a delivery as the state store records it', () => {
   it('in progress while the claim is live, abandoned once it expired (its holder stopped renewing it)', async () => {
     const store = new MemoryIdempotencyStore();
     const clock = new ManualClock(Date.parse('2026-11-29T10:00:01.000Z'));
     await store.putInProgress('eventgrid:e-1', new Date('2026-11-29T10:02:00.000Z'), claimant);
 
-    expect(await runStatus(store, 'e-1', clock)).toEqual([
-      {
-        eventId: 'e-1',
-        source: 'eventgrid',
-        state: 'in-progress',
-        claimedBy: 'worker-7:4242',
-        claimedAt: '2026-11-29T10:00:00.000Z',
-        expiresAt: '2026-11-29T10:02:00.000Z',
-      },
-    ]);
+    expect(await runStatus(store, 'e-1', clock)).toEqual([IN_PROGRESS_E1]);
     clock.advance(180_000);
     expect((await runStatus(store, 'e-1', clock))[0]?.state).toBe('abandoned');
   });
@@ -61,6 +60,29 @@ describe('runStatus: a delivery as the state store records it', () => {
     const [followed] = await runStatus(store, 'e-1', clock);
     expect(followed?.rollouts).toBe('ended');
     expect(followed?.outcome?.workloads[0]).toMatchObject({ rollout: { status: 'rolled-out', ms: 900 } });
+  });
+
+  it('in progress or abandoned: the steps its holder wrote so far', async () => {
+    const { store, clock, record } = await claimedAtTen();
+    const progress = {
+      timeline: [{ step: 'resolved', atMs: 40, detail: 'a: 1 derived' }],
+      refreshes: [],
+      workloads: [restarted('a', 'api')],
+    };
+    await store.takeOver({ ...record, progress: JSON.stringify(progress) }, record.expiresAt);
+
+    expect((await runStatus(store, 'e-1', clock))[0]).toMatchObject({ state: 'in-progress', progress });
+    clock.advance(180_000);
+    expect((await runStatus(store, 'e-1', clock))[0]).toMatchObject({ state: 'abandoned', progress });
+  });
+
+  it('leaves out progress it cannot read', async () => {
+    const { store, clock, record } = await claimedAtTen();
+    await store.takeOver({ ...record, progress: '{not json' }, record.expiresAt);
+
+    const [status] = await runStatus(store, 'e-1', clock);
+    expect(status?.state).toBe('in-progress');
+    expect(status).not.toHaveProperty('progress');
   });
 
   it('one entry per source that delivered the id; none for an id never seen', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../lib/config.js';
+import { LiveClaims } from '../../../lib/state/held-claim.js';
 import { IdempotencyInProgressError, withIdempotency } from '../../../lib/state/idempotency.js';
 import { TableIdempotencyStore } from '../../../lib/state/table-idempotency.js';
 import { Tables } from '../../../lib/state/tables.js';
@@ -129,6 +130,40 @@ describe('a claim outlives its run (heartbeat)', () => {
 
     expect(calls.runs).toBe(1);
     expect(results.map((r) => r.status)).toEqual(['done', 'duplicate']);
+  });
+});
+
+describe('a run in progress says what it finished (Azurite)', () => {
+  it('its holder writes its progress; another instance reads it; renewals keep it; the completion replaces it', async () => {
+    const key = `eventgrid:${randomUUID()}`;
+    const claims = new LiveClaims();
+    const reader = store();
+    const seen: Array<string | undefined> = [];
+    const waitFor = async (progress: string) => {
+      for (let i = 0; i < 100 && (await reader.get(key))?.progress !== progress; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      seen.push((await reader.get(key))?.progress);
+    };
+
+    await withIdempotency(
+      store(),
+      key,
+      async () => {
+        claims.note(key, '{"step":"resolved"}');
+        await waitFor('{"step":"resolved"}');
+        await new Promise((r) => setTimeout(r, 300)); // a heartbeat renewal or two (every 100 ms)
+        seen.push((await reader.get(key))?.progress);
+        claims.note(key, '{"step":"restarted"}');
+        await waitFor('{"step":"restarted"}');
+        return 'outcome';
+      },
+      { claims, heartbeatMs: 100 },
+    );
+
+    expect(seen).toEqual(['{"step":"resolved"}', '{"step":"resolved"}', '{"step":"restarted"}']);
+    const done = await reader.get(key);
+    expect(done).toMatchObject({ status: 'completed', result: '"outcome"' });
+    expect(done?.progress).toBeUndefined();
   });
 });
 
