@@ -223,7 +223,9 @@ async function refreshStatic(
     );
   const patched = await force();
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
-  const threshold = completionThreshold(readiness(vss)?.lastTransitionTime, since);
+  // The previous reconcile as of the force (the patch returns the status too), not as of the
+  // read above: one may have written its status in between, in the second of the force.
+  const threshold = completionThreshold(readiness(patched)?.lastTransitionTime, since);
   const stopReforcing = new AbortController();
   if (threshold > since) void reforceUntil(threshold, force, ctx.fieldManager, stopReforcing.signal);
   const awaited = await awaitRefresh(client, {
