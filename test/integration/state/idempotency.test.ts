@@ -12,14 +12,54 @@ function store(): TableIdempotencyStore {
   return new TableIdempotencyStore(new Tables(config.state));
 }
 
-function counted<T>(value: T, delayMs = 50) {
+/**
+ * A run that lasts until `release()`: the test ends it once the other delivery has acted,
+ * instead of hoping a timer outlasts that delivery on a loaded machine. A second run is the
+ * failure these tests look for, so it releases at once rather than hanging.
+ */
+function held<T>(value: T) {
+  const calls = { runs: 0 };
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const work = async () => {
+    calls.runs++;
+    if (calls.runs > 1) release();
+    await released;
+    return value;
+  };
+  return { calls, work, release };
+}
+
+/** A store that calls `onRead` after each read: a delivery reads a key only when it finds it claimed. */
+function reading(onRead: () => void): TableIdempotencyStore {
+  const s = store();
+  const get = s.get.bind(s);
+  s.get = async (key) => {
+    const record = await get(key);
+    onRead();
+    return record;
+  };
+  return s;
+}
+
+function counted<T>(value: T) {
   const calls = { runs: 0 };
   const work = async () => {
     calls.runs++;
-    await new Promise((r) => setTimeout(r, delayMs));
     return value;
   };
   return { calls, work };
+}
+
+/** The record once the first delivery has claimed the key. */
+async function claimed(s: TableIdempotencyStore, key: string) {
+  for (;;) {
+    const record = await s.get(key);
+    if (record) return record;
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 describe('idempotency over Azure Table Storage (Azurite)', () => {
@@ -40,11 +80,12 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
 
   it('does the work once for two concurrent deliveries of one event', async () => {
     const key = `eventgrid:${randomUUID()}`;
-    const { calls, work } = counted('patched', 300);
+    const { calls, work, release } = held('patched');
 
+    // The run ends once the other delivery has found the key claimed and waits.
     const results = await Promise.all([
-      withIdempotency(store(), key, work, { waitMs: 5_000, pollMs: 25 }),
-      withIdempotency(store(), key, work, { waitMs: 5_000, pollMs: 25 }),
+      withIdempotency(reading(release), key, work, { waitMs: 30_000, pollMs: 25 }),
+      withIdempotency(reading(release), key, work, { waitMs: 30_000, pollMs: 25 }),
     ]);
 
     expect(calls.runs).toBe(1);
@@ -53,11 +94,12 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
 
   it('answers a concurrent delivery with a retryable in-progress error when it may not wait', async () => {
     const key = `eventgrid:${randomUUID()}`;
-    const { calls, work } = counted('patched', 300);
+    const { calls, work, release } = held('patched');
 
+    // The run ends once the other delivery has read the claimed key.
     const results = await Promise.allSettled([
-      withIdempotency(store(), key, work),
-      withIdempotency(store(), key, work),
+      withIdempotency(reading(release), key, work),
+      withIdempotency(reading(release), key, work),
     ]);
 
     expect(calls.runs).toBe(1);
@@ -84,12 +126,15 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
     const key = `eventgrid:${randomUUID()}`;
     const s = store();
     await s.putInProgress(key, new Date(Date.now() - 1_000));
-    const { calls, work } = counted('taken over', 100);
+    const { calls, work, release } = held('taken over');
 
-    const results = await Promise.allSettled([
-      withIdempotency(store(), key, work),
-      withIdempotency(store(), key, work),
-    ]);
+    // Both read the expired record before taking it over: the winner's run ends once the
+    // loser has answered (it finds the winner's live claim).
+    const results = await Promise.allSettled(
+      [withIdempotency(store(), key, work), withIdempotency(store(), key, work)].map((d) =>
+        d.finally(release),
+      ),
+    );
 
     expect(calls.runs).toBe(1);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -119,13 +164,18 @@ describe('idempotency over Azure Table Storage (Azurite)', () => {
 describe('a claim outlives its run (heartbeat)', () => {
   it('a redelivery racing a run slower than the in-progress expiry does not take it over: one effect', async () => {
     const key = `eventgrid:${randomUUID()}`;
-    const { calls, work } = counted('patched', 1_500);
-    const expiry = { inProgressExpiryMs: 400, waitMs: 4_000, pollMs: 50 };
+    const { calls, work, release } = held('patched');
+    // Renewed every second (a third of the expiry): a loaded machine's stalls of a few hundred
+    // ms must not look like a dead run, as they could with a 400 ms expiry.
+    const expiry = { inProgressExpiryMs: 3_000, waitMs: 30_000, pollMs: 50 };
+    const s = store();
 
     const first = withIdempotency(store(), key, work, expiry);
-    // Well past the expiry, while the first run still works.
-    await new Promise((r) => setTimeout(r, 900));
-    const redelivery = withIdempotency(store(), key, work, expiry);
+    const claim = await claimed(s, key);
+    // Past the expiry of the first claim, while the run still works: only renewals keep it.
+    await new Promise((r) => setTimeout(r, claim.expiresAt.getTime() - Date.now() + 100));
+    // The run ends once the redelivery has read the claim (and, renewed, left it alone).
+    const redelivery = withIdempotency(reading(release), key, work, expiry);
     const results = await Promise.all([first, redelivery]);
 
     expect(calls.runs).toBe(1);
