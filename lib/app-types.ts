@@ -69,6 +69,12 @@ export interface App {
    * index, state tables). Long-lived hosts call it at start; failures are logged, not thrown.
    */
   warm(): Promise<void>;
+  /**
+   * Takes over the verified rotations whose instance stopped before their rollouts ended
+   * (lib/rotation/verified.ts); returns at once, never throws. Hosts call it at start; the
+   * timer's run does too.
+   */
+  resumeVerifications(): Promise<void>;
   /** What the state store knows of an event's delivery (one entry per source that sent that id). */
   runStatus(eventId: string): Promise<RunStatus[]>;
   /**

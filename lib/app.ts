@@ -87,8 +87,8 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         log,
       }),
     health: () => healthOf(backends, clusterPorts, state.tables, configGaps(config)),
-    warm: () =>
-      Promise.all([clusterPorts.warm(), state.warm(), verified.resumeInBackground()]).then(() => undefined),
+    warm: () => Promise.all([clusterPorts.warm(), state.warm()]).then(() => undefined),
+    resumeVerifications: verified.resumeInBackground,
     runStatus: (eventId) => runStatus(state.idempotency, eventId, clock),
     drain: (graceMs) => runner.drain(graceMs),
     close: async () => {

@@ -15,9 +15,15 @@ export function builtApp(): Promise<App> | undefined {
 
 /** The Functions entry points' App: built once per process, on first use, from the environment. */
 export function getApp(): Promise<App> {
-  current ??= createApp(loadConfig()).catch((error: unknown) => {
-    current = undefined; // a failed start is retried by the next invocation
-    throw error;
-  });
+  current ??= createApp(loadConfig()).then(
+    (app) => {
+      void app.resumeVerifications(); // a rotation a stopped worker was verifying
+      return app;
+    },
+    (error: unknown) => {
+      current = undefined; // a failed start is retried by the next invocation
+      throw error;
+    },
+  );
   return current;
 }

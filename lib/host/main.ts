@@ -25,6 +25,7 @@ export async function main(given?: App): Promise<RunningHost> {
   const host = await startHost({ app, log });
   // In the background: the first event should not pay for the consumer index and TLS set-up.
   void app.warm();
+  void app.resumeVerifications(); // a rotation this host was verifying before it restarted
   log.info('rotor host listening', {
     url: host.url,
     eventGrid: `${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents&code=<key>`,

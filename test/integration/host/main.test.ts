@@ -24,6 +24,8 @@ describe('npm start (lib/host/main.ts)', () => {
       expect(lines.some((l) => l.includes('nothing to do'))).toBe(true);
       expect(lines.some((l) => l.includes('rotor host listening'))).toBe(true);
       expect(app.ignored).toHaveLength(1);
+      // At start the host takes over verified rotations a stopped host left unsettled.
+      expect(app.resumed).toBe(1);
     } finally {
       await host.close();
     }

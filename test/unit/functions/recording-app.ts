@@ -20,6 +20,8 @@ export interface RecordingApp extends App {
   readonly ignored: Array<{ event: IgnoredEvent; source: EventSource }>;
   readonly manual: Array<{ action: 'rotate' | 'refresh'; ref: SecretRef; options: unknown }>;
   scans: number;
+  /** How often resumeVerifications() was called (hosts call it at start). */
+  resumed: number;
   /** The grace periods drain() was called with. */
   readonly drains: number[];
 }
@@ -47,6 +49,7 @@ export function recordingApp(options: RecordingAppOptions): RecordingApp {
     manual,
     drains,
     scans: 0,
+    resumed: 0,
     process: work,
     ignore(event, source) {
       ignored.push({ event, source });
@@ -76,6 +79,9 @@ export function recordingApp(options: RecordingAppOptions): RecordingApp {
       return options.health ?? { ok: true, checks: [] };
     },
     async warm() {},
+    async resumeVerifications() {
+      app.resumed++;
+    },
     async runStatus(eventId) {
       return (options.runs ?? []).filter((r) => r.eventId === eventId);
     },
