@@ -14,6 +14,7 @@ export class Prefetch<D extends DerivedRef> {
   private readonly resolved = new Map<string, Promise<D[]>>();
   private readonly announced = new Map<string, Announcement>();
   private released = false;
+  private refreshed?: () => void;
 
   constructor(
     private readonly ports: PipelinePorts<D>,
@@ -36,15 +37,20 @@ export class Prefetch<D extends DerivedRef> {
   }
 
   /**
-   * The run's ports: resolve answers from here, announce hands over what was announced.
-   * `refreshed` is called once every cluster is past its refresh (nothing derived, refresh
+   * `leave` is called once every cluster is past its refresh (nothing derived, refresh
    * settled, or failed before): what the run has left is its restart, which may wait for
    * other runs' changes to the same workloads. The runner gives the run's place in its queue
    * up then, so a run waiting for a coalesced restart never keeps the runs it waits for
    * queued behind it.
    */
-  runPorts(refreshed?: () => void): PipelinePorts<D> {
-    const { ports } = this;
+  leaveQueueWith(leave: () => void): this {
+    this.refreshed = leave;
+    return this;
+  }
+
+  /** The run's ports: resolve answers from here, announce hands over what was announced. */
+  runPorts(): PipelinePorts<D> {
+    const { ports, refreshed } = this;
     const clusters = new Set(ports.clusters());
     const done = (cluster: string): void => {
       if (clusters.delete(cluster) && clusters.size === 0) refreshed?.();

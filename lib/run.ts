@@ -198,24 +198,20 @@ export class Runner<D extends DerivedRef = DerivedRef> {
       return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
     }
     return this.shared.start(key, options.claimed, (gate) =>
-      this.queue((leaveQueue) => this.run(event, { ...options, gate, leaveQueue })),
+      this.queue((leave) =>
+        this.run(event, { ...options, gate, prefetch: options.prefetch?.leaveQueueWith(leave) }),
+      ),
     );
   }
 
   private async run(
     event: ChangeEvent,
-    options: ProcessOptions & {
-      prefetch?: Prefetch<D>;
-      gate?: ClaimGate;
-      dryRun?: boolean;
-      /** Gives the run's place in the queue up once its refreshes are over (Prefetch.runPorts). */
-      leaveQueue?: () => void;
-    },
+    options: ProcessOptions & { prefetch?: Prefetch<D>; gate?: ClaimGate; dryRun?: boolean },
   ): Promise<Outcome> {
     // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
     this.drainer.assertOpen();
     const { telemetry, clock, settings } = this.deps;
-    const ports = options.prefetch?.runPorts(options.leaveQueue) ?? this.deps.ports;
+    const ports = options.prefetch?.runPorts() ?? this.deps.ports;
     const dryRun = options.dryRun ?? settings.dryRun;
     const steps = dryRun ? undefined : new ProgressRecorder(this.claims, event, this.deps.timers);
     let followedUp: (final: Outcome) => void = () => undefined;

@@ -116,7 +116,7 @@ describe('Prefetch + Runner: a burst of changes to one workload', () => {
   });
 });
 
-describe('Prefetch.runPorts: when the run is past refreshing', () => {
+describe('Prefetch.leaveQueueWith: when the run is past refreshing', () => {
   it('calls back once every cluster has refreshed, found nothing derived, or failed', async () => {
     const gates: Record<string, () => void> = {};
     const { ports } = fakePorts({
@@ -133,7 +133,7 @@ describe('Prefetch.runPorts: when the run is past refreshing', () => {
     };
     const prefetch = new Prefetch(ports, changeEvent(), { announce: false });
     let calls = 0;
-    const run = prefetch.runPorts(() => calls++);
+    const run = prefetch.leaveQueueWith(() => calls++).runPorts();
     const resolved = await Promise.allSettled(
       ['alpha', 'beta', 'gamma'].map((c) => run.resolve(c, ES as never)),
     );
