@@ -12,9 +12,32 @@ function asRecord(item: unknown): CsiObject | undefined {
   return item && typeof item === 'object' && !Array.isArray(item) ? (item as CsiObject) : undefined;
 }
 
+/**
+ * Parsed `parameters.objects`, by their text: every event's resolve reads every class in
+ * the cluster, and parsing their YAML again each time was most of a resolve's CPU. Read
+ * only by the matchers; a few classes' worth of texts, emptied when it grows past that.
+ */
+const parsed = new Map<string, { objects: readonly CsiObject[] } | { error: unknown }>();
+const PARSED_LIMIT = 2_000;
+
 /** The objects of a SecretProviderClass; throws when the YAML is not one of the two shapes. */
-export function parseCsiObjects(objects: string | undefined): CsiObject[] {
+export function parseCsiObjects(objects: string | undefined): readonly CsiObject[] {
   if (!objects?.trim()) return [];
+  let known = parsed.get(objects);
+  if (!known) {
+    try {
+      known = { objects: parseUncached(objects) };
+    } catch (error) {
+      known = { error };
+    }
+    if (parsed.size >= PARSED_LIMIT) parsed.clear();
+    parsed.set(objects, known);
+  }
+  if ('error' in known) throw known.error;
+  return known.objects;
+}
+
+function parseUncached(objects: string): readonly CsiObject[] {
   const doc = parseYaml(objects) as unknown;
   const list = Array.isArray(doc) ? doc : (doc as { array?: unknown } | null)?.array;
   if (!Array.isArray(list))
@@ -29,7 +52,7 @@ export function spcSelects(
   matcher: RefMatcher,
 ): CsiSelection {
   if (provider !== matcher.csi.provider) return { selected: false, warnings: [] };
-  let objects: CsiObject[];
+  let objects: readonly CsiObject[];
   try {
     objects = parseCsiObjects(parameters.objects);
   } catch (error) {

@@ -31,6 +31,12 @@ describe('SecretProviderClass objects', () => {
   it('rejects objects that are neither shape', () => {
     expect(() => parseCsiObjects('objectName: x')).toThrow(/neither a YAML list nor/);
   });
+
+  it('parses a text once: every event resolves against every class, the same texts again', () => {
+    const first = parseCsiObjects(vault.parameters.objects);
+    expect(parseCsiObjects(vault.parameters.objects)).toBe(first);
+    expect(() => parseCsiObjects('objectName: x')).toThrow(/neither a YAML list nor/);
+  });
 });
 
 describe('spcSelects', () => {
