@@ -7,9 +7,8 @@
  *
  *   npx tsx bench/cold-start.ts      → bench/results/cold-start.json
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -21,15 +20,13 @@ import { sandboxConfig } from '../test/sandbox/config.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent } from '../test/sandbox/scenarios.js';
-import { revealedJson } from './host-process.js';
+import { HOST_KEY, revealedJson, rssOf, spawnHost, waitUntil } from './host-process.js';
 import { summarise } from './stats.js';
 
 const random = () => randomBytes(12).toString('base64url');
 const log = (m: string) => console.log(`[cold-start] ${m}`);
-const ROOT = new URL('..', import.meta.url).pathname;
 const RUNS = 5;
 const RSS_EVENTS = Number(process.env.ROTOR_BENCH_RSS_EVENTS ?? '1000');
-const HOST = join(ROOT, 'dist/lib/host/main.js');
 
 async function main(): Promise<void> {
   const env = await startEnvironment({ clusters: 1, log });
@@ -60,7 +57,7 @@ async function main(): Promise<void> {
       const child = spawnHost(port, revealedJson(config));
       try {
         // Listening means accepting connections; /api/health would also load and probe everything.
-        await waitUntil(() => accepts(port));
+        await waitUntil(() => accepts(port), 60_000, 5);
         const readyMs = performance.now() - t0;
         await sendChange(kv, env.descriptor.lowkey.vaultName, app.kvSecret, port);
         runs.push({ readyMs, firstEventMs: performance.now() - t0 });
@@ -104,23 +101,6 @@ async function main(): Promise<void> {
   }
 }
 
-/** The child host's key (ROTOR_HOST_KEY), so no key file is written. */
-const HOST_KEY = randomBytes(24).toString('base64url');
-
-function spawnHost(port: number, configJson: string): ChildProcess {
-  return spawn(process.execPath, [HOST], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      ROTOR_CONFIG_JSON: configJson,
-      ROTOR_LOG_LEVEL: 'warn',
-      ROTOR_HOST_KEY: HOST_KEY,
-    },
-  });
-}
-
 async function sendChange(
   kv: ReturnType<typeof keyVaultClientForTest>,
   vaultName: string,
@@ -150,19 +130,9 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** The config as the child reads it: secret-bearing values in clear (Redacted prints as ***). */
+/** The host's resident memory now and at its peak. */
 function memoryOf(pid: number | undefined): { afterBytes: number; peakBytes: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? '0');
-  return { afterBytes: kb('VmRSS') * 1024, peakBytes: kb('VmHWM') * 1024 };
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('host did not become ready');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return { afterBytes: rssOf(pid, 'VmRSS'), peakBytes: rssOf(pid, 'VmHWM') };
 }
 
 main().then(

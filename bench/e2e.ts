@@ -23,7 +23,7 @@ import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
-import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
+import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
 import { runBurst } from './burst.js';
 import { ChangeWatch, forceAnnotation, podTemplate, secretData } from './observer.js';
 import { summarise } from './stats.js';
@@ -120,12 +120,7 @@ async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app
   }> = [];
   try {
     for (let i = 0; i < EVENTS; i++) {
-      const written = await kv.setSecret(app.kvSecret, random());
-      const event = keyVaultEvent(
-        sandbox.env.lowkey.vaultName,
-        app.kvSecret,
-        written.properties.version ?? '',
-      );
+      const event = await newKeyVaultVersion(sandbox, kv, app.kvSecret, random());
       const seen = {
         force: watches.force.next(),
         synced: watches.synced.next(),

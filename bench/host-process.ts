@@ -12,8 +12,9 @@ export const HOST_KEY = randomBytes(24).toString('base64url');
 /** Compiled output (dist/) when built, else TypeScript through tsx. */
 export const BUILT = existsSync(join(ROOT, 'dist/lib/host/main.js'));
 
+/** The host with `configJson`, listening on `port`: dist/ when built by then, else through tsx. */
 export function spawnHost(port: number, configJson: string, env: Record<string, string> = {}): ChildProcess {
-  const args = BUILT
+  const args = existsSync(join(ROOT, 'dist/lib/host/main.js'))
     ? [join(ROOT, 'dist/lib/host/main.js')]
     : ['--import', 'tsx', join(ROOT, 'lib/host/main.ts')];
   return spawn(process.execPath, args, {
@@ -37,11 +38,15 @@ export function rssOf(pid: number | undefined, which: 'VmHWM' | 'VmRSS' = 'VmHWM
   return kb * 1024;
 }
 
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  pollMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('host did not become ready');
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

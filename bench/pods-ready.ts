@@ -23,7 +23,7 @@ import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { type Sandbox, startSandbox } from '../test/sandbox/sandbox.js';
-import { keyVaultEvent, postEventGrid } from '../test/sandbox/scenarios.js';
+import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
 import { ChangeWatch, podTemplate } from './observer.js';
 import { summarise } from './stats.js';
 
@@ -86,12 +86,7 @@ async function measure(sandbox: Sandbox, app: SampleApp, admin: ClusterClient) {
   const samples: Array<{ toPatch: number; toPodsReady: number; patchToReady: number; reported: number }> = [];
   try {
     for (let i = 0; i < EVENTS; i++) {
-      const written = await kv.setSecret(app.kvSecret, random());
-      const event = keyVaultEvent(
-        sandbox.env.lowkey.vaultName,
-        app.kvSecret,
-        written.properties.version ?? '',
-      );
+      const event = await newKeyVaultVersion(sandbox, kv, app.kvSecret, random());
       const patchSeen = patched.next();
       const t0 = performance.now();
       await postEventGrid(sandbox, [event]);

@@ -55,7 +55,7 @@ export class ClusterPorts
   private readonly readyEngines = new Map<string, RestartEngine>();
   private readonly resolving = new Map<string, Promise<DerivedObject[]>>();
   private readonly recorders = new Map<string, Promise<EventRecorder>>();
-  private readonly caches = new Map<string, { client: ClusterClient; cache: ObjectCache }>();
+  private readonly caches = new Map<string, ObjectCache>();
 
   constructor(private readonly deps: ClusterPortsDeps) {}
 
@@ -171,19 +171,19 @@ export class ClusterPorts
 
   /**
    * The cluster's operator objects, followed by watch from the first resolve on
-   * (object-cache.ts). The registry keeps one client per cluster (an AKS token is renewed
-   * in place); should a different client come (a test's fake registry), it starts a new cache.
+   * (object-cache.ts): one per cluster, as the registry keeps one client per cluster (an
+   * AKS token is renewed in place).
    */
   private cacheFor(cluster: string, client: ClusterClient): ObjectCache {
-    const current = this.caches.get(cluster);
-    if (current?.client === client) return current.cache;
-    current?.cache.close();
-    const namespaces = this.clusterConfig(cluster)?.namespaces;
-    const cache = new ObjectCache(client, {
-      ...(namespaces ? { namespaces } : {}),
-      log: this.clusterLog(cluster),
-    });
-    this.caches.set(cluster, { client, cache });
+    let cache = this.caches.get(cluster);
+    if (!cache) {
+      const namespaces = this.clusterConfig(cluster)?.namespaces;
+      cache = new ObjectCache(client, {
+        ...(namespaces ? { namespaces } : {}),
+        log: this.clusterLog(cluster),
+      });
+      this.caches.set(cluster, cache);
+    }
     return cache;
   }
 
@@ -259,7 +259,7 @@ export class ClusterPorts
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.recorders.values()].map(async (r) => (await r).pending()));
-    for (const { cache } of this.caches.values()) cache.close();
+    for (const cache of this.caches.values()) cache.close();
     await Promise.allSettled([...this.engines.values()].map(async (e) => (await e).close()));
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SecretClient } from '@azure/keyvault-secrets';
 import type { Outcome } from '../../lib/outcome.js';
 import { refKey } from '../../lib/secret-ref.js';
 import type { EnvDescriptor } from '../env/descriptor.js';
@@ -60,6 +61,17 @@ export function keyVaultEvent(
   };
 }
 
+/** Writes a new version of a Key Vault secret; returns the Event Grid event announcing it (not delivered). */
+export async function newKeyVaultVersion(
+  sandbox: { env: Pick<EnvDescriptor, 'lowkey'> },
+  kv: SecretClient,
+  secret: string,
+  value: string,
+) {
+  const written = await kv.setSecret(secret, value);
+  return keyVaultEvent(sandbox.env.lowkey.vaultName, secret, written.properties.version ?? '');
+}
+
 /**
  * POSTs to the Event Grid webhook the way Event Grid delivers: a 503 (a transient fault such
  * as the state store still starting) is delivered again after the Retry-After the host
@@ -112,8 +124,7 @@ export async function keyVaultUpdate(
 ): Promise<ScenarioRun> {
   const t0 = performance.now();
   const kv = keyVaultClientForTest(sandbox.env.lowkey);
-  const written = await kv.setSecret(app.kvSecret, newValue);
-  const event = keyVaultEvent(sandbox.env.lowkey.vaultName, app.kvSecret, written.properties.version ?? '');
+  const event = await newKeyVaultVersion(sandbox, kv, app.kvSecret, newValue);
   await postEventGrid(sandbox, [event]);
   const outcome = await sandbox.waitForOutcome((o) => o.eventId === event.id);
   const run = { name: 'Key Vault update', trigger: 'Event Grid', outcome, wallMs: performance.now() - t0 };
