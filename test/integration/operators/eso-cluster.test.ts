@@ -112,7 +112,39 @@ async function cesCase(
       `first sync recorded in ${ns}`,
     );
   }
+  // And settled: the CES controller's own updates of a child (owner, labels, the metadata it
+  // copies) each make ESO sync that child again. One of those still queued when the test
+  // writes the next value reads it before rotor's force, and the force then rightly finds the
+  // Secret already current (secretChanged false, seen under a full suite). Wait until no child
+  // has changed for a second.
+  await settled(async () => {
+    const versions = await Promise.all(namespaces.map((ns) => childVersion(c, ns)));
+    return versions.join(',');
+  }, 1_000);
   return c;
+}
+
+async function childVersion(c: CesCase, ns: string): Promise<string> {
+  const child = (await c.admin.custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: c.ces })) as {
+    metadata: { resourceVersion?: string };
+  };
+  return child.metadata.resourceVersion ?? '';
+}
+
+/** Resolves once `read` has returned the same value for `quietMs` (at most 20 s). */
+async function settled(read: () => Promise<string>, quietMs: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last = await read();
+  let since = Date.now();
+  while (Date.now() - since < quietMs) {
+    if (Date.now() > deadline) throw new Error(`still changing after 20 s: ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const now = await read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+  }
 }
 
 /** resolve + refresh as a pipeline run does, after the value changed in OpenBao. */
