@@ -1,5 +1,7 @@
 import type { Backend } from '../backends/backend.js';
-import type { Outcome, RolloutReport, WorkloadResult } from '../outcome.js';
+import { describeError } from '../errors.js';
+import type { FollowPort } from '../follow-up.js';
+import type { Outcome, RolloutReport, RolloutResult, WorkloadResult } from '../outcome.js';
 import type { SecretRef } from '../secret-ref.js';
 import type { FollowedWorkload, VerificationRecord } from '../state/verifications.js';
 
@@ -47,6 +49,21 @@ export function followedWorkloads(workloads: readonly WorkloadResult[]): Followe
 /** A recorded restart as the rollout follower takes it. */
 export function asRestarted(w: FollowedWorkload): Restarted {
   return { status: 'restarted', hashes: [], ...w };
+}
+
+/** Follows each recorded restart again (a rollout that already ended is judged at once). */
+export async function followAgain(
+  follow: FollowPort,
+  workloads: readonly FollowedWorkload[],
+): Promise<Restarted[]> {
+  return Promise.all(
+    workloads.map(async (w) => {
+      const rollout = await follow(w.cluster, asRestarted(w)).catch(
+        (error): RolloutResult => ({ status: 'not-followed', reason: describeError(error).message }),
+      );
+      return { ...asRestarted(w), rollout };
+    }),
+  );
 }
 
 /** Why the previous credential cannot be restored, or undefined when it can. */

@@ -24,7 +24,7 @@ export function verifiedRotationDeps(
   parts: {
     rotation: Pick<RotationEngine, 'rotate'>;
     backends: Pick<BackendRegistry, 'get'>;
-    state: Pick<StateStores, 'verifications'>;
+    state: Pick<StateStores, 'verifications' | 'idempotency'>;
     clusterPorts: Pick<LazyClusterPorts, 'follow'>;
     clock: Clock;
     log: Logger;
@@ -37,6 +37,7 @@ export function verifiedRotationDeps(
     rotate: (ref, options) => parts.rotation.rotate(ref, options),
     backends: parts.backends,
     store: parts.state.verifications,
+    runs: parts.state.idempotency,
     config,
     clock: parts.clock,
     log: parts.log,

@@ -3,16 +3,17 @@ import type { BackendRegistry } from '../backends/registry.js';
 import { type Clock, systemTimers, type Timers, unref } from '../clock.js';
 import { ConflictError, describeError, RotorError } from '../errors.js';
 import type { FollowPort } from '../follow-up.js';
-import type { Outcome, RolloutResult, UndoRecord } from '../outcome.js';
+import type { Outcome, UndoRecord } from '../outcome.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
+import type { IdempotencyStore } from '../state/idempotency.js';
 import type { StoredVerification, VerificationRecord, VerificationStore } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
 import type { RotateOptions, RotationResult } from './gate.js';
 import { skipped } from './gate.js';
 import { parsePolicy } from './policy.js';
 import {
-  asRestarted,
   failedRollouts,
+  followAgain,
   followedWorkloads,
   type Rerun,
   restorePrevious,
@@ -21,6 +22,7 @@ import {
   whyNotRestorable,
 } from './verification.js';
 import { VerificationLedger } from './verification-ledger.js';
+import { recordResumed } from './verification-report.js';
 
 export interface VerifiedRotationDeps {
   rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
@@ -32,6 +34,8 @@ export interface VerifiedRotationDeps {
   bounds: { rotationMs: number; followMs: number };
   /** Follows a restart to its end (the cluster ports); undefined when rollouts are not followed. */
   follow?: FollowPort;
+  /** The runs' records (`rotor status`): a take-over writes what it saw and did into the rotating run's. */
+  runs?: Pick<IdempotencyStore, 'get' | 'updateResult'>;
   /** Refreshes and restarts on a restored version (rerunThrough). */
   rerun: Rerun;
   clock: Clock;
@@ -119,6 +123,7 @@ export class VerifiedRotation {
       .save(key, s, {
         ...s.record,
         eventId: outcome.eventId,
+        source: outcome.source,
         workloads: followedWorkloads(outcome.workloads),
         deadline: this.ledger.after(this.deps.bounds.followMs),
       })
@@ -202,19 +207,13 @@ export class VerifiedRotation {
       ...log,
       workloads: record.workloads.length,
     });
-    const results = await Promise.all(
-      record.workloads.map((w) =>
-        follow(w.cluster, asRestarted(w)).catch(
-          (error): RolloutResult => ({ status: 'not-followed', reason: describeError(error).message }),
-        ),
-      ),
-    );
-    const failed = failedRollouts(
-      record.workloads.map((w, i) => ({ ...asRestarted(w), rollout: results[i] as RolloutResult })),
-    );
+    const followed = await followAgain(follow, record.workloads);
+    const failed = failedRollouts(followed);
     const current = this.ledger.get(key) ?? claimed;
     if (failed.length === 0) await this.ledger.drop(key, current);
-    else await this.conclude(key, failed, record.eventId ?? `verify-${record.newVersion}`);
+    const undo =
+      failed.length > 0 ? await this.conclude(key, failed, record.eventId ?? `verify-${key}`) : undefined;
+    await recordResumed(this.deps.runs, record, followed, undo, this.deps.log);
   }
 
   /** A rollout failed: undo where allowed and possible, alert either way. */

@@ -21,6 +21,8 @@ export interface VerificationRecord {
   state: 'rolling' | 'failed';
   /** The run that rotated, once it answered, and the workloads it restarted (followed to their end). */
   eventId?: string;
+  /** Its source: `<source>:<eventId>` is the key of its record in the idempotency store. */
+  source?: string;
   workloads: FollowedWorkload[];
   rotatedAt: string;
   /** The instance following it, and until when; past it another instance takes over. */

@@ -16,6 +16,7 @@ import { RotationEngine } from '../../../lib/rotation/engine.js';
 import { VerifiedRotation } from '../../../lib/rotation/verified.js';
 import { type KeyVaultRef, refKey } from '../../../lib/secret-ref.js';
 import { TableLeaseStore } from '../../../lib/state/lease.js';
+import { TableIdempotencyStore } from '../../../lib/state/table-idempotency.js';
 import { TableVerificationStore } from '../../../lib/state/table-verifications.js';
 import { Tables } from '../../../lib/state/tables.js';
 import type { VerificationRecord } from '../../../lib/state/verifications.js';
@@ -66,6 +67,7 @@ function instance(state: ReturnType<typeof stateConfig>, clock: Clock, rollouts:
     rotate: (ref, options) => engine.rotate(ref, options),
     backends,
     store: new TableVerificationStore(tables),
+    runs: new TableIdempotencyStore(tables),
     config,
     bounds: { rotationMs: 2 * FOLLOW_MS, followMs: FOLLOW_MS },
     follow,
@@ -114,8 +116,19 @@ async function rotatedByAStoppedInstance(state: ReturnType<typeof stateConfig>, 
   const first = instance(state, clock);
   const rotated = await first.verified.rotate(ref, { reason: 'manual' });
   if (rotated.status !== 'rotated') throw new Error(`not rotated: ${JSON.stringify(rotated)}`);
-  await first.verified.track(answered(ref, rotated.newVersion));
-  return { name, ref, before: seeded.properties.version as string, rotated: rotated.newVersion };
+  const answer = answered(ref, rotated.newVersion);
+  // What the runner records when the run answers (rotor status reads it).
+  const runs = new TableIdempotencyStore(new Tables(state));
+  const claim = await runs.putInProgress(`manual:${answer.eventId}`, new Date(Date.now() + 60_000));
+  await runs.complete(claim, new Date(), JSON.stringify(answer));
+  await first.verified.track(answer);
+  return {
+    name,
+    ref,
+    before: seeded.properties.version as string,
+    rotated: rotated.newVersion,
+    eventId: answer.eventId,
+  };
 }
 
 async function versionsOf(name: string): Promise<number> {
@@ -128,7 +141,7 @@ describe('verified rotation across a host restart (Azurite, Key Vault stand-in)'
   it('keeps the undo state in the table without a secret value, and two new instances undo it once', async () => {
     const state = stateConfig();
     const clock = manualClock();
-    const { name, ref, before, rotated } = await rotatedByAStoppedInstance(state, clock);
+    const { name, ref, before, rotated, eventId } = await rotatedByAStoppedInstance(state, clock);
     const rotatedValue = (await kv.getSecret(name)).value as string;
 
     const raw = TableClient.fromConnectionString(
@@ -156,6 +169,12 @@ describe('verified rotation across a host restart (Azurite, Key Vault stand-in)'
     expect(await versionsOf(name)).toBe(3); // seeded, rotated, restored: one undo
     expect([...(b?.reruns ?? []), ...(c?.reruns ?? [])]).toEqual([current.properties.version]);
     expect(await new TableVerificationStore(new Tables(state)).list()).toEqual([]);
+    // `rotor status <event id>` tells how it ended, though the instance that ran it is gone.
+    const recorded = await new TableIdempotencyStore(new Tables(state)).get(`manual:${eventId}`);
+    expect(JSON.parse(recorded?.result ?? '{}')).toMatchObject({
+      undo: { status: 'restored', previousVersion: before, restoredVersion: current.properties.version },
+      workloads: [{ rollout: { status: 'rollout-failed' } }, { rollout: { status: 'rollout-failed' } }],
+    });
     // Settled: a later rotation is not held back.
     expect((await instance(state, clock).verified.rotate(ref, { reason: 'manual' })).status).toBe('rotated');
   });

@@ -6,6 +6,7 @@ import type { Outcome, RolloutReport, RolloutResult } from '../../../lib/outcome
 import type { RotationResult } from '../../../lib/rotation/gate.js';
 import { VerifiedRotation } from '../../../lib/rotation/verified.js';
 import { refKey, type SecretRef } from '../../../lib/secret-ref.js';
+import { MemoryIdempotencyStore } from '../../../lib/state/memory-idempotency.js';
 import { MemoryVerificationStore, type VerificationStore } from '../../../lib/state/verifications.js';
 import { ManualTime } from '../support/manual-time.js';
 
@@ -52,7 +53,13 @@ type World = ReturnType<typeof world>;
 /** One rotor instance over the shared world; `rollouts` is how the clusters answer its follower. */
 function engine(
   w: World,
-  options: { undo?: boolean; rollouts?: RolloutResult[]; store?: VerificationStore; owner?: string } = {},
+  options: {
+    undo?: boolean;
+    rollouts?: RolloutResult[];
+    store?: VerificationStore;
+    owner?: string;
+    runs?: MemoryIdempotencyStore;
+  } = {},
 ) {
   const errors: Array<Record<string, unknown>> = [];
   const reruns: Array<{ version: string; eventId: string }> = [];
@@ -81,6 +88,7 @@ function engine(
     clock: w.time,
     timers: w.time,
     ...(options.owner ? { owner: options.owner } : {}),
+    ...(options.runs ? { runs: options.runs } : {}),
     log: {
       info: () => undefined,
       warn: () => undefined,
@@ -274,6 +282,25 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
       expect.objectContaining({ undo: 'restored', failed: ['alpha/Deployment/app/w1'] }),
     ]);
     expect(await w.store.list()).toEqual([]);
+  });
+
+  it('writes what it saw and did into the rotating run’s record, so `rotor status` tells how it ended', async () => {
+    const w = world();
+    const runs = new MemoryIdempotencyStore();
+    const claim = await runs.putInProgress('manual:ev-1', new Date(w.time.nowMs + 60_000));
+    await runs.complete(claim, w.time.now(), JSON.stringify(outcome('v2', [FOLLOWING, FOLLOWING])));
+    await crashAfterAnswer(w);
+    const next = engine(w, { owner: 'next', rollouts: [OK, FAILED], runs });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    const recorded = JSON.parse((await runs.get('manual:ev-1'))?.result ?? '{}') as Outcome;
+    expect(recorded.workloads.map((x) => (x.status === 'restarted' ? x.rollout?.status : x.status))).toEqual([
+      'rolled-out',
+      'rollout-failed',
+    ]);
+    expect(recorded.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3', rerun: 'ev-1-undo' });
   });
 
   it('completes and deletes the record when the rollouts were healthy, writing nothing', async () => {
