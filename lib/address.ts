@@ -10,11 +10,25 @@ export function trimSlashes(s: string): string {
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 
+/** Resolving one event compares every ExternalSecret's store URL: the same few strings, each URL-parsed. */
+const normalised = new Map<string, string>();
+const NORMALISED_KEPT = 1_000;
+
 /**
  * `https://Vault.example:443/` and `https://vault.example` are the same server.
  * Lower-cases scheme and host, drops default ports and trailing slashes; a bare host gets https.
  */
 export function normaliseAddress(address: string): string {
+  let normal = normalised.get(address);
+  if (normal === undefined) {
+    if (normalised.size >= NORMALISED_KEPT) normalised.clear();
+    normal = normalise(address);
+    normalised.set(address, normal);
+  }
+  return normal;
+}
+
+function normalise(address: string): string {
   const raw = address.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `https://${raw}`;
   try {

@@ -41,6 +41,12 @@ export interface EventSubject {
 export interface StoryEvent {
   subject: EventSubject;
   event: RotorEvent;
+  /**
+   * The one thing this Event is about, when several runs tell it: a coalesced restart's
+   * rollout (its generation) is reported by every run whose change it carries, and is one
+   * Event (event-recorder.ts).
+   */
+  once?: string;
 }
 
 /** The run the Events belong to. */
@@ -71,12 +77,20 @@ export function eventsOf(story: Story): StoryEvent[] {
   for (const w of story.workloads ?? []) {
     const event = workloadEvent(story, w);
     const gvr = KINDS[w.kind];
-    if (event && gvr) out.push({ subject: { gvr, namespace: w.namespace, name: w.name }, event });
+    const once = w.status === 'restarted' ? rolloutOf(w) : undefined;
+    if (event && gvr)
+      out.push({ subject: { gvr, namespace: w.namespace, name: w.name }, event, ...(once ? { once } : {}) });
   }
   return out;
 }
 
 /** "for <ref> version <v> (rotor event <id>)": what every message says about the change. */
+/** What identifies one rollout of a workload: the Job created for it, or the generation written. */
+function rolloutOf(w: Extract<WorkloadResult, { status: 'restarted' }>): string | undefined {
+  if (w.job) return `job ${w.job}`;
+  return w.generation === undefined ? undefined : `generation ${w.generation}`;
+}
+
 function changeText(ctx: StoryContext): string {
   const version = ctx.version ? ` version ${ctx.version}` : '';
   return `${ctx.ref}${version} (rotor event ${ctx.eventId})`;

@@ -1,3 +1,5 @@
+import https from 'node:https';
+import tls from 'node:tls';
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
 
 export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
@@ -41,7 +43,7 @@ export function startWatch(request: WatchRequest): WatchHandle {
   const ended = (error: unknown): void => {
     if (!stopped) request.onDone(error ?? null);
   };
-  new Watch(request.kc)
+  new Watch(sharingTls(request.kc))
     .watch(
       request.path,
       { ...request.params },
@@ -61,4 +63,39 @@ export function startWatch(request: WatchRequest): WatchHandle {
       controller?.abort();
     },
   };
+}
+
+const sharing = new WeakMap<KubeConfig, KubeConfig>();
+
+/**
+ * The KubeConfig as a Watch sees it, except that every watch of the cluster goes through one
+ * HTTPS agent with one TLS context: client-node builds a new agent per watch, i.e. per
+ * connection a new secure context (its CA certificates parsed again) and a full handshake
+ * with the server certificate checked again. A refresh opens two watches, so in a burst this
+ * was most of rotor's TLS work (bench/analysis.md); the shared agent's session cache resumes
+ * the TLS session instead. Headers (a renewed token) still come fresh for each watch.
+ */
+function sharingTls(kc: KubeConfig): KubeConfig {
+  let view = sharing.get(kc);
+  if (!view) {
+    let agent: https.Agent | undefined;
+    const wrapped: KubeConfig = Object.create(kc);
+    wrapped.applyToFetchOptions = async (opts) => {
+      const fresh = await kc.applyToFetchOptions(opts);
+      if (!(fresh.agent instanceof https.Agent)) return fresh; // proxies and plain http keep theirs
+      agent ??= sharedAgent(fresh.agent.options);
+      return { ...fresh, agent };
+    };
+    view = wrapped;
+    sharing.set(kc, view);
+  }
+  return view;
+}
+
+function sharedAgent(options: https.AgentOptions): https.Agent {
+  const { ca, cert, key, pfx, passphrase } = options;
+  return new https.Agent({
+    ...options,
+    secureContext: tls.createSecureContext({ ca, cert, key, pfx, passphrase }),
+  });
 }
