@@ -105,9 +105,26 @@ interface Releasable {
 /** The claims this process holds right now, so a shutdown can give back those it cannot finish. */
 export class LiveClaims {
   private readonly held = new Set<Releasable>();
+  /** Claims being written for runs already in flight: a shutdown waits for them too. */
+  private readonly writing = new Set<Promise<unknown>>();
+  /** Set by releaseAll: a claim written after it is given back at once. */
+  private closed = false;
+  private readonly late: Array<Promise<string>> = [];
 
   add(claim: Releasable): void {
-    this.held.add(claim);
+    if (this.closed) this.late.push(claim.release().then(() => claim.key));
+    else this.held.add(claim);
+  }
+
+  /**
+   * A run's claim is being written (settles once it was added, or not won). A shutdown in the
+   * meantime gives it back as soon as it is written, so the claim of a run that started just
+   * before SIGTERM is not left in progress until its expiry.
+   */
+  claiming(write: Promise<unknown>): void {
+    this.writing.add(write);
+    const done = () => void this.writing.delete(write);
+    write.then(done, done);
   }
 
   delete(claim: Releasable): void {
@@ -125,11 +142,13 @@ export class LiveClaims {
     return claim !== undefined;
   }
 
-  /** Releases every claim still held; returns the keys given back. */
+  /** Releases every claim still held, and those still being written once they are; returns the keys given back. */
   async releaseAll(): Promise<string[]> {
+    this.closed = true;
     const claims = [...this.held];
     this.held.clear();
     await Promise.all(claims.map((c) => c.release()));
-    return claims.map((c) => c.key);
+    await Promise.allSettled([...this.writing]);
+    return [...claims.map((c) => c.key), ...(await Promise.all(this.late.splice(0)))];
   }
 }

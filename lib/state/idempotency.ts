@@ -162,9 +162,15 @@ export async function withIdempotency<T>(
   });
   const early = options.speculative ? work(claimed) : undefined;
   early?.catch(() => undefined); // awaited below once the claim is won; ignored when lost
-  let claim: Claim<T>;
+  // Held (and added to the live claims) as soon as it is written: a shutdown that began
+  // while it was being written waits for it and gives it back.
+  const claiming = claimKey(store, key, expiryMs, options, clock).then((claim) =>
+    'duplicate' in claim ? claim : { held: holdClaim(store, claim.record, expiryMs, clock, options) },
+  );
+  options.claims?.claiming(claiming);
+  let claim: Awaited<typeof claiming>;
   try {
-    claim = await claimKey(store, key, expiryMs, options, clock);
+    claim = await claiming;
   } catch (error) {
     decide(false);
     throw error;
@@ -172,8 +178,7 @@ export async function withIdempotency<T>(
   decide(!('duplicate' in claim));
   if ('duplicate' in claim) return claim.duplicate;
 
-  const held = new HeldClaim(store, claim.record, expiryMs, clock, options.heartbeatMs ?? expiryMs / 3);
-  options.claims?.add(held);
+  const { held } = claim;
   let value: T;
   try {
     value = await (early ?? work(claimed));
@@ -191,6 +196,18 @@ export async function withIdempotency<T>(
 }
 
 type Claim<T> = { record: IdempotencyRecord } | { duplicate: IdempotentResult<T> };
+
+function holdClaim<T>(
+  store: IdempotencyStore,
+  record: IdempotencyRecord,
+  expiryMs: number,
+  clock: Clock,
+  options: IdempotencyOptions<T>,
+): HeldClaim<IdempotencyRecord> {
+  const held = new HeldClaim(store, record, expiryMs, clock, options.heartbeatMs ?? expiryMs / 3);
+  options.claims?.add(held);
+  return held;
+}
 
 async function claimKey<T>(
   store: IdempotencyStore,

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Drain, ShuttingDownError } from '../../lib/drain.js';
 import { httpStatusOf } from '../../lib/errors.js';
 import { LiveClaims } from '../../lib/state/held-claim.js';
+import { withIdempotency } from '../../lib/state/idempotency.js';
+import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 
 function gate() {
   let open = () => {};
@@ -72,6 +74,36 @@ describe('Drain: what a shutdown does with the runs in flight', () => {
     );
     expect(report).toMatchObject({ finished: 0, released: ['eventgrid:stuck'] });
     expect(events).toEqual(['released eventgrid:stuck', 'answered']);
+  });
+
+  it('a run whose claim is still being written when the grace period ends: given back once written, before its caller is answered', async () => {
+    const store = new MemoryIdempotencyStore();
+    const written = gate();
+    const put = store.putInProgress.bind(store);
+    store.putInProgress = async (...args) => {
+      await written.opened;
+      return put(...args);
+    };
+    const claims = new LiveClaims();
+    const drain = new Drain(claims);
+    const events: string[] = [];
+
+    const answer = drain
+      .run(() => withIdempotency(store, 'eventgrid:claiming', () => new Promise(() => undefined), { claims }))
+      .catch((error: unknown) => {
+        events.push('answered');
+        throw error;
+      });
+    const draining = drain.drain(0);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    events.push('claim written');
+    written.open();
+    const report = await draining;
+
+    await expect(answer).rejects.toThrow(/its claim was released/);
+    expect(report).toMatchObject({ finished: 0, released: ['eventgrid:claiming'] });
+    expect(await store.get('eventgrid:claiming')).toBeUndefined();
+    expect(events).toEqual(['claim written', 'answered']);
   });
 
   it('after the grace period nothing that waited for a place may start (assertOpen)', async () => {
