@@ -2,9 +2,10 @@
  * Issue #17.1: SIGTERM (Flex Consumption and every orchestrator stop instances this way)
  * must neither abandon the work nor keep the claim. rotor's host runs as its own process in
  * front of a real cluster (Deployments consuming ESO-synced Secrets), the real Key Vault
- * endpoint stand-in and the real Azurite; SIGTERM arrives 60 ms after an event was POSTed.
+ * endpoint stand-in and the real Azurite; SIGTERM arrives once the run of a POSTed event
+ * has claimed it (in flight, not finished: it still forces a sync and restarts).
  * Either the run completes and answers 200, or it answers 503 and the claim is given back,
- * so the next delivery completes at once (not 503 until the claim expires; the run given back
+ * so the next delivery (another instance) completes at once (not 503 until the claim expires; the run given back
  * may still finish and record itself done before the process exits, which the redelivery
  * then answers as a duplicate); no Deployment is left on an old hash, and each rolled out once.
  */
@@ -32,16 +33,8 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-async function startHost(
-  config: Record<string, unknown>,
-  settings: Record<string, string>,
-  reuse?: HostProcess,
-) {
-  const host = await startHostProcess({
-    config,
-    settings,
-    ...(reuse ? { port: Number(new URL(reuse.url).port), key: reuse.key } : {}),
-  });
+async function startHost(config: Record<string, unknown>, settings: Record<string, string>) {
+  const host = await startHostProcess({ config, settings });
   hosts.push(host);
   // Warm: the first event must not pay for the cluster's index inside the 60 ms.
   const health = await fetch(`${host.url}/api/health`, { headers: { 'x-functions-key': host.key } });
@@ -58,6 +51,11 @@ async function postOnce(host: HostProcess, events: unknown[]) {
       body: answer.body as { results?: Array<{ outcome: Outcome }>; message?: string },
     }
   );
+}
+
+/** Waits until a run has claimed `key` (the record may say completed already, if it was that quick). */
+async function claimed(records: TableIdempotencyStore, key: string): Promise<void> {
+  while (!(await records.get(key))) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('SIGTERM while a delivery is in flight (the host as its own process)', () => {
@@ -82,7 +80,9 @@ describe('SIGTERM while a delivery is in flight (the host as its own process)', 
       const event = await fleet.change(fleet.secrets[0]!);
 
       const answering = postOnce(host, [event]);
-      await new Promise((r) => setTimeout(r, 60));
+      // In flight: claimed. A fixed delay after the POST (60 ms) could land before the host
+      // had even read the request on a loaded machine: refused as new work, nothing given back.
+      await claimed(records, `eventgrid:${event.id}`);
       host.signal('SIGTERM');
       const answer = await answering;
       const exit = await host.exited;
@@ -100,7 +100,7 @@ describe('SIGTERM while a delivery is in flight (the host as its own process)', 
         // a run that went on to finish before the process exited may have recorded it done.
         expect(await host.log()).toMatch(new RegExp(`runs given back[^\\n]*eventgrid:${event.id}`));
         expect(record?.status).not.toBe('in-progress');
-        const next = await startHost(config, settings, host);
+        const next = await startHost(config, settings);
         const started = Date.now();
         const redelivered = await postOnce(next, [event]);
         expect(redelivered?.status, JSON.stringify(redelivered?.body)).toBe(200);
