@@ -72,9 +72,13 @@ beforeAll(async () => {
     vsoRefreshAfter: '1h',
   };
   await enableKvMount({ env: real }, app.vaultMount);
+  // Written before rotor's host registers for OpenBao's audit entries: written after, it
+  // reaches rotor as a change whose run restarts `web` (adding the hash of the Secret VSO
+  // synced), and the audit relay's queue, long in a busy suite, may deliver it at any
+  // moment of the first test, which counts web's rollouts.
+  await writeOpenBao(real, app.vaultMount, app.vaultPath, { API_KEY: random() });
   sandbox = await startSandbox(env, { namespaces: [app.namespace], kvMount: app.vaultMount });
   await keyVaultClientForTest(real.lowkey).setSecret(app.kvSecret, random());
-  await writeOpenBao(real, app.vaultMount, app.vaultPath, { API_KEY: random() });
   await deploySampleApp(kubeClient(cluster, 'admin'), env, app);
   await waitForInitialSync(sandbox, app);
 });
