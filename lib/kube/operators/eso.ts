@@ -120,6 +120,7 @@ async function refreshExternalSecret(
     // object's watch: one recorded before it (in the same second, all an event's time
     // says) is not taken for this sync's failure, and the read is off the sync's path. A
     // failure recorded before the read is still seen in the status and the last words.
+    // The watch itself opens only if the sync takes longer (EVENTS_WATCH_AFTER_MS).
     events: { version: eventsVersion(client, d.namespace), notBefore: since },
     knownFailure: knownFailure(patched),
     deadline,

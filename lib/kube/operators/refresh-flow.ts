@@ -61,6 +61,15 @@ function eventText(w: WarningEvent): string {
   return `${w.reason}: ${w.message}`;
 }
 
+/**
+ * How long a refresh waits before it opens its Warning Event watch. Each watch is a new
+ * connection (TLS handshake on both ends); most forced syncs end well within this, so
+ * their refresh opens none. The watch starts from the version read beside the force, so
+ * an earlier warning is still delivered, only later: a failure the operator reports by
+ * Event alone is known this much later (one it writes to the status, at once).
+ */
+export const EVENTS_WATCH_AFTER_MS = 200;
+
 type First =
   | { source: 'object'; o: AwaitOutcome }
   | { source: 'event'; w: WarningEvent }
@@ -87,10 +96,14 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
     notBefore: spec.events.notBefore,
     ...(spec.events.benign ? { benign: spec.events.benign } : {}),
   };
+  let watchTimer: NodeJS.Timeout | undefined;
+  const watchLater = new Promise<void>((resolve) => {
+    watchTimer = setTimeout(resolve, EVENTS_WATCH_AFTER_MS);
+  });
   const warned: Promise<First> =
     spec.events && eventQuery
-      ? Promise.resolve(spec.events.version).then((version) =>
-          version
+      ? Promise.all([spec.events.version, watchLater]).then(([version]) =>
+          version && !controller.signal.aborted
             ? awaitWarning(client, eventQuery, version, controller.signal).then(
                 (w): First | Promise<First> => (w ? { source: 'event', w } : objectDone),
               )
@@ -154,6 +167,7 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
   } finally {
     clearTimeout(timer);
     clearTimeout(quietTimer);
+    clearTimeout(watchTimer);
     controller.abort();
   }
 }
