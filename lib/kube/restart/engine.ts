@@ -55,6 +55,7 @@ export class RestartEngine {
   private readonly coalescer: Coalescer<PendingChange, WorkloadResult | undefined>;
   private readonly pauses: PauseResumer;
   private readonly workloads: WorkloadRestart;
+  private readonly following = new Map<string, Promise<RolloutResult>>();
   private indexReady?: Promise<void>;
   private indexWarm = false;
 
@@ -226,14 +227,26 @@ export class RestartEngine {
   /**
    * Follows a restart to its end (rolled-out / rollout-failed, bounded by timeoutMs) on the
    * consumer index's watch: no request per workload beyond a rare safety read. A CronJob is
-   * followed through the Job created for it.
+   * followed through the Job created for it. The runs a coalesced restart served follow its
+   * one rollout together (one read, not one per run).
    */
   follow(result: WorkloadResult, timeoutMs: number): Promise<RolloutResult> {
-    return followRestart(result, timeoutMs, {
+    const rollout =
+      result.status === 'restarted' && (result.job ?? result.generation) !== undefined
+        ? `${result.kind}/${result.namespace}/${result.name}#${result.job ?? result.generation}|${timeoutMs}`
+        : undefined;
+    const shared = rollout === undefined ? undefined : this.following.get(rollout);
+    if (shared) return shared;
+    const followed = followRestart(result, timeoutMs, {
       client: this.client,
       kinds: this.kinds,
       subscribe: (ref, onObject) => this.index.follow(ref, onObject),
       pollMs: FOLLOW_POLL_MS,
     });
+    if (rollout !== undefined) {
+      this.following.set(rollout, followed);
+      void followed.finally(() => this.following.delete(rollout));
+    }
+    return followed;
   }
 }
