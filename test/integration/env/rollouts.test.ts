@@ -73,34 +73,54 @@ describe('test clusters roll workloads out (kube-controller-manager, kube-schedu
     ns = await createNamespace(admin, 'env-rollouts');
   });
 
-  it('a Deployment of 3 rolls out a changed template: new ReplicaSet, 3 Ready pods on it, the old one scaled to 0', async () => {
-    await admin.apps.createNamespacedDeployment({
+  /** A Deployment `name` of `replicas` on `tmpl` (the template with V=1 unless given). */
+  const createDeployment = (
+    name: string,
+    replicas: number,
+    tmpl: V1PodTemplateSpec = template(name, { V: '1' }),
+    extra: { progressDeadlineSeconds?: number } = {},
+  ) =>
+    admin.apps.createNamespacedDeployment({
       namespace: ns,
       body: {
-        metadata: { name: 'web' },
-        spec: {
-          replicas: 3,
-          selector: { matchLabels: { app: 'web' } },
-          template: template('web', { V: '1' }),
-        },
+        metadata: { name },
+        spec: { replicas, ...extra, selector: { matchLabels: { app: name } }, template: tmpl },
       },
     });
-    const first = await eventually('3 available replicas', async () => {
-      const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
-      return d.status?.availableReplicas === 3 ? d : undefined;
-    });
+  /** Deployment `name` once `accept` holds for it. */
+  const deploymentOnce = (
+    what: string,
+    name: string,
+    accept: (d: V1Deployment) => boolean,
+    timeoutMs?: number,
+  ) =>
+    eventually(
+      what,
+      async () => {
+        const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name });
+        return accept(d) ? d : undefined;
+      },
+      timeoutMs,
+    );
+
+  it('a Deployment of 3 rolls out a changed template: new ReplicaSet, 3 Ready pods on it, the old one scaled to 0', async () => {
+    await createDeployment('web', 3);
+    const first = await deploymentOnce(
+      '3 available replicas',
+      'web',
+      (d) => d.status?.availableReplicas === 3,
+    );
 
     await admin.apps.patchNamespacedDeployment(
       { namespace: ns, name: 'web', body: envPatch('2') },
       jsonPatch(),
     );
 
-    const rolled = await eventually('rolled out on generation 2', async () => {
-      const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
-      return rolledOut(d) && (d.status?.observedGeneration ?? 0) > (first.metadata?.generation ?? 0)
-        ? d
-        : undefined;
-    });
+    const rolled = await deploymentOnce(
+      'rolled out on generation 2',
+      'web',
+      (d) => rolledOut(d) && (d.status?.observedGeneration ?? 0) > (first.metadata?.generation ?? 0),
+    );
     const sets = await admin.apps.listNamespacedReplicaSet({ namespace: ns, labelSelector: 'app=web' });
     const bySpec = sets.items.map((rs) => ({
       v: rs.spec?.template?.spec?.containers?.[0]?.env?.[0]?.value,
@@ -205,17 +225,7 @@ describe('test clusters roll workloads out (kube-controller-manager, kube-schedu
       return j.status?.succeeded === 1 ? j : undefined;
     });
 
-    await admin.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'gone' },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: 'gone' } },
-          template: template('gone', { V: '1' }),
-        },
-      },
-    });
+    await createDeployment('gone', 2);
     await eventually('2 pods', async () => {
       const list = await admin.core.listNamespacedPod({ namespace: ns, labelSelector: 'app=gone' });
       return list.items.length === 2 ? list : undefined;
@@ -236,39 +246,24 @@ describe('test clusters roll workloads out (kube-controller-manager, kube-schedu
 
   it('the crash stage: pods with an unhealthy STAKATER_* hash never get Ready, the Deployment reports ProgressDeadlineExceeded', async () => {
     const healthy = 'a'.repeat(40);
-    await admin.apps.createNamespacedDeployment({
-      namespace: ns,
-      body: {
-        metadata: { name: 'fragile' },
-        spec: {
-          replicas: 2,
-          progressDeadlineSeconds: 5,
-          selector: { matchLabels: { app: 'fragile' } },
-          template: template(
-            'fragile',
-            { STAKATER_DB_SECRET: healthy },
-            { [HEALTHY_HASH_ANNOTATION]: healthy },
-          ),
-        },
-      },
-    });
-    await eventually('healthy hash: 2 available', async () => {
-      const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'fragile' });
-      return d.status?.availableReplicas === 2 ? d : undefined;
-    });
+    const pinned = template(
+      'fragile',
+      { STAKATER_DB_SECRET: healthy },
+      { [HEALTHY_HASH_ANNOTATION]: healthy },
+    );
+    await createDeployment('fragile', 2, pinned, { progressDeadlineSeconds: 5 });
+    await deploymentOnce('healthy hash: 2 available', 'fragile', (d) => d.status?.availableReplicas === 2);
 
     await admin.apps.patchNamespacedDeployment(
       { namespace: ns, name: 'fragile', body: envPatch('b'.repeat(40)) },
       jsonPatch(),
     );
 
-    const failed = await eventually(
+    const failed = await deploymentOnce(
       'ProgressDeadlineExceeded',
-      async () => {
-        const d = await admin.apps.readNamespacedDeployment({ namespace: ns, name: 'fragile' });
-        const c = d.status?.conditions?.find((x) => x.type === 'Progressing');
-        return c?.reason === 'ProgressDeadlineExceeded' ? d : undefined;
-      },
+      'fragile',
+      (d) =>
+        d.status?.conditions?.find((x) => x.type === 'Progressing')?.reason === 'ProgressDeadlineExceeded',
       30_000,
     );
     expect(failed.status?.availableReplicas).toBe(2); // the old pods keep serving

@@ -4,21 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { RELOADER } from '../../../lib/kube/restart/index.js';
 import {
-  change,
-  closeAll,
   container,
-  createDeployment,
-  createSecret,
-  engineFor,
   envOf,
-  fixture,
-  namespace,
   podSpec,
   type RestartFixture,
-  readDeployment,
+  restartFixture,
   rotorView,
   sleep,
-  updateSecret,
 } from './helpers.js';
 
 // Reloader's hash of a one-key Secret is SHA-1 of "key=value": computed here by hand.
@@ -30,25 +22,23 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
   let ns: string;
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'restart-deploy');
+    ({ f, ns } = await restartFixture('restart-deploy'));
   });
-  afterAll(async () => closeAll(f));
+  afterAll(async () => f.closeAll());
 
   it('writes STAKATER_<NAME>_SECRET with the hash of the stored Secret and bumps the generation once', async () => {
-    await createSecret(f, ns, 'db', { password: 's3cr3t' });
-    const before = await createDeployment(
-      f,
+    await f.createSecret(ns, 'db', { password: 's3cr3t' });
+    const before = await f.createDeployment(
       ns,
       'web',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'db' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const results = await engine.restart([change(f, 'Secret', ns, 'db')]);
+    const results = await engine.restart([f.change('Secret', ns, 'db')]);
 
-    const after = await readDeployment(f, ns, 'web');
+    const after = await f.readDeployment(ns, 'web');
     expect(results).toEqual([
       {
         cluster: f.cluster.name,
@@ -65,68 +55,65 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
   });
 
   it('answers a repeated event with already-current and writes nothing', async () => {
-    await createSecret(f, ns, 'repeat', { k: 'v' });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'repeat', { k: 'v' });
+    await f.createDeployment(
       ns,
       'repeat',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'repeat' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f);
-    await engine.restart([change(f, 'Secret', ns, 'repeat')]);
-    const once = await readDeployment(f, ns, 'repeat');
+    const engine = f.engineFor();
+    await engine.restart([f.change('Secret', ns, 'repeat')]);
+    const once = await f.readDeployment(ns, 'repeat');
 
-    const again = await engine.restart([change(f, 'Secret', ns, 'repeat')]);
+    const again = await engine.restart([f.change('Secret', ns, 'repeat')]);
 
     expect(again.map((r) => r.status)).toEqual(['already-current']);
-    const twice = await readDeployment(f, ns, 'repeat');
+    const twice = await f.readDeployment(ns, 'repeat');
     expect(twice.metadata?.generation).toBe(once.metadata?.generation);
     expect(rotorView(twice)).toEqual(rotorView(once));
   });
 
   it('coexists with Reloader: a template already carrying its variable with the same hash is not written again', async () => {
-    await createSecret(f, ns, 'shared', { token: 'abc' });
+    await f.createSecret(ns, 'shared', { token: 'abc' });
     const reloaderWrote = [{ name: 'STAKATER_SHARED_SECRET', value: sha1('token=abc') }];
-    const created = await createDeployment(
-      f,
+    const created = await f.createDeployment(
       ns,
       'coexist',
       podSpec([container('app', { env: reloaderWrote, envFrom: [{ secretRef: { name: 'shared' } }] })]),
       { annotations: AUTO },
     );
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'shared')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'shared')]);
 
     expect(results.map((r) => r.status)).toEqual(['already-current']);
-    const after = await readDeployment(f, ns, 'coexist');
+    const after = await f.readDeployment(ns, 'coexist');
     expect(after.metadata?.generation).toBe(created.metadata?.generation);
   });
 
   it('coalesces a change with one a run announced for the same workload into one patch carrying every hash', async () => {
-    await createSecret(f, ns, 'a', { k: '1' });
-    await createSecret(f, ns, 'b', { k: '2' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, 'a', { k: '1' });
+    await f.createSecret(ns, 'b', { k: '2' });
+    const created = await f.createDeployment(
       ns,
       'both',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'a' } }, { secretRef: { name: 'b' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f, { coalesceWindowMs: 300 });
+    const engine = f.engineFor({ coalesceWindowMs: 300 });
     await engine.start();
     // A run refreshing Secret b announces it (as the pipeline does after resolve), so the
     // patch for a waits for b instead of writing twice; a lone change would not wait.
-    const announced = engine.expect([change(f, 'Secret', ns, 'b')]);
+    const announced = engine.expect([f.change('Secret', ns, 'b')]);
 
-    const first = engine.restart([change(f, 'Secret', ns, 'a')]);
+    const first = engine.restart([f.change('Secret', ns, 'a')]);
     await sleep(50);
-    const second = engine.restart([change(f, 'Secret', ns, 'b')], { expectation: announced });
+    const second = engine.restart([f.change('Secret', ns, 'b')], { expectation: announced });
     const [r1, r2] = await Promise.all([first, second]);
 
     expect(r1).toEqual(r2);
     expect(r1[0]).toMatchObject({ status: 'restarted', hashes: [sha1('k=1'), sha1('k=2')] });
-    const after = await readDeployment(f, ns, 'both');
+    const after = await f.readDeployment(ns, 'both');
     expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
     expect(envOf(after, 'app')).toMatchObject({
       STAKATER_A_SECRET: sha1('k=1'),
@@ -135,51 +122,48 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
   });
 
   it('does not roll twice when overlapping restart() calls concern the same workload after the window', async () => {
-    await createSecret(f, ns, 'burst', { k: 'one' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, 'burst', { k: 'one' });
+    const created = await f.createDeployment(
       ns,
       'burst',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'burst' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f, { coalesceWindowMs: 0 });
+    const engine = f.engineFor({ coalesceWindowMs: 0 });
 
     const results = await Promise.all(
-      Array.from({ length: 5 }, () => engine.restart([change(f, 'Secret', ns, 'burst')])),
+      Array.from({ length: 5 }, () => engine.restart([f.change('Secret', ns, 'burst')])),
     );
 
     // Calls that met in one batch share its result; later ones find the hash in place.
     const statuses = new Set(results.flat().map((r) => r.status));
     expect([...statuses].every((s) => s === 'restarted' || s === 'already-current')).toBe(true);
     expect(statuses.has('restarted')).toBe(true);
-    const after = await readDeployment(f, ns, 'burst');
+    const after = await f.readDeployment(ns, 'burst');
     expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
   });
 
   it('restarts again when the Secret content really changed', async () => {
-    await createSecret(f, ns, 'rotating', { k: 'v1' });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'rotating', { k: 'v1' });
+    await f.createDeployment(
       ns,
       'rotating',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'rotating' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f);
-    await engine.restart([change(f, 'Secret', ns, 'rotating')]);
-    await updateSecret(f, ns, 'rotating', { k: 'v2' });
+    const engine = f.engineFor();
+    await engine.restart([f.change('Secret', ns, 'rotating')]);
+    await f.updateSecret(ns, 'rotating', { k: 'v2' });
 
-    const results = await engine.restart([change(f, 'Secret', ns, 'rotating')]);
+    const results = await engine.restart([f.change('Secret', ns, 'rotating')]);
 
     expect(results[0]).toMatchObject({ status: 'restarted', hashes: [sha1('k=v2')] });
-    expect(envOf(await readDeployment(f, ns, 'rotating'), 'app').STAKATER_ROTATING_SECRET).toBe(sha1('k=v2'));
+    expect(envOf(await f.readDeployment(ns, 'rotating'), 'app').STAKATER_ROTATING_SECRET).toBe(sha1('k=v2'));
   });
 
   it('skips a paused Deployment with a reason and leaves it untouched', async () => {
-    await createSecret(f, ns, 'paused', { k: 'v' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, 'paused', { k: 'v' });
+    const created = await f.createDeployment(
       ns,
       'paused',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'paused' } }] })]),
@@ -189,25 +173,24 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       },
     );
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'paused')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'paused')]);
 
     expect(results[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/paused/) });
-    expect(rotorView(await readDeployment(f, ns, 'paused'))).toEqual(rotorView(created));
+    expect(rotorView(await f.readDeployment(ns, 'paused'))).toEqual(rotorView(created));
   });
 
   it('plans with the same decisions and writes nothing (plan and restart with dryRun)', async () => {
-    await createSecret(f, ns, 'planned', { k: 'v' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, 'planned', { k: 'v' });
+    const created = await f.createDeployment(
       ns,
       'planned',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'planned' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const planned = await engine.plan([change(f, 'Secret', ns, 'planned')]);
-    const dry = await engine.restart([change(f, 'Secret', ns, 'planned')], { dryRun: true });
+    const planned = await engine.plan([f.change('Secret', ns, 'planned')]);
+    const dry = await engine.restart([f.change('Secret', ns, 'planned')], { dryRun: true });
 
     expect(planned).toEqual([
       {
@@ -220,15 +203,14 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       },
     ]);
     expect(dry).toEqual(planned);
-    expect(rotorView(await readDeployment(f, ns, 'planned'))).toEqual(rotorView(created));
-    const real = await engine.restart([change(f, 'Secret', ns, 'planned')]);
+    expect(rotorView(await f.readDeployment(ns, 'planned'))).toEqual(rotorView(created));
+    const real = await engine.restart([f.change('Secret', ns, 'planned')]);
     expect(real[0]?.status).toBe('restarted');
   });
 
   it('re-reads after a 409 (the Deployment changed between decision and write) and writes once', async () => {
-    await createSecret(f, ns, 'race', { k: 'v' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, 'race', { k: 'v' });
+    const created = await f.createDeployment(
       ns,
       'race',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'race' } }] })]),
@@ -263,40 +245,39 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       }),
     };
 
-    const results = await engineFor(f, {}, interleaved).restart([change(f, 'Secret', ns, 'race')]);
+    const results = await f.engineFor({}, interleaved).restart([f.change('Secret', ns, 'race')]);
 
     expect(results[0]?.status).toBe('restarted');
     // The first write met a 409; the deployment controller's own status writes can cause
     // another before the re-read write lands. What matters: the template changed once.
     expect(patches).toBeGreaterThanOrEqual(2);
-    const after = await readDeployment(f, ns, 'race');
+    const after = await f.readDeployment(ns, 'race');
     expect(after.metadata?.generation).toBe((created.metadata?.generation ?? 0) + 1);
     expect(after.metadata?.labels).toEqual({ touched: 'by-someone-else' });
     expect(envOf(after, 'app').STAKATER_RACE_SECRET).toBe(sha1('k=v'));
   });
 
   it('restarts a workload named in secret.reloader.stakater.com/reload even without a reference (first container)', async () => {
-    await createSecret(f, ns, 'external-1', { k: 'v' });
-    await createDeployment(f, ns, 'named', podSpec([container('first'), container('second')]), {
+    await f.createSecret(ns, 'external-1', { k: 'v' });
+    await f.createDeployment(ns, 'named', podSpec([container('first'), container('second')]), {
       annotations: { 'secret.reloader.stakater.com/reload': 'external-.*' },
     });
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'external-1')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'external-1')]);
 
     expect(results.find((r) => r.name === 'named')?.status).toBe('restarted');
-    expect(envOf(await readDeployment(f, ns, 'named'), 'first').STAKATER_EXTERNAL_1_SECRET).toBe(sha1('k=v'));
+    expect(envOf(await f.readDeployment(ns, 'named'), 'first').STAKATER_EXTERNAL_1_SECRET).toBe(sha1('k=v'));
   });
 
   it('gives a referencing workload that is not opted in a skipped result with the reason', async () => {
-    await createSecret(f, ns, 'plain', { k: 'v' });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'plain', { k: 'v' });
+    await f.createDeployment(
       ns,
       'plain',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'plain' } }] })]),
     );
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'plain')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'plain')]);
 
     expect(results).toEqual([
       expect.objectContaining({
@@ -308,24 +289,22 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
   });
 
   it('honours reloader.stakater.com/ignore on the Secret', async () => {
-    await createSecret(f, ns, 'ignored', { k: 'v' }, { annotations: { [RELOADER.ignore]: 'true' } });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'ignored', { k: 'v' }, { annotations: { [RELOADER.ignore]: 'true' } });
+    await f.createDeployment(
       ns,
       'ignored',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'ignored' } }] })]),
       { annotations: AUTO },
     );
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'ignored')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'ignored')]);
 
     expect(results[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/ignore/) });
   });
 
   it('restarts for search + match and reports a deleted Secret as skipped', async () => {
-    await createSecret(f, ns, 'matched', { k: 'v' }, { annotations: { [RELOADER.match]: 'true' } });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'matched', { k: 'v' }, { annotations: { [RELOADER.match]: 'true' } });
+    await f.createDeployment(
       ns,
       'searching',
       podSpec([
@@ -333,35 +312,36 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       ]),
       { templateAnnotations: { [RELOADER.search]: 'true' } },
     );
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    expect((await engine.restart([change(f, 'Secret', ns, 'matched')]))[0]?.status).toBe('restarted');
-    const gone = await engine.restart([change(f, 'Secret', ns, 'gone')]);
+    expect((await engine.restart([f.change('Secret', ns, 'matched')]))[0]?.status).toBe('restarted');
+    const gone = await engine.restart([f.change('Secret', ns, 'gone')]);
     expect(gone[0]).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/does not exist/) });
   });
 
   it('applies namespacesToIgnore, namespaceSelector and resourceLabelSelector as Reloader does', async () => {
-    await createSecret(f, ns, 'scoped', { k: 'v' }, { labels: { team: 'a' } });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'scoped', { k: 'v' }, { labels: { team: 'a' } });
+    await f.createDeployment(
       ns,
       'scoped',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'scoped' } }] })]),
       { annotations: AUTO },
     );
-    const c = [change(f, 'Secret', ns, 'scoped')];
+    const c = [f.change('Secret', ns, 'scoped')];
 
-    const ignored = await engineFor(f, { namespacesToIgnore: [ns] }).plan(c);
-    const unselectedNs = await engineFor(f, { namespaceSelector: 'reloader=enabled' }).plan(c);
-    const wrongLabel = await engineFor(f, { resourceLabelSelector: 'team=b' }).plan(c);
+    const ignored = await f.engineFor({ namespacesToIgnore: [ns] }).plan(c);
+    const unselectedNs = await f.engineFor({ namespaceSelector: 'reloader=enabled' }).plan(c);
+    const wrongLabel = await f.engineFor({ resourceLabelSelector: 'team=b' }).plan(c);
     await f.admin.core.patchNamespace(
       { name: ns, body: { metadata: { labels: { reloader: 'enabled' } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const selected = await engineFor(f, {
-      namespaceSelector: 'reloader=enabled',
-      resourceLabelSelector: 'team in (a,b)',
-    }).plan(c);
+    const selected = await f
+      .engineFor({
+        namespaceSelector: 'reloader=enabled',
+        resourceLabelSelector: 'team in (a,b)',
+      })
+      .plan(c);
 
     expect(ignored[0]).toMatchObject({
       status: 'skipped',
@@ -379,22 +359,21 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
   });
 
   it('with the annotations strategy writes last-reloaded-from once and is idempotent', async () => {
-    await createSecret(f, ns, 'annotated', { k: 'v' });
-    await createDeployment(
-      f,
+    await f.createSecret(ns, 'annotated', { k: 'v' });
+    await f.createDeployment(
       ns,
       'annotated',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'annotated' } }] })]),
       { annotations: AUTO },
     );
-    const engine = engineFor(f, { strategy: 'annotations' });
+    const engine = f.engineFor({ strategy: 'annotations' });
 
-    const first = await engine.restart([change(f, 'Secret', ns, 'annotated')]);
-    const generation = (await readDeployment(f, ns, 'annotated')).metadata?.generation;
-    const second = await engine.restart([change(f, 'Secret', ns, 'annotated')]);
+    const first = await engine.restart([f.change('Secret', ns, 'annotated')]);
+    const generation = (await f.readDeployment(ns, 'annotated')).metadata?.generation;
+    const second = await engine.restart([f.change('Secret', ns, 'annotated')]);
 
     expect([first[0]?.status, second[0]?.status]).toEqual(['restarted', 'already-current']);
-    const after = await readDeployment(f, ns, 'annotated');
+    const after = await f.readDeployment(ns, 'annotated');
     expect(after.metadata?.generation).toBe(generation);
     const source = JSON.parse(
       after.spec?.template?.metadata?.annotations?.[RELOADER.lastReloadedFrom] ?? '{}',

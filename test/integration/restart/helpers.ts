@@ -9,72 +9,95 @@ import { createNamespace, type KubeClusterDescriptor, kubeClient, testEnv } from
  * Shared set-up for the restart integration tests: the engine always runs as the
  * restricted `rotor` identity (infra/k8s RBAC); objects are created as admin.
  */
-export interface RestartFixture {
-  cluster: KubeClusterDescriptor;
-  admin: ClusterClient;
-  rotor: ClusterClient;
-  engines: RestartEngine[];
+export class RestartFixture {
+  readonly cluster: KubeClusterDescriptor;
+  readonly admin: ClusterClient;
+  readonly rotor: ClusterClient;
+  readonly engines: RestartEngine[] = [];
+
+  constructor() {
+    const cluster = testEnv().clusters[0];
+    if (!cluster) throw new Error('the test environment started no cluster');
+    this.cluster = cluster;
+    this.admin = kubeClient(cluster, 'admin');
+    this.rotor = kubeClient(cluster, 'rotor');
+  }
+
+  engineFor(
+    options: Partial<RestartConfig> = {},
+    client: ClusterClient = this.rotor,
+    log: (level: string, msg: string) => void = () => undefined,
+  ): RestartEngine {
+    const config = { ...RestartConfigSchema.parse({ coalesceWindowMs: 100 }), ...options };
+    const engine = new RestartEngine(client, config, { log });
+    this.engines.push(engine);
+    return engine;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.engines.map((e) => e.close()));
+  }
+
+  namespace(prefix = 'restart'): Promise<string> {
+    return createNamespace(this.admin, prefix);
+  }
+
+  change(kind: ChangedResource['kind'], ns: string, name: string): ChangedResource {
+    return { cluster: this.cluster.name, kind, namespace: ns, name };
+  }
+
+  async createSecret(
+    ns: string,
+    name: string,
+    data: Record<string, string | Buffer>,
+    meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+  ): Promise<void> {
+    await this.admin.core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name, ...meta }, data: encode(data) },
+    });
+  }
+
+  async updateSecret(ns: string, name: string, data: Record<string, string | Buffer>) {
+    await this.admin.core.replaceNamespacedSecret({
+      namespace: ns,
+      name,
+      body: { metadata: { name }, data: encode(data) },
+    });
+  }
+
+  createDeployment(
+    ns: string,
+    name: string,
+    spec: ReturnType<typeof podSpec>,
+    opts: {
+      annotations?: Record<string, string>;
+      templateAnnotations?: Record<string, string>;
+      paused?: boolean;
+    } = {},
+  ) {
+    return this.admin.apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name, annotations: opts.annotations },
+        spec: {
+          paused: opts.paused,
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name }, annotations: opts.templateAnnotations }, spec },
+        },
+      },
+    });
+  }
+
+  readDeployment(ns: string, name: string) {
+    return this.admin.apps.readNamespacedDeployment({ namespace: ns, name });
+  }
 }
 
-export function fixture(): RestartFixture {
-  const cluster = testEnv().clusters[0];
-  if (!cluster) throw new Error('the test environment started no cluster');
-  return { cluster, admin: kubeClient(cluster, 'admin'), rotor: kubeClient(cluster, 'rotor'), engines: [] };
-}
-
-export function engineFor(
-  f: RestartFixture,
-  options: Partial<RestartConfig> = {},
-  client: ClusterClient = f.rotor,
-  log: (level: string, msg: string) => void = () => undefined,
-): RestartEngine {
-  const config = { ...RestartConfigSchema.parse({ coalesceWindowMs: 100 }), ...options };
-  const engine = new RestartEngine(client, config, { log });
-  f.engines.push(engine);
-  return engine;
-}
-
-export async function closeAll(f: RestartFixture): Promise<void> {
-  await Promise.all(f.engines.map((e) => e.close()));
-}
-
-export function namespace(f: RestartFixture, prefix = 'restart'): Promise<string> {
-  return createNamespace(f.admin, prefix);
-}
-
-export function change(
-  f: RestartFixture,
-  kind: ChangedResource['kind'],
-  ns: string,
-  name: string,
-): ChangedResource {
-  return { cluster: f.cluster.name, kind, namespace: ns, name };
-}
-
-export async function createSecret(
-  f: RestartFixture,
-  ns: string,
-  name: string,
-  data: Record<string, string | Buffer>,
-  meta: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
-): Promise<void> {
-  await f.admin.core.createNamespacedSecret({
-    namespace: ns,
-    body: { metadata: { name, ...meta }, data: encode(data) },
-  });
-}
-
-export async function updateSecret(
-  f: RestartFixture,
-  ns: string,
-  name: string,
-  data: Record<string, string | Buffer>,
-) {
-  await f.admin.core.replaceNamespacedSecret({
-    namespace: ns,
-    name,
-    body: { metadata: { name }, data: encode(data) },
-  });
+/** A fixture and a fresh namespace for one test file (its beforeAll); `f.closeAll()` after. */
+export async function restartFixture(prefix: string): Promise<{ f: RestartFixture; ns: string }> {
+  const f = new RestartFixture();
+  return { f, ns: await f.namespace(prefix) };
 }
 
 export function encode(data: Record<string, string | Buffer>): Record<string, string> {
@@ -87,34 +110,6 @@ export function podSpec(containers: V1Container[], volumes: V1Volume[] = []) {
 
 export function container(name: string, extra: Partial<V1Container> = {}): V1Container {
   return { name, image: 'registry.invalid/app:1', ...extra };
-}
-
-export async function createDeployment(
-  f: RestartFixture,
-  ns: string,
-  name: string,
-  spec: ReturnType<typeof podSpec>,
-  opts: {
-    annotations?: Record<string, string>;
-    templateAnnotations?: Record<string, string>;
-    paused?: boolean;
-  } = {},
-) {
-  return f.admin.apps.createNamespacedDeployment({
-    namespace: ns,
-    body: {
-      metadata: { name, annotations: opts.annotations },
-      spec: {
-        paused: opts.paused,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name }, annotations: opts.templateAnnotations }, spec },
-      },
-    },
-  });
-}
-
-export function readDeployment(f: RestartFixture, ns: string, name: string) {
-  return f.admin.apps.readNamespacedDeployment({ namespace: ns, name });
 }
 
 export function envOf(

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsumerIndex, WORKLOAD_KINDS } from '../../../lib/kube/restart/index.js';
-import {
-  container,
-  createDeployment,
-  fixture,
-  namespace,
-  podSpec,
-  type RestartFixture,
-  sleep,
-} from './helpers.js';
+import { container, podSpec, type RestartFixture, restartFixture, sleep } from './helpers.js';
 
 async function eventually<T>(read: () => T, ok: (value: T) => boolean, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -26,10 +18,8 @@ describe('consumer index (list + watch as the rotor identity)', () => {
   const warnings: string[] = [];
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'restart-index');
-    await createDeployment(
-      f,
+    ({ f, ns } = await restartFixture('restart-index'));
+    await f.createDeployment(
       ns,
       'before',
       podSpec([container('app', { envFrom: [{ secretRef: { name: 'db' } }] })]),
@@ -74,20 +64,29 @@ describe('consumer index (list + watch as the rotor identity)', () => {
   });
 
   it('follows a template that stops referencing a Secret, and a deleted workload', async () => {
-    await f.admin.apps.replaceNamespacedDeployment({
-      namespace: ns,
-      name: 'before',
-      body: {
-        ...(await f.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'before' })),
-        spec: {
-          selector: { matchLabels: { app: 'before' } },
-          template: {
-            metadata: { labels: { app: 'before' } },
-            spec: podSpec([container('app', { envFrom: [{ secretRef: { name: 'other' } }] })]),
+    // The controllers write the Deployment's status meanwhile: a stale read is read again (409).
+    for (let attempt = 1; ; attempt++) {
+      const read = await f.admin.apps.readNamespacedDeployment({ namespace: ns, name: 'before' });
+      const replaced = await f.admin.apps
+        .replaceNamespacedDeployment({
+          namespace: ns,
+          name: 'before',
+          body: {
+            ...read,
+            spec: {
+              selector: { matchLabels: { app: 'before' } },
+              template: {
+                metadata: { labels: { app: 'before' } },
+                spec: podSpec([container('app', { envFrom: [{ secretRef: { name: 'other' } }] })]),
+              },
+            },
           },
-        },
-      },
-    });
+        })
+        .catch((error: { code?: number }) => {
+          if (error.code !== 409 || attempt >= 5) throw error;
+        });
+      if (replaced) break;
+    }
     await f.admin.batch.deleteNamespacedCronJob({ namespace: ns, name: 'later' });
 
     expect(

@@ -1,21 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELOADER, reloaderHash } from '../../../lib/kube/restart/index.js';
-import {
-  change,
-  closeAll,
-  container,
-  createDeployment,
-  createSecret,
-  engineFor,
-  envOf,
-  fixture,
-  namespace,
-  podSpec,
-  type RestartFixture,
-  readDeployment,
-  rotorView,
-} from './helpers.js';
+import { container, envOf, podSpec, type RestartFixture, restartFixture, rotorView } from './helpers.js';
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 const AUTO = { [RELOADER.auto]: 'true' };
@@ -27,11 +13,23 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
   let ns: string;
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'restart-kinds');
-    await createSecret(f, ns, 'db', { password: 'pw' });
+    ({ f, ns } = await restartFixture('restart-kinds'));
+    await f.createSecret(ns, 'db', { password: 'pw' });
   });
-  afterAll(async () => closeAll(f));
+  afterAll(async () => f.closeAll());
+
+  const createProviderClass = (name: string) =>
+    f.admin.custom.createNamespacedCustomObject({
+      ...CSI,
+      plural: 'secretproviderclasses',
+      namespace: ns,
+      body: {
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClass',
+        metadata: { name },
+        spec: { provider: 'azure', parameters: {} },
+      },
+    });
 
   const usesDb = () => [container('app', { envFrom: [{ secretRef: { name: 'db' } }] })];
 
@@ -58,7 +56,7 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
       },
     });
 
-    const results = await engineFor(f).restart([change(f, 'Secret', ns, 'db')]);
+    const results = await f.engineFor().restart([f.change('Secret', ns, 'db')]);
 
     const byKind = Object.fromEntries(results.map((r) => [r.kind, r.status]));
     expect(byKind).toMatchObject({ StatefulSet: 'restarted', DaemonSet: 'restarted' });
@@ -69,8 +67,8 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
   });
 
   it('creates a Job from a CronJob (instantiate: manual, owner reference) once per hash, leaving the CronJob alone', async () => {
-    const cronNs = await namespace(f, 'restart-cron');
-    await createSecret(f, cronNs, 'db', { password: 'pw' });
+    const cronNs = await f.namespace('restart-cron');
+    await f.createSecret(cronNs, 'db', { password: 'pw' });
     const cron = await f.admin.batch.createNamespacedCronJob({
       namespace: cronNs,
       body: {
@@ -84,10 +82,10 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
         },
       },
     });
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const first = await engine.restart([change(f, 'Secret', cronNs, 'db')]);
-    const second = await engine.restart([change(f, 'Secret', cronNs, 'db')]);
+    const first = await engine.restart([f.change('Secret', cronNs, 'db')]);
+    const second = await engine.restart([f.change('Secret', cronNs, 'db')]);
 
     // The Job just created references the Secret too; as with Reloader it is evaluated like any
     // Job (not opted in: the CronJob's own annotations are not copied to it).
@@ -113,8 +111,8 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
   });
 
   it('recreates a Job with the new hash (new uid, selector regenerated) and then leaves it alone', async () => {
-    const jobNs = await namespace(f, 'restart-job');
-    await createSecret(f, jobNs, 'db', { password: 'pw' });
+    const jobNs = await f.namespace('restart-job');
+    await f.createSecret(jobNs, 'db', { password: 'pw' });
     const old = await f.admin.batch.createNamespacedJob({
       namespace: jobNs,
       body: {
@@ -122,10 +120,10 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
         spec: { template: { spec: { ...podSpec(usesDb()), restartPolicy: 'Never' } } },
       },
     });
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const first = await engine.restart([change(f, 'Secret', jobNs, 'db')]);
-    const second = await engine.restart([change(f, 'Secret', jobNs, 'db')]);
+    const first = await engine.restart([f.change('Secret', jobNs, 'db')]);
+    const second = await engine.restart([f.change('Secret', jobNs, 'db')]);
 
     expect([first[0]?.status, second[0]?.status]).toEqual(['restarted', 'already-current']);
     const job = await f.admin.batch.readNamespacedJob({ namespace: jobNs, name: 'migrate' });
@@ -156,10 +154,10 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
       namespace: ns,
       body: rollout('restarter', { ...AUTO, [RELOADER.rolloutStrategy]: 'restart' }),
     });
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const first = await engine.restart([change(f, 'Secret', ns, 'db')]);
-    const second = await engine.restart([change(f, 'Secret', ns, 'db')]);
+    const first = await engine.restart([f.change('Secret', ns, 'db')]);
+    const second = await engine.restart([f.change('Secret', ns, 'db')]);
 
     const rollouts = (rs: typeof first) =>
       rs
@@ -190,17 +188,7 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
   });
 
   it('restarts the mounter of a SecretProviderClass with the hash of its latest SecretProviderClassPodStatus', async () => {
-    await f.admin.custom.createNamespacedCustomObject({
-      ...CSI,
-      plural: 'secretproviderclasses',
-      namespace: ns,
-      body: {
-        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
-        kind: 'SecretProviderClass',
-        metadata: { name: 'kv' },
-        spec: { provider: 'azure', parameters: {} },
-      },
-    });
+    await createProviderClass('kv');
     const status = {
       secretProviderClassName: 'kv',
       podName: 'mounter-1',
@@ -219,8 +207,7 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
         status,
       },
     });
-    await createDeployment(
-      f,
+    await f.createDeployment(
       ns,
       'mounter',
       podSpec(
@@ -239,32 +226,21 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
       { annotations: { 'secretproviderclass.reloader.stakater.com/auto': 'true' } },
     );
 
-    const results = await engineFor(f).restart([change(f, 'SecretProviderClass', ns, 'kv')]);
+    const results = await f.engineFor().restart([f.change('SecretProviderClass', ns, 'kv')]);
 
     const expected = sha1('SecretProviderClassName=kv;secret/db=v7');
     expect(expected).toBe(reloaderHash({ kind: 'SecretProviderClassPodStatus', status }));
     expect(results).toEqual([
       expect.objectContaining({ name: 'mounter', status: 'restarted', hashes: [expected] }),
     ]);
-    expect(envOf(await readDeployment(f, ns, 'mounter'), 'app').STAKATER_KV_SECRETPROVIDERCLASS).toBe(
+    expect(envOf(await f.readDeployment(ns, 'mounter'), 'app').STAKATER_KV_SECRETPROVIDERCLASS).toBe(
       expected,
     );
   });
 
   it('keys an SPC restart on the new backend version while no pod has mounted it, once per version', async () => {
-    await f.admin.custom.createNamespacedCustomObject({
-      ...CSI,
-      plural: 'secretproviderclasses',
-      namespace: ns,
-      body: {
-        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
-        kind: 'SecretProviderClass',
-        metadata: { name: 'kv2' },
-        spec: { provider: 'azure', parameters: {} },
-      },
-    });
-    await createDeployment(
-      f,
+    await createProviderClass('kv2');
+    await f.createDeployment(
       ns,
       'kv2-user',
       podSpec(
@@ -278,12 +254,12 @@ describe('restart engine across workload kinds (real kube-apiserver, rotor ident
       ),
       { annotations: AUTO },
     );
-    const engine = engineFor(f);
-    const rotated = { ...change(f, 'SecretProviderClass', ns, 'kv2'), backendVersion: 'v8' };
+    const engine = f.engineFor();
+    const rotated = { ...f.change('SecretProviderClass', ns, 'kv2'), backendVersion: 'v8' };
 
     const first = await engine.restart([rotated]);
     const again = await engine.restart([rotated]);
-    const unversioned = await engine.restart([change(f, 'SecretProviderClass', ns, 'kv2')]);
+    const unversioned = await engine.restart([f.change('SecretProviderClass', ns, 'kv2')]);
 
     const expected = sha1('SecretProviderClassName=kv2;rotor.dev/backend-version=v8');
     expect(first).toEqual([

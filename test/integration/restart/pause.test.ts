@@ -2,22 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../../lib/clock.js';
 import { RELOADER } from '../../../lib/kube/restart/index.js';
 import { resumeExpiredPauses } from '../../../lib/kube/restart/pause.js';
-import {
-  change,
-  closeAll,
-  container,
-  createDeployment,
-  createSecret,
-  engineFor,
-  envOf,
-  fixture,
-  namespace,
-  podSpec,
-  type RestartFixture,
-  readDeployment,
-  sleep,
-  updateSecret,
-} from './helpers.js';
+import { container, envOf, podSpec, type RestartFixture, restartFixture, sleep } from './helpers.js';
 
 const secretRef = (name: string) => ({
   env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name, key: 'password' } } }],
@@ -28,23 +13,22 @@ describe("Reloader's pause-period on Deployments (real kube-apiserver, rotor ide
   let ns: string;
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'restart-pause');
+    ({ f, ns } = await restartFixture('restart-pause'));
   });
-  afterAll(async () => closeAll(f));
+  afterAll(async () => f.closeAll());
 
   it('the restart patch also pauses the Deployment and stamps paused-at; a later change accumulates in the paused template', async () => {
-    await createSecret(f, ns, 'db', { password: 'one' });
-    await createDeployment(f, ns, 'web', podSpec([container('web', secretRef('db'))]), {
+    await f.createSecret(ns, 'db', { password: 'one' });
+    await f.createDeployment(ns, 'web', podSpec([container('web', secretRef('db'))]), {
       annotations: { [RELOADER.auto]: 'true', [RELOADER.pausePeriod]: '1h' },
     });
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const [first] = await engine.restart([change(f, 'Secret', ns, 'db')]);
-    const paused = await readDeployment(f, ns, 'web');
-    await updateSecret(f, ns, 'db', { password: 'two' });
-    const [second] = await engine.restart([change(f, 'Secret', ns, 'db')]);
-    const after = await readDeployment(f, ns, 'web');
+    const [first] = await engine.restart([f.change('Secret', ns, 'db')]);
+    const paused = await f.readDeployment(ns, 'web');
+    await f.updateSecret(ns, 'db', { password: 'two' });
+    const [second] = await engine.restart([f.change('Secret', ns, 'db')]);
+    const after = await f.readDeployment(ns, 'web');
 
     expect(first?.status).toBe('restarted');
     expect(paused.spec?.paused).toBe(true);
@@ -57,15 +41,15 @@ describe("Reloader's pause-period on Deployments (real kube-apiserver, rotor ide
   });
 
   it('the engine resumes what it paused when the period ends', async () => {
-    await createSecret(f, ns, 'cache', { password: 'one' });
-    await createDeployment(f, ns, 'cache', podSpec([container('cache', secretRef('cache'))]), {
+    await f.createSecret(ns, 'cache', { password: 'one' });
+    await f.createDeployment(ns, 'cache', podSpec([container('cache', secretRef('cache'))]), {
       annotations: { [RELOADER.auto]: 'true', [RELOADER.pausePeriod]: '1s' },
     });
 
-    await engineFor(f).restart([change(f, 'Secret', ns, 'cache')]);
-    const paused = await readDeployment(f, ns, 'cache');
+    await f.engineFor().restart([f.change('Secret', ns, 'cache')]);
+    const paused = await f.readDeployment(ns, 'cache');
     await sleep(1_800);
-    const resumed = await readDeployment(f, ns, 'cache');
+    const resumed = await f.readDeployment(ns, 'cache');
 
     expect(paused.spec?.paused).toBe(true);
     expect(resumed.spec?.paused ?? false).toBe(false); // the API omits a false paused
@@ -73,18 +57,18 @@ describe("Reloader's pause-period on Deployments (real kube-apiserver, rotor ide
   });
 
   it('the timer resumes pauses left by an engine that is gone, once their period is over and not before', async () => {
-    await createSecret(f, ns, 'api', { password: 'one' });
-    await createDeployment(f, ns, 'api', podSpec([container('api', secretRef('api'))]), {
+    await f.createSecret(ns, 'api', { password: 'one' });
+    await f.createDeployment(ns, 'api', podSpec([container('api', secretRef('api'))]), {
       annotations: { [RELOADER.auto]: 'true', [RELOADER.pausePeriod]: '2s' },
     });
-    const engine = engineFor(f);
-    await engine.restart([change(f, 'Secret', ns, 'api')]);
+    const engine = f.engineFor();
+    await engine.restart([f.change('Secret', ns, 'api')]);
     await engine.close();
 
     const early = await resumeExpiredPauses(f.rotor, systemClock);
     await sleep(2_200);
     const due = await resumeExpiredPauses(f.rotor, systemClock);
-    const resumed = await readDeployment(f, ns, 'api');
+    const resumed = await f.readDeployment(ns, 'api');
 
     expect(early.filter((r) => r.namespace === ns && r.name === 'api')).toEqual([]);
     expect(due).toContainEqual({ namespace: ns, name: 'api' });
@@ -93,13 +77,13 @@ describe("Reloader's pause-period on Deployments (real kube-apiserver, rotor ide
   });
 
   it('a Deployment paused by a person is still skipped with a reason', async () => {
-    await createSecret(f, ns, 'manual', { password: 'one' });
-    await createDeployment(f, ns, 'manual', podSpec([container('manual', secretRef('manual'))]), {
+    await f.createSecret(ns, 'manual', { password: 'one' });
+    await f.createDeployment(ns, 'manual', podSpec([container('manual', secretRef('manual'))]), {
       annotations: { [RELOADER.auto]: 'true', [RELOADER.pausePeriod]: '1h' },
       paused: true,
     });
 
-    const [result] = await engineFor(f).restart([change(f, 'Secret', ns, 'manual')]);
+    const [result] = await f.engineFor().restart([f.change('Secret', ns, 'manual')]);
 
     expect(result).toMatchObject({ status: 'skipped', reason: expect.stringContaining('paused') });
   });

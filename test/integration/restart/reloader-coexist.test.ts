@@ -4,22 +4,7 @@ import type { Timers } from '../../../lib/clock.js';
 import { type RestartConfig, RestartConfigSchema } from '../../../lib/config.js';
 import { RELOADER, RestartEngine } from '../../../lib/kube/restart/index.js';
 import { type ReloaderStandin, startReloaderStandin } from '../../standins/reloader-standin.js';
-import {
-  change,
-  closeAll,
-  container,
-  createDeployment,
-  createSecret,
-  engineFor,
-  envOf,
-  fixture,
-  namespace,
-  podSpec,
-  type RestartFixture,
-  readDeployment,
-  sleep,
-  updateSecret,
-} from './helpers.js';
+import { container, envOf, podSpec, type RestartFixture, restartFixture, sleep } from './helpers.js';
 
 /**
  * rotor beside a Reloader (the stand-in, test/standins/reloader-standin.ts) on the real
@@ -46,21 +31,19 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
   let n = 0;
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'reloader');
+    ({ f, ns } = await restartFixture('reloader'));
   });
   afterEach(async () => {
     await reloader?.stop();
     reloader = undefined;
   });
-  afterAll(async () => closeAll(f));
+  afterAll(async () => f.closeAll());
 
   /** A Secret `app-N` (password=v0) and a Deployment consuming it with reloader.stakater.com/auto. */
   async function workload(lag: { min: number; max: number } | undefined) {
     const name = `app-${++n}`;
-    await createSecret(f, ns, name, { password: 'v0' });
-    const created = await createDeployment(
-      f,
+    await f.createSecret(ns, name, { password: 'v0' });
+    const created = await f.createDeployment(
       ns,
       name,
       podSpec([container('app', { envFrom: [{ secretRef: { name } }] })]),
@@ -75,15 +58,15 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
     const variable = `STAKATER_${name.toUpperCase().replace('-', '_')}_SECRET`;
     return {
       name,
-      secret: change(f, 'Secret', ns, name),
+      secret: f.change('Secret', ns, name),
       /** Template writes since creation, once Reloader has handled `password=<last>`. */
       async rollouts(last: string): Promise<number> {
         await reloader?.caughtUp(ns, name, sha1(`password=${last}`));
-        const d = await readDeployment(f, ns, name);
+        const d = await f.readDeployment(ns, name);
         return (d.metadata?.generation ?? 0) - (created.metadata?.generation ?? 0);
       },
       async hash(): Promise<string | undefined> {
-        return envOf(await readDeployment(f, ns, name), 'app')[variable];
+        return envOf(await f.readDeployment(ns, name), 'app')[variable];
       },
     };
   }
@@ -112,7 +95,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
   /** One change: the operator wrote it, then rotor's run restarts. */
   async function oneChange(engine: RestartEngine | undefined, w: Workload, first: First) {
     return ordered(first, async () => {
-      await updateSecret(f, ns, w.name, { password: 'v1' });
+      await f.updateSecret(ns, w.name, { password: 'v1' });
       if (first === 'reloader') await reloader?.caughtUp(ns, w.name, sha1('password=v1'));
       return engine?.restart([w.secret]) ?? [];
     });
@@ -157,18 +140,18 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
   async function twoChangesInOrder(engine: RestartEngine | undefined, w: Workload, announce: boolean) {
     if (!engine) {
-      await updateSecret(f, ns, w.name, { password: 'v1' });
+      await f.updateSecret(ns, w.name, { password: 'v1' });
       await sleep(50);
-      await updateSecret(f, ns, w.name, { password: 'v2' });
+      await f.updateSecret(ns, w.name, { password: 'v2' });
       return [];
     }
     await engine.start();
     const first = announce ? engine.expect([w.secret]) : undefined;
     const second = announce ? engine.expect([w.secret]) : undefined;
-    await updateSecret(f, ns, w.name, { password: 'v1' });
+    await f.updateSecret(ns, w.name, { password: 'v1' });
     const r1 = engine.restart([w.secret], first ? { expectation: first } : {});
     await sleep(50);
-    await updateSecret(f, ns, w.name, { password: 'v2' });
+    await f.updateSecret(ns, w.name, { password: 'v2' });
     const r2 = engine.restart([w.secret], second ? { expectation: second } : {});
     return (await Promise.all([r1, r2])).flat();
   }
@@ -176,7 +159,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
   describe('without restart.reloader (rotor patches at once)', () => {
     it('one change, Reloader lagging: rotor writes first, Reloader finds its hash in place: 1 rollout', async () => {
       const w = await workload(LAGGING);
-      const results = await oneChange(engineFor(f), w, 'rotor');
+      const results = await oneChange(f.engineFor(), w, 'rotor');
       expect(results.map((r) => r.status)).toEqual(['restarted']);
       expect(await w.rollouts('v1')).toBe(1);
       expect(reloader?.writes).toEqual([]);
@@ -185,7 +168,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('one change, Reloader prompt: Reloader writes first, rotor finds its hash in place: 1 rollout', async () => {
       const w = await workload(PROMPT);
-      const results = await oneChange(engineFor(f), w, 'reloader');
+      const results = await oneChange(f.engineFor(), w, 'reloader');
       expect(results.map((r) => r.status)).toEqual(['already-current']);
       expect(await w.rollouts('v1')).toBe(1);
       expect(reloader?.writes).toHaveLength(1);
@@ -201,7 +184,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it("two changes coalesced by rotor, Reloader lagging: Reloader replays v1 over rotor's v2, 3 rollouts", async () => {
       const w = await workload(LAGGING);
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS }), w, 'rotor');
+      const results = await twoChanges(f.engineFor({ coalesceWindowMs: COALESCE_MS }), w, 'rotor');
       expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
       expect(await w.rollouts('v2')).toBe(3);
       expect(reloader?.writes.map((x) => x.hash)).toEqual([sha1('password=v1'), sha1('password=v2')]);
@@ -210,7 +193,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('two changes patched one by one (never coalescing different data), Reloader lagging: 4 rollouts', async () => {
       const w = await workload(LAGGING);
-      await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS }), w, 'rotor', false);
+      await twoChanges(f.engineFor({ coalesceWindowMs: COALESCE_MS }), w, 'rotor', false);
       expect(await w.rollouts('v2')).toBe(4);
       expect(await w.hash()).toBe(sha1('password=v2'));
     });
@@ -248,7 +231,7 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
 
     it('Reloader not running (or not restarting this workload): rotor restarts after the grace period, 1 rollout', async () => {
       const w = await workload(undefined);
-      const results = await twoChanges(engineFor(f, { coalesceWindowMs: COALESCE_MS, ...COEXIST }), w, 'any');
+      const results = await twoChanges(f.engineFor({ coalesceWindowMs: COALESCE_MS, ...COEXIST }), w, 'any');
       expect(results.map((r) => r.status)).toEqual(['restarted', 'restarted']);
       expect(await w.rollouts('v2')).toBe(1);
       expect(await w.hash()).toBe(sha1('password=v2'));

@@ -2,18 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELOADER } from '../../../lib/kube/restart/index.js';
 import { HEALTHY_HASH_ANNOTATION } from '../../env/kube-controllers.js';
-import {
-  change,
-  closeAll,
-  container,
-  createSecret,
-  engineFor,
-  fixture,
-  namespace,
-  podSpec,
-  type RestartFixture,
-  updateSecret,
-} from './helpers.js';
+import { container, podSpec, type RestartFixture, restartFixture } from './helpers.js';
 
 /**
  * The restart engine follows each restart to its end on the real controllers
@@ -29,10 +18,9 @@ describe('rollout follow-up on real controllers', () => {
   let ns: string;
 
   beforeAll(async () => {
-    f = fixture();
-    ns = await namespace(f, 'rollout');
+    ({ f, ns } = await restartFixture('rollout'));
   });
-  afterAll(async () => closeAll(f));
+  afterAll(async () => f.closeAll());
 
   const tmpl = (app: string, secret: string, annotations?: Record<string, string>) => ({
     metadata: { labels: { app }, annotations },
@@ -40,7 +28,7 @@ describe('rollout follow-up on real controllers', () => {
   });
 
   it('a Deployment of 3, a StatefulSet and a DaemonSet end rolled-out, every pod Ready on the new template', async () => {
-    await createSecret(f, ns, 'db', { password: 'one' });
+    await f.createSecret(ns, 'db', { password: 'one' });
     await f.admin.apps.createNamespacedDeployment({
       namespace: ns,
       body: {
@@ -67,10 +55,10 @@ describe('rollout follow-up on real controllers', () => {
         spec: { selector: { matchLabels: { app: 'agent' } }, template: tmpl('agent', 'db') },
       },
     });
-    const engine = engineFor(f);
-    await updateSecret(f, ns, 'db', { password: 'two' });
+    const engine = f.engineFor();
+    await f.updateSecret(ns, 'db', { password: 'two' });
 
-    const results = await engine.restart([change(f, 'Secret', ns, 'db')]);
+    const results = await engine.restart([f.change('Secret', ns, 'db')]);
     const followed = await Promise.all(results.map((r) => engine.follow(r, 60_000)));
 
     expect(results.map((r) => `${r.kind}:${r.status}`).sort()).toEqual([
@@ -92,7 +80,7 @@ describe('rollout follow-up on real controllers', () => {
   });
 
   it('a CronJob is followed through the Job created for it, to its completion', async () => {
-    await createSecret(f, ns, 'batch', { k: 'v' });
+    await f.createSecret(ns, 'batch', { k: 'v' });
     await f.admin.batch.createNamespacedCronJob({
       namespace: ns,
       body: {
@@ -103,9 +91,9 @@ describe('rollout follow-up on real controllers', () => {
         },
       },
     });
-    const engine = engineFor(f);
+    const engine = f.engineFor();
 
-    const [result] = await engine.restart([change(f, 'Secret', ns, 'batch')]);
+    const [result] = await engine.restart([f.change('Secret', ns, 'batch')]);
     expect(result).toMatchObject({
       kind: 'CronJob',
       status: 'restarted',
@@ -123,7 +111,7 @@ describe('rollout follow-up on real controllers', () => {
 
   it('detects a failed rollout within its bound: ProgressDeadlineExceeded from the controller, or Timeout', async () => {
     const healthy = sha1('password=good');
-    await createSecret(f, ns, 'fragile', { password: 'good' });
+    await f.createSecret(ns, 'fragile', { password: 'good' });
     const fragile = (name: string, progressDeadlineSeconds: number) =>
       f.admin.apps.createNamespacedDeployment({
         namespace: ns,
@@ -148,10 +136,10 @@ describe('rollout follow-up on real controllers', () => {
       });
     await fragile('deadline', 4);
     await fragile('patient', 600);
-    const engine = engineFor(f);
-    await updateSecret(f, ns, 'fragile', { password: 'bad' });
+    const engine = f.engineFor();
+    await f.updateSecret(ns, 'fragile', { password: 'bad' });
 
-    const results = await engine.restart([change(f, 'Secret', ns, 'fragile')]);
+    const results = await engine.restart([f.change('Secret', ns, 'fragile')]);
     const byName = Object.fromEntries(results.map((r) => [r.name, r]));
     const [deadline, patient] = await Promise.all([
       engine.follow(byName.deadline as (typeof results)[number], 60_000),
