@@ -44,6 +44,12 @@ export class ClaimLostError extends RotorError {
   }
 }
 
+/** For a catch: a lost claim becomes undefined, any other failure is thrown on. */
+export function unlessLost(error: unknown): undefined {
+  if (error instanceof ClaimLostError) return undefined;
+  throw error;
+}
+
 /**
  * Keys of events this instance finished lately, oldest dropped first: a redelivery of one
  * of them is not run speculatively (no force), its claim answers duplicate at once.

@@ -1,5 +1,5 @@
 import { type ChangeEvent, changeKey, type IgnoredEvent, manualEvent } from './change-event.js';
-import { type ClaimGate, ClaimLostError, RecentKeys } from './claim-gate.js';
+import { type ClaimGate, ClaimLostError, RecentKeys, unlessLost } from './claim-gate.js';
 import type { Clock, Timers } from './clock.js';
 import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
@@ -227,8 +227,11 @@ export class Runner<D extends DerivedRef = DerivedRef> {
         ...(options.gate ? { claimed: options.gate.opened } : {}),
         ...(options.skipRotation ? { skipRotation: true } : {}),
         ...(steps ? { steps } : {}),
-      }).finally(() => steps?.close()),
+      })
+        .catch(unlessLost) // a speculative run that stopped at its gate did not fail
+        .finally(() => steps?.close()),
     );
+    if (!outcome) throw new ClaimLostError();
     // A rotation is settled (verified, or undone) once its rollouts have ended.
     const settle = async (o: Outcome) => (this.deps.settle && !o.dryRun ? this.deps.settle(o) : o);
     if (outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')) {

@@ -1,3 +1,4 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, SyncFailedError, TimeoutError, TransientError } from '../../lib/errors.js';
 import type { Outcome } from '../../lib/outcome.js';
@@ -27,18 +28,23 @@ function runnerOver(
   const logLines: string[] = [];
   const notified: Outcome[] = [];
   const reported: Outcome[] = [];
+  const telemetry = createTelemetry(testConfig().telemetry, {
+    write: (l) => logLines.push(l),
+    inMemory: true,
+  });
   const runner = new Runner({
     ports,
     idempotency,
     clock,
-    telemetry: createTelemetry(testConfig().telemetry, { write: (l) => logLines.push(l) }),
+    telemetry,
     notify: async (o) => {
       notified.push(o);
     },
     onOutcome: (o) => reported.push(o),
     settings: runnerTestSettings(settings),
   });
-  return { runner, clock, logLines, notified, reported };
+  const spans = () => telemetry.memory?.spans.getFinishedSpans() ?? [];
+  return { runner, clock, logLines, notified, reported, spans };
 }
 
 function deferred() {
@@ -312,7 +318,7 @@ describe('Runner.process: the state store off the critical path', () => {
     await runnerOver(other.ports, {}, shared).runner.process(changeEvent({ id: 'eg-11' }));
     const { ports, calls } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
     const { store, claim } = heldStore(shared);
-    const { runner, notified, reported } = runnerOver(ports, {}, store);
+    const { runner, notified, reported, spans } = runnerOver(ports, {}, store);
 
     const processing = runner.process(changeEvent({ id: 'eg-11' }));
     await settled();
@@ -325,6 +331,8 @@ describe('Runner.process: the state store off the critical path', () => {
     expect(calls.restart).toEqual([]);
     expect(notified).toEqual([]);
     expect(reported.map((o) => o.status)).toEqual(['duplicate']);
+    // The run stopped at its gate: not a failed pipeline in the traces.
+    expect(spans().map((s) => [s.name, s.status.code])).toEqual([['rotor.pipeline', SpanStatusCode.UNSET]]);
   });
 
   it('a claim the store could not write stops the speculative run before its restart; the sender retries', async () => {
