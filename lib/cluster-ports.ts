@@ -136,9 +136,14 @@ export class ClusterPorts
     let recorder = this.recorders.get(cluster);
     if (!recorder) {
       const { clock, log } = this.deps;
-      recorder = this.deps.clusters
-        .get(cluster)
-        .then((client) => new EventRecorder(client, { clock, log: (msg, fields) => log.warn(msg, fields) }));
+      recorder = this.deps.clusters.get(cluster).then(
+        (client) =>
+          new EventRecorder(client, {
+            clock,
+            log: (msg, fields) => log.warn(msg, fields),
+            uidOf: (s) => this.caches.get(cluster)?.known(s.gvr, s.namespace, s.name)?.metadata?.uid,
+          }),
+      );
       recorder.catch(() => this.recorders.delete(cluster));
       this.recorders.set(cluster, recorder);
     }

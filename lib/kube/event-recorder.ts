@@ -42,7 +42,12 @@ export class EventRecorder {
 
   constructor(
     private readonly client: ClusterClient,
-    private readonly deps: { clock?: Clock; log?: EventLog } = {},
+    private readonly deps: {
+      clock?: Clock;
+      log?: EventLog;
+      /** The uid when rotor already holds the object (its object cache): no read at all. */
+      uidOf?: (subject: EventSubject) => string | undefined;
+    } = {},
   ) {}
 
   /** Starts writing the Events; returns at once. */
@@ -117,6 +122,8 @@ export class EventRecorder {
   }
 
   private readUid(subject: EventSubject): Promise<string | undefined> {
+    const known = this.deps.uidOf?.(subject);
+    if (known) return Promise.resolve(known);
     const key = subjectKey(subject);
     const now = this.now();
     const cached = this.uids.get(key);

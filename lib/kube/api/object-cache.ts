@@ -84,6 +84,15 @@ export class ObjectCache implements ObjectSource {
     this.kinds.clear();
   }
 
+  /** The object as the cache holds it now, if its kind is followed already (no list is started). */
+  known(gvr: Gvr, namespace: string, name: string): KubeObject | undefined {
+    for (const scope of this.kinds.get(`${gvr.plural}.${gvr.group}`) ?? []) {
+      const obj = scope.objects.get(`${namespace}/${name}`);
+      if (obj) return obj;
+    }
+    return undefined;
+  }
+
   private scopesOf(gvr: Gvr): Scope[] {
     const key = `${gvr.plural}.${gvr.group}`;
     let scopes = this.kinds.get(key);

@@ -102,4 +102,18 @@ describe('EventRecorder: one Event per rollout, however many runs report it', ()
     expect(created.map((e) => e.reason)).toEqual(['RestartFailed', 'RestartFailed', 'RestartFailed']);
     expect(reads()).toBe(2); // read again once the kept uid is 10 s old
   });
+
+  it('takes the uid from what rotor already holds (its object cache) and reads nothing', async () => {
+    const { client, created, reads } = fakeCluster();
+    const recorder = new EventRecorder(client, {
+      clock: new ManualClock(),
+      uidOf: (s) => (s.name === 'web' ? 'uid-cached' : undefined),
+    });
+
+    recorder.recordAll(told(1, web(7)));
+    await recorder.pending();
+
+    expect(created.map((e) => e.uid)).toEqual(['uid-cached']);
+    expect(reads()).toBe(0);
+  });
 });

@@ -99,6 +99,22 @@ describe('object cache', () => {
     expect(api.last().params.resourceVersion).toBe('10');
   });
 
+  it('tells what it holds of one object without listing a kind it does not follow yet', async () => {
+    const api = new FakeApi();
+    api.collections.set('externalsecrets', [
+      { ...obj('a'), metadata: { ...obj('a').metadata, uid: 'uid-a' } },
+    ]);
+    const { c } = cache(api);
+
+    expect(c.known(GVR.externalSecret, 'shop', 'a')).toBeUndefined();
+    expect(api.lists).toHaveLength(0);
+    await c.list(GVR.externalSecret);
+    expect(c.known(GVR.externalSecret, 'shop', 'a')?.metadata?.uid).toBe('uid-a');
+    expect(c.known(GVR.externalSecret, 'shop', 'gone')).toBeUndefined();
+    expect(c.known(GVR.secretStore, 'shop', 'a')).toBeUndefined();
+    expect(api.lists).toHaveLength(1);
+  });
+
   it('relists when the watch history is gone (410) and drops what disappeared meanwhile', async () => {
     const api = new FakeApi();
     api.collections.set('externalsecrets', [obj('a'), obj('b')]);
