@@ -96,10 +96,11 @@ describe('refresh failures carry the reason', () => {
     const name = uniqueName('es');
     const token = uniqueName('token');
     await writeVault(env, path, { password: 'one' });
-    // A token that stays valid while its policy loses the path: the store keeps passing ESO's
-    // validation (token lookup-self), so the forced sync itself fails with the backend's 403.
-    // Revoking the token instead races the store controller, which may mark the store not
-    // ready first and turn the reason into "SecretStore is not ready".
+    // A token that stays valid while its policy loses the path. The real ESO v0.16.2 mostly
+    // reports the backend's 403 from the sync itself; once in two fresh-clone runs (and with a
+    // revoked token before) it reported "SecretStore ... is not ready" instead, its store
+    // having turned not ready (cause in ESO not established: its validation only looks the
+    // token up). Either way the reason must be the last Warning event ESO recorded.
     const policy = uniqueName('es-read');
     const bao = vaultClient();
     const grant = (capabilities: string) =>
@@ -131,7 +132,7 @@ describe('refresh failures carry the reason', () => {
         name,
         error: {
           code: 'sync_failed',
-          message: expect.stringMatching(/UpdateFailed: [\s\S]*permission denied/),
+          message: expect.stringMatching(/UpdateFailed: [\s\S]*(permission denied|is not ready)/),
           retryable: false,
         },
       }),
