@@ -25,7 +25,7 @@ import { STANDIN_CONTROLLER_CLASS } from '../test/env/eso.js';
 import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import type { Sandbox } from '../test/sandbox/sandbox.js';
-import { keyVaultEvent } from '../test/sandbox/scenarios.js';
+import { keyVaultEvent, sendEventGrid } from '../test/sandbox/scenarios.js';
 import { summarise } from './stats.js';
 import { RequestTrace } from './trace.js';
 
@@ -365,15 +365,9 @@ async function deliverLikeEventGrid(
     count.posts++;
     const sent = performance.now();
     if (attempt > 0) count.redeliveries++;
-    const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'aeg-event-type': 'Notification',
-        'x-functions-key': sandbox.host.key,
-      },
-      body: JSON.stringify(events),
-    }).catch((error: unknown) => ({ ok: false, status: String((error as Error).message) }) as const);
+    const res = await sendEventGrid(sandbox, events).catch(
+      (error: unknown) => ({ ok: false, status: String((error as Error).message) }) as const,
+    );
     count.answerMs.push(performance.now() - sent);
     if (res.ok) return;
     count.refused[res.status] = (count.refused[res.status] ?? 0) + 1;

@@ -72,6 +72,24 @@ export async function newKeyVaultVersion(
   return keyVaultEvent(sandbox.env.lowkey.vaultName, secret, written.properties.version ?? '');
 }
 
+/** One delivery attempt to the Event Grid webhook, as Event Grid sends it (no retry). */
+export function sendEventGrid(
+  sandbox: { host: Pick<Sandbox['host'], 'url' | 'key'> },
+  events: unknown[],
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'aeg-event-type': 'Notification',
+      'x-functions-key': sandbox.host.key,
+    },
+    body: JSON.stringify(events),
+    ...(signal ? { signal } : {}),
+  });
+}
+
 /**
  * POSTs to the Event Grid webhook the way Event Grid delivers: a 503 (a transient fault such
  * as the state store still starting) is delivered again after the Retry-After the host
@@ -85,15 +103,7 @@ export async function postEventGrid(
 ): Promise<Response> {
   const attempts = options.attempts ?? 6;
   for (let attempt = 1; ; attempt++) {
-    const res = await fetch(`${sandbox.host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'aeg-event-type': 'Notification',
-        'x-functions-key': sandbox.host.key,
-      },
-      body: JSON.stringify(events),
-    });
+    const res = await sendEventGrid(sandbox, events);
     if (res.ok) return res;
     const body = await res.text();
     const reason = describeRejection(body);

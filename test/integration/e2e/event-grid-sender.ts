@@ -1,3 +1,5 @@
+import { sendEventGrid } from '../../sandbox/scenarios.js';
+
 /**
  * Delivers Key Vault events to rotor's Event Grid route as Event Grid does: any answer but
  * 2xx, or no answer at all (the host is down), is delivered again after a backoff, until a
@@ -48,16 +50,7 @@ export async function postEventGridOnce(
   events: unknown[],
 ): Promise<{ status: number; ok: boolean; body: unknown } | undefined> {
   try {
-    const res = await fetch(`${host.url}/runtime/webhooks/eventgrid?functionName=keyVaultEvents`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'aeg-event-type': 'Notification',
-        'x-functions-key': host.key,
-      },
-      body: JSON.stringify(events),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const res = await sendEventGrid({ host }, events, AbortSignal.timeout(30_000));
     const text = await res.text();
     return { status: res.status, ok: res.ok, body: text ? (JSON.parse(text) as unknown) : undefined };
   } catch {

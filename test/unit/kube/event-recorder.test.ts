@@ -3,7 +3,7 @@ import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { EventRecorder } from '../../../lib/kube/event-recorder.js';
 import { eventsOf } from '../../../lib/kube/event-story.js';
 import type { WorkloadResult } from '../../../lib/outcome.js';
-import { ManualClock } from '../support/fake-ports.js';
+import { ManualClock, restarted } from '../support/fake-ports.js';
 
 function fakeCluster() {
   const created: Array<{ reason?: string; message?: string; uid?: string }> = [];
@@ -30,15 +30,7 @@ function fakeCluster() {
   return { client, created, reads: () => reads };
 }
 
-const web = (generation: number): WorkloadResult => ({
-  status: 'restarted',
-  cluster: 'alpha',
-  kind: 'Deployment',
-  namespace: 'app',
-  name: 'web',
-  hashes: ['h'],
-  generation,
-});
+const web = (generation: number): WorkloadResult => ({ ...restarted('alpha', 'web'), generation });
 const told = (run: number, workload: WorkloadResult) =>
   eventsOf({ eventId: `ev-${run}`, ref: `azure-keyvault:kv/s-${run}`, workloads: [workload] });
 

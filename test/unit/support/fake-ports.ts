@@ -111,7 +111,7 @@ export function changeEvent(
   };
 }
 
-export function restarted(cluster: string, name: string): WorkloadResult {
+export function restarted(cluster: string, name: string): Extract<WorkloadResult, { status: 'restarted' }> {
   return { status: 'restarted', cluster, kind: 'Deployment', namespace: 'app', name, hashes: ['h'] };
 }
 

@@ -3,6 +3,7 @@ import { RestartConfigSchema } from '../../../../lib/config.js';
 import type { ClusterClient } from '../../../../lib/kube/cluster.js';
 import { RestartEngine } from '../../../../lib/kube/restart/engine.js';
 import type { WorkloadResult } from '../../../../lib/outcome.js';
+import { restarted } from '../../support/fake-ports.js';
 
 /** A Deployment already rolled out at generation 7, read through a counting client. */
 function rolledOutCluster() {
@@ -23,15 +24,7 @@ function rolledOutCluster() {
   return { client, reads: () => reads };
 }
 
-const restartedAt = (generation: number): WorkloadResult => ({
-  status: 'restarted',
-  cluster: 'alpha',
-  kind: 'Deployment',
-  namespace: 'app',
-  name: 'web',
-  hashes: ['h'],
-  generation,
-});
+const restartedAt = (generation: number): WorkloadResult => ({ ...restarted('alpha', 'web'), generation });
 
 describe('RestartEngine.follow: the runs of one coalesced restart', () => {
   it('follow its one rollout together: one read of the workload, one result, however many runs ask', async () => {
