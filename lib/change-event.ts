@@ -15,6 +15,11 @@ export type ChangeKind =
 export const EVENT_SOURCES = ['eventgrid', 'vault-audit', 'timer', 'manual', 'rotor'] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
+/** An event's exactly-once key: the key of its idempotency record and of its claim. */
+export function eventKey(source: string, id: string): string {
+  return `${source}:${id}`;
+}
+
 export interface ChangeEvent {
   /** Delivery id used for exactly-once effects (Event Grid id, audit request id, ...). */
   id: string;

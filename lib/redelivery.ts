@@ -35,3 +35,26 @@ export function duplicateOutcome(event: ChangeEvent, previous: Outcome | undefin
     status: 'duplicate',
   };
 }
+
+/**
+ * Keys of events this instance finished lately, oldest dropped first: a redelivery of one
+ * of them is not run speculatively (no force), its claim answers duplicate at once.
+ */
+export class RecentKeys {
+  private readonly keys = new Set<string>();
+
+  constructor(private readonly limit = 10_000) {}
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  add(key: string): void {
+    this.keys.delete(key);
+    this.keys.add(key);
+    if (this.keys.size > this.limit) {
+      const oldest = this.keys.values().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
+    }
+  }
+}

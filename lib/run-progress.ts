@@ -1,4 +1,4 @@
-import type { ChangeEvent } from './change-event.js';
+import { type ChangeEvent, eventKey } from './change-event.js';
 import { systemTimers, type Timers, unref } from './clock.js';
 import type { RefreshResult, StepListener, TimelineEntry, WorkloadResult } from './outcome.js';
 import type { LiveClaims } from './state/held-claim.js';
@@ -45,7 +45,7 @@ export class ProgressRecorder implements StepListener {
     private readonly timers: Timers = systemTimers,
     private readonly everyMs = PROGRESS_EVERY_MS,
   ) {
-    this.key = `${event.source}:${event.id}`;
+    this.key = eventKey(event.source, event.id);
   }
 
   marked(entry: TimelineEntry): void {

@@ -1,4 +1,4 @@
-import { EVENT_SOURCES, type EventSource } from './change-event.js';
+import { EVENT_SOURCES, type EventSource, eventKey } from './change-event.js';
 import type { Clock } from './clock.js';
 import type { Outcome } from './outcome.js';
 import { parseProgress, type RunProgress } from './run-progress.js';
@@ -39,7 +39,7 @@ export async function runStatus(
   clock: Clock,
 ): Promise<RunStatus[]> {
   const records = await Promise.all(
-    EVENT_SOURCES.map(async (source) => ({ source, record: await store.get(`${source}:${eventId}`) })),
+    EVENT_SOURCES.map(async (source) => ({ source, record: await store.get(eventKey(source, eventId)) })),
   );
   return records.flatMap(({ source, record }) => (record ? [statusOf(eventId, source, record, clock)] : []));
 }

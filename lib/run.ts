@@ -1,5 +1,5 @@
-import { type ChangeEvent, changeKey, type IgnoredEvent, manualEvent } from './change-event.js';
-import { type ClaimGate, ClaimLostError, RecentKeys, unlessLost } from './claim-gate.js';
+import { type ChangeEvent, changeKey, eventKey, type IgnoredEvent, manualEvent } from './change-event.js';
+import { type ClaimGate, ClaimLostError, unlessLost } from './claim-gate.js';
 import type { Clock, Timers } from './clock.js';
 import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
@@ -7,7 +7,7 @@ import { createLimiter, type GaugedLimiter } from './limiter.js';
 import type { Outcome } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
 import { Prefetch } from './prefetch.js';
-import { duplicateOutcome, retryableFailures } from './redelivery.js';
+import { duplicateOutcome, RecentKeys, retryableFailures } from './redelivery.js';
 import { ProgressRecorder } from './run-progress.js';
 import type { RunnerSettings } from './run-settings.js';
 import { refKey, type SecretRef } from './secret-ref.js';
@@ -105,7 +105,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
   private async processNow(event: ChangeEvent, options: ProcessOptions): Promise<Outcome> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
-    const key = `${event.source}:${event.id}`;
+    const key = eventKey(event.source, event.id);
     // Resolving only reads: it runs while the claim is written, off the critical path.
     const prefetch = new Prefetch(this.deps.ports, event, { announce: !settings.dryRun });
     // Speculative (the class comment says why it is safe): the run starts beside the claim.
@@ -141,9 +141,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     }
     const outcome = await this.finish(result.value);
     // After the record is completed: the follow-up's result replaces it when it ends.
-    this.followUps
-      .get(result.value)
-      ?.then((final) => this.finishFollowUp(`${event.source}:${event.id}`, result.value, final));
+    this.followUps.get(result.value)?.then((final) => this.finishFollowUp(key, result.value, final));
     return outcome;
   }
 

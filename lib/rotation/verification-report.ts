@@ -1,3 +1,4 @@
+import { eventKey } from '../change-event.js';
 import { describeError } from '../errors.js';
 import type { Outcome, UndoRecord, WorkloadResult } from '../outcome.js';
 import type { IdempotencyStore } from '../state/idempotency.js';
@@ -19,7 +20,7 @@ export async function recordResumed(
   log: Pick<Logger, 'warn'>,
 ): Promise<void> {
   if (!runs || !record.eventId || !record.source) return;
-  const key = `${record.source}:${record.eventId}`;
+  const key = eventKey(record.source, record.eventId);
   try {
     const stored = await runs.get(key);
     if (!stored?.result) return;
