@@ -40,7 +40,8 @@ const log = (m: string) => console.log(`[burst] ${m}`);
 
 type Admin = ReturnType<typeof kubeClient>;
 
-export async function runBurst(sandbox: Sandbox, burst: number) {
+/** `labels`: names of this run's processes by pid (bench/layout.ts), for the CPU table. */
+export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<number, string>) {
   const secretCount = Math.max(1, Math.round(burst / 5));
   const deploymentCount = Math.max(1, Math.round(secretCount / 10));
   const env = sandbox.env;
@@ -129,7 +130,7 @@ export async function runBurst(sandbox: Sandbox, burst: number) {
   const seen = await NamespaceChanges.start(admin, namespace);
   const profiler = PROFILE ? await startProfile() : undefined;
   requests?.start();
-  const cpuBefore = processCpu();
+  const cpuBefore = processCpu(labels);
   log(`delivering ${events.length} events in batches of 50, 4 deliveries at a time`);
   const t0 = performance.now();
   const batches = chunk(events, 50);
@@ -142,7 +143,7 @@ export async function runBurst(sandbox: Sandbox, burst: number) {
   };
   await inBatches(batches, 4, (b) => deliverLikeEventGrid(sandbox, b, deliveries));
   const wallMs = performance.now() - t0;
-  const cpuMs = cpuSince(cpuBefore);
+  const cpuMs = cpuSince(cpuBefore, labels);
   if (profiler) await profiler.stop(PROFILE as string);
   if (requests) log(`requests during the burst:\n${requestsByKind(requests.stop(), namespace)}`);
   await new Promise((r) => setTimeout(r, 200)); // the watches' last events
@@ -181,7 +182,7 @@ export async function runBurst(sandbox: Sandbox, burst: number) {
       syncSpreadMs: summarise(perWorkload.map((w) => w.syncSpreadMs)),
       lastSyncToPatchMs: summarise(perWorkload.map((w) => w.lastSyncToPatchMs)),
     },
-    /** CPU time (ms) each process spent during the burst (this one runs rotor, the stand-ins and the bench). */
+    /** CPU time (ms) each process spent during the burst, by label (bench/layout.ts) or command name. */
     cpuMs,
     rolloutsCaused: rollouts,
     rolloutsPerDeployment: perDeployment,
@@ -293,8 +294,11 @@ class NamespaceChanges {
   }
 }
 
-/** utime + stime (ms) of this process and every descendant, by command name (Linux /proc). */
-function processCpu(): Map<string, number> {
+/**
+ * utime + stime (ms) of this process and every descendant, by label (its pid in `labels`)
+ * or command name (Linux /proc).
+ */
+function processCpu(labels: Map<number, string>): Map<string, number> {
   const byPid = new Map<number, { ppid: number; comm: string; ms: number }>();
   const tick = 10; // USER_HZ 100
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -315,15 +319,15 @@ function processCpu(): Map<string, number> {
     return false;
   };
   const out = new Map<string, number>();
-  for (const [pid, p] of byPid) if (ours(pid)) out.set(`${p.comm}#${pid}`, p.ms);
+  for (const [pid, p] of byPid) if (ours(pid)) out.set(`${labels.get(pid) ?? p.comm}#${pid}`, p.ms);
   return out;
 }
 
-function cpuSince(before: Map<string, number>): Record<string, number> {
+function cpuSince(before: Map<string, number>, labels: Map<number, string>): Record<string, number> {
   const byName: Record<string, number> = {};
-  for (const [key, ms] of processCpu()) {
+  for (const [key, ms] of processCpu(labels)) {
     const used = ms - (before.get(key) ?? 0);
-    const name = key.slice(0, key.indexOf('#'));
+    const name = key.slice(0, key.lastIndexOf('#'));
     if (used > 0) byName[name] = (byName[name] ?? 0) + used;
   }
   return Object.fromEntries(Object.entries(byName).sort((a, b) => b[1] - a[1]));

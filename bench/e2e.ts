@@ -25,6 +25,7 @@ import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { startSandbox } from '../test/sandbox/sandbox.js';
 import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
 import { runBurst } from './burst.js';
+import { LAYOUT, processLabels } from './layout.js';
 import { ChangeWatch, forceAnnotation, podTemplate, secretData } from './observer.js';
 import { summarise } from './stats.js';
 import { RequestTrace } from './trace.js';
@@ -39,9 +40,10 @@ const TRACE = Number(process.env.ROTOR_BENCH_TRACE ?? '0');
 const trace = TRACE > 0 ? new RequestTrace() : undefined;
 
 async function main(): Promise<void> {
-  const env = await startEnvironment({ clusters: 1, log: (m) => log(m) });
+  const env = await startEnvironment({ clusters: 1, log: (m) => log(m), ...LAYOUT.environment });
   // The default configuration (the sandbox's own is a shorter coalescing window).
   const sandbox = await startSandbox(env.descriptor, {
+    ...LAYOUT.sandbox,
     coalesceWindowMs: RestartConfigSchema.parse({}).coalesceWindowMs,
     // ROTOR_BENCH_RUN_CONCURRENCY compares runs.concurrency settings; rotor's default otherwise.
     ...(process.env.ROTOR_BENCH_RUN_CONCURRENCY
@@ -59,14 +61,13 @@ async function main(): Promise<void> {
     };
     await seedAndDeploy(sandbox, app, { kv: random(), vault: random() });
     const latency = await runLatency(sandbox, app);
-    const burst = BURST > 0 ? await runBurst(sandbox, BURST) : undefined;
+    const burst = BURST > 0 ? await runBurst(sandbox, BURST, processLabels(env, sandbox)) : undefined;
     const rss = process.resourceUsage().maxRSS * 1024;
     const result = {
       benchmark: 'e2e',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-      setup:
-        'one real kube-apiserver, Key Vault endpoint of the test env, ESO stand-in, Azurite state store; rotor App (default configuration) behind the local host; events posted as Event Grid delivers them; times seen by watches from the bench',
+      setup: `one real kube-apiserver, Key Vault endpoint of the test env, ESO stand-in, Azurite state store (${LAYOUT.name}); rotor App (default configuration) behind the local host; events posted as Event Grid delivers them; times seen by watches from the bench`,
       latency,
       burst,
       peakRssBytes: rss,

@@ -24,6 +24,7 @@ import { startEnvironment } from '../test/env/sandbox.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { type Sandbox, startSandbox } from '../test/sandbox/sandbox.js';
 import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
+import { LAYOUT } from './layout.js';
 import { ChangeWatch, podTemplate } from './observer.js';
 import { summarise } from './stats.js';
 
@@ -36,8 +37,8 @@ const random = () => randomBytes(12).toString('base64url');
 const log = (m: string) => console.log(`[pods-ready] ${m}`);
 
 async function main(): Promise<void> {
-  const env = await startEnvironment({ clusters: 1, log: (m) => log(m) });
-  const sandbox = await startSandbox(env.descriptor);
+  const env = await startEnvironment({ clusters: 1, log: (m) => log(m), ...LAYOUT.environment });
+  const sandbox = await startSandbox(env.descriptor, LAYOUT.sandbox);
   try {
     const app: SampleApp = {
       namespace: 'podsready',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type AuditRelay, startAuditRelay } from './audit-relay.js';
 import { startAzurite } from './azurite.js';
+import { startChildService } from './child-service.js';
 import type { EnvDescriptor, KubeClusterDescriptor } from './descriptor.js';
 import { EnvError } from './errors.js';
 import {
@@ -11,7 +12,7 @@ import {
   STANDIN_CONTROLLER_CLASS,
   startEso,
 } from './eso.js';
-import { startKeyVaultStandin } from './keyvault-standin.js';
+import { type KeyVaultStandin, startKeyVaultStandin } from './keyvault-standin.js';
 import { ensureKubeApiserverBinary, startKubeCluster } from './kube.js';
 import { startOpenBao } from './openbao.js';
 import { startPostgres } from './postgres.js';
@@ -29,10 +30,17 @@ export interface StartEnvironmentOptions {
   log?: (msg: string) => void;
   /** Runs the real ESO controller in every cluster (eso.ts); its first build takes minutes. */
   eso?: boolean;
+  /**
+   * Runs the Key Vault stand-in in a child process of its own (child-service.ts) instead of
+   * this one: the benchmarks use it so the process running rotor is not charged for it.
+   */
+  keyVaultProcess?: boolean;
 }
 
 export interface Environment {
   descriptor: EnvDescriptor;
+  /** The Key Vault stand-in's own process, with `keyVaultProcess`. */
+  keyVaultPid?: number;
   stop(): Promise<void>;
 }
 
@@ -111,8 +119,21 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
     }),
   );
   const openbao = timed('openbao + audit relay', startOpenBaoWithRelay);
+  let keyVaultPid: number | undefined;
   const keyVault = timed('key vault (stand-in)', async () => {
-    const kv = await startKeyVaultStandin({ vaultName: KEY_VAULT_NAME });
+    const options = { vaultName: KEY_VAULT_NAME };
+    if (opts.keyVaultProcess) {
+      const child = await startChildService<Omit<KeyVaultStandin, 'stop'>>(
+        'key vault (stand-in)',
+        new URL('./keyvault-standin.ts', import.meta.url),
+        'startKeyVaultStandin',
+        options,
+      );
+      keyVaultPid = child.pid;
+      const { vaultUrl, vaultName, caPem } = child.value;
+      return { value: { vaultUrl, vaultName, caPem }, stop: child.stop };
+    }
+    const kv = await startKeyVaultStandin(options);
     return { value: { vaultUrl: kv.vaultUrl, vaultName: kv.vaultName, caPem: kv.caPem }, stop: kv.stop };
   });
   const azurite = timed('azurite (tables)', async () => {
@@ -160,6 +181,7 @@ export async function startEnvironment(opts: StartEnvironmentOptions = {}): Prom
   let stopping: Promise<void> | undefined;
   return {
     descriptor,
+    ...(keyVaultPid === undefined ? {} : { keyVaultPid }),
     stop: () => {
       stopping ??= stopAll().then(() => log('environment: stopped'));
       return stopping;

@@ -47,7 +47,9 @@ beforeAll(async () => {
     vaultPath: `apps/${id}`,
     vsoRefreshAfter: '1h',
   };
-  sandbox = await startSandbox(env, { namespaces: [id] });
+  // The stand-ins in a process of their own, as the benchmarks run them (the other e2e
+  // files keep them in process): the same behaviour is expected from either layout.
+  sandbox = await startSandbox(env, { namespaces: [id], standinsProcess: true });
   await seedAndDeploy(sandbox, app, { kv: value(), csi: value(), vault: value() });
 });
 

@@ -5,10 +5,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startChildService } from '../../env/child-service.js';
+import type { KeyVaultStandin } from '../../env/keyvault-standin.js';
 import { onUnexpectedExit, startProcess, type UnexpectedExit } from '../../env/managed-process.js';
 
 const MANAGED_PROCESS = fileURLToPath(new URL('../../env/managed-process.ts', import.meta.url));
 const TEMP_DIR = fileURLToPath(new URL('../../env/temp-dir.ts', import.meta.url));
+const CHILD_SERVICE = fileURLToPath(new URL('../../env/child-service.ts', import.meta.url));
+const KEY_VAULT = new URL('../../env/keyvault-standin.ts', import.meta.url);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function groupAlive(pgid: number): boolean {
   try {
@@ -108,5 +121,60 @@ describe('test servers leave no processes behind', () => {
 
     expect(await eventually(() => !groupAlive(started.pid), 8_000)).toBe(true);
     expect(await eventually(() => !existsSync(started.tmp), 5_000)).toBe(true);
+  });
+});
+
+describe('a service in a child process of its own (child-service.ts)', () => {
+  it('serves from the child, and stop() ends the child', async () => {
+    const kv = await startChildService<Omit<KeyVaultStandin, 'stop'>>(
+      'kv',
+      KEY_VAULT,
+      'startKeyVaultStandin',
+      {
+        vaultName: 'child-test',
+      },
+    );
+    try {
+      expect(kv.pid).not.toBe(process.pid);
+      expect(kv.value.vaultName).toBe('child-test');
+      expect(kv.value.caPem).toContain('BEGIN CERTIFICATE');
+      expect(alive(kv.pid)).toBe(true);
+    } finally {
+      await kv.stop();
+    }
+    expect(await eventually(() => !alive(kv.pid), 2_000)).toBe(true);
+  });
+
+  it('a start that fails is reported with its reason, and leaves no child', async () => {
+    await expect(startChildService('kv', KEY_VAULT, 'noSuchExport', {})).rejects.toThrow(
+      /exports no function noSuchExport/,
+    );
+  });
+
+  it('the child dies when the process that started it is SIGKILLed', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rotor-proc-'));
+    dirs.push(dir);
+    const script = path.join(dir, 'owner.mts');
+    await writeFile(
+      script,
+      [
+        `import { startChildService } from ${JSON.stringify(CHILD_SERVICE)};`,
+        `const kv = await startChildService('kv', new URL(${JSON.stringify(KEY_VAULT.href)}), 'startKeyVaultStandin', { vaultName: 'orphan' });`,
+        'console.log(JSON.stringify({ pid: kv.pid }));',
+        'setInterval(() => {}, 1000);',
+      ].join('\n'),
+    );
+    const owner = spawn(process.execPath, ['--import', 'tsx', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const started = await new Promise<{ pid: number }>((resolve, reject) => {
+      owner.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString())));
+      owner.once('exit', (code) => reject(new Error(`owner exited early (${code})`)));
+    });
+    expect(alive(started.pid)).toBe(true);
+
+    owner.kill('SIGKILL');
+
+    expect(await eventually(() => !alive(started.pid), 5_000)).toBe(true);
   });
 });
