@@ -17,7 +17,18 @@ export type WorkloadResult =
       /** How the restart ended, when followed (restart.followRollouts); see RolloutReport. */
       rollout?: RolloutReport;
     }
-  | { status: 'already-current'; cluster: string; kind: string; namespace: string; name: string }
+  | {
+      status: 'already-current';
+      cluster: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      /**
+       * Another run restarted it first (rotor's own write coming back as a change event): a
+       * verified rotation follows that rollout as its own (lib/rotation/verified.ts).
+       */
+      rollout?: RolloutReport;
+    }
   | { status: 'skipped'; cluster: string; kind: string; namespace: string; name: string; reason: string }
   | { status: 'failed'; cluster: string; kind: string; namespace: string; name: string; error: Failure };
 
@@ -139,6 +150,13 @@ export interface Outcome {
    */
   sharedRunOf?: string;
 }
+
+/**
+ * What settling makes of a run's outcome (lib/run.ts): the outcome, or an answer now and the
+ * final outcome later (a verified rotation following rollouts it did not start), recorded
+ * and notified when it ends, as a rollout follow-up is.
+ */
+export type Settled = Outcome | { answer: Outcome; final: Promise<Outcome> };
 
 /**
  * After a rotation rotor made, a consumer's rollout failed. `restored`: the previous

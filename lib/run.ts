@@ -4,7 +4,7 @@ import type { Clock, Timers } from './clock.js';
 import { Drain, type DrainReport } from './drain.js';
 import { TransientError } from './errors.js';
 import { createLimiter, type GaugedLimiter } from './limiter.js';
-import type { Outcome } from './outcome.js';
+import type { Outcome, Settled } from './outcome.js';
 import { type DerivedRef, type PipelinePorts, runPipeline } from './pipeline.js';
 import { Prefetch } from './prefetch.js';
 import { duplicateOutcome, RecentKeys, retryableFailures } from './redelivery.js';
@@ -31,7 +31,7 @@ export interface RunnerDeps<D extends DerivedRef = DerivedRef> {
   /** Called with the final outcome of a run whose rollout follow-ups ended after it answered. */
   onFollowUp?: (outcome: Outcome) => void;
   /** Each run's outcome once its rollouts ended, before it is recorded (lib/rotation/verified.ts); never rejects. */
-  settle?: (outcome: Outcome) => Promise<Outcome>;
+  settle?: (outcome: Outcome) => Promise<Settled>;
   /** A run answering with rollouts still followed, before the answer (a verified rotation records them); never rejects. */
   answering?: (outcome: Outcome) => Promise<void>;
   settings: RunnerSettings;
@@ -231,13 +231,20 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     );
     if (!outcome) throw new ClaimLostError();
     // A rotation is settled (verified, or undone) once its rollouts have ended.
-    const settle = async (o: Outcome) => (this.deps.settle && !o.dryRun ? this.deps.settle(o) : o);
+    const settle = async (o: Outcome): Promise<Settled> =>
+      this.deps.settle && !o.dryRun ? this.deps.settle(o) : o;
     if (outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'following')) {
-      this.followUps.set(outcome, followUp.then(settle));
+      this.followUps.set(
+        outcome,
+        followUp.then(settle).then((s) => ('final' in s ? s.final : s)),
+      );
       await this.deps.answering?.(outcome);
       return outcome;
     }
-    return settle(outcome);
+    const settled = await settle(outcome);
+    if (!('final' in settled)) return settled;
+    this.followUps.set(settled.answer, settled.final);
+    return settled.answer;
   }
 
   /** A run's follow-ups ended after it answered: recorded, counted, logged, notified. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FollowPort } from '../../lib/follow-up.js';
-import type { Outcome, RolloutResult } from '../../lib/outcome.js';
+import type { Outcome, RolloutResult, Settled } from '../../lib/outcome.js';
 import { Runner } from '../../lib/run.js';
 import { MemoryIdempotencyStore } from '../../lib/state/memory-idempotency.js';
 import { createTelemetry } from '../../lib/telemetry.js';
@@ -33,6 +33,7 @@ function runnerWith(
   follow: FollowPort,
   followWaitMs: number,
   answering?: (outcome: Outcome) => Promise<void>,
+  settleWith?: (outcome: Outcome) => Promise<Settled>,
 ) {
   const { ports } = fakePorts({
     alpha: { derived: [ES], workloads: [restarted('alpha', 'api'), restarted('alpha', 'web')] },
@@ -50,6 +51,7 @@ function runnerWith(
     },
     onFollowUp: (o) => followUps.push(o),
     ...(answering ? { answering } : {}),
+    ...(settleWith ? { settle: settleWith } : {}),
     settings: runnerTestSettings({ followWaitMs }),
   });
   return { runner, idempotency, notified, followUps };
@@ -121,6 +123,37 @@ describe('rollout follow-up: each restart followed to its end without holding th
     release();
     await run;
     expect(answered?.eventId).toBe('eg-3');
+  });
+
+  it('answers a settle that goes on after the answer at once, then records, notifies and reports its final outcome', async () => {
+    // A verified rotation following rollouts another run started: its verdict comes later.
+    let verdict: (o: Outcome) => void = () => undefined;
+    const settleWith = async (o: Outcome): Promise<Settled> => ({
+      answer: { ...o, status: 'partial' },
+      final: new Promise<Outcome>((resolve) => {
+        verdict = resolve;
+      }),
+    });
+    const { runner, idempotency, notified, followUps } = runnerWith(
+      async () => ({ status: 'rolled-out', ms: 5 }),
+      1_000,
+      undefined,
+      settleWith,
+    );
+
+    const answered = await runner.process(changeEvent({ id: 'eg-5' }));
+    const record = async () =>
+      JSON.parse((await idempotency.get('eventgrid:eg-5'))?.result ?? '{}') as Outcome;
+
+    expect(answered.status).toBe('partial');
+    expect((await record()).status).toBe('partial');
+    expect(followUps).toEqual([]);
+    verdict({ ...answered, status: 'completed', undo: { status: 'not-restored', failed: [], reason: 'x' } });
+    await drain();
+
+    expect((await record()).undo).toMatchObject({ status: 'not-restored' });
+    expect(notified.map((o) => o.status)).toEqual(['partial', 'completed']);
+    expect(followUps.map((o) => o.status)).toEqual(['completed']);
   });
 
   it('does not call `answering` when every rollout ended within the wait', async () => {
