@@ -4,6 +4,7 @@ import type { Outcome, UndoRecord, WorkloadResult } from '../outcome.js';
 import type { IdempotencyStore } from '../state/idempotency.js';
 import type { VerificationRecord } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
+import { idOf } from './verification.js';
 
 /**
  * A take-over settled a rotation whose instance stopped: the rotating run's record in the
@@ -29,7 +30,8 @@ export async function recordResumed(
       followed.map((w) => [idOf(w), w.status === 'restarted' ? w.rollout : undefined]),
     );
     const workloads = answered.workloads.map((w) => {
-      const rollout = w.status === 'restarted' ? rollouts.get(idOf(w)) : undefined;
+      const rollout =
+        w.status === 'restarted' || w.status === 'already-current' ? rollouts.get(idOf(w)) : undefined;
       return rollout ? { ...w, rollout } : w;
     });
     await runs.updateResult(key, JSON.stringify({ ...answered, workloads, ...(undo ? { undo } : {}) }));
@@ -39,8 +41,4 @@ export async function recordResumed(
       error: describeError(error).message,
     });
   }
-}
-
-function idOf(w: { cluster: string; kind: string; namespace: string; name: string }): string {
-  return `${w.cluster}/${w.kind}/${w.namespace}/${w.name}`;
 }

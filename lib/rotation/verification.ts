@@ -19,31 +19,58 @@ export function rolloutsOf(workloads: readonly WorkloadResult[]): RolloutReport[
   return workloads.flatMap((w) => (w.status === 'restarted' && w.rollout ? [w.rollout] : []));
 }
 
-/** cluster/kind/namespace/name of each restart whose rollout failed. */
+/** cluster/kind/namespace/name of each restart (or followed already-current workload) whose rollout failed. */
 export function failedRollouts(workloads: readonly WorkloadResult[]): string[] {
   return workloads.flatMap((w) =>
-    w.status === 'restarted' && w.rollout?.status === 'rollout-failed'
-      ? [`${w.cluster}/${w.kind}/${w.namespace}/${w.name}`]
+    (w.status === 'restarted' || w.status === 'already-current') && w.rollout?.status === 'rollout-failed'
+      ? [idOf(w)]
       : [],
   );
 }
 
-/** The restarts a record keeps, so another instance can follow them (no hashes, no values). */
+/**
+ * The rollouts a record keeps, so another instance can follow them (no hashes, no values):
+ * the run's restarts, and the workloads another run restarted first (already-current). Those
+ * have no generation: the follower takes the workload's current one, the other run's restart.
+ */
 export function followedWorkloads(workloads: readonly WorkloadResult[]): FollowedWorkload[] {
-  return workloads.flatMap((w) =>
-    w.status === 'restarted'
-      ? [
-          {
-            cluster: w.cluster,
-            kind: w.kind,
-            namespace: w.namespace,
-            name: w.name,
-            ...(w.generation === undefined ? {} : { generation: w.generation }),
-            ...(w.job === undefined ? {} : { job: w.job }),
-          },
-        ]
-      : [],
-  );
+  return workloads.flatMap((w): FollowedWorkload[] => {
+    const { cluster, kind, namespace, name } = w;
+    if (w.status === 'already-current') return [{ cluster, kind, namespace, name }];
+    if (w.status !== 'restarted') return [];
+    return [
+      {
+        cluster,
+        kind,
+        namespace,
+        name,
+        ...(w.generation === undefined ? {} : { generation: w.generation }),
+        ...(w.job === undefined ? {} : { job: w.job }),
+      },
+    ];
+  });
+}
+
+/** The workloads another run restarted first: their rollouts are the rotation's all the same. */
+export function restartedFirstByAnother(workloads: readonly WorkloadResult[]): FollowedWorkload[] {
+  return followedWorkloads(workloads.filter((w) => w.status === 'already-current'));
+}
+
+/** The outcome with each followed already-current workload's rollout (`following` until it ends). */
+export function withRollouts(outcome: Outcome, followed: readonly WorkloadResult[] | 'following'): Outcome {
+  const rollouts = followed === 'following' ? [] : followed;
+  const byId = new Map(rollouts.map((w) => [idOf(w), w.status === 'restarted' ? w.rollout : undefined]));
+  const workloads = outcome.workloads.map((w): WorkloadResult => {
+    if (w.status !== 'already-current') return w;
+    const rollout = followed === 'following' ? { status: 'following' as const } : byId.get(idOf(w));
+    return rollout ? { ...w, rollout } : w;
+  });
+  return { ...outcome, workloads };
+}
+
+/** cluster/kind/namespace/name: how workloads are told apart in records and alerts. */
+export function idOf(w: { cluster: string; kind: string; namespace: string; name: string }): string {
+  return `${w.cluster}/${w.kind}/${w.namespace}/${w.name}`;
 }
 
 /** A recorded restart as the rollout follower takes it. */

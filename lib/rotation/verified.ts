@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { BackendRegistry } from '../backends/registry.js';
 import { type Clock, systemTimers, type Timers, unref } from '../clock.js';
-import { ConflictError, describeError, RotorError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { FollowPort } from '../follow-up.js';
-import type { Outcome, UndoRecord } from '../outcome.js';
+import type { Outcome, Settled, UndoRecord, WorkloadResult } from '../outcome.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
 import type { IdempotencyStore } from '../state/idempotency.js';
-import type { StoredVerification, VerificationRecord, VerificationStore } from '../state/verifications.js';
+import type {
+  FollowedWorkload,
+  StoredVerification,
+  VerificationRecord,
+  VerificationStore,
+} from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
 import type { RotateOptions, RotationResult } from './gate.js';
 import { skipped } from './gate.js';
@@ -16,13 +21,14 @@ import {
   followAgain,
   followedWorkloads,
   type Rerun,
-  restorePrevious,
+  restartedFirstByAnother,
   rolloutsOf,
   rotatedIn,
-  whyNotRestorable,
+  withRollouts,
 } from './verification.js';
 import { VerificationLedger } from './verification-ledger.js';
 import { recordResumed } from './verification-report.js';
+import { concludeFailed } from './verification-undo.js';
 
 export interface VerifiedRotationDeps {
   rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
@@ -134,9 +140,10 @@ export class VerifiedRotation {
 
   /**
    * The run's final outcome (every rollout ended). Returns it with the undo record when a
-   * rollout of the rotation this instance made failed.
+   * rollout of the rotation this instance made failed; when a concurrent run restarted some
+   * consumers first, an answer now and the verdict on their rollouts later (followAdopted).
    */
-  async settle(outcome: Outcome): Promise<Outcome> {
+  async settle(outcome: Outcome): Promise<Settled> {
     const key = outcome.ref;
     await this.tracking.get(key);
     const s = this.ledger.get(key);
@@ -145,18 +152,52 @@ export class VerifiedRotation {
     if (ended.some((r) => r.status === 'following')) return outcome;
     const rotated = rotatedIn(outcome);
     if (s.record.newVersion !== rotated) {
-      // A later run of the secret (a refresh after a fix) rolled every consumer out: settled.
-      if (!rotated && ended.length > 0 && ended.every((r) => r.status === 'rolled-out'))
-        await this.ledger.drop(key, s);
+      // A later run of the secret (a refresh after a fix) rolled every consumer out: settled,
+      // unless this instance still follows the rotation (the concurrent run of its own write).
+      const healthy = ended.length > 0 && ended.every((r) => r.status === 'rolled-out');
+      if (!rotated && healthy && !this.ledger.follows(key)) await this.ledger.drop(key, s);
       return outcome;
     }
     if (!this.ledger.follows(key)) return outcome; // another instance took it over
     const failed = failedRollouts(outcome.workloads);
-    if (failed.length === 0) {
-      await this.ledger.drop(key, s);
-      return outcome;
-    }
-    return { ...outcome, undo: await this.conclude(key, failed, outcome.eventId) };
+    if (failed.length > 0) return { ...outcome, undo: await this.conclude(key, failed, outcome.eventId) };
+    const adopted = restartedFirstByAnother(outcome.workloads);
+    const follow = this.deps.follow;
+    if (adopted.length > 0 && follow) return this.followAdopted(key, s, outcome, { adopted, follow });
+    await this.ledger.drop(key, s);
+    return outcome;
+  }
+
+  /**
+   * The gap this closes: a concurrent run (rotor's own write coming back as a change event
+   * through OpenBao's audit device or Event Grid) restarted consumers before the run that
+   * rotated reached them, so they are already-current here. Whoever restarted them, their
+   * rollouts decide this rotation: the record names them (a take-over follows them if this
+   * instance stops), and they are followed read-only, the workload's current generation (the
+   * other run's restart) to its end, after the answer. The run that rotated decides, not the
+   * concurrent one: only it holds the record, so the undo stays exactly once.
+   */
+  private async followAdopted(
+    key: string,
+    s: StoredVerification,
+    outcome: Outcome,
+    { adopted, follow }: { adopted: FollowedWorkload[]; follow: FollowPort },
+  ): Promise<Settled> {
+    const saved = await this.ledger.save(key, s, {
+      ...s.record,
+      eventId: outcome.eventId,
+      source: outcome.source,
+      workloads: followedWorkloads(outcome.workloads),
+      deadline: this.ledger.after(this.deps.bounds.followMs),
+    });
+    if (!saved) return outcome; // another instance took it over meanwhile: it settles it
+    const final = this.verifyAgain(key, saved, follow, adopted, outcome.eventId).then(
+      ({ followed, undo }) => ({
+        ...withRollouts(outcome, followed),
+        ...(undo ? { undo } : {}),
+      }),
+    );
+    return { answer: withRollouts(outcome, 'following'), final };
   }
 
   /**
@@ -207,80 +248,31 @@ export class VerifiedRotation {
       ...log,
       workloads: record.workloads.length,
     });
-    const followed = await followAgain(follow, record.workloads);
-    const failed = failedRollouts(followed);
-    const current = this.ledger.get(key) ?? claimed;
-    if (failed.length === 0) await this.ledger.drop(key, current);
-    const undo =
-      failed.length > 0 ? await this.conclude(key, failed, record.eventId ?? `verify-${key}`) : undefined;
+    const { followed, undo } = await this.verifyAgain(key, claimed, follow, record.workloads, record.eventId);
     await recordResumed(this.deps.runs, record, followed, undo, this.deps.log);
   }
 
-  /** A rollout failed: undo where allowed and possible, alert either way. */
-  private async conclude(key: string, failed: string[], eventId: string): Promise<UndoRecord> {
-    const s = this.ledger.get(key) as StoredVerification;
-    const undo = await this.undo(key, s, failed, eventId).catch(
-      (error): UndoRecord => ({ status: 'not-restored', failed, reason: describeError(error).message }),
-    );
-    this.deps.log.error('a rotation failed its consumers’ rollouts', {
-      eventId,
-      ref: key,
-      version: s.record.newVersion,
-      failed,
-      undo: undo.status,
-      ...(undo.status === 'restored' ? { restoredVersion: undo.restoredVersion } : { reason: undo.reason }),
-    });
-    return undo;
-  }
-
-  private async undo(
+  /** Follows recorded rollouts (one that already ended is judged at once), then settles: drop, or undo. */
+  private async verifyAgain(
     key: string,
     s: StoredVerification,
-    failed: string[],
-    eventId: string,
-  ): Promise<UndoRecord> {
-    const { record } = s;
-    const refusal = whyNotRestorable(record, this.deps.config.rotation.undo);
-    if (refusal) {
-      // Not undone: the record stays, so no rotation revokes what consumers still run on.
-      await this.ledger.save(key, s, { ...record, state: 'failed', reason: refusal });
-      this.ledger.unfollow(key);
-      return { status: 'not-restored', failed, reason: refusal };
-    }
-    // Of two instances that got this far on the same record, only one's write lands.
-    const claimed = await this.ledger.save(key, s, {
-      ...record,
-      owner: this.owner,
-      deadline: this.ledger.after(this.deps.bounds.followMs),
-    });
-    if (!claimed) {
-      return {
-        status: 'not-restored',
-        failed,
-        reason: 'another rotor instance took this rotation over and settles it',
-      };
-    }
-    try {
-      const written = await restorePrevious(this.deps.backends.get(record.ref), record);
-      await this.ledger.drop(key, claimed);
-      return {
-        status: 'restored',
-        failed,
-        previousVersion: record.previousVersion,
-        restoredVersion: written.version,
-        rerun: this.deps.rerun(record.ref, written.version, eventId),
-      };
-    } catch (error) {
-      const reason = `restoring failed: ${describeError(error).message}`;
-      // Someone wrote a version since (another undo, a person): this rotation is over.
-      if (error instanceof ConflictError) await this.ledger.drop(key, claimed);
-      // Retryable (the store did not answer): the record stays rolling, and the next resume tries again.
-      else if (error instanceof RotorError && error.retryable)
-        await this.ledger.save(key, claimed, { ...claimed.record, deadline: this.ledger.after(0) });
-      else await this.ledger.save(key, claimed, { ...claimed.record, state: 'failed', reason });
-      this.ledger.unfollow(key);
-      return { status: 'not-restored', failed, reason };
-    }
+    follow: FollowPort,
+    workloads: readonly FollowedWorkload[],
+    eventId: string | undefined,
+  ): Promise<{ followed: WorkloadResult[]; undo?: UndoRecord }> {
+    const followed = await followAgain(follow, workloads);
+    const failed = failedRollouts(followed);
+    if (failed.length > 0)
+      return { followed, undo: await this.conclude(key, failed, eventId ?? `verify-${key}`) };
+    await this.ledger.drop(key, this.ledger.get(key) ?? s);
+    return { followed };
+  }
+
+  /** A rollout failed: undo where allowed and possible, alert either way (verification-undo.ts). */
+  private conclude(key: string, failed: string[], eventId: string): Promise<UndoRecord> {
+    const { backends, rerun, log, config, bounds } = this.deps;
+    const deps = { ledger: this.ledger, backends, rerun, log, owner: this.owner, followMs: bounds.followMs };
+    return concludeFailed({ ...deps, undoAllowed: config.rotation.undo }, key, failed, eventId);
   }
 
   /** One timer for the earliest deadline ahead; it keeps no process alive. */

@@ -55,7 +55,8 @@ function engine(
   w: World,
   options: {
     undo?: boolean;
-    rollouts?: RolloutResult[];
+    /** How the clusters answer each follow, in order; `held`: never (that instance stops while following). */
+    rollouts?: Array<RolloutResult | 'held'>;
     store?: VerificationStore;
     owner?: string;
     runs?: MemoryIdempotencyStore;
@@ -68,7 +69,8 @@ function engine(
     followed.push(
       `${cluster}/${workload.kind}/${workload.name}@${workload.status === 'restarted' ? workload.generation : ''}`,
     );
-    return options.rollouts?.[followed.length - 1] ?? { status: 'rolled-out', ms: 100 };
+    const answer = options.rollouts?.[followed.length - 1] ?? { status: 'rolled-out', ms: 100 };
+    return answer === 'held' ? new Promise<RolloutResult>(() => undefined) : answer;
   };
   const verified = new VerifiedRotation({
     rotate: async (): Promise<RotationResult> => {
@@ -123,6 +125,12 @@ function outcome(newVersion: string | undefined, rollouts: RolloutReport[], even
   };
 }
 
+/** What the Runner records in the end: settle's outcome, or the final one when the verification goes on after the answer. */
+async function settledFinally(verified: VerifiedRotation, o: Outcome): Promise<Outcome> {
+  const settled = await verified.settle(o);
+  return 'final' in settled ? settled.final : settled;
+}
+
 const FAILED = {
   status: 'rollout-failed',
   ms: 10_000,
@@ -154,7 +162,7 @@ describe('VerifiedRotation: rotation, safe to undo', () => {
     const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
-    const settled = await s.verified.settle(outcome('v2', [OK, FAILED]));
+    const settled = await settledFinally(s.verified, outcome('v2', [OK, FAILED]));
 
     expect(settled.undo).toEqual({
       status: 'restored',
@@ -178,7 +186,7 @@ describe('VerifiedRotation: rotation, safe to undo', () => {
     const s = engine(w);
     await s.verified.rotate(REF, { reason: 'manual' });
 
-    const settled = await s.verified.settle(outcome('v2', [FAILED]));
+    const settled = await settledFinally(s.verified, outcome('v2', [FAILED]));
 
     expect(settled.undo).toMatchObject({
       status: 'not-restored',
@@ -198,8 +206,8 @@ describe('VerifiedRotation: rotation, safe to undo', () => {
     const b = engine(off, { undo: false });
     await b.verified.rotate(REF, { reason: 'manual' });
 
-    const settledA = await a.verified.settle(outcome('v2', [FAILED]));
-    const settledB = await b.verified.settle(outcome('v2', [FAILED]));
+    const settledA = await settledFinally(a.verified, outcome('v2', [FAILED]));
+    const settledB = await settledFinally(b.verified, outcome('v2', [FAILED]));
 
     expect(settledA.undo).toMatchObject({
       status: 'not-restored',
@@ -351,7 +359,7 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
     await w.time.advance(FOLLOW_MS + 1);
     await next.verified.resume();
 
-    const late = await first.verified.settle(outcome('v2', [FAILED, OK]));
+    const late = await settledFinally(first.verified, outcome('v2', [FAILED, OK]));
 
     expect(late.undo).toMatchObject({ status: 'not-restored', reason: expect.stringContaining('another') });
     expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
@@ -392,5 +400,140 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
       expect.objectContaining({ undo: 'not-restored', reason: expect.stringContaining('no longer v2') }),
     ]);
     expect(await w.store.list()).toEqual([]);
+  });
+});
+
+/**
+ * The rotating run's outcome when a concurrent run (usually rotor's own write coming back as
+ * a change event: OpenBao's audit device, Key Vault's Event Grid) restarted the consumers
+ * named `first` before it: those are already-current here, restarted by the other run.
+ */
+function restartedFirstByAnother(newVersion: string, own: RolloutReport[], first: string[]): Outcome {
+  const o = outcome(newVersion, own);
+  const current = first.map((name) => ({
+    status: 'already-current' as const,
+    cluster: 'alpha',
+    kind: 'Deployment',
+    namespace: 'app',
+    name,
+  }));
+  return { ...o, workloads: [...o.workloads, ...current] };
+}
+
+describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
+  it('follows their rollouts and undoes the rotation when one fails', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: [FAILED] });
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    const final = await settledFinally(s.verified, restartedFirstByAnother('v2', [], ['api']));
+
+    // Read-only: the workload's current generation (the other run's restart) to its end.
+    expect(s.followed).toEqual(['alpha/Deployment/api@undefined']);
+    expect(final.undo).toMatchObject({
+      status: 'restored',
+      failed: ['alpha/Deployment/app/api'],
+      previousVersion: 'v1',
+      restoredVersion: 'v3',
+      rerun: 'ev-1-undo',
+    });
+    expect(final.workloads).toEqual([
+      expect.objectContaining({ status: 'already-current', name: 'api', rollout: FAILED }),
+    ]);
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+    expect(await w.store.list()).toEqual([]);
+  });
+
+  it('deletes the record and writes nothing when their rollouts are healthy', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: [OK] });
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    const final = await settledFinally(s.verified, restartedFirstByAnother('v2', [OK], ['api']));
+
+    expect(s.followed).toEqual(['alpha/Deployment/api@undefined']);
+    expect(final.undo).toBeUndefined();
+    expect(final.workloads.map((x) => (x.status === 'restarted' ? x.rollout : x))).toEqual([
+      OK,
+      expect.objectContaining({ status: 'already-current', rollout: OK }),
+    ]);
+    expect(w.writes).toHaveLength(1); // the rotation only
+    expect(await w.store.list()).toEqual([]);
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('rotated');
+  });
+
+  it('answers at once and names them in the record while it follows them, never a value', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: ['held'] });
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    const settled = await s.verified.settle(restartedFirstByAnother('v2', [OK], ['api']));
+
+    expect(settled).toMatchObject({
+      answer: {
+        workloads: [
+          { status: 'restarted', name: 'w0', rollout: OK },
+          { status: 'already-current', name: 'api', rollout: FOLLOWING },
+        ],
+      },
+    });
+    const [stored] = await w.store.list();
+    expect(stored?.record).toMatchObject({
+      newVersion: 'v2',
+      state: 'rolling',
+      eventId: 'ev-1',
+      source: 'manual',
+      workloads: [
+        { cluster: 'alpha', kind: 'Deployment', namespace: 'app', name: 'w0', generation: 7 },
+        { cluster: 'alpha', kind: 'Deployment', namespace: 'app', name: 'api' },
+      ],
+    });
+    expect(stored?.record.workloads[1]).not.toHaveProperty('generation');
+    expect(JSON.stringify(stored)).not.toMatch(/"(old|new)"/);
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
+  });
+
+  it('is taken over by another instance when the one that rotated stops while following them', async () => {
+    const w = world();
+    const first = engine(w, { owner: 'first', rollouts: ['held'] });
+    await first.verified.rotate(REF, { reason: 'manual' });
+    await first.verified.settle(restartedFirstByAnother('v2', [], ['api']));
+    const next = engine(w, { owner: 'next', rollouts: [FAILED] });
+
+    await next.verified.resume(); // the first instance is still within its deadline
+    expect(next.followed).toEqual([]);
+    await w.time.advance(FOLLOW_MS + 2_000);
+
+    expect(next.followed).toEqual(['alpha/Deployment/api@undefined']);
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+    expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+  });
+
+  it('names them in the record at the answer too, so a take-over follows them beside the run’s own restarts', async () => {
+    const w = world();
+    const first = engine(w, { owner: 'first' });
+    await first.verified.rotate(REF, { reason: 'manual' });
+    await first.verified.track(restartedFirstByAnother('v2', [FOLLOWING], ['api']));
+    const next = engine(w, { owner: 'next', rollouts: [OK, FAILED] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    expect(next.followed).toEqual(['alpha/Deployment/w0@7', 'alpha/Deployment/api@undefined']);
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+  });
+
+  it('is not settled by the concurrent run’s healthy rollouts while the run that rotated still follows its own', async () => {
+    const w = world();
+    const s = engine(w);
+    await s.verified.rotate(REF, { reason: 'manual' });
+    await s.verified.track(outcome('v2', [FOLLOWING]));
+
+    // The change event of v2, on this instance: no rotation, its own restarts rolled out.
+    await s.verified.settle(outcome(undefined, [OK], 'ev-changed'));
+    const final = await settledFinally(s.verified, outcome('v2', [FAILED]));
+
+    expect(final.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
+    expect(w.current()).toMatchObject({ value: 'old' });
   });
 });

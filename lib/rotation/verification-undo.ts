@@ -1,0 +1,92 @@
+import type { BackendRegistry } from '../backends/registry.js';
+import { ConflictError, describeError, RotorError } from '../errors.js';
+import type { UndoRecord } from '../outcome.js';
+import type { StoredVerification } from '../state/verifications.js';
+import type { Logger } from '../telemetry.js';
+import { type Rerun, restorePrevious, whyNotRestorable } from './verification.js';
+import type { VerificationLedger } from './verification-ledger.js';
+
+export interface UndoDeps {
+  ledger: VerificationLedger;
+  backends: Pick<BackendRegistry, 'get'>;
+  /** `rotation.undo`: configuration allows writing the previous credential back. */
+  undoAllowed: boolean;
+  rerun: Rerun;
+  /** How long the instance that undoes may take before another takes the record over. */
+  followMs: number;
+  owner: string;
+  log: Pick<Logger, 'error'>;
+}
+
+const TAKEN_OVER = 'another rotor instance took this rotation over and settles it';
+
+/**
+ * A rollout of a verified rotation failed (lib/rotation/verified.ts): undo where the policy
+ * asked for it, configuration allows it and the previous credential is still valid; alert
+ * either way. Of two instances that get here on the same record, only one undoes: the
+ * record is claimed by a write conditional on its ETag before the previous value is written.
+ */
+export async function concludeFailed(
+  deps: UndoDeps,
+  key: string,
+  failed: string[],
+  eventId: string,
+): Promise<UndoRecord> {
+  const s = deps.ledger.get(key);
+  // Forgotten here: another instance wrote the record since, and it settles the rotation.
+  if (!s) return { status: 'not-restored', failed, reason: TAKEN_OVER };
+  const undo = await undoRotation(deps, key, s, failed, eventId).catch(
+    (error): UndoRecord => ({ status: 'not-restored', failed, reason: describeError(error).message }),
+  );
+  deps.log.error('a rotation failed its consumers’ rollouts', {
+    eventId,
+    ref: key,
+    version: s.record.newVersion,
+    failed,
+    undo: undo.status,
+    ...(undo.status === 'restored' ? { restoredVersion: undo.restoredVersion } : { reason: undo.reason }),
+  });
+  return undo;
+}
+
+async function undoRotation(
+  deps: UndoDeps,
+  key: string,
+  s: StoredVerification,
+  failed: string[],
+  eventId: string,
+): Promise<UndoRecord> {
+  const { ledger, owner } = deps;
+  const { record } = s;
+  const refusal = whyNotRestorable(record, deps.undoAllowed);
+  if (refusal) {
+    // Not undone: the record stays, so no rotation revokes what consumers still run on.
+    await ledger.save(key, s, { ...record, state: 'failed', reason: refusal });
+    ledger.unfollow(key);
+    return { status: 'not-restored', failed, reason: refusal };
+  }
+  // Of two instances that got this far on the same record, only one's write lands.
+  const claimed = await ledger.save(key, s, { ...record, owner, deadline: ledger.after(deps.followMs) });
+  if (!claimed) return { status: 'not-restored', failed, reason: TAKEN_OVER };
+  try {
+    const written = await restorePrevious(deps.backends.get(record.ref), record);
+    await ledger.drop(key, claimed);
+    return {
+      status: 'restored',
+      failed,
+      previousVersion: record.previousVersion,
+      restoredVersion: written.version,
+      rerun: deps.rerun(record.ref, written.version, eventId),
+    };
+  } catch (error) {
+    const reason = `restoring failed: ${describeError(error).message}`;
+    // Someone wrote a version since (another undo, a person): this rotation is over.
+    if (error instanceof ConflictError) await ledger.drop(key, claimed);
+    // Retryable (the store did not answer): the record stays rolling, and the next resume tries again.
+    else if (error instanceof RotorError && error.retryable)
+      await ledger.save(key, claimed, { ...claimed.record, deadline: ledger.after(0) });
+    else await ledger.save(key, claimed, { ...claimed.record, state: 'failed', reason });
+    ledger.unfollow(key);
+    return { status: 'not-restored', failed, reason };
+  }
+}
