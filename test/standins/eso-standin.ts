@@ -9,6 +9,8 @@
  *    when `<generation>-<hash(labels,annotations)>` differs from syncedResourceVersion;
  *    Periodic (default) also every refreshInterval, never again with refreshInterval 0
  *    (the trap: a forced sync is ignored);
+ *  - reads ExternalSecrets and (Cluster)SecretStores from its informers and the target Secret
+ *    from the API server, as ESO does by default (eso-cache.ts cites where);
  *  - reads Key Vault / Vault like ESO's azurekv / vault providers (eso-provider.ts);
  *  - writes the target Secret with the ExternalSecret's own labels and annotations (the
  *    force-sync annotation too), ESO's managed label, owner label and data-hash annotation,
@@ -36,6 +38,7 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { parseGoDuration } from '../../lib/kube/duration.js';
 import { STANDIN_CONTROLLER_CLASS } from '../env/eso.js';
+import { EsoCache } from './eso-cache.js';
 import {
   type FindRef,
   type ProviderClient,
@@ -242,6 +245,7 @@ class EsoController {
   );
   readonly cesQueue = new WorkQueue((key) => this.reconcileCes(key));
   readonly storeQueue = new WorkQueue((key) => this.reconcileStore(key));
+  readonly cache = new EsoCache<Es, StoreObject>((key) => this.esQueue.enqueue(key));
   private readonly keyVault: (vaultUrl: string) => SecretClient;
 
   constructor(
@@ -275,12 +279,12 @@ class EsoController {
 
   async reconcileEs(key: string): Promise<number | undefined> {
     const { namespace, name } = splitKey(key);
-    const es = await this.getEs(namespace, name);
+    const es = this.cache.externalSecret(key);
     if (!es) {
       this.esQueue.forget(key);
       return undefined;
     }
-    if (await this.unmanaged(es)) return undefined;
+    if (this.unmanaged(es, key)) return undefined;
     if (es.metadata.deletionTimestamp) {
       const rest = (es.metadata.finalizers ?? []).filter((f) => f !== ESO_BEHAVIOUR.finalizer);
       if (rest.length !== (es.metadata.finalizers ?? []).length) await this.setFinalizers(ES, es, rest);
@@ -347,8 +351,12 @@ class EsoController {
     return periodic ? interval : undefined;
   }
 
-  /** ESO shouldSkipUnmanagedStore, strict: only stores naming the stand-in's class are its own. */
-  private async unmanaged(es: Es): Promise<boolean> {
+  /**
+   * ESO shouldSkipUnmanagedStore, strict: only stores naming the stand-in's class are its own.
+   * A store not (yet) in the cache is not known to be its own: the ExternalSecret is
+   * reconciled again when the store arrives (ESO retries it with backoff instead).
+   */
+  private unmanaged(es: Es, key: string): boolean {
     const refs = [
       es.spec.secretStoreRef,
       ...(es.spec.data ?? []).map((d) => d.sourceRef?.storeRef),
@@ -356,31 +364,12 @@ class EsoController {
     ];
     for (const ref of refs) {
       if (!ref?.name) continue;
-      const store = await this.storeObject(ref, es).catch(() => undefined);
+      const store = this.cache.store(ref, es);
+      if (!store) this.cache.awaitStore(ref, es, key);
       if ((store?.spec?.controller ?? '') !== (this.opts.controllerClass ?? STANDIN_CONTROLLER_CLASS))
         return true;
     }
     return false;
-  }
-
-  private async storeObject(ref: StoreRef, es: Es): Promise<StoreObject> {
-    const kind = ref.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
-    const obj =
-      kind === 'ClusterSecretStore'
-        ? await this.kube.custom.getClusterCustomObject({
-            group: ES.group,
-            version: ES.version,
-            plural: 'clustersecretstores',
-            name: ref.name as string,
-          })
-        : await this.kube.custom.getNamespacedCustomObject({
-            group: ES.group,
-            version: ES.version,
-            plural: 'secretstores',
-            namespace: es.metadata.namespace as string,
-            name: ref.name as string,
-          });
-    return obj as StoreObject;
   }
 
   private async patchStatus(es: Es, status: Record<string, unknown>): Promise<void> {
@@ -394,13 +383,8 @@ class EsoController {
     const chosen = ref?.name ? ref : es.spec.secretStoreRef;
     if (!chosen?.name) throw new Error('no secretStoreRef');
     const kind = chosen.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
-    let obj: StoreObject;
-    try {
-      obj = await this.storeObject(chosen, es);
-    } catch (error) {
-      if (isNotFound(error)) throw new Error(`could not get store ${kind} ${chosen.name}: not found`);
-      throw error;
-    }
+    const obj = this.cache.store(chosen, es);
+    if (!obj) throw new Error(`could not get store ${kind} ${chosen.name}: not found`);
     const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status !== 'True') throw new Error(ESO_BEHAVIOUR.storeNotReady(kind, chosen.name));
     return { kind, name: chosen.name, provider: obj.spec.provider };
@@ -539,17 +523,8 @@ class EsoController {
     const [kind, rest] = key.split(':') as [keyof typeof STORES, string];
     const { namespace, name } = splitKey(rest);
     const gvr = STORES[kind];
-    let store: StoreObject;
-    try {
-      store = (
-        namespace
-          ? await this.kube.custom.getNamespacedCustomObject({ ...gvr, namespace, name })
-          : await this.kube.custom.getClusterCustomObject({ ...gvr, name })
-      ) as StoreObject;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const store = this.cache.storeByKey(key);
+    if (!store) return undefined;
     if ((store.spec.controller ?? '') !== (this.opts.controllerClass ?? STANDIN_CONTROLLER_CLASS))
       return undefined;
     if (store.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) return undefined;
@@ -752,10 +727,14 @@ export async function startEsoStandin(opts: EsoStandinOptions): Promise<EsoStand
   const storeHandlers = (kind: keyof typeof STORES) => ({
     upsert: (store: StandinObject) => {
       const key = `${kind}:${objectKey(store)}`;
+      controller.cache.setStore(key, store as StoreObject);
       if (listed && validateAfter === 0) listed.push(key);
       else controller.storeQueue.enqueue(key, validateAfter);
     },
-    remove: (store: StandinObject) => controller.storeQueue.forget(`${kind}:${objectKey(store)}`),
+    remove: (store: StandinObject) => {
+      controller.cache.deleteStore(`${kind}:${objectKey(store)}`);
+      controller.storeQueue.forget(`${kind}:${objectKey(store)}`);
+    },
   });
   const stopStores = await startInformers<StandinObject>(
     controller.kube,
@@ -777,8 +756,14 @@ export async function startEsoStandin(opts: EsoStandinOptions): Promise<EsoStand
   );
   listed = undefined;
   const stopEs = await startInformers<Es>(controller.kube, ES, opts.namespaces, {
-    upsert: (es) => controller.esQueue.enqueue(objectKey(es)),
-    remove: (es) => controller.esQueue.forget(objectKey(es)),
+    upsert: (es) => {
+      controller.cache.setExternalSecret(es);
+      controller.esQueue.enqueue(objectKey(es));
+    },
+    remove: (es) => {
+      controller.cache.deleteExternalSecret(es);
+      controller.esQueue.forget(objectKey(es));
+    },
   });
   const stopCes = await startInformers<StandinObject>(
     controller.kube,

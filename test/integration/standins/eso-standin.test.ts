@@ -3,6 +3,8 @@
  * what the real ESO was observed to do (REFERENCE.md 2a): one test per behaviour, so a
  * divergence from ESO_BEHAVIOUR shows here.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,7 @@ const ES = { group: 'external-secrets.io', version: 'v1', plural: 'externalsecre
 interface Es {
   metadata: { resourceVersion: string; finalizers?: string[] };
   status?: {
+    syncedResourceVersion?: string;
     refreshTime?: string | null;
     binding?: { name?: string };
     conditions?: Array<{
@@ -146,6 +149,48 @@ describe('ESO stand-in (ESO_BEHAVIOUR)', () => {
       'the Updated event',
     );
     expect(updated?.message).toBe('secret updated');
+  });
+
+  it('reads the ExternalSecret and its store from its informers, not the API server, as ESO does (eso-cache.ts)', async () => {
+    const name = uniqueName('es');
+    const secret = uniqueName('kv');
+    await setKeyVaultSecret(env, secret, 'v1');
+    await externalSecret(name, secret);
+    const first = await eventually(
+      () => read(name),
+      (e) => readyOf(e)?.status === 'True',
+      'first sync',
+    );
+    const before = first.status?.syncedResourceVersion;
+    // Every GET this process sends by name to an ExternalSecret or a store (the stand-in runs
+    // here; meanwhile the test itself only LISTs them and reads the Secret).
+    const reads: string[] = [];
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      const byName = /\/(externalsecrets|secretstores|clustersecretstores)\/[^/?]+/;
+      if (request.method === 'GET' && byName.test(request.path)) reads.push(request.path);
+    };
+    subscribe('http.client.request.start', onRequest);
+    try {
+      await setKeyVaultSecret(env, secret, 'v2');
+      await force(name, 'cached');
+      const list = async () =>
+        (
+          (await admin.custom.listNamespacedCustomObject({ ...ES, namespace: ns })) as {
+            items: Array<Es & { metadata: { name: string } }>;
+          }
+        ).items.find((e) => e.metadata.name === name);
+      await eventually(list, (e) => e?.status?.syncedResourceVersion !== before, 'the forced sync');
+      const synced = await admin.core.readNamespacedSecret({ namespace: ns, name });
+      expect(Object.values(synced.data ?? {}).map((v) => Buffer.from(v, 'base64').toString())).toEqual([
+        'v2',
+      ]);
+      await new Promise((r) => setTimeout(r, 200)); // the reconcile its own status write brings
+    } finally {
+      unsubscribe('http.client.request.start', onRequest);
+    }
+
+    expect(reads).toEqual([]);
   });
 
   it('on a provider error: Ready False SecretSyncedError, binding "" and refreshTime null, the error in Warning UpdateFailed, retried with backoff', async () => {
