@@ -152,10 +152,11 @@ export class VerifiedRotation {
     if (ended.some((r) => r.status === 'following')) return outcome;
     const rotated = rotatedIn(outcome);
     if (s.record.newVersion !== rotated) {
-      // A later run of the secret (a refresh after a fix) rolled every consumer out: settled,
-      // unless this instance still follows the rotation (the concurrent run of its own write).
+      // A later run of the secret (a refresh after a fix) rolled every consumer out: a rotation
+      // nobody follows any more (failed, not undone) is settled. A rolling one is not: its
+      // follower decides, and this run may be the concurrent one of its own write, on any instance.
       const healthy = ended.length > 0 && ended.every((r) => r.status === 'rolled-out');
-      if (!rotated && healthy && !this.ledger.follows(key)) await this.ledger.drop(key, s);
+      if (!rotated && healthy && s.record.state === 'failed') await this.ledger.drop(key, s);
       return outcome;
     }
     if (!this.ledger.follows(key)) return outcome; // another instance took it over

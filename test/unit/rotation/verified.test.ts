@@ -495,10 +495,14 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
 
   it('is taken over by another instance when the one that rotated stops while following them', async () => {
     const w = world();
+    const runs = new MemoryIdempotencyStore();
     const first = engine(w, { owner: 'first', rollouts: ['held'] });
     await first.verified.rotate(REF, { reason: 'manual' });
-    await first.verified.settle(restartedFirstByAnother('v2', [], ['api']));
-    const next = engine(w, { owner: 'next', rollouts: [FAILED] });
+    const settled = await first.verified.settle(restartedFirstByAnother('v2', [], ['api']));
+    const claim = await runs.putInProgress('manual:ev-1', new Date(w.time.nowMs + 60_000));
+    const answer = 'answer' in settled ? settled.answer : settled;
+    await runs.complete(claim, w.time.now(), JSON.stringify(answer));
+    const next = engine(w, { owner: 'next', rollouts: [FAILED], runs });
 
     await next.verified.resume(); // the first instance is still within its deadline
     expect(next.followed).toEqual([]);
@@ -507,6 +511,12 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     expect(next.followed).toEqual(['alpha/Deployment/api@undefined']);
     expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
     expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+    // `rotor status` of the run that rotated tells how the other run's restart ended.
+    const recorded = JSON.parse((await runs.get('manual:ev-1'))?.result ?? '{}') as Outcome;
+    expect(recorded.workloads).toEqual([
+      expect.objectContaining({ status: 'already-current', rollout: FAILED }),
+    ]);
+    expect(recorded.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
   });
 
   it('names them in the record at the answer too, so a take-over follows them beside the run’s own restarts', async () => {
@@ -532,6 +542,22 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     // The change event of v2, on this instance: no rotation, its own restarts rolled out.
     await s.verified.settle(outcome(undefined, [OK], 'ev-changed'));
     const final = await settledFinally(s.verified, outcome('v2', [FAILED]));
+
+    expect(final.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
+    expect(w.current()).toMatchObject({ value: 'old' });
+  });
+
+  it('is not settled by the concurrent run’s healthy rollouts on another instance that has seen the record', async () => {
+    const w = world();
+    const first = engine(w, { owner: 'first' });
+    await first.verified.rotate(REF, { reason: 'manual' });
+    await first.verified.track(outcome('v2', [FOLLOWING]));
+    const other = engine(w, { owner: 'other' });
+    await other.verified.resume(); // at start, or a timer run: it reads every record
+
+    // The change event of v2 ran there: no rotation, its own restarts rolled out.
+    await other.verified.settle(outcome(undefined, [OK], 'ev-changed'));
+    const final = await settledFinally(first.verified, outcome('v2', [FAILED]));
 
     expect(final.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
     expect(w.current()).toMatchObject({ value: 'old' });
