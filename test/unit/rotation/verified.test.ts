@@ -4,11 +4,16 @@ import { ConflictError } from '../../../lib/errors.js';
 import type { FollowPort } from '../../../lib/follow-up.js';
 import type { Outcome, RolloutReport, RolloutResult } from '../../../lib/outcome.js';
 import type { RotationResult } from '../../../lib/rotation/gate.js';
+import { rotationPort } from '../../../lib/rotation/port.js';
 import { VerifiedRotation } from '../../../lib/rotation/verified.js';
+import { Runner } from '../../../lib/run.js';
 import { refKey, type SecretRef } from '../../../lib/secret-ref.js';
 import { MemoryIdempotencyStore } from '../../../lib/state/memory-idempotency.js';
 import { MemoryVerificationStore, type VerificationStore } from '../../../lib/state/verifications.js';
-import { ManualTime } from '../support/manual-time.js';
+import { createTelemetry } from '../../../lib/telemetry.js';
+import { testConfig } from '../events/support.js';
+import { ES, fakePorts, ManualClock, runnerTestSettings } from '../support/fake-ports.js';
+import { drain, ManualTime } from '../support/manual-time.js';
 
 const REF: SecretRef = { backend: 'azure-keyvault', vault: 'kv', name: 'db' };
 const KEY = refKey(REF);
@@ -530,6 +535,49 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     await next.verified.resume();
 
     expect(next.followed).toEqual(['alpha/Deployment/w0@7', 'alpha/Deployment/api@undefined']);
+    expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
+  });
+
+  it('through the Runner, as lib/app.ts wires it: answers at once; the run’s record and notification then carry the undo', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: [FAILED] });
+    const api = {
+      status: 'already-current' as const,
+      cluster: 'alpha',
+      kind: 'Deployment',
+      namespace: 'app',
+      name: 'api',
+    };
+    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [api] } });
+    const runs = new MemoryIdempotencyStore();
+    const notified: Outcome[] = [];
+    const runner = new Runner({
+      ports: { ...ports, rotate: rotationPort(s.verified) },
+      idempotency: runs,
+      clock: new ManualClock(),
+      telemetry: createTelemetry(testConfig().telemetry, { write: () => undefined }),
+      notify: async (o) => {
+        notified.push(o);
+      },
+      settle: (o) => s.verified.settle(o),
+      answering: (o) => s.verified.track(o),
+      settings: runnerTestSettings(),
+    });
+
+    const answered = await runner.rotate(REF, { requestId: 'req-1' });
+    await drain();
+
+    expect(answered).toMatchObject({
+      rotation: { newVersion: 'v2' },
+      workloads: [{ ...api, rollout: FOLLOWING }],
+    });
+    expect(answered.undo).toBeUndefined();
+    const recorded = JSON.parse((await runs.get('manual:req-1'))?.result ?? '{}') as Outcome;
+    expect(recorded).toMatchObject({
+      workloads: [{ ...api, rollout: FAILED }],
+      undo: { status: 'restored' },
+    });
+    expect(notified.map((o) => o.undo?.status)).toEqual([undefined, 'restored']);
     expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
   });
 
