@@ -7,18 +7,15 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   createConfiguration,
-  type HttpLibrary,
-  IsomorphicFetchHttpLibrary,
   KubeConfig,
   KubernetesObjectApi,
   type RequestContext,
-  type ResponseContext,
   type SecurityAuthentication,
   ServerConfiguration,
-  wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { kubeHttp } from './api/http-library.js';
 
 /** Entra ID application of the AKS API server; tokens for AKS are asked for this scope. */
 export const AKS_TOKEN_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
@@ -84,35 +81,8 @@ function keepAliveConfiguration(kc: KubeConfig, beforeRequest?: () => Promise<vo
   return createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: auth },
-    httpApi: retryingHttp,
+    httpApi: kubeHttp,
   });
-}
-
-const RETRIES = 3;
-const MAX_BACKOFF_MS = 2_000;
-const fetchHttp = new IsomorphicFetchHttpLibrary();
-
-/**
- * Every API call through these clients retries what the API server asks to retry: 429
- * (e.g. "storage is (re)initializing" while a CRD's storage starts) and 503, honouring
- * Retry-After. Bodies are strings, so a request can be sent again as it was.
- */
-const retryingHttp: HttpLibrary = wrapHttpLibrary({
-  async send(request): Promise<ResponseContext> {
-    for (let attempt = 0; ; attempt++) {
-      const response = await fetchHttp.send(request).toPromise();
-      const status = response.httpStatusCode;
-      if (attempt >= RETRIES || (status !== 429 && status !== 503)) return response;
-      await new Promise((resolve) =>
-        setTimeout(resolve, retryAfterMs(response.headers['retry-after'], attempt)),
-      );
-    }
-  },
-});
-
-function retryAfterMs(header: string | undefined, attempt: number): number {
-  const seconds = header ? Number(header) : Number.NaN;
-  return Math.min(Number.isFinite(seconds) ? seconds * 1000 : 200 * 2 ** attempt, MAX_BACKOFF_MS);
 }
 
 function kubeConfigFor(cluster: ClusterConfig): KubeConfig {

@@ -102,14 +102,59 @@ describe('cluster registry', () => {
   });
 });
 
+/** A loopback "API server" answering with `handler`, and a kubeconfig pointing at it. */
+async function loopbackServer(handler: import('node:http').RequestListener) {
+  const { createServer } = await import('node:http');
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    // Plain http needs skipTLSVerify in client-node; nothing secret crosses this loopback test.
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+    currentContext: 'c',
+  });
+  return { kc, close: () => server.close() };
+}
+
 describe('API calls through a cluster client', () => {
-  it('retry what the API server asks to retry (429 storage is initializing, 503) and then answer', async () => {
-    const { createServer } = await import('node:http');
+  it('send a body with its length, DELETE included (DeleteOptions: propagation, preconditions)', async () => {
     const { clusterClientFromKubeConfig } = await import('../../../lib/kube/cluster.js');
-    const { KubeConfig } = await import('@kubernetes/client-node');
+    const received: Array<{ method?: string; length?: string; body: string }> = [];
+    const api = await loopbackServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        received.push({ method: req.method, length: req.headers['content-length'], body });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"kind":"Status","status":"Success"}');
+      });
+    });
+    try {
+      await clusterClientFromKubeConfig('c', api.kc).batch.deleteNamespacedJob({
+        namespace: 'n',
+        name: 'j',
+        body: { propagationPolicy: 'Background' },
+      });
+
+      expect(received).toEqual([
+        { method: 'DELETE', length: '34', body: '{"propagationPolicy":"Background"}' },
+      ]);
+    } finally {
+      api.close();
+    }
+  });
+
+  it('retry what the API server asks to retry (429 storage is initializing, 503) and then answer', async () => {
+    const { clusterClientFromKubeConfig } = await import('../../../lib/kube/cluster.js');
     const answers = [429, 503, 200];
     const seen: number[] = [];
-    const server = createServer((_req, res) => {
+    const api = await loopbackServer((_req, res) => {
       const status = answers.shift() ?? 200;
       seen.push(status);
       res.writeHead(status, {
@@ -122,17 +167,7 @@ describe('API calls through a cluster client', () => {
           : '{"message":"storage is (re)initializing"}',
       );
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      // Plain http needs skipTLSVerify in client-node; nothing secret crosses this loopback test.
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 't' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
-
+    const kc = api.kc;
     try {
       const secret = await clusterClientFromKubeConfig('c', kc).core.readNamespacedSecret({
         namespace: 'n',
@@ -142,7 +177,7 @@ describe('API calls through a cluster client', () => {
       expect(secret.metadata?.name).toBe('db');
       expect(seen).toEqual([429, 503, 200]);
     } finally {
-      server.close();
+      api.close();
     }
   });
 });
