@@ -12,11 +12,16 @@
  *   ROTOR_BENCH_BURST_PROFILE=file.cpuprofile   CPU profile of this process during the burst
  *   ROTOR_BENCH_BURST_TIMELINE=1                 one line per Deployment: syncs and patches
  *   ROTOR_BENCH_BURST_REQUESTS=1                 HTTP requests of this process during the burst, by kind
+ *       (rotor's and the bench's; the stand-ins' too with ROTOR_BENCH_STANDINS=in-process)
+ *   ROTOR_BENCH_BURST_APISERVER_PROFILE=file.pprof  the apiserver's CPU profile of the burst's first
+ *       ROTOR_BENCH_BURST_APISERVER_PROFILE_S seconds (default 5; needs ROTOR_KUBE_PROFILING=1;
+ *       read it with `go tool pprof -top file.pprof`)
  * and always: the CPU time each server process (this one, kube-apiserver, etcd, ...) spent in it.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import { Session } from 'node:inspector/promises';
 import { Watch } from '@kubernetes/client-node';
 import { envVarName, reloaderHash } from '../lib/kube/restart/index.js';
@@ -34,6 +39,8 @@ const EVENT_GRID_RETRY_MS = [10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000
 const RETRY_SCALE = Number(process.env.ROTOR_BENCH_RETRY_SCALE ?? '0.01');
 const PROFILE = process.env.ROTOR_BENCH_BURST_PROFILE;
 const TIMELINE = process.env.ROTOR_BENCH_BURST_TIMELINE === '1';
+const APISERVER_PROFILE = process.env.ROTOR_BENCH_BURST_APISERVER_PROFILE;
+const APISERVER_PROFILE_S = Number(process.env.ROTOR_BENCH_BURST_APISERVER_PROFILE_S ?? '5');
 const requests = process.env.ROTOR_BENCH_BURST_REQUESTS === '1' ? new RequestTrace() : undefined;
 const random = () => randomBytes(12).toString('base64url');
 const log = (m: string) => console.log(`[burst] ${m}`);
@@ -129,6 +136,7 @@ export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<numb
   const ids = new Set<string>(events.map((e) => e.id));
   const seen = await NamespaceChanges.start(admin, namespace);
   const profiler = PROFILE ? await startProfile() : undefined;
+  const apiserverProfile = APISERVER_PROFILE ? apiserverCpuProfile(admin, APISERVER_PROFILE) : undefined;
   requests?.start();
   const cpuBefore = processCpu(labels);
   log(`delivering ${events.length} events in batches of 50, 4 deliveries at a time`);
@@ -145,6 +153,7 @@ export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<numb
   const wallMs = performance.now() - t0;
   const cpuMs = cpuSince(cpuBefore, labels);
   if (profiler) await profiler.stop(PROFILE as string);
+  await apiserverProfile;
   if (requests) log(`requests during the burst:\n${requestsByKind(requests.stop(), namespace)}`);
   await new Promise((r) => setTimeout(r, 200)); // the watches' last events
   seen.stop();
@@ -223,7 +232,8 @@ function requestsByKind(spans: readonly RequestTrace['spans'][number][], namespa
       .replace(/\?.*$/, (q) => (q.includes('watch=true') ? '?watch' : ''))
       .replace(`/namespaces/${namespace}/`, '/namespaces/NS/')
       .replace(/\/(burst|app)-\d+/g, '/NAME')
-      .replace(/\/[0-9a-f]{32}$/, '/VERSION');
+      .replace(/\/[0-9a-f]{32}$/, '/VERSION')
+      .replace(/\(PartitionKey='[^']*',RowKey='[^']*'\)/, '(KEY)');
     const key = `${s.who.padEnd(12)} ${s.method.padEnd(6)} ${s.host.startsWith('server') ? 'server ' : ''}${path}`;
     const c = counts.get(key) ?? { n: 0, ms: 0 };
     c.n++;
@@ -347,6 +357,28 @@ async function startProfile() {
       log(`CPU profile of the burst written to ${file}`);
     },
   };
+}
+
+/** kube-apiserver's own CPU profile (Go pprof) of the next APISERVER_PROFILE_S seconds, to `file`. */
+async function apiserverCpuProfile(admin: Admin, file: string): Promise<void> {
+  const url = `${admin.kc.getCurrentCluster()?.server}/debug/pprof/profile?seconds=${APISERVER_PROFILE_S}`;
+  const options: https.RequestOptions = {};
+  await admin.kc.applyToHTTPSOptions(options);
+  const body = await new Promise<Buffer>((resolve, reject) => {
+    https
+      .get(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Buffer.concat(chunks))
+            : reject(new Error(`apiserver profile: ${res.statusCode} (ROTOR_KUBE_PROFILING=1 set?)`)),
+        );
+      })
+      .on('error', reject);
+  });
+  await writeFile(file, body);
+  log(`apiserver CPU profile of the burst written to ${file}`);
 }
 
 /**

@@ -33,7 +33,12 @@ export class RequestTrace {
         method: request.method,
         host: String(request.getHeader('host') ?? request.host),
         path: request.path,
-        who: auth ? auth.slice(-4) : String(request.getHeader('user-agent') ?? '').slice(0, 12),
+        // SharedKey signatures differ per request: the state store is one sender.
+        who: auth.startsWith('SharedKey')
+          ? 'state store'
+          : auth
+            ? auth.slice(-4)
+            : String(request.getHeader('user-agent') ?? '').slice(0, 12),
       };
       this.open.set(request, span);
       this.spans.push(span);

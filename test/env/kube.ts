@@ -176,7 +176,8 @@ async function startOnce(opts: StartKubeClusterOptions, binary: string): Promise
     // to it; with this plugin on, a Pod created before that would be rejected.
     '--disable-admission-plugins=ServiceAccount',
     '--enable-priority-and-fairness=false',
-    '--profiling=false',
+    // ROTOR_KUBE_PROFILING=1: /debug/pprof for the burst bench's apiserver profile.
+    `--profiling=${process.env.ROTOR_KUBE_PROFILING === '1'}`,
     '--v=0',
   ];
 
