@@ -44,6 +44,11 @@ export type RolloutReport =
   | { status: 'rollout-failed'; ms: number; reason: string; message: string }
   | { status: 'not-followed'; reason: string };
 
+/** The rollout rotor followed for a workload: its own restart's, or (a verified rotation) another run's. */
+export function rolloutOf(w: WorkloadResult): RolloutReport | undefined {
+  return w.status === 'restarted' || w.status === 'already-current' ? w.rollout : undefined;
+}
+
 /** How a followed restart ended (RolloutReport without the interim `following`). */
 export type RolloutResult = Exclude<RolloutReport, { status: 'following' }>;
 

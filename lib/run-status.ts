@@ -1,6 +1,6 @@
 import { EVENT_SOURCES, type EventSource, eventKey } from './change-event.js';
 import type { Clock } from './clock.js';
-import type { Outcome } from './outcome.js';
+import { type Outcome, rolloutOf } from './outcome.js';
 import { parseProgress, type RunProgress } from './run-progress.js';
 import type { IdempotencyRecord, IdempotencyStore } from './state/idempotency.js';
 
@@ -62,18 +62,14 @@ function statusOf(eventId: string, source: EventSource, record: IdempotencyRecor
     };
   }
   const outcome = parseOutcome(record.result);
-  const following = outcome?.workloads.some(
-    (w) => w.status === 'restarted' && w.rollout?.status === 'following',
-  );
+  const following = outcome?.workloads.some((w) => rolloutOf(w)?.status === 'following');
   return {
     eventId,
     source,
     state: 'completed',
     ...claim,
     ...(record.completedAt ? { completedAt: record.completedAt.toISOString() } : {}),
-    ...(outcome?.workloads.some((w) => w.status === 'restarted' && w.rollout)
-      ? { rollouts: following ? 'following' : 'ended' }
-      : {}),
+    ...(outcome?.workloads.some((w) => rolloutOf(w)) ? { rollouts: following ? 'following' : 'ended' } : {}),
     ...(outcome ? { outcome } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { Outcome } from '../outcome.js';
+import { type Outcome, rolloutOf } from '../outcome.js';
 import { rolloutText, undoText } from '../rollout-text.js';
 import { refreshInWords, stepInWords } from './plain-words.js';
 
@@ -23,7 +23,7 @@ export function stepLines(steps: Pick<Outcome, 'timeline' | 'refreshes' | 'workl
     ),
     ...steps.workloads.map(
       (w) =>
-        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
+        `  workload ${w.cluster} ${w.kind} ${w.namespace}/${w.name}: ${w.status}${'reason' in w ? ` (${w.reason})` : ''}${'error' in w ? ` (${w.error.message})` : ''}${rolloutOf(w) ? `, ${rolloutText(rolloutOf(w))}` : ''}`,
     ),
   ];
 }

@@ -2,6 +2,7 @@ import type { App } from '../app-types.js';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { runsOf } from '../intake/run-status.js';
+import { rolloutOf } from '../outcome.js';
 import type { RunProgress } from '../run-progress.js';
 import type { RunStatus } from '../run-status.js';
 import { formatOutcome, stepLines } from './format.js';
@@ -26,7 +27,7 @@ function healthy(run: RunStatus): boolean {
   const outcome = run.outcome;
   if (!outcome) return true;
   if (outcome.status === 'failed' || outcome.status === 'partial') return false;
-  return !outcome.workloads.some((w) => w.status === 'restarted' && w.rollout?.status === 'rollout-failed');
+  return !outcome.workloads.some((w) => rolloutOf(w)?.status === 'rollout-failed');
 }
 
 export function formatStatus(runs: RunStatus[]): string {

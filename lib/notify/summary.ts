@@ -1,5 +1,5 @@
 import type { Failure } from '../errors.js';
-import type { Outcome } from '../outcome.js';
+import { type Outcome, rolloutOf } from '../outcome.js';
 import { rolloutText, undoText } from '../rollout-text.js';
 
 /** What a notification says: references, counts and workload names, never values. */
@@ -16,9 +16,9 @@ export function summarise(outcome: Outcome): NotificationSummary {
   const restarted = outcome.workloads.filter((w) => w.status === 'restarted');
   const failedWorkloads = outcome.workloads.filter((w) => w.status === 'failed');
   const failedRefreshes = outcome.refreshes.filter((r) => r.status === 'failed');
-  const rolloutFailed = restarted.some(
-    (w) => w.status === 'restarted' && w.rollout?.status === 'rollout-failed',
-  );
+  const rolloutFailed = outcome.workloads.some((w) => rolloutOf(w)?.status === 'rollout-failed');
+  // Restarted first by another run (rotor's own write as a change event): a verified rotation followed them.
+  const followedForOthers = outcome.workloads.filter((w) => w.status === 'already-current' && w.rollout);
   const failed = outcome.status === 'failed' || outcome.status === 'partial' || rolloutFailed;
   const failures = [
     ...failedWorkloads.map((w) => failure(`${w.kind} ${w.namespace}/${w.name} in ${w.cluster}`, w.error)),
@@ -31,6 +31,10 @@ export function summarise(outcome: Outcome): NotificationSummary {
     ...restarted.map(
       (w) =>
         `restarted ${w.kind} ${w.namespace}/${w.name} in ${w.cluster}${w.status === 'restarted' && w.rollout ? `, ${rolloutText(w.rollout)}` : ''}`,
+    ),
+    ...followedForOthers.map(
+      (w) =>
+        `${w.kind} ${w.namespace}/${w.name} in ${w.cluster}, restarted by another run: ${rolloutText(rolloutOf(w))}`,
     ),
     ...failures.map((f) => f.line),
     ...(outcome.undo ? [undoText(outcome.undo)] : []),

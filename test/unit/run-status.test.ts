@@ -62,6 +62,24 @@ describe('runStatus: a delivery as the state store records it', () => {
     expect(followed?.outcome?.workloads[0]).toMatchObject({ rollout: { status: 'rolled-out', ms: 900 } });
   });
 
+  it('counts the rollout a verified rotation follows for a workload another run restarted first', async () => {
+    const { store, clock, record } = await claimedAtTen();
+    const api = {
+      status: 'already-current',
+      cluster: 'a',
+      kind: 'Deployment',
+      namespace: 'app',
+      name: 'api',
+    } as const;
+    await store.complete(
+      record,
+      new Date('2026-11-29T10:00:02.000Z'),
+      JSON.stringify(outcomeWith({ workloads: [{ ...api, rollout: { status: 'following' } }] })),
+    );
+
+    expect((await runStatus(store, 'e-1', clock))[0]?.rollouts).toBe('following');
+  });
+
   it('in progress or abandoned: the steps its holder wrote so far', async () => {
     const { store, clock, record } = await claimedAtTen();
     const progress = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../../lib/cli/status.js';
 import { restarted } from '../support/fake-ports.js';
-import { IN_PROGRESS_E1, refreshedOf } from '../support/outcome.js';
+import { IN_PROGRESS_E1, outcomeWith, refreshedOf } from '../support/outcome.js';
 
 describe('rotor status in words', () => {
   it('a run in progress: the steps finished so far, per derived object and workload', () => {
@@ -36,5 +36,29 @@ describe('rotor status in words', () => {
 
   it('a run in progress that has written no steps yet says only that it is in progress', () => {
     expect(formatStatus([IN_PROGRESS_E1]).split('\n')).toHaveLength(1);
+  });
+  it('a workload another run restarted first: the rollout a verified rotation followed for it', () => {
+    const text = formatStatus([
+      {
+        eventId: 'e-1',
+        source: 'eventgrid',
+        state: 'completed',
+        rollouts: 'ended',
+        outcome: outcomeWith({
+          workloads: [
+            {
+              status: 'already-current',
+              cluster: 'alpha',
+              kind: 'Deployment',
+              namespace: 'app',
+              name: 'api',
+              rollout: { status: 'rolled-out', ms: 1_200 },
+            },
+          ],
+        }),
+      },
+    ]);
+
+    expect(text).toContain('workload alpha Deployment app/api: already-current, rolled out in 1.2 s');
   });
 });

@@ -175,4 +175,45 @@ describe('notifications', () => {
       'undone: version v1 restored as v3 after failed rollouts (aks/Deployment/shop/web); refresh and restart again as e1-undo',
     );
   });
+  it('a rotation undone after the failed rollout of a workload another run restarted first is a failure too', async () => {
+    const r = recorder();
+    const targets = [
+      { kind: 'webhook' as const, url: new Redacted('http://127.0.0.1:1/hook'), on: ['failure' as const] },
+    ];
+    const undone: Outcome = {
+      ...base,
+      kind: 'rotate-requested',
+      rotation: { newVersion: 'v2' },
+      workloads: [
+        {
+          status: 'already-current',
+          cluster: 'aks',
+          kind: 'Deployment',
+          namespace: 'shop',
+          name: 'web',
+          rollout: {
+            status: 'rollout-failed',
+            ms: 5_000,
+            reason: 'ProgressDeadlineExceeded',
+            message: 'stuck',
+          },
+        },
+      ],
+      undo: {
+        status: 'restored',
+        failed: ['aks/Deployment/shop/web'],
+        previousVersion: 'v1',
+        restoredVersion: 'v3',
+        rerun: 'e1-undo',
+      },
+    };
+
+    await notify(targets, undone, createLogger('error'), r.send);
+
+    expect(r.sent).toHaveLength(1);
+    expect(r.sent[0]?.body).toMatchObject({ failed: true });
+    expect(JSON.stringify(r.sent[0]?.body)).toContain(
+      'Deployment shop/web in aks, restarted by another run: rollout failed after 5.0 s: ProgressDeadlineExceeded: stuck',
+    );
+  });
 });
