@@ -4,7 +4,7 @@ import type { Outcome, UndoRecord, WorkloadResult } from '../outcome.js';
 import type { IdempotencyStore } from '../state/idempotency.js';
 import type { VerificationRecord } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
-import { idOf } from './verification.js';
+import { withRollouts } from './verification.js';
 
 /**
  * A take-over settled a rotation whose instance stopped: the rotating run's record in the
@@ -25,16 +25,8 @@ export async function recordResumed(
   try {
     const stored = await runs.get(key);
     if (!stored?.result) return;
-    const answered = JSON.parse(stored.result) as Outcome;
-    const rollouts = new Map(
-      followed.map((w) => [idOf(w), w.status === 'restarted' ? w.rollout : undefined]),
-    );
-    const workloads = answered.workloads.map((w) => {
-      const rollout =
-        w.status === 'restarted' || w.status === 'already-current' ? rollouts.get(idOf(w)) : undefined;
-      return rollout ? { ...w, rollout } : w;
-    });
-    await runs.updateResult(key, JSON.stringify({ ...answered, workloads, ...(undo ? { undo } : {}) }));
+    const answered = withRollouts(JSON.parse(stored.result) as Outcome, followed);
+    await runs.updateResult(key, JSON.stringify({ ...answered, ...(undo ? { undo } : {}) }));
   } catch (error) {
     log.warn('verified rotation: the run’s record could not be updated', {
       eventId: record.eventId,

@@ -1,7 +1,13 @@
 import type { Backend } from '../backends/backend.js';
 import { describeError } from '../errors.js';
 import type { FollowPort } from '../follow-up.js';
-import type { Outcome, RolloutReport, RolloutResult, WorkloadResult } from '../outcome.js';
+import {
+  type Outcome,
+  type RolloutReport,
+  type RolloutResult,
+  rolloutOf,
+  type WorkloadResult,
+} from '../outcome.js';
 import type { SecretRef } from '../secret-ref.js';
 import type { FollowedWorkload, VerificationRecord } from '../state/verifications.js';
 
@@ -21,11 +27,7 @@ export function rolloutsOf(workloads: readonly WorkloadResult[]): RolloutReport[
 
 /** cluster/kind/namespace/name of each restart (or followed already-current workload) whose rollout failed. */
 export function failedRollouts(workloads: readonly WorkloadResult[]): string[] {
-  return workloads.flatMap((w) =>
-    (w.status === 'restarted' || w.status === 'already-current') && w.rollout?.status === 'rollout-failed'
-      ? [idOf(w)]
-      : [],
-  );
+  return workloads.flatMap((w) => (rolloutOf(w)?.status === 'rollout-failed' ? [idOf(w)] : []));
 }
 
 /**
@@ -56,16 +58,19 @@ export function restartedFirstByAnother(workloads: readonly WorkloadResult[]): F
   return followedWorkloads(workloads.filter((w) => w.status === 'already-current'));
 }
 
-/** The outcome with each followed already-current workload's rollout (`following` until it ends). */
-export function withRollouts(outcome: Outcome, followed: readonly WorkloadResult[] | 'following'): Outcome {
-  const rollouts = followed === 'following' ? [] : followed;
-  const byId = new Map(rollouts.map((w) => [idOf(w), w.status === 'restarted' ? w.rollout : undefined]));
+/** The outcome with the rollouts followed for its workloads (restarted or already-current), matched by id. */
+export function withRollouts(outcome: Outcome, followed: readonly WorkloadResult[]): Outcome {
+  const byId = new Map(followed.map((w) => [idOf(w), rolloutOf(w)]));
   const workloads = outcome.workloads.map((w): WorkloadResult => {
-    if (w.status !== 'already-current') return w;
-    const rollout = followed === 'following' ? { status: 'following' as const } : byId.get(idOf(w));
-    return rollout ? { ...w, rollout } : w;
+    const rollout = byId.get(idOf(w));
+    return rollout && (w.status === 'restarted' || w.status === 'already-current') ? { ...w, rollout } : w;
   });
   return { ...outcome, workloads };
+}
+
+/** Each recorded workload with its rollout still `following`. */
+export function stillFollowing(workloads: readonly FollowedWorkload[]): Restarted[] {
+  return workloads.map((w) => ({ ...asRestarted(w), rollout: { status: 'following' } }));
 }
 
 /** cluster/kind/namespace/name: how workloads are told apart in records and alerts. */

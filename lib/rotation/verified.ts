@@ -24,6 +24,7 @@ import {
   restartedFirstByAnother,
   rolloutsOf,
   rotatedIn,
+  stillFollowing,
   withRollouts,
 } from './verification.js';
 import { VerificationLedger } from './verification-ledger.js';
@@ -198,7 +199,7 @@ export class VerifiedRotation {
         ...(undo ? { undo } : {}),
       }),
     );
-    return { answer: withRollouts(outcome, 'following'), final };
+    return { answer: withRollouts(outcome, stillFollowing(adopted)), final };
   }
 
   /**
