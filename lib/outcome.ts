@@ -25,7 +25,8 @@ export type WorkloadResult =
       name: string;
       /**
        * Another run restarted it first (rotor's own write coming back as a change event): a
-       * verified rotation follows that rollout as its own (lib/rotation/verified.ts).
+       * verified rotation follows that rollout as its own (lib/rotation/verified.ts); its
+       * `ms` counts from when that began, not from the other run's write.
        */
       rollout?: RolloutReport;
     }

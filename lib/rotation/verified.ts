@@ -61,7 +61,9 @@ export interface VerifiedRotationDeps {
  * - when a rollout fails, rotor alerts and, when the policy asked for verification
  *   (`rotor-verify: rollout`), configuration allows it (`rotation.undo`) and the previous
  *   credential is still valid, writes the previous version's value back as the current
- *   version and reruns refresh and restart on it.
+ *   version and reruns refresh and restart on it;
+ * - whoever restarted the consumers: those a concurrent run restarted first (already-current
+ *   in the run that rotated) are followed as well (followAdopted).
  * The unsettled rotation is a record in the state store (versions and workloads, never a
  * value), so it outlives the process: resume() (at start and on every timer tick) takes over
  * the records whose follower's deadline passed, follows their rollouts again and settles
