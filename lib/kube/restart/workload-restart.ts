@@ -9,6 +9,7 @@ import type { ClusterClient } from '../cluster.js';
 import type { ConsumerIndex, IndexLog, WorkloadRef } from './consumer-index.js';
 import { decideTargets, type ScopedResource } from './decide.js';
 import type { ScopeFilter } from './filters.js';
+import { GuardRefusedError } from './kinds/guarded-patch.js';
 import type { KindOutcome, WorkloadKind } from './kinds/types.js';
 import type { PauseResumer } from './pause.js';
 import type { ResourceReader } from './resource-reader.js';
@@ -40,8 +41,8 @@ const MAX_ATTEMPTS = 5;
 /**
  * Restarts one workload for the changes it consumes: read the changed resources' current
  * content, read the workload (the index's copy first), decide (rules.ts), build the patch
- * (strategies/), write it guarded by the resourceVersion that was read, and on 409 read
- * again and decide again. A dry run stops before writing. Undefined: not a consumer (any
+ * (strategies/), write it guarded by what the decision read (kinds/guarded-patch.ts; the
+ * resourceVersion for kinds and objects without one), and when refused decide again. A dry run stops before writing. Undefined: not a consumer (any
  * more), nothing to report.
  */
 export class WorkloadRestart {
@@ -59,6 +60,7 @@ export class WorkloadRestart {
       const inputs = await Promise.all(changes.map((c) => this.scoped(c)));
       // The index's copy saves a read per workload; after a 409, see below.
       let cached = index.view(ref);
+      let refusedOnce = false;
       for (let attempt = 1; ; attempt++) {
         let obj: KubeObject;
         try {
@@ -84,14 +86,21 @@ export class WorkloadRestart {
           }
           return toResult(base, outcome);
         } catch (error) {
+          // A guard of the write failed (guarded-patch.ts): decide again on a fresh read, once;
+          // refused again, the patch itself is what the API server rejects.
+          if (error instanceof GuardRefusedError && !refusedOnce && attempt < MAX_ATTEMPTS) {
+            refusedOnce = true;
+            cached = undefined;
+            log('debug', 'a guard of the write failed; deciding again on a fresh read', { ...base, attempt });
+            continue;
+          }
           // A 404 on a write made from the index's copy: the workload is gone; the read says so.
           const stale = isConflict(error) || (cached !== undefined && isNotFound(error));
           if (!stale || attempt >= MAX_ATTEMPTS) throw error;
-          // A 409 is most often a status write by the workload's controller since the copy
-          // was taken (a rollout in progress), whose watch event has reached the index by
-          // the time the 409 does: decide again on that copy, a round trip sooner than a
-          // read. The write is still guarded by the resourceVersion it was decided on; a
-          // copy no newer than the one refused is read fresh instead.
+          // A 409 (a write guarded by the resourceVersion) is most often a status write by
+          // the workload's controller since the copy was taken, whose watch event has
+          // reached the index by the time the 409 does: decide again on that copy, a round
+          // trip sooner than a read. A copy no newer than the one refused is read fresh.
           const newer = isConflict(error) ? index.view(ref) : undefined;
           const moved = newer?.metadata?.resourceVersion !== obj.metadata?.resourceVersion;
           cached = newer && moved ? newer : undefined;

@@ -2,7 +2,7 @@ import { GVR } from '../../api/gvr.js';
 import type { KubeObject } from '../../api/objects.js';
 import { parseGoDuration } from '../../duration.js';
 import { RELOADER } from '../annotations.js';
-import { podTemplateKind, strategicMerge } from './pod-template-kind.js';
+import { podTemplateKind } from './pod-template-kind.js';
 import { FIELD_MANAGER } from './types.js';
 
 /**
@@ -40,9 +40,9 @@ export const deploymentKind = podTemplateKind({
   alsoWrite: pauseAfterRestart,
   get: async (client, namespace, name) =>
     (await client.apps.readNamespacedDeployment({ namespace, name })) as unknown as KubeObject,
-  patch: async (client, namespace, name, body) =>
+  patch: async (client, namespace, name, body, options) =>
     (await client.apps.patchNamespacedDeployment(
       { namespace, name, body, fieldManager: FIELD_MANAGER },
-      strategicMerge,
+      options,
     )) as unknown as KubeObject,
 });

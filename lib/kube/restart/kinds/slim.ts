@@ -5,10 +5,11 @@ import type { ContainerLike, PodSpecLike, VolumeLike } from '../references.js';
 /**
  * The part of a pod-template workload that rotor's rules and strategies read, copied out
  * of a watched object so the index can keep it for thousands of workloads at a fraction
- * of the object's size: identity and resourceVersion, the Reloader/rotor annotations, and
- * per container the names and references that decide where a variable goes, plus the
- * STAKATER_* variables already set. A write made from it carries its resourceVersion, so
- * a stale copy costs one 409 and a fresh read, never a wrong write.
+ * of the object's size: identity, generation and resourceVersion, the Reloader/rotor
+ * annotations, and per container the names and references that decide where a variable
+ * goes, every variable's name in its place, and the STAKATER_* variables' values. A
+ * write made from it is guarded by what the decision read (guarded-patch.ts), so a
+ * stale copy costs one refused write and a fresh read, never a wrong write.
  */
 export function slimPodTemplateWorkload(obj: KubeObject): KubeObject {
   const template = obj.spec?.template ?? {};
@@ -44,12 +45,12 @@ function slimSpec(spec: PodSpecLike): PodSpecLike {
 }
 
 function slimContainer(c: ContainerLike): ContainerLike {
-  const env = (c.env ?? [])
-    .filter(
-      (e) => e.name.startsWith('STAKATER_') || e.valueFrom?.secretKeyRef || e.valueFrom?.configMapKeyRef,
-    )
-    .map((e) =>
-      e.valueFrom
+  // Every entry keeps its name and place: a guarded write (guarded-patch.ts) addresses
+  // a variable by its position. Values only where rotor reads them.
+  const env = (c.env ?? []).map((e) =>
+    !e.name.startsWith('STAKATER_') && !e.valueFrom?.secretKeyRef && !e.valueFrom?.configMapKeyRef
+      ? { name: e.name }
+      : e.valueFrom
         ? {
             name: e.name,
             valueFrom: {
@@ -60,7 +61,7 @@ function slimContainer(c: ContainerLike): ContainerLike {
             },
           }
         : { name: e.name, value: e.value },
-    );
+  );
   const envFrom = (c.envFrom ?? []).map((e) => ({
     secretRef: e.secretRef ? { name: e.secretRef.name } : undefined,
     configMapRef: e.configMapRef ? { name: e.configMapRef.name } : undefined,

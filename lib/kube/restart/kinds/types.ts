@@ -28,8 +28,8 @@ export type KindOutcome =
 
 /**
  * One workload kind: how to list/watch it for the index, read it, find its pod template,
- * and restart it the way Reloader does for that kind. A 409 from `restart` means the
- * object changed since it was read: the engine re-reads and calls again.
+ * and restart it the way Reloader does for that kind. A 409 (or GuardRefusedError) from
+ * `restart` means the object changed since it was read: the engine decides and calls again.
  */
 export interface WorkloadKind {
   readonly kind: WorkloadKindName;

@@ -46,7 +46,10 @@ const DEPLOYMENT = {
 };
 
 /** A cluster whose Secret and Deployment read fine and whose every Deployment PATCH throws `patchFails()`. */
-function clusterPatchFailing(patchFails: (body: KubeObject, index: ConsumerIndex) => unknown) {
+function clusterPatchFailing(
+  patchFails: (body: KubeObject, index: ConsumerIndex) => unknown,
+  deployment: typeof DEPLOYMENT = DEPLOYMENT,
+) {
   const calls = { reads: 0, patches: 0, versions: [] as Array<string | undefined> };
   const client = {
     name: 'alpha',
@@ -59,14 +62,14 @@ function clusterPatchFailing(patchFails: (body: KubeObject, index: ConsumerIndex
     apps: {
       readNamespacedDeployment: async () => {
         calls.reads++;
-        return structuredClone(DEPLOYMENT);
+        return structuredClone(deployment);
       },
       patchNamespacedDeployment: async ({ body }: { body: KubeObject }) => {
         calls.patches++;
         calls.versions.push(body.metadata?.resourceVersion);
         const failure = patchFails(body, index);
         if (failure) throw failure;
-        return { ...structuredClone(DEPLOYMENT), metadata: { ...DEPLOYMENT.metadata, generation: 2 } };
+        return { ...structuredClone(deployment), metadata: { ...deployment.metadata, generation: 2 } };
       },
     },
   } as unknown as ClusterClient;
@@ -181,6 +184,29 @@ describe('WorkloadRestart: a failed restart carries the typed failure of its cau
 
     expect((await restart())?.status).toBe('restarted');
     expect(calls).toEqual({ reads: 2, patches: 2, versions: ['7', '7'] });
+  });
+
+  const GUARDED = { ...DEPLOYMENT, metadata: { ...DEPLOYMENT.metadata, uid: 'u-1', generation: 1 } };
+  const guardFailed = () =>
+    status(422, 'Invalid', 'the server rejected our request due to an error in our request');
+
+  it('a guarded write refused once (a guard failed: the workload changed): decided again on a fresh read', async () => {
+    let refused = false;
+    const { restart, calls } = clusterPatchFailing(() => {
+      if (refused) return undefined;
+      refused = true;
+      return guardFailed();
+    }, GUARDED);
+
+    expect((await restart())?.status).toBe('restarted');
+    expect(calls).toMatchObject({ reads: 2, patches: 2 });
+  });
+
+  it('a guarded write refused again on a fresh read: the rejection, not retryable', async () => {
+    const { restart, calls } = clusterPatchFailing(guardFailed, GUARDED);
+
+    expect(failureOf(await restart())).toMatchObject({ code: 'kube_rejected', retryable: false });
+    expect(calls).toMatchObject({ reads: 2, patches: 2 });
   });
 
   it('a PATCH the API server timed out (504): timeout, retryable', async () => {
