@@ -1,9 +1,15 @@
 import type { BackendRegistry } from '../backends/registry.js';
 import { ConflictError, describeError, RotorError } from '../errors.js';
-import type { UndoRecord } from '../outcome.js';
+import type { Outcome, UndoRecord } from '../outcome.js';
 import type { StoredVerification } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
-import { type Rerun, restorePrevious, whyNotRestorable } from './verification.js';
+import {
+  followedWorkloads,
+  notReached,
+  type Rerun,
+  restorePrevious,
+  whyNotRestorable,
+} from './verification.js';
 import type { VerificationLedger } from './verification-ledger.js';
 
 export interface UndoDeps {
@@ -89,4 +95,33 @@ async function undoRotation(
     ledger.unfollow(key);
     return { status: 'not-restored', failed, reason };
   }
+}
+
+/**
+ * When the new version did not reach every consumer (verification.ts notReached), the
+ * rotation cannot be verified: nothing is undone (no consumer failed on it); rotor alerts and
+ * keeps the secret from rotating until a later run of it rolls every consumer out. A retry of
+ * the request would otherwise rotate again while those consumers still run on the version
+ * before, whose credential a dual-role generator then replaces. True when so concluded.
+ */
+export async function concludeIfNotReached(
+  deps: Pick<UndoDeps, 'ledger' | 'log'>,
+  key: string,
+  s: StoredVerification,
+  outcome: Outcome,
+): Promise<boolean> {
+  const unreached = notReached(outcome);
+  if (unreached.length === 0) return false;
+  const { eventId, source } = outcome;
+  const reason = `the new version did not reach every consumer (${unreached.join('; ')}): not verified; the secret is not rotated again until a later run of it rolls every consumer out`;
+  const workloads = followedWorkloads(outcome.workloads);
+  await deps.ledger.save(key, s, { ...s.record, eventId, source, workloads, state: 'failed', reason });
+  deps.ledger.unfollow(key);
+  deps.log.error('a verified rotation could not be verified', {
+    eventId,
+    ref: key,
+    version: s.record.newVersion,
+    reason,
+  });
+  return true;
 }

@@ -73,6 +73,20 @@ export function stillFollowing(workloads: readonly FollowedWorkload[]): Restarte
   return workloads.map((w) => ({ ...asRestarted(w), rollout: { status: 'following' } }));
 }
 
+/**
+ * What kept the new version from some consumers: a cluster whose part failed, an operator that
+ * could not sync it, a restart that failed. Those consumers are not on it, so the rotation
+ * cannot be verified by their rollouts. (Refreshes rotor cannot force and workloads skipped by
+ * their annotations are configuration, not failures.)
+ */
+export function notReached(outcome: Outcome): string[] {
+  return [
+    ...outcome.clusterFailures.map((c) => `cluster ${c.cluster}: ${c.error.message}`),
+    ...outcome.refreshes.flatMap((r) => (r.status === 'failed' ? [`${idOf(r)}: ${r.error.message}`] : [])),
+    ...outcome.workloads.flatMap((w) => (w.status === 'failed' ? [`${idOf(w)}: ${w.error.message}`] : [])),
+  ];
+}
+
 /** cluster/kind/namespace/name: how workloads are told apart in records and alerts. */
 export function idOf(w: { cluster: string; kind: string; namespace: string; name: string }): string {
   return `${w.cluster}/${w.kind}/${w.namespace}/${w.name}`;

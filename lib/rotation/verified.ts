@@ -29,7 +29,7 @@ import {
 } from './verification.js';
 import { VerificationLedger } from './verification-ledger.js';
 import { recordResumed } from './verification-report.js';
-import { concludeFailed } from './verification-undo.js';
+import { concludeFailed, concludeIfNotReached } from './verification-undo.js';
 
 export interface VerifiedRotationDeps {
   rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
@@ -165,6 +165,8 @@ export class VerifiedRotation {
     if (!this.ledger.follows(key)) return outcome; // another instance took it over
     const failed = failedRollouts(outcome.workloads);
     if (failed.length > 0) return { ...outcome, undo: await this.conclude(key, failed, outcome.eventId) };
+    if (await concludeIfNotReached({ ledger: this.ledger, log: this.deps.log }, key, s, outcome))
+      return outcome;
     const adopted = restartedFirstByAnother(outcome.workloads);
     const follow = this.deps.follow;
     if (adopted.length > 0 && follow) return this.followAdopted(key, s, outcome, { adopted, follow });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NewVersion, SecretWithValue } from '../../../lib/backends/backend.js';
-import { ConflictError } from '../../../lib/errors.js';
+import { ConflictError, TransientError } from '../../../lib/errors.js';
 import type { FollowPort } from '../../../lib/follow-up.js';
 import type { Outcome, RolloutReport, RolloutResult } from '../../../lib/outcome.js';
 import type { RotationResult } from '../../../lib/rotation/gate.js';
@@ -12,7 +12,7 @@ import { MemoryIdempotencyStore } from '../../../lib/state/memory-idempotency.js
 import { MemoryVerificationStore, type VerificationStore } from '../../../lib/state/verifications.js';
 import { createTelemetry } from '../../../lib/telemetry.js';
 import { testConfig } from '../events/support.js';
-import { ES, fakePorts, ManualClock, runnerTestSettings } from '../support/fake-ports.js';
+import { ES, fakePorts, ManualClock, restarted, runnerTestSettings } from '../support/fake-ports.js';
 import { drain, ManualTime } from '../support/manual-time.js';
 
 const REF: SecretRef = { backend: 'azure-keyvault', vault: 'kv', name: 'db' };
@@ -609,5 +609,73 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
 
     expect(final.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
     expect(w.current()).toMatchObject({ value: 'old' });
+  });
+});
+
+describe('VerifiedRotation: consumers the new version did not reach', () => {
+  it('is not verified when a cluster failed: it alerts and keeps the secret from rotating, even on the retry of the request', async () => {
+    const w = world();
+    const s = engine(w);
+    const { ports } = fakePorts({
+      alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] },
+      beta: { derived: [ES], fail: new TransientError('beta unreachable') },
+    });
+    const runner = new Runner({
+      ports: { ...ports, rotate: rotationPort(s.verified), follow: async () => OK },
+      idempotency: new MemoryIdempotencyStore(),
+      clock: new ManualClock(),
+      telemetry: createTelemetry(testConfig().telemetry, { write: () => undefined }),
+      notify: async () => undefined,
+      settle: (o) => s.verified.settle(o),
+      answering: (o) => s.verified.track(o),
+      settings: runnerTestSettings({ followWaitMs: 1_000 }),
+    });
+
+    await expect(runner.rotate(REF, { requestId: 'req-1' })).rejects.toThrow(/deliver the event again/);
+    const retried = await runner.rotate(REF, { requestId: 'req-1' });
+
+    // beta never got v2: rotating again would leave its consumers on a credential one step older.
+    expect(w.versions.map((v) => v.version)).toEqual(['v1', 'v2']);
+    expect(retried.rotation).toEqual({ skipped: expect.stringContaining('awaiting-rollout') });
+    expect(s.errors).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('beta unreachable') }),
+    ]);
+    const [stored] = await w.store.list();
+    expect(stored?.record).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('did not reach'),
+    });
+    // A later run that rolls every consumer out (the change event of v2, a refresh) settles it.
+    await s.verified.settle(outcome(undefined, [OK, OK], 'ev-changed'));
+    expect(await w.store.list()).toEqual([]);
+  });
+
+  it('is not verified when an operator could not sync the new version', async () => {
+    const w = world();
+    const s = engine(w);
+    await s.verified.rotate(REF, { reason: 'manual' });
+    const refreshFailed: Outcome = {
+      ...outcome('v2', [OK]),
+      refreshes: [
+        {
+          status: 'failed',
+          cluster: 'alpha',
+          operator: 'eso',
+          kind: 'ExternalSecret',
+          namespace: 'app',
+          name: 'db',
+          error: { code: 'sync_failed', message: 'the operator reported 403', retryable: false },
+        },
+      ],
+    };
+
+    await settledFinally(s.verified, refreshFailed);
+
+    expect((await w.store.list())[0]?.record).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('alpha/ExternalSecret/app/db: the operator reported 403'),
+    });
+    expect(w.writes).toHaveLength(1); // no undo: no consumer failed on the new version
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
   });
 });
