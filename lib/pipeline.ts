@@ -49,6 +49,7 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   refresh(
     cluster: string,
     derived: D[],
+    /** `onForced`: called once the operators were told to sync (the force written). */
     options: { dryRun: boolean; onForced: () => void; event: ChangeEvent },
   ): Promise<{ results: RefreshResult[]; changed: ChangedResource[] }>;
   restart(
@@ -88,6 +89,11 @@ export interface RunOptions {
    * say true, and the run throws ClaimLostError when it says false.
    */
   claimed?: Promise<boolean>;
+  /**
+   * The run's claim is needed from now on: its operators were forced (the state store's
+   * round trip then overlaps their sync), or the run reached its first effect first.
+   */
+  claimNeeded?: () => void;
   /** Told of each step as it finishes (lib/run-progress.ts records them while the run goes on). */
   steps?: StepListener;
 }
@@ -100,6 +106,7 @@ export async function runPipeline<D extends DerivedRef>(
 ): Promise<Outcome> {
   const dryRun = options.dryRun ?? false;
   const claimed = async (): Promise<void> => {
+    options.claimNeeded?.();
     if (options.claimed && !(await options.claimed)) throw new ClaimLostError();
   };
   const timeline = new Timeline(event.receivedAt, clock, options.steps);
@@ -141,15 +148,18 @@ export async function runPipeline<D extends DerivedRef>(
   };
 
   const perCluster = await Promise.all(
-    ports
-      .clusters()
-      .map((cluster) =>
-        withDeadline(
-          runInCluster(cluster, event, ports, timeline, { dryRun, told, claimed }),
-          cluster,
-          options.clusterDeadlineMs,
-        ),
+    ports.clusters().map((cluster) =>
+      withDeadline(
+        runInCluster(cluster, event, ports, timeline, {
+          dryRun,
+          told,
+          claimed,
+          forced: () => options.claimNeeded?.(),
+        }),
+        cluster,
+        options.clusterDeadlineMs,
       ),
+    ),
   );
   for (const r of perCluster) {
     outcome.refreshes.push(...r.refreshes);
@@ -182,7 +192,12 @@ async function runInCluster<D extends DerivedRef>(
   event: ChangeEvent,
   ports: PipelinePorts<D>,
   timeline: Timeline,
-  { dryRun, told, claimed }: { dryRun: boolean; told: StoryContext; claimed: () => Promise<void> },
+  {
+    dryRun,
+    told,
+    claimed,
+    forced,
+  }: { dryRun: boolean; told: StoryContext; claimed: () => Promise<void>; forced: () => void },
 ): Promise<ClusterRun> {
   let announcement: Announcement | undefined;
   try {
@@ -193,7 +208,10 @@ async function runInCluster<D extends DerivedRef>(
     const refreshed = await ports.refresh(cluster, derived, {
       dryRun,
       event,
-      onForced: () => timeline.mark('refresh-forced', cluster),
+      onForced: () => {
+        timeline.mark('refresh-forced', cluster);
+        forced();
+      },
     });
     timeline.steps?.refreshed(refreshed.results);
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);
