@@ -241,11 +241,23 @@ describe('restart engine on Deployments (real kube-apiserver, rotor identity)', 
       { annotations: AUTO },
     );
     // What the deployment controller does during a rollout (status), and an unrelated edit:
-    // neither changes what the decision read, so neither may cost a refused write.
+    // neither changes what the decision read, so neither may cost a refused write. The
+    // status write adds a condition beside the real controller's (merged by type): invented
+    // replica counts could contradict the controller's own and make every later write of
+    // the Deployment invalid (422), which is not the race this test is about.
+    const now = new Date().toISOString();
+    const condition = {
+      type: 'RotorTest',
+      status: 'True',
+      reason: 'Test',
+      message: 'a status write',
+      lastUpdateTime: now,
+      lastTransitionTime: now,
+    };
     const { client, writes } = interleaved('race', async () => {
       await f.admin.apps.patchNamespacedDeploymentStatus(
-        { namespace: ns, name: 'race', body: { status: { observedGeneration: 1, replicas: 0 } } },
-        mergePatch,
+        { namespace: ns, name: 'race', body: { status: { conditions: [condition] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
       );
       await f.admin.apps.patchNamespacedDeployment(
         { namespace: ns, name: 'race', body: { metadata: { labels: { touched: 'by-someone-else' } } } },
