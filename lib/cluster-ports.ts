@@ -80,10 +80,10 @@ export class ClusterPorts
 
   readonly refresh: PipelinePorts<DerivedObject>['refresh'] = async (cluster, derived, options) => {
     const [client, engine] = await Promise.all([this.deps.clusters.get(cluster), this.engineFor(cluster)]);
+    options.onForced();
     const refreshed = await refreshDerived(client, derived, {
       timeoutMs: this.deps.config.refresh.timeoutMs,
       dryRun: options.dryRun,
-      onForced: options.onForced,
       clock: this.deps.clock,
       reads: engine.reads,
     });

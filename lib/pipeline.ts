@@ -49,7 +49,6 @@ export interface PipelinePorts<D extends DerivedRef = DerivedRef> {
   refresh(
     cluster: string,
     derived: D[],
-    /** `onForced`: called once the operators were told to sync (the force written). */
     options: { dryRun: boolean; onForced: () => void; event: ChangeEvent },
   ): Promise<{ results: RefreshResult[]; changed: ChangedResource[] }>;
   restart(
@@ -89,11 +88,6 @@ export interface RunOptions {
    * say true, and the run throws ClaimLostError when it says false.
    */
   claimed?: Promise<boolean>;
-  /**
-   * The run's claim is needed from now on: its operators were forced (the state store's
-   * round trip then overlaps their sync), or the run reached its first effect first.
-   */
-  claimNeeded?: () => void;
   /** Told of each step as it finishes (lib/run-progress.ts records them while the run goes on). */
   steps?: StepListener;
 }
@@ -106,7 +100,6 @@ export async function runPipeline<D extends DerivedRef>(
 ): Promise<Outcome> {
   const dryRun = options.dryRun ?? false;
   const claimed = async (): Promise<void> => {
-    options.claimNeeded?.();
     if (options.claimed && !(await options.claimed)) throw new ClaimLostError();
   };
   const timeline = new Timeline(event.receivedAt, clock, options.steps);
@@ -148,18 +141,15 @@ export async function runPipeline<D extends DerivedRef>(
   };
 
   const perCluster = await Promise.all(
-    ports.clusters().map((cluster) =>
-      withDeadline(
-        runInCluster(cluster, event, ports, timeline, {
-          dryRun,
-          told,
-          claimed,
-          forced: () => options.claimNeeded?.(),
-        }),
-        cluster,
-        options.clusterDeadlineMs,
+    ports
+      .clusters()
+      .map((cluster) =>
+        withDeadline(
+          runInCluster(cluster, event, ports, timeline, { dryRun, told, claimed }),
+          cluster,
+          options.clusterDeadlineMs,
+        ),
       ),
-    ),
   );
   for (const r of perCluster) {
     outcome.refreshes.push(...r.refreshes);
@@ -192,12 +182,7 @@ async function runInCluster<D extends DerivedRef>(
   event: ChangeEvent,
   ports: PipelinePorts<D>,
   timeline: Timeline,
-  {
-    dryRun,
-    told,
-    claimed,
-    forced,
-  }: { dryRun: boolean; told: StoryContext; claimed: () => Promise<void>; forced: () => void },
+  { dryRun, told, claimed }: { dryRun: boolean; told: StoryContext; claimed: () => Promise<void> },
 ): Promise<ClusterRun> {
   let announcement: Announcement | undefined;
   try {
@@ -208,10 +193,7 @@ async function runInCluster<D extends DerivedRef>(
     const refreshed = await ports.refresh(cluster, derived, {
       dryRun,
       event,
-      onForced: () => {
-        timeline.mark('refresh-forced', cluster);
-        forced();
-      },
+      onForced: () => timeline.mark('refresh-forced', cluster),
     });
     timeline.steps?.refreshed(refreshed.results);
     timeline.mark('secret-updated', `${cluster}: ${refreshed.changed.length} changed`);

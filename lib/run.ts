@@ -50,19 +50,17 @@ type RunOptions<D extends DerivedRef> = ProcessOptions & {
   prefetch?: Prefetch<D>;
   /** The event's claim: true once won (at once when the run starts after it), false when lost. */
   claimed: Promise<boolean>;
-  /** A speculative run's claim goes out now (its operators were forced, or it needs the claim). */
-  claimNow?: () => void;
 };
 
 /**
  * Runs events through the pipeline with the guarantees a sender relies on:
  * - exactly once per `source:id` (redeliveries answer 'duplicate' with the first outcome).
- *   A run that can start at once starts before its claim is written (the claim goes out
- *   once its operators are forced), so the state store's round trip is off the critical
- *   path: until the claim is won it only reads and forces the operators to sync, which is
- *   idempotent (a force that finds nothing new changes no Secret and restarts nothing; one
- *   that does is restarted for by that change's own event), and a lost claim stops it at
- *   its gate (lib/claim-gate.ts) before any rotation, restart, Event, notification or answer;
+ *   A run that can start at once starts while its claim is written, so the state store's
+ *   round trip is off the critical path: until the claim is won it only reads and forces
+ *   the operators to sync, which is idempotent (a force that finds nothing new changes no
+ *   Secret and restarts nothing; one that does is restarted for by that change's own
+ *   event), and a lost claim stops it at its gate (lib/claim-gate.ts) before any rotation,
+ *   restart, Event, notification or answer;
  * - events naming the same secret version while a run for it is in flight share that run;
  * - a run that could not reach a cluster is recorded as not done and thrown as a
  *   TransientError, so the sender delivers it again;
@@ -108,9 +106,9 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     const { telemetry, idempotency, clock, settings } = this.deps;
     telemetry.eventReceived(event.source, event.kind);
     const key = eventKey(event.source, event.id);
+    // Resolving only reads: it runs while the claim is written, off the critical path.
     const prefetch = new Prefetch(this.deps.ports, event, { announce: !settings.dryRun });
-    // Speculative (the class comment says why it is safe): the run reads and forces first, its
-    // claim goes out then (claimNow), the store's round trip beside the operators' sync.
+    // Speculative (the class comment says why it is safe): the run starts beside the claim.
     // Not for a redelivery this instance finished lately or is processing, and not under
     // load (no idle place in the queue): a flood of redeliveries never takes new work's places.
     const speculative = !this.processing.has(key) && !this.finished.has(key) && this.queue.idle();
@@ -118,10 +116,8 @@ export class Runner<D extends DerivedRef = DerivedRef> {
     const result = await withIdempotency(
       idempotency,
       key,
-      (claimed, claimNow) =>
-        this.runOrThrowTransient(event, { ...options, prefetch, claimed, claimNow }).finally(() =>
-          prefetch.release(),
-        ),
+      (claimed) =>
+        this.runOrThrowTransient(event, { ...options, prefetch, claimed }).finally(() => prefetch.release()),
       {
         inProgressExpiryMs: settings.inProgressExpiryMs,
         clock,
@@ -196,7 +192,6 @@ export class Runner<D extends DerivedRef = DerivedRef> {
       event.version === undefined ? undefined : `${changeKey(event)}|${options.skipRotation === true}`;
     const running = key === undefined ? undefined : this.shared.join(key, options.claimed);
     if (running) {
-      options.claimNow?.(); // the shared run may already wait for a claim
       options.prefetch?.release(); // the shared run announced the same changes
       return running.then((o) => ({ ...o, eventId: event.id, sharedRunOf: o.eventId }));
     }
@@ -209,7 +204,7 @@ export class Runner<D extends DerivedRef = DerivedRef> {
 
   private async run(
     event: ChangeEvent,
-    options: Omit<RunOptions<D>, 'claimed'> & { gate?: ClaimGate; dryRun?: boolean },
+    options: ProcessOptions & { prefetch?: Prefetch<D>; gate?: ClaimGate; dryRun?: boolean },
   ): Promise<Outcome> {
     // Waited in the queue past the shutdown's grace period: its claim is given back, not run.
     this.drainer.assertOpen();
@@ -228,7 +223,6 @@ export class Runner<D extends DerivedRef = DerivedRef> {
         followWaitMs: settings.followWaitMs ?? 0,
         onFollowUpDone: followedUp,
         ...(options.gate ? { claimed: options.gate.opened } : {}),
-        ...(options.claimNow ? { claimNeeded: options.claimNow } : {}),
         ...(options.skipRotation ? { skipRotation: true } : {}),
         ...(steps ? { steps } : {}),
       })

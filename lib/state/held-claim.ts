@@ -106,7 +106,7 @@ interface Releasable {
 export class LiveClaims {
   private readonly held = new Set<Releasable>();
   /** Claims being written for runs already in flight: a shutdown waits for them too. */
-  private readonly writing = new Map<Promise<unknown>, (() => void) | undefined>();
+  private readonly writing = new Set<Promise<unknown>>();
   /** Set by releaseAll: a claim written after it is given back at once. */
   private closed = false;
   private readonly late: Array<Promise<string>> = [];
@@ -119,11 +119,10 @@ export class LiveClaims {
   /**
    * A run's claim is being written (settles once it was added, or not won). A shutdown in the
    * meantime gives it back as soon as it is written, so the claim of a run that started just
-   * before SIGTERM is not left in progress until its expiry. `start`: the write waits for
-   * it (a run's claim goes out once its operators are forced); a shutdown starts it.
+   * before SIGTERM is not left in progress until its expiry.
    */
-  claiming(write: Promise<unknown>, start?: () => void): void {
-    this.writing.set(write, start);
+  claiming(write: Promise<unknown>): void {
+    this.writing.add(write);
     const done = () => void this.writing.delete(write);
     write.then(done, done);
   }
@@ -149,8 +148,7 @@ export class LiveClaims {
     const claims = [...this.held];
     this.held.clear();
     await Promise.all(claims.map((c) => c.release()));
-    for (const start of this.writing.values()) start?.();
-    await Promise.allSettled([...this.writing.keys()]);
+    await Promise.allSettled([...this.writing]);
     return [...claims.map((c) => c.key), ...(await Promise.all(this.late.splice(0)))];
   }
 }

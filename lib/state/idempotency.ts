@@ -142,10 +142,7 @@ export interface IdempotencyOptions<T> {
   claims?: LiveClaims;
   /** Who claims (recorded for `rotor status`); default: this instance (host name and process id). */
   claimant?: string | undefined;
-  /**
-   * Start the work beside the claim instead of after it (see the header); the claim's
-   * insert goes out when the work calls `claimNow` (or ends).
-   */
+  /** Start the work beside the claim instead of after it (see the header). */
   speculative?: boolean;
 }
 
@@ -154,7 +151,7 @@ const MAX_ATTEMPTS = 5;
 export async function withIdempotency<T>(
   store: IdempotencyStore,
   key: string,
-  work: (claimed: Promise<boolean>, claimNow: () => void) => Promise<T>,
+  work: (claimed: Promise<boolean>) => Promise<T>,
   options: IdempotencyOptions<T> = {},
 ): Promise<IdempotentResult<T>> {
   const clock = options.clock ?? systemClock;
@@ -163,20 +160,14 @@ export async function withIdempotency<T>(
   const claimed = new Promise<boolean>((resolve) => {
     decide = resolve;
   });
-  let claimNow: () => void = noop;
-  const claimWhen = new Promise<void>((resolve) => {
-    claimNow = resolve;
-  });
-  const early = options.speculative ? work(claimed, claimNow) : undefined;
+  const early = options.speculative ? work(claimed) : undefined;
   early?.catch(() => undefined); // awaited below once the claim is won; ignored when lost
   // Held (and added to the live claims) as soon as it is written: a shutdown that began
   // while it was being written waits for it and gives it back.
-  const claiming = (early ? Promise.race([claimWhen, early]).then(noop, noop) : Promise.resolve())
-    .then(() => claimKey<T>(store, key, expiryMs, options, clock))
-    .then((claim) =>
-      'duplicate' in claim ? claim : { held: holdClaim(store, claim.record, expiryMs, clock, options) },
-    );
-  options.claims?.claiming(claiming, claimNow);
+  const claiming = claimKey(store, key, expiryMs, options, clock).then((claim) =>
+    'duplicate' in claim ? claim : { held: holdClaim(store, claim.record, expiryMs, clock, options) },
+  );
+  options.claims?.claiming(claiming);
   let claim: Awaited<typeof claiming>;
   try {
     claim = await claiming;
@@ -190,7 +181,7 @@ export async function withIdempotency<T>(
   const { held } = claim;
   let value: T;
   try {
-    value = await (early ?? work(claimed, noop));
+    value = await (early ?? work(claimed));
   } catch (error) {
     // The work failed: give the key back so the sender's retry can succeed.
     await held.release();
@@ -289,5 +280,3 @@ export function claimantOf(record: IdempotencyRecord): Claimant | undefined {
 function thisInstance(): string {
   return `${hostname()}:${process.pid}`;
 }
-
-function noop(): void {}

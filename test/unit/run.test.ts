@@ -312,32 +312,6 @@ describe('Runner.process: the state store off the critical path', () => {
     expect(calls.restart.map((r) => r.cluster)).toEqual(['alpha']);
   });
 
-  it("writes the claim once the operators are forced: the store's round trip overlaps their sync", async () => {
-    const order: string[] = [];
-    const { ports } = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });
-    const refresh = ports.refresh;
-    ports.refresh = (cluster, derived, options) => {
-      order.push('baseline read');
-      return refresh(cluster, derived, {
-        ...options,
-        onForced: () => {
-          order.push('forced');
-          options.onForced();
-        },
-      });
-    };
-    const store = new MemoryIdempotencyStore();
-    const put = store.putInProgress.bind(store);
-    store.putInProgress = (...args) => {
-      order.push('claim written');
-      return put(...args);
-    };
-    const { runner } = runnerOver(ports, {}, store);
-
-    expect((await runner.process(changeEvent({ id: 'eg-10' }))).status).toBe('completed');
-    expect(order).toEqual(['baseline read', 'forced', 'claim written']);
-  });
-
   it('a speculative run whose claim is lost (another instance did the event) restarts and notifies nothing', async () => {
     const shared = new MemoryIdempotencyStore();
     const other = fakePorts({ alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] } });

@@ -106,7 +106,6 @@ async function refreshExternalSecret(
     { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
     ctx.fieldManager,
   );
-  ctx.onForced?.();
   // Changed since the resolve read it: ESO ignores the annotation; reported as before.
   const force = specForceability(specOf(patched));
   if (!force.forceable) return { result: [notForceable(d, force.fix)] };
@@ -181,7 +180,6 @@ async function refreshClusterExternalSecret(
   const befores = await Promise.all(children.map((c) => childBefore(client, c.namespace, c.name)));
   const value = forceValue(ctx.clock);
   const patched = await forceCes(client, d.name, value, ctx.fieldManager);
-  ctx.onForced?.();
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   const outputs = await Promise.all(
     children.map(async (child, i): Promise<RefreshOutput> => {

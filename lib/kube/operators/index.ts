@@ -69,8 +69,6 @@ export interface RefreshOptions {
   concurrency?: number;
   /** The restart step's shared reads (RefreshContext.reads). */
   reads?: ResourceReads;
-  /** Called once, when the first force is written or, if none is, when every refresh has ended. */
-  onForced?: () => void;
   operators?: readonly Operator[];
 }
 
@@ -118,14 +116,7 @@ export async function refreshDerived(
   derived: readonly DerivedObject[],
   opts: RefreshOptions,
 ): Promise<RefreshDerivedResult> {
-  let told = false;
-  const forced = () => {
-    if (told) return;
-    told = true;
-    opts.onForced?.();
-  };
   if (opts.dryRun) {
-    forced();
     return {
       results: derived.map(dryRunResult),
       changed: derived.flatMap((d) => affectedBy(d, undefined, opts.operators)),
@@ -136,7 +127,6 @@ export async function refreshDerived(
     clock: opts.clock ?? systemClock,
     fieldManager: opts.fieldManager ?? 'rotor',
     ...(opts.reads ? { reads: opts.reads } : {}),
-    onForced: forced,
   };
   const outputs = await mapLimited(derived, opts.concurrency ?? 8, async (d) => {
     if (d.unreadable) return { result: [notForceable(d, d.unreadable)], changed: [] };
@@ -146,6 +136,6 @@ export async function refreshDerived(
       return at === undefined ? c : { ...c, syncedAt: at };
     });
     return { result, changed };
-  }).finally(forced);
+  });
   return { results: outputs.flatMap((o) => o.result), changed: outputs.flatMap((o) => o.changed) };
 }

@@ -66,8 +66,6 @@ export interface RefreshContext {
    * them once the operator is done, so the restart reuses that read instead of another GET.
    */
   reads?: ResourceReads;
-  /** Called once the force is written (refreshDerived calls it for operators that write none). */
-  onForced?: () => void;
 }
 
 /** Shared reads of changed resources (the restart engine's ResourceReader). */

@@ -222,7 +222,6 @@ async function refreshStatic(
       ctx.fieldManager,
     );
   const patched = await force();
-  ctx.onForced?.();
   const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
   // The previous reconcile as of the force (the patch returns the status too), not as of the
   // read above: one may have written its status in between, in the second of the force.
