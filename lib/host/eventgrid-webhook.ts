@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { keyVaultEventsHandler } from '../../functions/keyVaultEvents.js';
 import type { App } from '../app-types.js';
 import { changeKey } from '../change-event.js';
 import { causeOf, describeError, httpStatusOf, TransientError, ValidationError } from '../errors.js';
@@ -10,14 +9,15 @@ import {
   safeAbuseProtectionResponse,
   safeParseCloudEvents,
 } from '../events/cloudevents.js';
+import type { Decoded } from '../events/decoded.js';
 import { safeParseEventGridEvents, safeSubscriptionValidationResponse } from '../events/eventgrid.js';
 import { parseJson } from '../events/json.js';
 import { safeDecodeKeyVaultDelivery } from '../events/keyvault-event.js';
-import { unwrap } from '../events/result.js';
+import { type ParseResult, unwrap } from '../events/result.js';
 import { checkDeclaredLength, readBodyLimited } from '../intake/body-limit.js';
 import { onePerChange, sharedOutcome } from '../intake/dispatch.js';
 import { errorResponse, type JsonResponse, jsonResponse, respond } from '../intake/http-response.js';
-import type { KeyVaultEventResult } from '../intake/keyvault.js';
+import { handleDecodedKeyVaultEvent, type KeyVaultEventResult } from '../intake/keyvault.js';
 import { requireMediaType } from '../intake/media-type.js';
 import type { Logger } from '../telemetry.js';
 import { writeJson, writeResponse } from './http-bridge.js';
@@ -90,19 +90,21 @@ async function deliver(
   const shape = cloud ? safeParseCloudEvents(json, mediaType || undefined) : safeParseEventGridEvents(json);
   if (!shape.success) throw shape.error;
   const items: unknown[] = Array.isArray(json) ? json : [json];
-  const keyVaultEvents = keyVaultEventsHandler(async () => host.app);
   const budgetMs = host.app.config.webhook.deliveryBudgetMs;
   const late = deadline(budgetMs, receivedAt);
-  const keys = await changeKeysOf(items, host.app.config.keyVaults);
+  // Each event is decoded once: for its change key here, and for the function below.
+  const decoded = await decodeAll(items, host.app.config.keyVaults);
   const work = onePerChange(
-    items.map((item, i) => ({ item, key: keys[i] })),
-    (entry) => entry.key,
+    items.map((item, i) => ({ item, decoded: decoded[i]! })),
+    (entry) => changeKeyOf(entry.decoded),
     (entry) =>
       // An event that did not start before the answer is left for the redelivery.
       late.passed
         ? Promise.reject(overBudget(budgetMs))
-        : keyVaultEvents(
-            entry.item as Record<string, unknown>,
+        : handleDecodedKeyVaultEvent(
+            host.app,
+            entry.item,
+            entry.decoded,
             invocationContext(EVENT_GRID_FUNCTION, host.log, 'eventGridTrigger'),
           ),
     (answer, entry) => sharedAnswer(answer, String((entry.item as { id?: unknown }).id)),
@@ -146,21 +148,25 @@ function overBudget(budgetMs: number): TransientError {
 }
 
 /**
- * The change key of each event (undefined: not a change), decoded in slices that yield to
- * the event loop, so a 6,000-event batch never keeps /api/health waiting.
+ * Every event of the delivery decoded, in slices that yield to the event loop, so a
+ * 6,000-event batch never keeps /api/health waiting.
  */
-async function changeKeysOf(
+async function decodeAll(
   items: readonly unknown[],
   keyVaults: App['config']['keyVaults'],
-): Promise<Array<string | undefined>> {
+): Promise<Array<ParseResult<Decoded>>> {
   const receivedAt = new Date();
-  const keys: Array<string | undefined> = [];
+  const decoded: Array<ParseResult<Decoded>> = [];
   for (let i = 0; i < items.length; i++) {
     if (i > 0 && i % 250 === 0) await new Promise((r) => setImmediate(r));
-    const decoded = safeDecodeKeyVaultDelivery(items[i], { keyVaults, receivedAt });
-    keys.push(decoded.success && decoded.data.type === 'change' ? changeKey(decoded.data.event) : undefined);
+    decoded.push(safeDecodeKeyVaultDelivery(items[i], { keyVaults, receivedAt }));
   }
-  return keys;
+  return decoded;
+}
+
+/** The change key of a decoded event; undefined when it is not a change (it runs on its own). */
+function changeKeyOf(decoded: ParseResult<Decoded>): string | undefined {
+  return decoded.success && decoded.data.type === 'change' ? changeKey(decoded.data.event) : undefined;
 }
 
 /** An event that shared another's run is answered with that run's status, not a copy of its outcome. */

@@ -1,7 +1,9 @@
 import type { App } from '../app-types.js';
 import { describeError, explainError, RotorError, type ValidationError } from '../errors.js';
+import type { Decoded } from '../events/decoded.js';
 import { isRecord } from '../events/json.js';
 import { safeDecodeKeyVaultDelivery } from '../events/keyvault-event.js';
+import type { ParseResult } from '../events/result.js';
 import type { Outcome } from '../outcome.js';
 import { dispatch } from './dispatch.js';
 
@@ -22,15 +24,21 @@ export interface IntakeLog {
  * an invalid event or a permanent failure is logged and returned, because a thrown error
  * makes Event Grid redeliver the same event until it dead-letters it after 24 h.
  */
-export async function handleKeyVaultEvent(
-  app: App,
-  raw: unknown,
-  log: IntakeLog,
-): Promise<KeyVaultEventResult> {
+export function handleKeyVaultEvent(app: App, raw: unknown, log: IntakeLog): Promise<KeyVaultEventResult> {
   const decoded = safeDecodeKeyVaultDelivery(raw, {
     keyVaults: app.config.keyVaults,
     receivedAt: new Date(),
   });
+  return handleDecodedKeyVaultEvent(app, raw, decoded, log);
+}
+
+/** The same, for an event the caller has decoded already (the Event Grid route, for its change keys). */
+export async function handleDecodedKeyVaultEvent(
+  app: App,
+  raw: unknown,
+  decoded: ParseResult<Decoded>,
+  log: IntakeLog,
+): Promise<KeyVaultEventResult> {
   if (!decoded.success) {
     const id = isRecord(raw) && typeof raw.id === 'string' ? raw.id : '(no id)';
     log.warn(`event ${id} is invalid and is acknowledged without processing: ${decoded.error.message}`);
