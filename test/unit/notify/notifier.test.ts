@@ -26,6 +26,21 @@ const base: Outcome = {
   dryRun: false,
 };
 
+/** A rollout that never became available, and the undo that followed it. */
+const stuckRollout = {
+  status: 'rollout-failed',
+  ms: 5_000,
+  reason: 'ProgressDeadlineExceeded',
+  message: 'stuck',
+} as const;
+const restoredAfterFailure: NonNullable<Outcome['undo']> = {
+  status: 'restored',
+  failed: ['aks/Deployment/shop/web'],
+  previousVersion: 'v1',
+  restoredVersion: 'v3',
+  rerun: 'e1-undo',
+};
+
 function recorder() {
   const sent: Array<{ url: string; body: unknown }> = [];
   return { sent, send: async (url: string, body: unknown) => void sent.push({ url, body }) };
@@ -151,21 +166,10 @@ describe('notifications', () => {
       workloads: [
         {
           ...(base.workloads[0] as Extract<Outcome['workloads'][number], { status: 'restarted' }>),
-          rollout: {
-            status: 'rollout-failed',
-            ms: 5_000,
-            reason: 'ProgressDeadlineExceeded',
-            message: 'stuck',
-          },
+          rollout: stuckRollout,
         },
       ],
-      undo: {
-        status: 'restored',
-        failed: ['aks/Deployment/shop/web'],
-        previousVersion: 'v1',
-        restoredVersion: 'v3',
-        rerun: 'e1-undo',
-      },
+      undo: restoredAfterFailure,
     };
 
     await notify(targets, undone, createLogger('error'), r.send);
@@ -191,21 +195,10 @@ describe('notifications', () => {
           kind: 'Deployment',
           namespace: 'shop',
           name: 'web',
-          rollout: {
-            status: 'rollout-failed',
-            ms: 5_000,
-            reason: 'ProgressDeadlineExceeded',
-            message: 'stuck',
-          },
+          rollout: stuckRollout,
         },
       ],
-      undo: {
-        status: 'restored',
-        failed: ['aks/Deployment/shop/web'],
-        previousVersion: 'v1',
-        restoredVersion: 'v3',
-        rerun: 'e1-undo',
-      },
+      undo: restoredAfterFailure,
     };
 
     await notify(targets, undone, createLogger('error'), r.send);
