@@ -86,6 +86,8 @@ export class ClusterPorts
       dryRun: options.dryRun,
       clock: this.deps.clock,
       reads: engine.reads,
+      watched: (gvr, namespace, name, listener) =>
+        this.cacheFor(cluster, client).listen(gvr, namespace, name, listener),
     });
     let changed = refreshed.changed;
     if (changed.some((c) => c.kind === 'SecretProviderClass')) {

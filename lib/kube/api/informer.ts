@@ -11,6 +11,9 @@ export type KubeLog = (
   fields?: Record<string, unknown>,
 ) => void;
 
+/** A watch event as the informer received it (full object), or `gap`: events may have been skipped. */
+export type InformerEvent = { phase: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubeObject } | { phase: 'gap' };
+
 /** Where an informer puts what it sees of its collection. */
 export interface InformerSink {
   /** The collection as one list returned it: the sink drops what is no longer in it. */
@@ -53,6 +56,9 @@ export class Informer {
   private failure?: { error: unknown; at: number };
   private stream?: WatchHandle;
   private timer?: NodeJS.Timeout;
+  /** Open while the watch stream is: a listener added now sees every later change, in order. */
+  private watching = false;
+  private readonly listeners = new Set<(e: InformerEvent) => void>();
   /** LIST requests sent (pages included): what the cache's tests count. */
   lists = 0;
 
@@ -76,7 +82,26 @@ export class Informer {
     return this.run();
   }
 
+  /**
+   * Follows the live watch's events; undefined when no watch is open (nothing can be
+   * promised about order then). The listener gets `gap` once when the stream ends (a
+   * resume or relist may skip events) and is dropped.
+   */
+  listen(listener: (e: InformerEvent) => void): (() => void) | undefined {
+    if (!this.watching || this.stopped) return undefined;
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private endStream(): void {
+    this.watching = false;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const l of listeners) l({ phase: 'gap' });
+  }
+
   stop(): void {
+    this.endStream();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.stream?.stop();
@@ -136,8 +161,11 @@ export class Informer {
       if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
       if (phase === 'ADDED' || phase === 'MODIFIED') this.options.sink.upsert(obj);
       else if (phase === 'DELETED') this.options.sink.remove(obj);
+      else return;
+      for (const l of this.listeners) l({ phase, obj });
     };
     const onDone = (error: unknown) => {
+      this.endStream();
       if (this.stopped) return;
       if (gone || statusOf(error) === 410) {
         this.resourceVersion = '';
@@ -148,6 +176,7 @@ export class Informer {
         this.options.log('debug', `watch of ${this.label} ended; resuming`, { error: String(error) });
       this.later(() => this.watch(), error ? 1_000 : 0);
     };
+    this.watching = true;
     this.stream = (this.options.watch ?? startWatch)({
       kc: this.options.client.kc,
       path: collectionPath(this.options.gvr, this.options.namespace),

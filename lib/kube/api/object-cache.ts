@@ -3,7 +3,7 @@ import type { ClusterClient } from '../cluster.js';
 import { listAll } from './custom-objects.js';
 import { kubeError, statusOf } from './errors.js';
 import type { Gvr } from './gvr.js';
-import { Informer, type InformerOptions, type KubeLog } from './informer.js';
+import { Informer, type InformerEvent, type InformerOptions, type KubeLog } from './informer.js';
 import type { KubeObject } from './objects.js';
 
 /** What a run reads of one kind: every object rotor may see, and why some could not be read. */
@@ -27,6 +27,7 @@ export interface ObjectCacheOptions {
 }
 
 interface Scope {
+  namespace: string | undefined;
   informer: Informer;
   objects: Map<string, KubeObject>;
 }
@@ -93,6 +94,20 @@ export class ObjectCache implements ObjectSource {
     return undefined;
   }
 
+  /**
+   * One object's events from the kind's live watch (full objects), so a refresh follows its
+   * forced object without a watch of its own; undefined when no watch of that kind covering
+   * the namespace is open. Ends with `gap` if the watch does.
+   */
+  listen(gvr: Gvr, namespace: string, name: string, listener: (e: InformerEvent) => void) {
+    const scopes = this.kinds.get(`${gvr.plural}.${gvr.group}`) ?? [];
+    const scope = scopes.find((s) => s.namespace === undefined || s.namespace === namespace);
+    return scope?.informer.listen((e) => {
+      if (e.phase === 'gap') listener(e);
+      else if (e.obj.metadata?.namespace === namespace && e.obj.metadata?.name === name) listener(e);
+    });
+  }
+
   private scopesOf(gvr: Gvr): Scope[] {
     const key = `${gvr.plural}.${gvr.group}`;
     let scopes = this.kinds.get(key);
@@ -122,7 +137,7 @@ export class ObjectCache implements ObjectSource {
         remove: (o) => objects.delete(keyOf(o)),
       },
     });
-    return { informer, objects };
+    return { namespace, informer, objects };
   }
 
   private skip(gvr: Gvr): string {

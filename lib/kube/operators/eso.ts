@@ -13,6 +13,7 @@ import { eventsVersion } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
+import { Tap } from './shared-watch.js';
 import { readSecretData, type SecretHash, secretHash } from './target-secret.js';
 
 /** The only annotation of its own a ClusterExternalSecret (ESO 2.x) copies to the ExternalSecrets it provisions. */
@@ -98,39 +99,46 @@ async function refreshExternalSecret(
   if (!d.forceable) return { result: [notForceable(d, d.fix)] };
   const target = d.targetSecret ?? d.name;
   const pre = secretHash(await readSecretData(client, d.namespace, target));
-  const patched = await annotate(
-    client,
-    GVR.externalSecret,
-    d.namespace,
-    d.name,
-    { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
-    ctx.fieldManager,
-  );
-  // Changed since the resolve read it: ESO ignores the annotation; reported as before.
-  const force = specForceability(specOf(patched));
-  if (!force.forceable) return { result: [notForceable(d, force.fix)] };
-  const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
-  const awaited = await awaitRefresh(client, {
-    gvr: GVR.externalSecret,
-    namespace: d.namespace,
-    name: d.name,
-    resourceVersion: patched.metadata?.resourceVersion ?? '',
-    evaluate: esVerdict(patched, since),
-    // Warnings are watched from a version read once the force is written, beside the
-    // object's watch: one recorded before it (in the same second, all an event's time
-    // says) is not taken for this sync's failure, and the read is off the sync's path. A
-    // failure recorded before the read is still seen in the status and the last words.
-    // The watch itself opens only if the sync takes longer (EVENTS_WATCH_AFTER_MS).
-    events: { version: eventsVersion(client, d.namespace), notBefore: since },
-    knownFailure: knownFailure(patched),
-    deadline,
-    timeoutMs: ctx.timeoutMs,
-    describe: (obj) => describeEs(obj ?? patched),
-  });
-  if (!awaited.ok) return { result: [refreshFailed('eso', d, awaited.error)] };
-  const synced = targetName(specOf(awaited.object), d.name);
-  const after = await readAfter(client, ctx, d.namespace, synced);
-  return settle(d, synced, synced === target ? pre : null, after, started);
+  // Subscribed before the force: our own write is then among the events the tap delivers.
+  const tap = Tap.open(ctx.watched, GVR.externalSecret, d.namespace, d.name);
+  try {
+    const patched = await annotate(
+      client,
+      GVR.externalSecret,
+      d.namespace,
+      d.name,
+      { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
+      ctx.fieldManager,
+    );
+    // Changed since the resolve read it: ESO ignores the annotation; reported as before.
+    const force = specForceability(specOf(patched));
+    if (!force.forceable) return { result: [notForceable(d, force.fix)] };
+    const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+    const awaited = await awaitRefresh(client, {
+      gvr: GVR.externalSecret,
+      namespace: d.namespace,
+      name: d.name,
+      resourceVersion: patched.metadata?.resourceVersion ?? '',
+      evaluate: esVerdict(patched, since),
+      ...(tap ? { tap } : {}),
+      // Warnings are watched from a version read once the force is written, beside the
+      // object's watch: one recorded before it (in the same second, all an event's time
+      // says) is not taken for this sync's failure, and the read is off the sync's path. A
+      // failure recorded before the read is still seen in the status and the last words.
+      // The watch itself opens only if the sync takes longer (EVENTS_WATCH_AFTER_MS).
+      events: { version: eventsVersion(client, d.namespace), notBefore: since },
+      knownFailure: knownFailure(patched),
+      deadline,
+      timeoutMs: ctx.timeoutMs,
+      describe: (obj) => describeEs(obj ?? patched),
+    });
+    if (!awaited.ok) return { result: [refreshFailed('eso', d, awaited.error)] };
+    const synced = targetName(specOf(awaited.object), d.name);
+    const after = await readAfter(client, ctx, d.namespace, synced);
+    return settle(d, synced, synced === target ? pre : null, after, started);
+  } finally {
+    tap?.close();
+  }
 }
 
 function notForceable(d: DerivedObject, fix: string | undefined): RefreshResult {

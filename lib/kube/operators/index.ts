@@ -12,6 +12,7 @@ import type { ClusterClient } from '../cluster.js';
 import { workloadsMounting } from './csi.js';
 import type { DerivedObject, Operator, RefreshContext, ResolveContext, ResourceReads } from './operator.js';
 import { OPERATORS, operatorById } from './registry.js';
+import type { SharedWatch } from './shared-watch.js';
 import { DEFAULT_VSO_NAMESPACE } from './vso.js';
 
 export type { AddressAliases } from '../../address.js';
@@ -69,6 +70,8 @@ export interface RefreshOptions {
   concurrency?: number;
   /** The restart step's shared reads (RefreshContext.reads). */
   reads?: ResourceReads;
+  /** The object cache's watches (RefreshContext.watched). */
+  watched?: SharedWatch;
   operators?: readonly Operator[];
 }
 
@@ -127,6 +130,7 @@ export async function refreshDerived(
     clock: opts.clock ?? systemClock,
     fieldManager: opts.fieldManager ?? 'rotor',
     ...(opts.reads ? { reads: opts.reads } : {}),
+    ...(opts.watched ? { watched: opts.watched } : {}),
   };
   const outputs = await mapLimited(derived, opts.concurrency ?? 8, async (d) => {
     if (d.unreadable) return { result: [notForceable(d, d.unreadable)], changed: [] };

@@ -8,6 +8,7 @@ import type { ObjectSource } from '../api/object-cache.js';
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { ResolvedResource } from '../restart/resource-reader.js';
+import type { SharedWatch } from './shared-watch.js';
 
 export type OperatorId = 'eso' | 'vso' | 'csi';
 
@@ -66,6 +67,8 @@ export interface RefreshContext {
    * them once the operator is done, so the restart reuses that read instead of another GET.
    */
   reads?: ResourceReads;
+  /** The object cache's watches: a forced object is followed there when one is open. */
+  watched?: SharedWatch;
 }
 
 /** Shared reads of changed resources (the restart engine's ResourceReader). */

@@ -7,6 +7,7 @@ import { type KubeObject, qualified } from '../api/objects.js';
 import type { ClusterClient } from '../cluster.js';
 import { type AwaitOutcome, awaitObject, type Verdict } from './await.js';
 import { awaitWarning, latestWarning, type WarningEvent } from './events.js';
+import { awaitFromTap, type Tap } from './shared-watch.js';
 
 /** Annotation rotor writes to force a sync: the ESO convention, honoured by VSO as any annotation change. */
 export const FORCE_SYNC_ANNOTATION = 'force-sync';
@@ -32,6 +33,8 @@ export interface AwaitSpec {
   /** Version to watch from: our patch's, or the object's as read before the force. */
   resourceVersion: string;
   evaluate: (obj: KubeObject) => Verdict;
+  /** Opened before the force: the object is followed on the shared watch, no watch of its own. */
+  tap?: Tap;
   /**
    * Warning Events newer than `notBefore` fail the refresh at once, with the backend's
    * message, unless `benign` says the warning does not mean a failed sync.
@@ -80,15 +83,21 @@ export async function awaitRefresh(client: ClusterClient, spec: AwaitSpec): Prom
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), Math.max(0, spec.deadline - Date.now()));
   const subject = `${spec.gvr.kind} ${qualified(spec.namespace, spec.name)}`;
-  const objectDone = awaitObject({
-    kc: client.kc,
-    path: collectionPath(spec.gvr, spec.namespace),
-    name: spec.name,
-    resourceVersion: spec.resourceVersion,
-    get: () => getObject(client, spec.gvr, spec.namespace, spec.name),
-    evaluate: spec.evaluate,
-    signal: controller.signal,
-  }).then((o): First => ({ source: 'object', o }));
+  const ownWatch = () =>
+    awaitObject({
+      kc: client.kc,
+      path: collectionPath(spec.gvr, spec.namespace),
+      name: spec.name,
+      resourceVersion: spec.resourceVersion,
+      get: () => getObject(client, spec.gvr, spec.namespace, spec.name),
+      evaluate: spec.evaluate,
+      signal: controller.signal,
+    });
+  const objectDone = (
+    spec.tap
+      ? awaitFromTap(spec.tap, spec.resourceVersion, spec.evaluate, controller.signal, ownWatch)
+      : ownWatch()
+  ).then((o): First => ({ source: 'object', o }));
   const eventQuery = spec.events && {
     namespace: spec.namespace,
     kind: spec.gvr.kind,
