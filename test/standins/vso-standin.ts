@@ -24,8 +24,6 @@
  *    the next reconcile); client-go's spam limit of ~25 events per object (standin-kube).
  *  - keeps its HMAC key in the immutable Secret vso-cc-storage-hmac-key (16 bytes, field
  *    `key`, VSO's labels) in its namespace, created at start when missing, reused after.
- *  - reads its VaultStaticSecrets from its informer, as VSO does (see `cached`); VaultAuth,
- *    VaultConnection and Secrets from the API server (it has no informers for them).
  * Not reproduced: the operator's own Vault login (it uses the token it is given),
  * rolloutRestartTargets, transformations, instantUpdates, dynamic/PKI.
  */
@@ -245,13 +243,6 @@ class VsoController {
   );
   /** Last generation/labels/annotations seen, for VSO's event filter. */
   readonly seen = new Map<string, string>();
-  /**
-   * The VaultStaticSecrets as the informer last delivered them. VSO's reconciler reads its
-   * object with `r.Client.Get` on the manager's client (controllers/
-   * vaultstaticsecret_controller.go `Reconcile`; main.go passes `mgr.GetClient()`, whose
-   * reads come from the informer cache), not from the API server.
-   */
-  private readonly cached = new Map<string, Vss>();
   hmacKey: Buffer = Buffer.alloc(0);
   readonly operatorNs: string;
 
@@ -264,7 +255,6 @@ class VsoController {
 
   onUpsert(vss: Vss): void {
     const key = objectKey(vss);
-    this.cached.set(key, vss);
     const signature = metaSignature(vss);
     if (this.seen.get(key) === signature) return;
     this.seen.set(key, signature);
@@ -273,7 +263,6 @@ class VsoController {
 
   onRemove(vss: Vss): void {
     const key = objectKey(vss);
-    this.cached.delete(key);
     this.seen.delete(key);
     this.queue.forget(key);
   }
@@ -326,10 +315,14 @@ class VsoController {
   }
 
   async reconcile(key: string): Promise<number | undefined> {
-    const cached = this.cached.get(key);
-    if (!cached) return undefined;
-    // A copy, as controller-runtime's cache reader hands out: the reconcile changes it.
-    let vss = structuredClone(cached);
+    const { namespace, name } = splitKey(key);
+    let vss: Vss;
+    try {
+      vss = (await this.kube.custom.getNamespacedCustomObject({ ...VSS, namespace, name })) as Vss;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
     if (!vss.metadata.finalizers?.includes(VSO_BEHAVIOUR.finalizer)) vss = await this.addFinalizer(vss);
     const refreshAfter = vss.spec.refreshAfter ? (parseGoDuration(vss.spec.refreshAfter) ?? 0) : 0;
     const hmac = vss.spec.hmacSecretData ?? true;

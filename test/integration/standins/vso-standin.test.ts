@@ -3,10 +3,7 @@
  * 2a): one test per behaviour, so a divergence from VSO_BEHAVIOUR shows here.
  */
 import { createHmac } from 'node:crypto';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
@@ -118,40 +115,6 @@ describe('VSO stand-in (VSO_BEHAVIOUR)', () => {
     expect(v.spec.destination.transformation).toEqual({});
     expect(v.metadata.generation).toBe(2);
     expect(v.status?.lastGeneration).toBe(2);
-  });
-
-  it('reads its VaultStaticSecret from its informer, not the API server, as VSO does', async () => {
-    const name = uniqueName('vss');
-    const path = `apps/${uniqueName('p')}`;
-    await writeVault(env, path, { password: 'one' });
-    await staticSecret(name, path);
-    await synced(name);
-    // Every GET this process sends by name to a VaultStaticSecret (the stand-in runs here;
-    // meanwhile the test itself only reads the destination Secret).
-    const reads: string[] = [];
-    const onRequest = (message: unknown) => {
-      const { request } = message as { request: ClientRequest };
-      if (request.method === 'GET' && /\/vaultstaticsecrets\/[^/?]+/.test(request.path))
-        reads.push(request.path);
-    };
-    subscribe('http.client.request.start', onRequest);
-    try {
-      await writeVault(env, path, { password: 'two' });
-      await admin.custom.patchNamespacedCustomObject(
-        { ...VSS, namespace: ns, name, body: { metadata: { annotations: { 'force-sync': 'cached' } } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      await eventually(
-        () => admin.core.readNamespacedSecret({ namespace: ns, name }),
-        (secret) => Buffer.from(secret.data?.password ?? '', 'base64').toString() === 'two',
-        'the forced sync',
-      );
-      await new Promise((r) => setTimeout(r, 200)); // the reconcile its own status write brings
-    } finally {
-      unsubscribe('http.client.request.start', onRequest);
-    }
-
-    expect(reads).toEqual([]);
   });
 
   it('conditions on success: Ready Ready/VaultStaticSecretReady, SecretSynced Synced with the jittered horizon, Healthy; vaultClientMeta', async () => {
