@@ -26,6 +26,15 @@ export interface AwaitObjectOptions {
   signal: AbortSignal;
 }
 
+/** What one sighting of the object decides: done, failed with the operator's words, or nothing yet. */
+export function decide(obj: KubeObject, evaluate: (obj: KubeObject) => Verdict): AwaitOutcome | undefined {
+  const verdict = evaluate(obj);
+  if (verdict.state === 'done') return { state: 'done', object: obj };
+  if (verdict.state === 'failed')
+    return { state: 'failed', error: new SyncFailedError(verdict.error), object: obj };
+  return undefined;
+}
+
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 2_000;
 
@@ -58,10 +67,8 @@ export function awaitObject(opts: AwaitObjectOptions): Promise<AwaitOutcome> {
     const judge = (obj: KubeObject): void => {
       last = obj;
       version = obj.metadata?.resourceVersion || version;
-      const verdict = opts.evaluate(obj);
-      if (verdict.state === 'done') finish({ state: 'done', object: obj });
-      else if (verdict.state === 'failed')
-        finish({ state: 'failed', error: new SyncFailedError(verdict.error), object: obj });
+      const decided = decide(obj, opts.evaluate);
+      if (decided) finish(decided);
     };
 
     const resync = async (): Promise<void> => {

@@ -1,8 +1,8 @@
-import { NotFoundError, SyncFailedError } from '../../errors.js';
+import { NotFoundError } from '../../errors.js';
 import type { Gvr } from '../api/gvr.js';
 import type { InformerEvent } from '../api/informer.js';
 import type { KubeObject } from '../api/objects.js';
-import type { AwaitOutcome, Verdict } from './await.js';
+import { type AwaitOutcome, decide, type Verdict } from './await.js';
 
 /** Subscribes to one object's events on a watch rotor already has open (ObjectCache.listen). */
 export type SharedWatch = (
@@ -110,10 +110,8 @@ export function awaitFromTap(
       if (e.phase === 'DELETED')
         return finish({ state: 'failed', error: new NotFoundError('deleted while waiting for its refresh') });
       last = e.obj;
-      const verdict = evaluate(e.obj);
-      if (verdict.state === 'done') finish({ state: 'done', object: e.obj });
-      else if (verdict.state === 'failed')
-        finish({ state: 'failed', error: new SyncFailedError(verdict.error), object: e.obj });
+      const decided = decide(e.obj, evaluate);
+      if (decided) finish(decided);
     });
   });
 }
