@@ -18,7 +18,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { RestartConfigSchema } from '../lib/config.js';
-import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import { startEnvironment } from '../test/env/sandbox.js';
 import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
@@ -26,7 +25,7 @@ import { startSandbox } from '../test/sandbox/sandbox.js';
 import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
 import { runBurst } from './burst.js';
 import { LAYOUT, processLabels } from './layout.js';
-import { ChangeWatch, forceAnnotation, podTemplate, secretData } from './observer.js';
+import { startObserver } from './remote-observer.js';
 import { summarise } from './stats.js';
 import { RequestTrace } from './trace.js';
 
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
       benchmark: 'e2e',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-      setup: `one real kube-apiserver, Key Vault endpoint of the test env, ESO stand-in, Azurite state store (${LAYOUT.name}); rotor App (default configuration) behind the local host; events posted as Event Grid delivers them; times seen by watches from the bench`,
+      setup: `one real kube-apiserver, Key Vault endpoint of the test env, ESO stand-in, Azurite state store (${LAYOUT.name}); rotor App (default configuration) behind the local host; events posted as Event Grid delivers them; times seen by watches from the bench (in a child process unless ROTOR_BENCH_OBSERVER=in-process)`,
       latency,
       burst,
       peakRssBytes: rss,
@@ -96,19 +95,18 @@ async function main(): Promise<void> {
  */
 async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app: SampleApp) {
   log(`latency: ${EVENTS} sequential Key Vault changes`);
-  const { kc } = kubeClient(sandbox.env.clusters[0]!, 'admin');
   const ns = app.namespace;
-  const watches = {
-    force: new ChangeWatch(
-      kc,
-      `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets`,
-      'db-credentials',
-      forceAnnotation,
-    ),
-    synced: new ChangeWatch(kc, `/api/v1/namespaces/${ns}/secrets`, 'db-credentials', secretData),
-    patched: new ChangeWatch(kc, `/apis/apps/v1/namespaces/${ns}/deployments`, 'web', podTemplate),
-  };
-  await Promise.all(Object.values(watches).map((w) => w.start()));
+  const observer = await startObserver(sandbox.env.clusters[0]!.adminKubeconfig, {
+    force: {
+      path: `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets`,
+      name: 'db-credentials',
+      fingerprint: 'forceAnnotation',
+    },
+    synced: { path: `/api/v1/namespaces/${ns}/secrets`, name: 'db-credentials', fingerprint: 'secretData' },
+    patched: { path: `/apis/apps/v1/namespaces/${ns}/deployments`, name: 'web', fingerprint: 'podTemplate' },
+  });
+  const { watches } = observer;
+  log(`watches in the ${observer.where} (clock error ≤ ${observer.clockErrorMs.toFixed(3)} ms)`);
   const kv = keyVaultClientForTest(sandbox.env.lowkey);
   const samples: Array<{
     eventToPatch: number;
@@ -157,11 +155,12 @@ async function runLatency(sandbox: Awaited<ReturnType<typeof startSandbox>>, app
       });
     }
   } finally {
-    for (const w of Object.values(watches)) w.stop();
+    await observer.stop();
   }
   const of = (k: keyof (typeof samples)[number]) => summarise(samples.map((s) => s[k]));
   return {
     events: EVENTS,
+    observer: { where: observer.where, clockErrorMs: Number(observer.clockErrorMs.toFixed(3)) },
     eventToPatch: of('eventToPatch'),
     operatorSync: of('operatorSync'),
     overhead: of('overhead'),

@@ -16,6 +16,8 @@ export class ChangeWatch {
   private waiters: Array<{ after: number; resolve: (t: number) => void }> = [];
   private controller?: AbortController;
   changes = 0;
+  /** Called with the time of every change (the remote observer streams them to its parent). */
+  onChange?: (t: number) => void;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -41,6 +43,7 @@ export class ChangeWatch {
         if (first) return ready();
         this.changes++;
         const t = performance.now();
+        this.onChange?.(t);
         this.waiters = this.waiters.filter((w) => {
           if (t < w.after) return true;
           w.resolve(t);
@@ -74,6 +77,12 @@ export class ChangeWatch {
   }
 }
 
-export const forceAnnotation = (obj: Obj) => obj.metadata?.annotations?.['force-sync'] ?? '';
-export const secretData = (obj: Obj) => JSON.stringify(obj.data ?? {});
-export const podTemplate = (obj: Obj) => JSON.stringify(obj.spec?.template ?? {});
+/** What a watch compares, by name: the remote observer's child is told which one. */
+export const FINGERPRINTS = {
+  forceAnnotation: (obj: Obj) => obj.metadata?.annotations?.['force-sync'] ?? '',
+  secretData: (obj: Obj) => JSON.stringify(obj.data ?? {}),
+  podTemplate: (obj: Obj) => JSON.stringify(obj.spec?.template ?? {}),
+};
+export type Fingerprint = keyof typeof FINGERPRINTS;
+
+export const { forceAnnotation, secretData, podTemplate } = FINGERPRINTS;

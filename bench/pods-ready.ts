@@ -25,7 +25,7 @@ import { type SampleApp, seedAndDeploy } from '../test/sandbox/sample-app.js';
 import { type Sandbox, startSandbox } from '../test/sandbox/sandbox.js';
 import { newKeyVaultVersion, postEventGrid } from '../test/sandbox/scenarios.js';
 import { LAYOUT } from './layout.js';
-import { ChangeWatch, podTemplate } from './observer.js';
+import { startObserver } from './remote-observer.js';
 import { summarise } from './stats.js';
 
 const EVENTS = Number(process.env.ROTOR_BENCH_PODS_EVENTS ?? '100');
@@ -76,13 +76,14 @@ async function main(): Promise<void> {
 
 async function measure(sandbox: Sandbox, app: SampleApp, admin: ClusterClient) {
   log(`${EVENTS} sequential Key Vault changes, each followed to every pod Ready`);
-  const patched = new ChangeWatch(
-    admin.kc,
-    `/apis/apps/v1/namespaces/${app.namespace}/deployments`,
-    'web',
-    podTemplate,
-  );
-  await patched.start();
+  const observer = await startObserver(sandbox.env.clusters[0]!.adminKubeconfig, {
+    patched: {
+      path: `/apis/apps/v1/namespaces/${app.namespace}/deployments`,
+      name: 'web',
+      fingerprint: 'podTemplate',
+    },
+  });
+  const { patched } = observer.watches;
   const kv = keyVaultClientForTest(sandbox.env.lowkey);
   const samples: Array<{ toPatch: number; toPodsReady: number; patchToReady: number; reported: number }> = [];
   try {
@@ -106,7 +107,7 @@ async function measure(sandbox: Sandbox, app: SampleApp, admin: ClusterClient) {
       });
     }
   } finally {
-    patched.stop();
+    await observer.stop();
   }
   const of = (k: keyof (typeof samples)[number]) => summarise(samples.map((s) => s[k]));
   const patchToReady = of('patchToReady');

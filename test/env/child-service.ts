@@ -16,14 +16,29 @@ import { EnvError } from './errors.js';
 export interface ChildService<T> {
   readonly value: T;
   readonly pid: number;
+  /** A message to the running service (its `channel.onMessage`). */
+  send(data: unknown): void;
   stop(): Promise<void>;
+}
+
+/**
+ * The second argument of a service's start function: messages to and from its parent after
+ * it started (a service that streams what it sees, e.g. the bench's remote observer).
+ */
+export interface ChildChannel {
+  send(data: unknown): void;
+  onMessage(listener: (data: unknown) => void): void;
 }
 
 /** Messages over the channel (child-service-main.ts is the other end). */
 export type ChildRequest =
   | { type: 'start'; module: string; start: string; options: unknown }
+  | { type: 'message'; data: unknown }
   | { type: 'stop' };
-export type ChildReply = { type: 'started'; value: unknown } | { type: 'failed'; message: string };
+export type ChildReply =
+  | { type: 'started'; value: unknown }
+  | { type: 'failed'; message: string }
+  | { type: 'message'; data: unknown };
 
 const MAIN = fileURLToPath(new URL('./child-service-main.ts', import.meta.url));
 
@@ -32,7 +47,7 @@ export async function startChildService<T>(
   module: URL,
   start: string,
   options: unknown,
-  { timeoutMs = 120_000 } = {},
+  { timeoutMs = 120_000, onMessage }: { timeoutMs?: number; onMessage?: (data: unknown) => void } = {},
 ): Promise<ChildService<T>> {
   const child = fork(MAIN, [], {
     // tsx resolved here; the caller's own flags (--cpu-prof, --inspect) are not passed on.
@@ -40,6 +55,9 @@ export async function startChildService<T>(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.on('message', (m: ChildReply) => {
+    if (m.type === 'message') onMessage?.(m.data);
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     if (child.connected) child.send({ type: 'stop' } satisfies ChildRequest);
@@ -53,18 +71,24 @@ export async function startChildService<T>(
         () => reject(new EnvError(`${name}: not started within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      child.once('message', (m: ChildReply) => {
+      const answer = (m: ChildReply) => {
+        if (m.type === 'message') return;
+        child.off('message', answer);
         clearTimeout(timer);
         if (m.type === 'started') resolve(m.value as T);
         else reject(new EnvError(`${name}: ${m.message}`));
-      });
+      };
+      child.on('message', answer);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new EnvError(`${name}: exited (code ${code}, signal ${signal}) before it started`));
       });
       child.send({ type: 'start', module: module.href, start, options } satisfies ChildRequest);
     });
-    return { value, pid: child.pid as number, stop };
+    const send = (data: unknown) => {
+      if (child.connected) child.send({ type: 'message', data } satisfies ChildRequest);
+    };
+    return { value, pid: child.pid as number, send, stop };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;

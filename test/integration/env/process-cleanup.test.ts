@@ -13,6 +13,7 @@ const MANAGED_PROCESS = fileURLToPath(new URL('../../env/managed-process.ts', im
 const TEMP_DIR = fileURLToPath(new URL('../../env/temp-dir.ts', import.meta.url));
 const CHILD_SERVICE = fileURLToPath(new URL('../../env/child-service.ts', import.meta.url));
 const KEY_VAULT = new URL('../../env/keyvault-standin.ts', import.meta.url);
+const ECHO = new URL('./echo-service.ts', import.meta.url);
 
 function alive(pid: number): boolean {
   try {
@@ -143,6 +144,31 @@ describe('a service in a child process of its own (child-service.ts)', () => {
       await kv.stop();
     }
     expect(await eventually(() => !alive(kv.pid), 2_000)).toBe(true);
+  });
+
+  it('after the start, parent and child exchange messages over the channel, in order', async () => {
+    const received: unknown[] = [];
+    const echo = await startChildService(
+      'echo',
+      ECHO,
+      'startEcho',
+      { greeting: 'hello' },
+      {
+        onMessage: (data) => received.push(data),
+      },
+    );
+    try {
+      for (const n of [1, 2, 3]) echo.send({ n });
+      expect(await eventually(() => received.length === 4, 5_000)).toBe(true);
+      expect(received).toEqual([
+        { echo: 'hello', pid: echo.pid },
+        { echo: { n: 1 }, pid: echo.pid },
+        { echo: { n: 2 }, pid: echo.pid },
+        { echo: { n: 3 }, pid: echo.pid },
+      ]);
+    } finally {
+      await echo.stop();
+    }
   });
 
   it('a start that fails is reported with its reason, and leaves no child', async () => {
