@@ -13,7 +13,7 @@ import { eventsVersion } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
-import { Tap } from './shared-watch.js';
+import { withTap } from './shared-watch.js';
 import { readSecretData, type SecretHash, secretHash } from './target-secret.js';
 
 /** The only annotation of its own a ClusterExternalSecret (ESO 2.x) copies to the ExternalSecrets it provisions. */
@@ -99,9 +99,7 @@ async function refreshExternalSecret(
   if (!d.forceable) return { result: [notForceable(d, d.fix)] };
   const target = d.targetSecret ?? d.name;
   const pre = secretHash(await readSecretData(client, d.namespace, target));
-  // Subscribed before the force: our own write is then among the events the tap delivers.
-  const tap = Tap.open(ctx.watched, GVR.externalSecret, d.namespace, d.name);
-  try {
+  return withTap(ctx.watched, GVR.externalSecret, d.namespace, d.name, async (tap) => {
     const patched = await annotate(
       client,
       GVR.externalSecret,
@@ -136,9 +134,7 @@ async function refreshExternalSecret(
     const synced = targetName(specOf(awaited.object), d.name);
     const after = await readAfter(client, ctx, d.namespace, synced);
     return settle(d, synced, synced === target ? pre : null, after, started);
-  } finally {
-    tap?.close();
-  }
+  });
 }
 
 function notForceable(d: DerivedObject, fix: string | undefined): RefreshResult {

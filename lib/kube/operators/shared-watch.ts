@@ -61,6 +61,26 @@ export class Tap {
 }
 
 /**
+ * Runs a refresh with a tap taken before its force is written (our own write is then among
+ * the events the tap delivers), and closed however the refresh ends: a force that fails
+ * leaves no listener behind on the shared watch.
+ */
+export async function withTap<T>(
+  watched: SharedWatch | undefined,
+  gvr: Gvr,
+  namespace: string,
+  name: string,
+  refresh: (tap: Tap | undefined) => Promise<T>,
+): Promise<T> {
+  const tap = Tap.open(watched, gvr, namespace, name);
+  try {
+    return await refresh(tap);
+  } finally {
+    tap?.close();
+  }
+}
+
+/**
  * Follows the forced object through the tap: events up to our own write (the one with
  * `resourceVersion`, which the watch delivers in order) are older than the force and
  * skipped; each later one is judged, as a dedicated watch from that version would. No

@@ -10,6 +10,7 @@ import { eventsVersion, type WarningEvent } from './events.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
+import { withTap } from './shared-watch.js';
 import { readSecretData, sameData } from './target-secret.js';
 
 /**
@@ -221,24 +222,28 @@ async function refreshStatic(
       { [FORCE_SYNC_ANNOTATION]: forceValue(ctx.clock) },
       ctx.fieldManager,
     );
-  const patched = await force();
-  const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
-  // The previous reconcile as of the force (the patch returns the status too), not as of the
-  // read above: one may have written its status in between, in the second of the force.
-  const threshold = completionThreshold(readiness(patched)?.lastTransitionTime, since);
-  const stopReforcing = new AbortController();
-  if (threshold > since) void reforceUntil(threshold, force, ctx.fieldManager, stopReforcing.signal);
-  const awaited = await awaitRefresh(client, {
-    gvr: GVR.vaultStaticSecret,
-    namespace: d.namespace,
-    name: d.name,
-    resourceVersion: patched.metadata?.resourceVersion ?? '',
-    evaluate: vssVerdict(since, threshold, patched),
-    events: { version, notBefore: since, benign: isStatusConflict },
-    deadline,
-    timeoutMs: ctx.timeoutMs,
-    describe: (obj) => describeVss(obj ?? vss),
-  }).finally(() => stopReforcing.abort());
+  // Followed on the object cache's watch when it has one: no watch (TLS connection) of its own.
+  const awaited = await withTap(ctx.watched, GVR.vaultStaticSecret, d.namespace, d.name, async (tap) => {
+    const patched = await force();
+    const since = serverPatchTime(patched, ctx.fieldManager) ?? floorToSecond(ctx.clock.now());
+    // The previous reconcile as of the force (the patch returns the status too), not as of the
+    // read above: one may have written its status in between, in the second of the force.
+    const threshold = completionThreshold(readiness(patched)?.lastTransitionTime, since);
+    const stopReforcing = new AbortController();
+    if (threshold > since) void reforceUntil(threshold, force, ctx.fieldManager, stopReforcing.signal);
+    return awaitRefresh(client, {
+      gvr: GVR.vaultStaticSecret,
+      namespace: d.namespace,
+      name: d.name,
+      resourceVersion: patched.metadata?.resourceVersion ?? '',
+      evaluate: vssVerdict(since, threshold, patched),
+      ...(tap ? { tap } : {}),
+      events: { version, notBefore: since, benign: isStatusConflict },
+      deadline,
+      timeoutMs: ctx.timeoutMs,
+      describe: (obj) => describeVss(obj ?? vss),
+    }).finally(() => stopReforcing.abort());
+  });
   if (!awaited.ok) return { result: [refreshFailed('vso', d, awaited.error)] };
   const after = await readSecretData(client, d.namespace, target);
   const secretChanged = !sameData(before, after);

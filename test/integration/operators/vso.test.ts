@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GVR } from '../../../lib/kube/api/gvr.js';
+import { ObjectCache } from '../../../lib/kube/api/object-cache.js';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
 import { refreshDerived, resolveDerived } from '../../../lib/kube/operators/index.js';
+import type { SharedWatch } from '../../../lib/kube/operators/shared-watch.js';
 import { SecretRefSchema } from '../../../lib/secret-ref.js';
 import { kubeClient, testEnv, uniqueName } from '../../env/index.js';
 import { metaTime } from '../../standins/standin-kube.js';
@@ -23,6 +26,7 @@ let rotor: ClusterClient;
 let ns: string;
 let operatorNs: string;
 let standin: VsoStandin;
+let cache: ObjectCache;
 const VSS = { group: 'secrets.hashicorp.com', version: 'v1beta1', plural: 'vaultstaticsecrets' };
 
 type Vss = {
@@ -55,8 +59,28 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  cache?.close();
   await standin?.stop();
 });
+
+/**
+ * rotor's object cache of the test namespace, as the app has it: a refresh given its
+ * watches follows the forced object there instead of opening a watch of its own. Counts
+ * the refreshes that took a live tap.
+ */
+async function followed(): Promise<{ watched: SharedWatch; taps: () => number }> {
+  cache ??= new ObjectCache(rotor, { log: () => undefined, namespaces: [ns] });
+  await cache.list(GVR.vaultStaticSecret);
+  let taps = 0;
+  return {
+    watched: (...a) => {
+      const off = cache.listen(...a);
+      if (off) taps++;
+      return off;
+    },
+    taps: () => taps,
+  };
+}
 
 function ref(path: string) {
   return SecretRefSchema.parse({
@@ -133,7 +157,7 @@ describe('VSO VaultStaticSecret', () => {
     expect(derived).toEqual([]);
   });
 
-  it('forces a resync on a new KV version, waits for Ready at or after the force, and hands the Secret on', async () => {
+  it("forces a resync on a new KV version, waits for Ready at or after the force (followed on the object cache's watch), and hands the Secret on", async () => {
     const path = `apps/${uniqueName('web')}`;
     const name = uniqueName('vss');
     await writeVault(env, path, { password: 'old' });
@@ -162,8 +186,10 @@ describe('VSO VaultStaticSecret', () => {
       ref(path),
       resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
     );
-    const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+    const { watched, taps } = await followed();
+    const { results, changed } = await refreshDerived(rotor, derived, { timeoutMs: 20_000, watched });
 
+    expect(taps()).toBe(1);
     expect(results).toEqual([
       expect.objectContaining({
         status: 'refreshed',
@@ -299,7 +325,7 @@ describe('VSO VaultStaticSecret', () => {
     expect(results).toEqual([expect.objectContaining({ status: 'refreshed', name })]);
   });
 
-  it('two concurrent force loops on one VaultStaticSecret: a StatusUpdateError conflict is not a failure', async () => {
+  it("two concurrent force loops on one VaultStaticSecret, followed on the object cache's watch: a StatusUpdateError conflict is not a failure", async () => {
     const path = `apps/${uniqueName('web')}`;
     const name = uniqueName('vss');
     await writeVault(env, path, { password: 'p' });
@@ -315,13 +341,14 @@ describe('VSO VaultStaticSecret', () => {
       resolveOptions(env, { vsoOperatorNamespace: operatorNs }),
     );
     const conflictsBefore = standin.stats.statusConflicts;
+    const { watched } = await followed();
 
     // Two deliveries of the same change (or rotor beside a GitOps writer): each force lands
     // while VSO reconciles the other's, and VSO records StatusUpdateError for it.
     const loop = async () => {
       const statuses: string[] = [];
       for (let i = 0; i < 6; i++) {
-        const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000 });
+        const { results } = await refreshDerived(rotor, derived, { timeoutMs: 20_000, watched });
         statuses.push(
           ...results.map((r) => (r.status === 'failed' ? `failed: ${r.error.message}` : r.status)),
         );

@@ -5,10 +5,11 @@ import type { ClusterClient } from '../../../../lib/kube/cluster.js';
 import type { Tap as TapT } from '../../../../lib/kube/operators/shared-watch.js';
 
 /**
- * A forced ExternalSecret's sync followed on the object cache's watch instead of a watch of
- * its own (each is a new connection on both ends): taken before the force, skipping what
- * precedes rotor's own write, and falling back to a watch from that write's version when
- * the shared stream has a gap or is too slow to show the write. Watches are driven by hand.
+ * A forced ExternalSecret's or VaultStaticSecret's sync followed on the object cache's
+ * watch instead of a watch of its own (each is a new connection on both ends): taken before
+ * the force, skipping what precedes rotor's own write, and falling back to a watch from
+ * that write's version when the shared stream has a gap or is too slow to show the write.
+ * Watches are driven by hand.
  */
 const opened: WatchRequest[] = [];
 vi.mock('../../../../lib/kube/api/watch.js', () => ({
@@ -23,6 +24,7 @@ const { Tap, OWN_WRITE_WITHIN_MS } = await import('../../../../lib/kube/operator
 const { ObjectCache } = await import('../../../../lib/kube/api/object-cache.js');
 const { GVR } = await import('../../../../lib/kube/api/gvr.js');
 const { esoOperator } = await import('../../../../lib/kube/operators/eso.js');
+const { vsoOperator } = await import('../../../../lib/kube/operators/vso.js');
 
 const list = async () => ({ items: [], metadata: { resourceVersion: '5' } });
 const client = {
@@ -31,6 +33,16 @@ const client = {
   custom: { listClusterCustomObject: list, listNamespacedCustomObject: list },
 } as unknown as ClusterClient;
 
+/** The cluster as an operator's refresh sees it: a target Secret, the events' version, its own object calls. */
+const operatorClient = (custom: Record<string, unknown>) =>
+  ({
+    ...client,
+    core: {
+      readNamespacedSecret: async () => ({ data: { password: 'b2xk' } }),
+      listNamespacedEvent: async () => ({ metadata: { resourceVersion: '3' } }),
+    },
+    custom: { ...client.custom, ...custom },
+  }) as unknown as ClusterClient;
 const es = (rv: string, name = 'db'): KubeObject => ({
   metadata: { name, namespace: 'app', resourceVersion: rv },
 });
@@ -153,21 +165,13 @@ describe('the ESO operator follows a forced ExternalSecret on the object cache w
       spec: { refreshInterval: '1h', target: { name: 'db' } },
       status: { syncedResourceVersion: synced, refreshTime: at.toISOString(), conditions: [ready] },
     });
-    const eso = {
-      ...client,
-      core: {
-        readNamespacedSecret: async () => ({ data: { password: 'b2xk' } }),
-        listNamespacedEvent: async () => ({ metadata: { resourceVersion: '3' } }),
+    const eso = operatorClient({
+      // The API server's watch shows the write before its response arrives.
+      patchNamespacedCustomObject: async () => {
+        shared.onEvent('MODIFIED', state('10', 'old'));
+        return state('10', 'old');
       },
-      custom: {
-        ...client.custom,
-        // The API server's watch shows the write before its response arrives.
-        patchNamespacedCustomObject: async () => {
-          shared.onEvent('MODIFIED', state('10', 'old'));
-          return state('10', 'old');
-        },
-      },
-    } as unknown as ClusterClient;
+    });
     const derived = {
       cluster: 'alpha',
       operator: 'eso' as const,
@@ -190,5 +194,124 @@ describe('the ESO operator follows a forced ExternalSecret on the object cache w
     const { result } = await output;
     expect(result.map((r) => r.status)).toEqual(['refreshed']);
     expect(ownWatches()).toEqual([]);
+  });
+});
+
+describe('the VSO operator follows a forced VaultStaticSecret on the object cache watch', () => {
+  beforeEach(() => {
+    opened.length = 0;
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const at = new Date('2030-01-01T10:00:05Z');
+  const earlier = new Date(at.getTime() - 60_000);
+  /** A VaultStaticSecret whose last reconcile renewed Ready at `readyAt`. */
+  const vss = (rv: string, readyAt: Date, mac: string): KubeObject => ({
+    metadata: { name: 'db', namespace: 'app', resourceVersion: rv, generation: 1 },
+    spec: { type: 'kv-v2', mount: 'kv', path: 'db', destination: { name: 'db' } },
+    status: {
+      lastGeneration: 1,
+      secretMAC: mac,
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: readyAt.toISOString() }],
+    },
+  });
+  const derived = {
+    cluster: 'alpha',
+    operator: 'vso' as const,
+    kind: 'VaultStaticSecret',
+    namespace: 'app',
+    name: 'db',
+    targetSecret: 'db',
+    warnings: [],
+    forceable: true,
+  };
+
+  async function forcedOnCache(patch: (shared: WatchRequest) => Promise<KubeObject>, taps = { open: 0 }) {
+    const cache = new ObjectCache(client, { log: () => undefined });
+    await cache.list(GVR.vaultStaticSecret);
+    const shared = opened.at(-1) as WatchRequest;
+    const vso = operatorClient({
+      getNamespacedCustomObject: async () => vss('8', earlier, 'old'),
+      patchNamespacedCustomObject: () => patch(shared),
+    });
+    const output = vsoOperator.refresh(vso, derived, {
+      timeoutMs: 30_000,
+      clock: { now: () => at },
+      fieldManager: 'rotor',
+      watched: (...a) => {
+        const off = cache.listen(...a);
+        if (off) taps.open++;
+        return (
+          off &&
+          (() => {
+            taps.open--;
+            off();
+          })
+        );
+      },
+    });
+    await flush();
+    return { shared, output };
+  }
+
+  it('forces, then reports the sync seen on the shared watch, with no watch of its own', async () => {
+    const { shared, output } = await forcedOnCache(async (shared) => {
+      // The API server's watch shows the write before its response arrives.
+      shared.onEvent('MODIFIED', vss('10', earlier, 'old'));
+      return vss('10', earlier, 'old');
+    });
+    expect(ownWatches()).toEqual([]);
+    shared.onEvent('MODIFIED', vss('12', at, 'new'));
+
+    const { result } = await output;
+    expect(result.map((r) => r.status)).toEqual(['refreshed']);
+    expect(ownWatches()).toEqual([]);
+  });
+
+  it('judges nothing before its own write: an earlier renewed Ready on the shared watch is not the forced sync', async () => {
+    // A reconcile of the operator's own (renewed Ready, in the force's second) lands on the
+    // stream before rotor's write: only what follows the write is the force's.
+    const { shared, output } = await forcedOnCache(async (shared) => {
+      shared.onEvent('MODIFIED', vss('9', at, 'polled'));
+      shared.onEvent('MODIFIED', vss('10', earlier, 'old'));
+      return vss('10', earlier, 'old');
+    });
+    let settled = false;
+    void output.then(() => {
+      settled = true;
+    });
+    await flush();
+    expect(settled).toBe(false);
+    expect(ownWatches()).toEqual([]);
+    shared.onEvent('MODIFIED', vss('12', at, 'new'));
+
+    expect((await output).result.map((r) => r.status)).toEqual(['refreshed']);
+    expect(ownWatches()).toEqual([]);
+  });
+
+  it('falls back to a watch from its own write when the shared watch ends before the sync', async () => {
+    const { shared, output } = await forcedOnCache(async (shared) => {
+      shared.onEvent('MODIFIED', vss('10', earlier, 'old'));
+      return vss('10', earlier, 'old');
+    });
+    shared.onDone(null);
+    await flush();
+
+    expect(ownWatches().map((r) => r.params.resourceVersion)).toEqual(['10']);
+    ownWatches()[0]?.onEvent('MODIFIED', vss('12', at, 'new'));
+    expect((await output).result.map((r) => r.status)).toEqual(['refreshed']);
+  });
+
+  it('leaves no listener on the shared watch when the force fails', async () => {
+    const taps = { open: 0 };
+    const { output } = await forcedOnCache(async () => {
+      throw Object.assign(new Error('conflict'), { code: 409 });
+    }, taps);
+
+    expect((await output).result.map((r) => r.status)).toEqual(['failed']);
+    expect(taps.open).toBe(0);
   });
 });
