@@ -142,7 +142,11 @@ export interface Outcome {
   kind: ChangeEvent['kind'];
   source: ChangeEvent['source'];
   status: 'completed' | 'partial' | 'failed' | 'duplicate' | 'nothing-to-do';
-  rotation?: { newVersion: string } | { skipped: string };
+  /**
+   * `finishing`: not a rotation; the last rotation's version had not reached every consumer,
+   * so this run refreshed and restarted on it (`detail` says why), see docs/rotation-policy.md.
+   */
+  rotation?: { newVersion: string } | { skipped: string } | { finishing: string; detail: string };
   refreshes: RefreshResult[];
   workloads: WorkloadResult[];
   clusterFailures: ClusterFailure[];

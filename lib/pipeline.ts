@@ -25,7 +25,9 @@ export interface DerivedRef {
 
 export type RotationResult =
   | { status: 'rotated'; newVersion: string }
-  | { status: 'skipped'; reason: string };
+  | { status: 'skipped'; reason: string }
+  /** The last rotation did not reach every consumer: this run refreshes and restarts on `version` instead. */
+  | { status: 'finishing'; version: string; detail: string };
 
 /** Released once the run has handed its changes to restart, or gave up before. */
 export interface Announcement {
@@ -125,14 +127,13 @@ export async function runPipeline<D extends DerivedRef>(
           reason: event.kind,
           ...(event.version === undefined ? {} : { expectedVersion: event.version }),
         });
-    outcome.rotation =
-      rotation.status === 'rotated' ? { newVersion: rotation.newVersion } : { skipped: rotation.reason };
+    outcome.rotation = rotationOf(rotation);
     if (rotation.status === 'skipped') {
       timeline.mark('done', `rotation skipped: ${rotation.reason}`);
       outcome.status = 'nothing-to-do';
       return outcome;
     }
-    timeline.mark('rotated', `version ${rotation.newVersion}`);
+    if (rotation.status === 'rotated') timeline.mark('rotated', `version ${rotation.newVersion}`);
   }
   const told: StoryContext = {
     eventId: event.id,
@@ -224,9 +225,15 @@ async function runInCluster<D extends DerivedRef>(
   }
 }
 
-/** The version consumers move to: the one rotor wrote, else the one the event named. */
+function rotationOf(r: RotationResult): NonNullable<Outcome['rotation']> {
+  if (r.status === 'rotated') return { newVersion: r.newVersion };
+  return r.status === 'finishing' ? { finishing: r.version, detail: r.detail } : { skipped: r.reason };
+}
+
+/** The version consumers move to: the one rotor wrote (or finishes rolling out), else the one the event named. */
 function versionOf(rotation: Outcome['rotation'], event: ChangeEvent): { version?: string } {
   if (rotation && 'newVersion' in rotation) return { version: rotation.newVersion };
+  if (rotation && 'finishing' in rotation) return { version: rotation.finishing };
   return event.version === undefined ? {} : { version: event.version };
 }
 

@@ -182,8 +182,7 @@ export function createTelemetry(config: Config['telemetry'], options: TelemetryO
     eventReceived: (source, type) => events.add(1, { source, type }),
     eventIgnored: (source, reason) => ignored.add(1, { source, reason }),
     recordOutcome(outcome) {
-      if (outcome.rotation)
-        rotations.add(1, { result: 'newVersion' in outcome.rotation ? 'rotated' : 'skipped' });
+      if (outcome.rotation) rotations.add(1, { result: rotationResult(outcome.rotation) });
       for (const r of outcome.refreshes)
         refreshes.add(1, { operator: r.operator, result: r.status, ...codeOf(r) });
       for (const w of outcome.workloads) restarts.add(1, { kind: w.kind, result: w.status, ...codeOf(w) });
@@ -232,4 +231,10 @@ export function eventAttributes(event: ChangeEvent, ref: string): Attributes {
     'rotor.event.kind': event.kind,
     'rotor.ref': ref,
   };
+}
+
+/** rotated, skipped, or finishing (a retry rolling out the last rotation's version, no new one). */
+function rotationResult(rotation: NonNullable<Outcome['rotation']>): string {
+  if ('newVersion' in rotation) return 'rotated';
+  return 'finishing' in rotation ? 'finishing' : 'skipped';
 }

@@ -31,6 +31,13 @@ export type RotationResult =
   | { status: 'rotated'; newVersion: string; previousVersion?: string; credentialId?: string }
   | { status: 'skipped'; reason: SkipReason; detail?: string; currentVersion?: string };
 
+/**
+ * Not a rotation: the last rotation's new version did not reach every consumer (its record is
+ * failed), so this run refreshes and restarts on `version` to finish that rollout instead of
+ * rotating again (lib/rotation/verification-finish.ts).
+ */
+export type FinishRollout = { status: 'finishing'; version: string; detail: string };
+
 export interface RotateOptions {
   /** The event kind that asks for rotation; 'manual' and 'rotate-requested' rotate even when not due. */
   reason: ChangeKind | 'manual';

@@ -116,9 +116,11 @@ export class VerificationLedger {
     if (!s.etag) return;
     const removed = await this.store.remove(key, s.etag).catch(() => true);
     if (removed) return;
-    // Read a while ago: a failed record of the same rotation is settled all the same.
+    // Read a while ago: a failed record of the same rotation is settled all the same, unless
+    // a retry is finishing it since (verification-finish.ts): that run settles it.
     const fresh = await this.store.get(key).catch(() => undefined);
-    if (fresh?.record.state === 'failed' && fresh.record.newVersion === s.record.newVersion)
+    const { state, newVersion, finishing } = fresh?.record ?? {};
+    if (fresh && state === 'failed' && !finishing && newVersion === s.record.newVersion)
       await this.store.remove(key, fresh.etag).catch(() => undefined);
   }
 

@@ -10,6 +10,7 @@ import {
   restorePrevious,
   whyNotRestorable,
 } from './verification.js';
+import { failedRecord, rollingRecord } from './verification-finish.js';
 import type { VerificationLedger } from './verification-ledger.js';
 
 export interface UndoDeps {
@@ -67,12 +68,16 @@ async function undoRotation(
   const refusal = whyNotRestorable(record, deps.undoAllowed);
   if (refusal) {
     // Not undone: the record stays, so no rotation revokes what consumers still run on.
-    await ledger.save(key, s, { ...record, state: 'failed', reason: refusal });
+    await ledger.save(key, s, failedRecord(record, refusal));
     ledger.unfollow(key);
     return { status: 'not-restored', failed, reason: refusal };
   }
   // Of two instances that got this far on the same record, only one's write lands.
-  const claimed = await ledger.save(key, s, { ...record, owner, deadline: ledger.after(deps.followMs) });
+  const claimed = await ledger.save(
+    key,
+    s,
+    rollingRecord(record, { owner, deadline: ledger.after(deps.followMs) }),
+  );
   if (!claimed) return { status: 'not-restored', failed, reason: TAKEN_OVER };
   try {
     const written = await restorePrevious(deps.backends.get(record.ref), record);
@@ -91,7 +96,7 @@ async function undoRotation(
     // Retryable (the store did not answer): the record stays rolling, and the next resume tries again.
     else if (error instanceof RotorError && error.retryable)
       await ledger.save(key, claimed, { ...claimed.record, deadline: ledger.after(0) });
-    else await ledger.save(key, claimed, { ...claimed.record, state: 'failed', reason });
+    else await ledger.save(key, claimed, failedRecord(claimed.record, reason));
     ledger.unfollow(key);
     return { status: 'not-restored', failed, reason };
   }
@@ -100,9 +105,10 @@ async function undoRotation(
 /**
  * When the new version did not reach every consumer (verification.ts notReached), the
  * rotation cannot be verified: nothing is undone (no consumer failed on it); rotor alerts and
- * keeps the secret from rotating until a later run of it rolls every consumer out. A retry of
- * the request would otherwise rotate again while those consumers still run on the version
- * before, whose credential a dual-role generator then replaces. True when so concluded.
+ * keeps the secret from rotating until a later run of it rolls every consumer out; a retry of
+ * the request finishes that rollout (verification-finish.ts) instead of rotating again while
+ * those consumers still run on the version before, whose credential a dual-role generator
+ * would then replace. True when so concluded.
  */
 export async function concludeIfNotReached(
   deps: Pick<UndoDeps, 'ledger' | 'log'>,
@@ -113,9 +119,9 @@ export async function concludeIfNotReached(
   const unreached = notReached(outcome);
   if (unreached.length === 0) return false;
   const { eventId, source } = outcome;
-  const reason = `the new version did not reach every consumer (${unreached.join('; ')}): not verified; the secret is not rotated again until a later run of it rolls every consumer out`;
+  const reason = `the new version did not reach every consumer (${unreached.join('; ')}): not verified; the secret is not rotated again until a later run of it (a retry of the rotation, a refresh) rolls every consumer out`;
   const workloads = followedWorkloads(outcome.workloads);
-  await deps.ledger.save(key, s, { ...s.record, eventId, source, workloads, state: 'failed', reason });
+  await deps.ledger.save(key, s, failedRecord(s.record, reason, { eventId, source, workloads }));
   deps.ledger.unfollow(key);
   deps.log.error('a verified rotation could not be verified', {
     eventId,

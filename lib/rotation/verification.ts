@@ -1,4 +1,4 @@
-import type { Backend } from '../backends/backend.js';
+import type { Backend, SecretSnapshot } from '../backends/backend.js';
 import { describeError } from '../errors.js';
 import type { FollowPort } from '../follow-up.js';
 import {
@@ -10,14 +10,46 @@ import {
 } from '../outcome.js';
 import type { SecretRef } from '../secret-ref.js';
 import type { FollowedWorkload, VerificationRecord } from '../state/verifications.js';
+import { parsePolicy } from './policy.js';
 
 /** What a verified rotation reads from outcomes and records (lib/rotation/verified.ts); pure. */
 
 type Restarted = Extract<WorkloadResult, { status: 'restarted' }>;
 
+/**
+ * The record of a rotation just written over `before` (rolling, no workloads yet: the run
+ * names them when it answers); undefined when `before` carries no valid policy.
+ */
+export function rotationRecord(
+  ref: SecretRef,
+  before: SecretSnapshot,
+  newVersion: string,
+  defaultValidityDays: number,
+  who: Pick<VerificationRecord, 'owner' | 'rotatedAt' | 'deadline'>,
+): VerificationRecord | undefined {
+  const policy = parsePolicy(before.metadata, defaultValidityDays);
+  if (policy.kind !== 'policy') return undefined;
+  const g = policy.policy.generator;
+  return {
+    ref,
+    newVersion,
+    previousVersion: before.version ?? '',
+    verify: policy.policy.verify === 'rollout',
+    generator: { kind: g.kind, ...('mode' in g && g.mode ? { mode: g.mode } : {}) },
+    state: 'rolling',
+    workloads: [],
+    ...who,
+  };
+}
+
 /** The version a run's own rotation wrote, if it rotated. */
 export function rotatedIn(outcome: Outcome): string | undefined {
   return outcome.rotation && 'newVersion' in outcome.rotation ? outcome.rotation.newVersion : undefined;
+}
+
+/** The version a retry's run finished rolling out (verification-finish.ts), if it did. */
+export function finishedIn(outcome: Outcome): string | undefined {
+  return outcome.rotation && 'finishing' in outcome.rotation ? outcome.rotation.finishing : undefined;
 }
 
 /** The rollout reports of the run's restarts. */

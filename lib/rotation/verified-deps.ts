@@ -1,17 +1,43 @@
 import type { BackendRegistry } from '../backends/registry.js';
 import type { ChangeEvent } from '../change-event.js';
-import type { Clock } from '../clock.js';
+import type { Clock, Timers } from '../clock.js';
 import type { LazyClusterPorts } from '../cluster-ports-lazy.js';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
+import type { FollowPort } from '../follow-up.js';
 import type { Outcome } from '../outcome.js';
 import type { ProcessOptions } from '../run.js';
 import { runnerSettings } from '../run-settings.js';
+import type { SecretRef } from '../secret-ref.js';
+import type { IdempotencyStore } from '../state/idempotency.js';
 import type { StateStores } from '../state/stores.js';
+import type { VerificationStore } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
 import type { RotationEngine } from './engine.js';
+import type { RotateOptions, RotationResult } from './gate.js';
 import type { Rerun } from './verification.js';
-import type { VerifiedRotationDeps } from './verified.js';
+
+/** What VerifiedRotation (verified.ts) works with. */
+export interface VerifiedRotationDeps {
+  rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
+  backends: Pick<BackendRegistry, 'get'>;
+  /** Where the undo state lives between the rotation and the end of its rollouts (lib/state). */
+  store: VerificationStore;
+  config: { rotation: { undo: boolean; defaultValidityDays: number } };
+  /** How long a follower may take before another instance takes over: from the rotation, from the answer. */
+  bounds: { rotationMs: number; followMs: number };
+  /** Follows a restart to its end (the cluster ports); undefined when rollouts are not followed. */
+  follow?: FollowPort;
+  /** The runs' records (`rotor status`): a take-over writes what it saw and did into the rotating run's. */
+  runs?: Pick<IdempotencyStore, 'get' | 'updateResult'>;
+  /** Refreshes and restarts on a restored version (rerunThrough). */
+  rerun: Rerun;
+  clock: Clock;
+  timers?: Timers;
+  /** This instance, as recorded in the records it follows. */
+  owner?: string;
+  log: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
 
 /**
  * The verified rotation's dependencies from the app's components (lib/app.ts only composes).

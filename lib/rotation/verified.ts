@@ -1,63 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import type { BackendRegistry } from '../backends/registry.js';
-import { type Clock, systemTimers, type Timers, unref } from '../clock.js';
+import { systemTimers, unref } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { FollowPort } from '../follow-up.js';
 import type { Outcome, Settled, UndoRecord, WorkloadResult } from '../outcome.js';
 import { refKey, type SecretRef } from '../secret-ref.js';
-import type { IdempotencyStore } from '../state/idempotency.js';
-import type {
-  FollowedWorkload,
-  StoredVerification,
-  VerificationRecord,
-  VerificationStore,
-} from '../state/verifications.js';
-import type { Logger } from '../telemetry.js';
-import type { RotateOptions, RotationResult } from './gate.js';
-import { skipped } from './gate.js';
-import { parsePolicy } from './policy.js';
+import type { FollowedWorkload, StoredVerification } from '../state/verifications.js';
+import type { FinishRollout, RotateOptions, RotationResult } from './gate.js';
 import {
   failedRollouts,
+  finishedIn,
   followAgain,
   followedWorkloads,
-  type Rerun,
+  notReached,
   restartedFirstByAnother,
   rolloutsOf,
   rotatedIn,
+  rotationRecord,
   stillFollowing,
   withRollouts,
 } from './verification.js';
+import { finishingNow, finishOrWait, rollingRecord } from './verification-finish.js';
 import { VerificationLedger } from './verification-ledger.js';
 import { recordResumed } from './verification-report.js';
 import { concludeFailed, concludeIfNotReached } from './verification-undo.js';
-
-export interface VerifiedRotationDeps {
-  rotate(ref: SecretRef, options: RotateOptions): Promise<RotationResult>;
-  backends: Pick<BackendRegistry, 'get'>;
-  /** Where the undo state lives between the rotation and the end of its rollouts (lib/state). */
-  store: VerificationStore;
-  config: { rotation: { undo: boolean; defaultValidityDays: number } };
-  /** How long a follower may take before another instance takes over: from the rotation, from the answer. */
-  bounds: { rotationMs: number; followMs: number };
-  /** Follows a restart to its end (the cluster ports); undefined when rollouts are not followed. */
-  follow?: FollowPort;
-  /** The runs' records (`rotor status`): a take-over writes what it saw and did into the rotating run's. */
-  runs?: Pick<IdempotencyStore, 'get' | 'updateResult'>;
-  /** Refreshes and restarts on a restored version (rerunThrough). */
-  rerun: Rerun;
-  clock: Clock;
-  timers?: Timers;
-  /** This instance, as recorded in the records it follows. */
-  owner?: string;
-  log: Pick<Logger, 'info' | 'warn' | 'error'>;
-}
+import type { VerifiedRotationDeps } from './verified-deps.js';
 
 /**
  * Rotation, safe to undo (issue 16.4). Around the rotation engine:
  * - every rotation stays unsettled until its consumers' rollouts have ended; while one is,
  *   the secret is not rotated again (`awaiting-rollout`): a dual-role generator would change
  *   the password of the role the consumers may still run on, i.e. revoke the previous
- *   credential before every consumer rolled out on the new one;
+ *   credential before every consumer rolled out on the new one; when the new version did
+ *   not reach every consumer, a retry finishes that rollout instead (verification-finish.ts);
  * - when a rollout fails, rotor alerts and, when the policy asked for verification
  *   (`rotor-verify: rollout`), configuration allows it (`rotation.undo`) and the previous
  *   credential is still valid, writes the previous version's value back as the current
@@ -81,39 +55,33 @@ export class VerifiedRotation {
     this.ledger = new VerificationLedger(deps.store, deps.clock, deps.log);
   }
 
-  readonly rotate = async (ref: SecretRef, options: RotateOptions): Promise<RotationResult> => {
+  readonly rotate = async (
+    ref: SecretRef,
+    options: RotateOptions,
+  ): Promise<RotationResult | FinishRollout> => {
     const key = refKey(ref);
     const waiting = await this.ledger.read(key);
-    if (waiting) {
-      return skipped(
-        'awaiting-rollout',
-        `the consumers of version ${waiting.record.newVersion} have not all rolled out on it; rotating again could revoke the credential they run on`,
-        waiting.record.newVersion,
-      );
-    }
+    const nowMs = this.deps.clock.now().getTime();
+    const { owner, bounds } = { owner: this.owner, bounds: this.deps.bounds };
+    if (waiting) return finishOrWait(this.ledger, key, waiting, { owner, boundMs: bounds.rotationMs, nowMs });
     const before = await this.deps.backends
       .get(ref)
       .readMetadata(ref)
       .catch(() => undefined);
     const result = await this.deps.rotate(ref, options);
     if (result.status !== 'rotated' || !before || result.previousVersion !== before.version) return result;
-    const policy = parsePolicy(before.metadata, this.deps.config.rotation.defaultValidityDays);
-    if (policy.kind !== 'policy') return result;
-    const g = policy.policy.generator;
-    const now = this.deps.clock.now();
-    const record: VerificationRecord = {
+    const record = rotationRecord(
       ref,
-      newVersion: result.newVersion,
-      previousVersion: before.version ?? '',
-      verify: policy.policy.verify === 'rollout',
-      generator: { kind: g.kind, ...('mode' in g && g.mode ? { mode: g.mode } : {}) },
-      state: 'rolling',
-      workloads: [],
-      rotatedAt: now.toISOString(),
-      owner: this.owner,
-      deadline: this.ledger.after(this.deps.bounds.rotationMs),
-    };
-    await this.ledger.create(record);
+      before,
+      result.newVersion,
+      this.deps.config.rotation.defaultValidityDays,
+      {
+        owner,
+        rotatedAt: new Date(nowMs).toISOString(),
+        deadline: this.ledger.after(bounds.rotationMs),
+      },
+    );
+    if (record) await this.ledger.create(record);
     return result;
   };
 
@@ -122,21 +90,25 @@ export class VerifiedRotation {
     void this.resume();
   };
 
-  /** The run that rotated answered with rollouts still followed: the record names them now. */
+  /**
+   * The run that rotated (or a retry finishing its rollout) answered with rollouts still
+   * followed: the record names them now. A retry's record that reached every consumer is
+   * rolling again, so a take-over follows them all if this instance stops.
+   */
   track(outcome: Outcome): Promise<void> {
     const key = outcome.ref;
     const s = this.ledger.get(key);
-    if (!s || !this.ledger.follows(key) || s.record.newVersion !== rotatedIn(outcome))
-      return Promise.resolve();
-    const recorded = this.ledger
-      .save(key, s, {
-        ...s.record,
-        eventId: outcome.eventId,
-        source: outcome.source,
-        workloads: followedWorkloads(outcome.workloads),
-        deadline: this.ledger.after(this.deps.bounds.followMs),
-      })
-      .then(() => undefined);
+    const version = rotatedIn(outcome) ?? finishedIn(outcome);
+    if (!s || !this.ledger.follows(key) || s.record.newVersion !== version) return Promise.resolve();
+    const patch = {
+      eventId: outcome.eventId,
+      source: outcome.source,
+      workloads: followedWorkloads(outcome.workloads),
+      deadline: this.ledger.after(this.deps.bounds.followMs),
+    };
+    const reached = notReached(outcome).length === 0;
+    const next = reached ? rollingRecord(s.record, patch) : { ...s.record, ...patch };
+    const recorded = this.ledger.save(key, s, next).then(() => undefined);
     this.tracking.set(key, recorded);
     return recorded.finally(() => this.tracking.delete(key));
   }
@@ -153,13 +125,17 @@ export class VerifiedRotation {
     if (!s) return outcome;
     const ended = rolloutsOf(outcome.workloads);
     if (ended.some((r) => r.status === 'following')) return outcome;
-    const rotated = rotatedIn(outcome);
-    if (s.record.newVersion !== rotated) {
+    const version = rotatedIn(outcome) ?? finishedIn(outcome);
+    if (s.record.newVersion !== version) {
       // A later run of the secret (a refresh after a fix) rolled every consumer out: a rotation
       // nobody follows any more (failed, not undone) is settled. A rolling one is not: its
-      // follower decides, and this run may be the concurrent one of its own write, on any instance.
+      // follower decides, and this run may be the concurrent one of its own write, on any
+      // instance; nor is one a retry is finishing (that run decides), nor by a run that again
+      // did not reach every consumer.
       const healthy = ended.length > 0 && ended.every((r) => r.status === 'rolled-out');
-      if (!rotated && healthy && s.record.state === 'failed') await this.ledger.drop(key, s);
+      const settles = healthy && notReached(outcome).length === 0 && s.record.state === 'failed';
+      if (!version && settles && !finishingNow(s.record, this.deps.clock.now().getTime()))
+        await this.ledger.drop(key, s);
       return outcome;
     }
     if (!this.ledger.follows(key)) return outcome; // another instance took it over
@@ -189,13 +165,16 @@ export class VerifiedRotation {
     outcome: Outcome,
     { adopted, follow }: { adopted: FollowedWorkload[]; follow: FollowPort },
   ): Promise<Settled> {
-    const saved = await this.ledger.save(key, s, {
-      ...s.record,
-      eventId: outcome.eventId,
-      source: outcome.source,
-      workloads: followedWorkloads(outcome.workloads),
-      deadline: this.ledger.after(this.deps.bounds.followMs),
-    });
+    const saved = await this.ledger.save(
+      key,
+      s,
+      rollingRecord(s.record, {
+        eventId: outcome.eventId,
+        source: outcome.source,
+        workloads: followedWorkloads(outcome.workloads),
+        deadline: this.ledger.after(this.deps.bounds.followMs),
+      }),
+    );
     if (!saved) return outcome; // another instance took it over meanwhile: it settles it
     const final = this.verifyAgain(key, saved, follow, adopted, outcome.eventId).then(
       ({ followed, undo }) => ({

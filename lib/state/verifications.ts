@@ -30,6 +30,11 @@ export interface VerificationRecord {
   deadline: string;
   /** `failed`: why it was not undone. */
   reason?: string;
+  /**
+   * `failed`, and a retry of the rotation is finishing its rollout (refresh and restart on
+   * `newVersion`): `owner` runs it until `deadline`; meanwhile no other run takes it.
+   */
+  finishing?: true;
 }
 
 /** A restarted workload as the rollout follower needs it (lib/kube/restart/follow-restart.ts). */

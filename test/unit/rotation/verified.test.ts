@@ -199,8 +199,13 @@ describe('VerifiedRotation: rotation, safe to undo', () => {
     });
     expect(w.writes).toHaveLength(1);
     expect(s.errors).toHaveLength(1);
-    // A fresh instance sees it too: the state store, not this process, keeps the secret from rotating.
-    expect((await engine(w).verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
+    // A fresh instance sees it too: the state store, not this process, keeps the secret from
+    // rotating; a retry refreshes and restarts on v2 (finishes its rollout) instead.
+    expect(await engine(w).verified.rotate(REF, { reason: 'manual' })).toMatchObject({
+      status: 'finishing',
+      version: 'v2',
+    });
+    expect(w.writes).toHaveLength(1);
   });
 
   it('never restores what is no longer valid or what configuration does not allow', async () => {
@@ -385,9 +390,10 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
     expect(next.errors).toEqual([
       expect.objectContaining({ reason: expect.stringContaining('before the run that rotated recorded') }),
     ]);
-    expect((await next.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
-    // A refresh of the secret rolls every consumer out: settled.
-    await next.verified.settle(outcome(undefined, [OK, OK], 'ev-1'));
+    expect(await next.verified.rotate(REF, { reason: 'manual' })).toMatchObject({ status: 'finishing' });
+    expect(w.writes).toHaveLength(1);
+    // That retry's run (refresh and restart on v2) rolls every consumer out: settled.
+    await next.verified.settle(finishing('v2', [OK, OK]));
     expect(await w.store.list()).toEqual([]);
   });
 
@@ -613,15 +619,28 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
 });
 
 describe('VerifiedRotation: consumers the new version did not reach', () => {
-  it('is not verified when a cluster failed: it alerts and keeps the secret from rotating, even on the retry of the request', async () => {
+  it('is not verified when a cluster failed: it alerts, and a retry of the request finishes the rollout instead of rotating again', async () => {
     const w = world();
     const s = engine(w);
-    const { ports } = fakePorts({
+    const clusters = {
       alpha: { derived: [ES], workloads: [restarted('alpha', 'api')] },
-      beta: { derived: [ES], fail: new TransientError('beta unreachable') },
-    });
+      beta: {
+        derived: [ES],
+        workloads: [restarted('beta', 'web')],
+        fail: new TransientError('beta unreachable'),
+      },
+    };
+    const { ports, calls } = fakePorts(clusters);
+    const followed: string[] = [];
     const runner = new Runner({
-      ports: { ...ports, rotate: rotationPort(s.verified), follow: async () => OK },
+      ports: {
+        ...ports,
+        rotate: rotationPort(s.verified),
+        follow: async (cluster, wl) => {
+          followed.push(`${cluster}/${wl.name}`);
+          return OK;
+        },
+      },
       idempotency: new MemoryIdempotencyStore(),
       clock: new ManualClock(),
       telemetry: createTelemetry(testConfig().telemetry, { write: () => undefined }),
@@ -632,22 +651,31 @@ describe('VerifiedRotation: consumers the new version did not reach', () => {
     });
 
     await expect(runner.rotate(REF, { requestId: 'req-1' })).rejects.toThrow(/deliver the event again/);
-    const retried = await runner.rotate(REF, { requestId: 'req-1' });
-
-    // beta never got v2: rotating again would leave its consumers on a credential one step older.
-    expect(w.versions.map((v) => v.version)).toEqual(['v1', 'v2']);
-    expect(retried.rotation).toEqual({ skipped: expect.stringContaining('awaiting-rollout') });
     expect(s.errors).toEqual([
       expect.objectContaining({ reason: expect.stringContaining('beta unreachable') }),
     ]);
-    const [stored] = await w.store.list();
-    expect(stored?.record).toMatchObject({
+    expect((await w.store.list())[0]?.record).toMatchObject({
       state: 'failed',
       reason: expect.stringContaining('did not reach'),
     });
-    // A later run that rolls every consumer out (the change event of v2, a refresh) settles it.
-    await s.verified.settle(outcome(undefined, [OK, OK], 'ev-changed'));
+
+    // The retry while beta is still down: no second rotation, and the answer says why.
+    await expect(runner.rotate(REF, { requestId: 'req-1' })).rejects.toThrow(/beta unreachable/);
+    expect(w.versions.map((v) => v.version)).toEqual(['v1', 'v2']);
+    expect((await w.store.list())[0]?.record).toMatchObject({ state: 'failed' });
+    expect((await w.store.list())[0]?.record).not.toHaveProperty('finishing');
+
+    // beta answers again: the retry refreshes and restarts on v2 in every cluster and follows the rollouts.
+    delete (clusters.beta as { fail?: Error }).fail;
+    followed.length = 0;
+    const finished = await runner.rotate(REF, { requestId: 'req-1' });
+
+    expect(finished.rotation).toMatchObject({ finishing: 'v2' });
+    expect(calls.refresh.map((c) => c.cluster).slice(-2)).toEqual(['alpha', 'beta']);
+    expect(followed).toEqual(['alpha/api', 'beta/web']);
+    expect(w.versions.map((v) => v.version)).toEqual(['v1', 'v2']); // beta's consumers were never skipped a version
     expect(await w.store.list()).toEqual([]);
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('rotated');
   });
 
   it('is not verified when an operator could not sync the new version', async () => {
@@ -676,6 +704,154 @@ describe('VerifiedRotation: consumers the new version did not reach', () => {
       reason: expect.stringContaining('alpha/ExternalSecret/app/db: the operator reported 403'),
     });
     expect(w.writes).toHaveLength(1); // no undo: no consumer failed on the new version
-    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('skipped');
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).toBe('finishing');
+    expect(w.writes).toHaveLength(1);
+  });
+
+  it('is not settled by a later run that again could not reach every consumer', async () => {
+    const w = world();
+    const s = engine(w);
+    await s.verified.rotate(REF, { reason: 'manual' });
+    await settledFinally(s.verified, notReachedIn(outcome('v2', [OK])));
+
+    // The change event of v2 or a refresh: alpha rolled out, beta still unreachable.
+    await s.verified.settle(notReachedIn(outcome(undefined, [OK], 'ev-changed')));
+
+    expect((await w.store.list())[0]?.record).toMatchObject({ state: 'failed' });
+    expect((await s.verified.rotate(REF, { reason: 'manual' })).status).not.toBe('rotated');
+  });
+});
+
+/** The outcome with the cluster `beta` unreachable: the new version did not reach its consumers. */
+function notReachedIn(o: Outcome): Outcome {
+  const error = { code: 'unreachable', message: 'beta unreachable', retryable: true };
+  return { ...o, status: 'partial', clusterFailures: [{ cluster: 'beta', error }] };
+}
+
+/** A retry's run that finishes the rollout of `version` (refresh and restart, no rotation). */
+function finishing(version: string, rollouts: RolloutReport[], eventId = 'ev-retry'): Outcome {
+  return { ...outcome(undefined, rollouts, eventId), rotation: { finishing: version, detail: 'x' } };
+}
+
+describe('VerifiedRotation: a retry finishes a rollout the rotation did not complete', () => {
+  /** Rotated to v2, and beta never got it: the record is failed, nothing undone. */
+  async function halfRolledOut(s: ReturnType<typeof engine>) {
+    await s.verified.rotate(REF, { reason: 'manual' });
+    await settledFinally(s.verified, notReachedIn(outcome('v2', [OK])));
+  }
+
+  it('does not rotate again: it answers that it finishes the rollout of the new version', async () => {
+    const w = world();
+    const s = engine(w);
+    await halfRolledOut(s);
+
+    const retry = await s.verified.rotate(REF, { reason: 'rotate-requested' });
+
+    expect(retry).toMatchObject({
+      status: 'finishing',
+      version: 'v2',
+      detail: expect.stringContaining('beta unreachable'),
+    });
+    expect(w.writes).toHaveLength(1);
+    expect((await w.store.list())[0]?.record).toMatchObject({ state: 'failed', finishing: true });
+  });
+
+  it('settles the rotation when every consumer rolled out, also those another run restarted first', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: [OK] });
+    await halfRolledOut(s);
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    const run = finishing('v2', [OK]);
+    run.workloads.push({
+      status: 'already-current',
+      cluster: 'alpha',
+      kind: 'Deployment',
+      namespace: 'app',
+      name: 'api',
+    });
+    const final = await settledFinally(s.verified, run);
+
+    expect(s.followed).toEqual(['alpha/Deployment/api@undefined']);
+    expect(final.undo).toBeUndefined();
+    expect(await w.store.list()).toEqual([]);
+    expect(w.writes).toHaveLength(1);
+  });
+
+  it('undoes exactly once when a consumer fails on the new version', async () => {
+    const w = world();
+    const s = engine(w);
+    await halfRolledOut(s);
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    const final = await settledFinally(s.verified, finishing('v2', [OK, FAILED]));
+
+    expect(final.undo).toMatchObject({
+      status: 'restored',
+      failed: ['alpha/Deployment/app/w1'],
+      previousVersion: 'v1',
+      restoredVersion: 'v3',
+    });
+    expect(s.reruns).toEqual([{ version: 'v3', eventId: 'ev-retry' }]);
+    expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+    expect(await w.store.list()).toEqual([]);
+  });
+
+  it('of two retries at once on two instances, one finishes and the other waits; one undo', async () => {
+    const w = world();
+    await halfRolledOut(engine(w, { owner: 'first' }));
+    const a = engine(w, { owner: 'a' });
+    const b = engine(w, { owner: 'b' });
+
+    const answers = await Promise.all([
+      a.verified.rotate(REF, { reason: 'manual' }),
+      b.verified.rotate(REF, { reason: 'manual' }),
+    ]);
+
+    expect(answers.map((r) => r.status).sort()).toEqual(['finishing', 'skipped']);
+    expect(answers.find((r) => r.status === 'skipped')).toMatchObject({ reason: 'awaiting-rollout' });
+    const [finisher, waiter] = answers[0]?.status === 'finishing' ? [a, b] : [b, a];
+    // The one that waited sees the same run's outcome (a shared delivery): it decides nothing.
+    const late = await settledFinally(waiter.verified, finishing('v2', [FAILED]));
+    const final = await settledFinally(finisher.verified, finishing('v2', [FAILED]));
+
+    expect(late.undo).toBeUndefined();
+    expect(final.undo).toMatchObject({ status: 'restored' });
+    expect(w.writes.filter((n) => n.value === 'old')).toHaveLength(1);
+    expect(w.versions).toHaveLength(3);
+  });
+
+  it('keeps it failed and says why when the retry still cannot reach every consumer; the next retry finishes it', async () => {
+    const w = world();
+    const s = engine(w);
+    await halfRolledOut(s);
+    await s.verified.rotate(REF, { reason: 'manual' });
+
+    await settledFinally(s.verified, notReachedIn(finishing('v2', [OK])));
+
+    const [stored] = await w.store.list();
+    expect(stored?.record).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('beta unreachable'),
+    });
+    expect(stored?.record).not.toHaveProperty('finishing');
+    expect(w.writes).toHaveLength(1);
+    expect(await s.verified.rotate(REF, { reason: 'manual' })).toMatchObject({ status: 'finishing' });
+  });
+
+  it('a retry while another finishes waits; once that one’s deadline passed (it stopped) it finishes itself', async () => {
+    const w = world();
+    await halfRolledOut(engine(w, { owner: 'first' }));
+    await engine(w, { owner: 'stopped' }).verified.rotate(REF, { reason: 'manual' });
+    const next = engine(w, { owner: 'next' });
+
+    expect(await next.verified.rotate(REF, { reason: 'manual' })).toMatchObject({
+      status: 'skipped',
+      reason: 'awaiting-rollout',
+      detail: expect.stringContaining('finishing'),
+    });
+    await w.time.advance(ROTATION_MS + 1);
+    expect(await next.verified.rotate(REF, { reason: 'manual' })).toMatchObject({ status: 'finishing' });
+    expect(w.writes).toHaveLength(1);
   });
 });
