@@ -87,7 +87,7 @@ export class ObjectCache implements ObjectSource {
 
   /** The object as the cache holds it now, if its kind is followed already (no list is started). */
   known(gvr: Gvr, namespace: string, name: string): KubeObject | undefined {
-    for (const scope of this.kinds.get(`${gvr.plural}.${gvr.group}`) ?? []) {
+    for (const scope of this.followed(gvr) ?? []) {
       const obj = scope.objects.get(`${namespace}/${name}`);
       if (obj) return obj;
     }
@@ -100,21 +100,24 @@ export class ObjectCache implements ObjectSource {
    * the namespace is open. Ends with `gap` if the watch does.
    */
   listen(gvr: Gvr, namespace: string, name: string, listener: (e: InformerEvent) => void) {
-    const scopes = this.kinds.get(`${gvr.plural}.${gvr.group}`) ?? [];
-    const scope = scopes.find((s) => s.namespace === undefined || s.namespace === namespace);
+    const scope = this.followed(gvr)?.find((s) => s.namespace === undefined || s.namespace === namespace);
     return scope?.informer.listen((e) => {
       if (e.phase === 'gap') listener(e);
       else if (e.obj.metadata?.namespace === namespace && e.obj.metadata?.name === name) listener(e);
     });
   }
 
+  /** The kind's scopes if it is followed already; never starts following it. */
+  private followed(gvr: Gvr): Scope[] | undefined {
+    return this.kinds.get(kindKey(gvr));
+  }
+
   private scopesOf(gvr: Gvr): Scope[] {
-    const key = `${gvr.plural}.${gvr.group}`;
-    let scopes = this.kinds.get(key);
+    let scopes = this.followed(gvr);
     if (!scopes) {
       const namespaces = gvr.namespaced && this.options.namespaces ? this.options.namespaces : [undefined];
       scopes = namespaces.map((namespace) => this.scope(gvr, namespace));
-      this.kinds.set(key, scopes);
+      this.kinds.set(kindKey(gvr), scopes);
     }
     return scopes;
   }
@@ -151,6 +154,11 @@ export class ObjectCache implements ObjectSource {
     }
     return reason;
   }
+}
+
+/** A kind's key in the cache: one per resource, whatever version a caller names. */
+function kindKey(gvr: Gvr): string {
+  return `${gvr.plural}.${gvr.group}`;
 }
 
 /** managedFields are most of an object's size and nothing rotor resolves with reads them. */

@@ -27,7 +27,11 @@ export const OWN_WRITE_WITHIN_MS = 500;
 export class Tap {
   private buffer: InformerEvent[] = [];
   private sink?: (e: InformerEvent) => void;
-  private constructor(private readonly unsubscribe: () => void) {}
+  private constructor(
+    /** The followed object's name: what a failure reports, as the object's own watch does. */
+    readonly name: string,
+    private readonly unsubscribe: () => void,
+  ) {}
 
   /** Undefined when no shared watch is open for the object: the refresh watches on its own. */
   static open(watched: SharedWatch | undefined, gvr: Gvr, namespace: string, name: string): Tap | undefined {
@@ -35,7 +39,7 @@ export class Tap {
     const pending: InformerEvent[] = [];
     const off = watched?.(gvr, namespace, name, (e) => (tap ? tap.push(e) : pending.push(e)));
     if (!off) return undefined;
-    tap = new Tap(off);
+    tap = new Tap(name, off);
     tap.buffer = pending;
     return tap;
   }
@@ -128,7 +132,10 @@ export function awaitFromTap(
         return;
       }
       if (e.phase === 'DELETED')
-        return finish({ state: 'failed', error: new NotFoundError('deleted while waiting for its refresh') });
+        return finish({
+          state: 'failed',
+          error: new NotFoundError(`${tap.name} was deleted while waiting for its refresh`),
+        });
       last = e.obj;
       const decided = decide(e.obj, evaluate);
       if (decided) finish(decided);

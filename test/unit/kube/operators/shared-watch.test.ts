@@ -141,7 +141,9 @@ describe('awaitRefresh on the object cache watch', () => {
     shared.onEvent('DELETED', es('11'));
     const r = await result;
     expect(r.ok).toBe(false);
-    expect(!r.ok && r.error.message).toMatch(/ExternalSecret app\/db: deleted while waiting/);
+    expect(!r.ok && r.error.message).toMatch(
+      /^ExternalSecret app\/db: db was deleted while waiting for its refresh/,
+    );
   });
 });
 
