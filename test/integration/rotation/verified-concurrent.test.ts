@@ -5,6 +5,10 @@
  * restarts the consumer before the run that rotated reaches it, which finds it
  * already-current. The verification follows that rollout anyway (read-only, the real
  * follower on the workload's current generation) and undoes the rotation when it fails.
+ *
+ * And the runs after a rotation whose new version did not reach every consumer: two retries
+ * on two instances sharing the table, of which one finishes the rollout (refresh and restart
+ * on the new version, never a second rotation) and settles the row or undoes it once.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +16,7 @@ import { createBackends } from '../../../lib/backends/registry.js';
 import { systemClock } from '../../../lib/clock.js';
 import { parseConfig } from '../../../lib/config.js';
 import { envVarName, RELOADER } from '../../../lib/kube/restart/index.js';
-import type { Outcome } from '../../../lib/outcome.js';
+import type { ClusterFailure, Outcome, WorkloadResult } from '../../../lib/outcome.js';
 import { RotationEngine } from '../../../lib/rotation/engine.js';
 import { VerifiedRotation } from '../../../lib/rotation/verified.js';
 import { type KeyVaultRef, refKey } from '../../../lib/secret-ref.js';
@@ -66,11 +70,10 @@ async function consumer(name: string, secret: string, { fragile }: { fragile: bo
   });
 }
 
-/** One rotor instance's verified rotation: its follower is the real restart engine's. */
-function rotor() {
+/** One rotor instance's verified rotation: its follower is the real restart engine's; instances given one `prefix` share a table. */
+function rotor(prefix = uniqueName('vc').replace(/[^a-z0-9]/g, '')) {
   const config = testConfig(env);
   const backends = createBackends(config);
-  const prefix = uniqueName('vc').replace(/[^a-z0-9]/g, '');
   const state = parseConfig({
     state: { connectionString: env.azurite.tableConnectionString, tablePrefix: prefix },
   }).state;
@@ -107,23 +110,46 @@ async function rotateWhileAnotherRunRestartsFirst(name: string, secret: string) 
   await f.updateSecret(ns, secret, { password: 'new' });
   const concurrent = await f.engineFor().restart([f.change('Secret', ns, secret)]);
   const own = await r.restarts.restart([f.change('Secret', ns, secret)]);
-  // What the pipeline hands the Runner's settle: the rotation, and its restart step's results.
-  const outcome: Outcome = {
+  const final = await settled(r.verified, outcomeOf(ref, { newVersion: rotated.newVersion }, own));
+  return { ...r, concurrent, own, final, before: seeded.properties.version, rotated: rotated.newVersion };
+}
+
+/** What the pipeline hands the Runner's settle: the rotation (or the rollout it finishes), and its restart step's results. */
+function outcomeOf(
+  ref: KeyVaultRef,
+  rotation: Outcome['rotation'],
+  workloads: WorkloadResult[],
+  clusterFailures: ClusterFailure[] = [],
+): Outcome {
+  return {
     eventId: uniqueName('ev'),
     ref: refKey(ref),
     kind: 'rotate-requested',
     source: 'manual',
-    status: 'completed',
-    rotation: { newVersion: rotated.newVersion },
+    status: clusterFailures.length > 0 ? 'partial' : 'completed',
+    ...(rotation ? { rotation } : {}),
     refreshes: [],
-    workloads: own,
-    clusterFailures: [],
+    workloads,
+    clusterFailures,
     timeline: [],
     dryRun: false,
   };
-  const settled = await r.verified.settle(outcome);
-  const final = 'final' in settled ? await settled.final : settled;
-  return { ...r, concurrent, own, final, before: seeded.properties.version, rotated: rotated.newVersion };
+}
+
+/** What the Runner records in the end: settle's outcome, or the final one after the answer. */
+async function settled(verified: VerifiedRotation, outcome: Outcome): Promise<Outcome> {
+  const s = await verified.settle(outcome);
+  return 'final' in s ? s.final : s;
+}
+
+/** The run's restart step, its restarts followed to their end as the pipeline does. */
+async function restartAndFollow(r: ReturnType<typeof rotor>, secrets: string[]): Promise<WorkloadResult[]> {
+  const results = await r.restarts.restart(secrets.map((name) => f.change('Secret', ns, name)));
+  return Promise.all(
+    results.map(async (w) =>
+      w.status === 'restarted' ? { ...w, rollout: await r.restarts.follow(w, 30_000) } : w,
+    ),
+  );
 }
 
 describe('verified rotation when a concurrent run restarted the consumers first', () => {
@@ -178,5 +204,119 @@ describe('verified rotation when a concurrent run restarted the consumers first'
         )
       ).status,
     ).toBe('rotated');
+  });
+});
+
+describe('a retry after a rotation whose new version did not reach every consumer', () => {
+  /**
+   * Rotates `name` on instance `first`: its run syncs and restarts `reached` (rolled out), but
+   * its part for the other consumer failed (its cluster did not answer: an outcome's cluster failure),
+   * so the row is failed. Then two retries on two more instances at once.
+   */
+  async function halfRolledOutThenTwoRetries(reached: string) {
+    const name = uniqueName('vf-kv');
+    const ref: KeyVaultRef = { backend: 'azure-keyvault', vault: env.lowkey.vaultName, name };
+    const seeded = await kv.setSecret(name, 'good', {
+      tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' },
+    });
+    const prefix = uniqueName('vf').replace(/[^a-z0-9]/g, '');
+    const first = rotor(prefix);
+    const rotated = await first.verified.rotate(ref, { reason: 'manual' });
+    if (rotated.status !== 'rotated') throw new Error(`not rotated: ${JSON.stringify(rotated)}`);
+    await f.updateSecret(ns, reached, { password: 'new' });
+    const down = {
+      cluster: 'beta',
+      error: { code: 'unreachable', message: 'beta unreachable', retryable: true },
+    };
+    const firstRun = outcomeOf(
+      ref,
+      { newVersion: rotated.newVersion },
+      await restartAndFollow(first, [reached]),
+      [down],
+    );
+    await settled(first.verified, firstRun);
+    const [a, b] = [rotor(prefix), rotor(prefix)];
+    const answers = await Promise.all([
+      a.verified.rotate(ref, { reason: 'manual' }),
+      b.verified.rotate(ref, { reason: 'manual' }),
+    ]);
+    const finisher = answers[0]?.status === 'finishing' ? a : b;
+    const waiter = finisher === a ? b : a;
+    return {
+      ref,
+      name,
+      first,
+      answers,
+      finisher,
+      waiter,
+      before: seeded.properties.version,
+      rotated: rotated.newVersion,
+    };
+  }
+
+  /** The finishing run: the operator syncs the new version into `missed`; restart on both Secrets, followed. */
+  async function finishingRun(
+    run: Awaited<ReturnType<typeof halfRolledOutThenTwoRetries>>,
+    secrets: string[],
+    missed: string,
+  ) {
+    await f.updateSecret(ns, missed, { password: 'new' });
+    const workloads = await restartAndFollow(run.finisher, secrets);
+    return outcomeOf(run.ref, { finishing: run.rotated, detail: 'beta unreachable' }, workloads);
+  }
+
+  it('one of two retries finishes the rollout on the new version, no second rotation, and the row goes', async () => {
+    await consumer('reached-ok', 'reached-ok', { fragile: false });
+    await consumer('missed-ok', 'missed-ok', { fragile: false });
+    const run = await halfRolledOutThenTwoRetries('reached-ok');
+
+    expect(run.first.errors).toEqual([
+      expect.objectContaining({ reason: expect.stringContaining('beta unreachable') }),
+    ]);
+    expect(run.answers.map((x) => x.status).sort()).toEqual(['finishing', 'skipped']);
+    expect(run.answers.find((x) => x.status === 'skipped')).toMatchObject({ reason: 'awaiting-rollout' });
+    const outcome = await finishingRun(run, ['reached-ok', 'missed-ok'], 'missed-ok');
+    const final = await settled(run.finisher.verified, outcome);
+
+    expect(final.workloads).toEqual([
+      expect.objectContaining({
+        status: 'already-current',
+        name: 'reached-ok',
+        rollout: expect.objectContaining({ status: 'rolled-out' }),
+      }),
+      expect.objectContaining({
+        status: 'restarted',
+        name: 'missed-ok',
+        rollout: expect.objectContaining({ status: 'rolled-out' }),
+      }),
+    ]);
+    expect(final.undo).toBeUndefined();
+    expect((await kv.getSecret(run.name)).properties.version).toBe(run.rotated);
+    // Settled in the shared table: any instance may rotate again.
+    expect((await run.waiter.verified.rotate(run.ref, { reason: 'manual' })).status).toBe('rotated');
+  });
+
+  it('undoes once when the consumer it reaches fails on the new version; the retry that waited does nothing', async () => {
+    await consumer('reached-ok2', 'reached-ok2', { fragile: false });
+    await consumer('missed-fragile', 'missed-fragile', { fragile: true });
+    const run = await halfRolledOutThenTwoRetries('reached-ok2');
+
+    const outcome = await finishingRun(run, ['reached-ok2', 'missed-fragile'], 'missed-fragile');
+    const late = await settled(run.waiter.verified, outcome);
+    const final = await settled(run.finisher.verified, outcome);
+
+    expect(late.undo).toBeUndefined();
+    const current = await kv.getSecret(run.name);
+    expect(final.undo).toEqual({
+      status: 'restored',
+      failed: [`${f.cluster.name}/Deployment/${ns}/missed-fragile`],
+      previousVersion: run.before,
+      restoredVersion: current.properties.version,
+      rerun: `${outcome.eventId}-undo`,
+    });
+    expect(current.value).toBe('good');
+    expect([...run.finisher.errors, ...run.waiter.errors]).toEqual([
+      expect.objectContaining({ undo: 'restored' }),
+    ]);
   });
 });
