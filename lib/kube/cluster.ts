@@ -16,6 +16,7 @@ import {
 import type { ClusterConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { kubeHttp } from './api/http-library.js';
+import { AgentPerTls } from './api/tls-agent.js';
 
 /** Entra ID application of the AKS API server; tokens for AKS are asked for this scope. */
 export const AKS_TOKEN_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
@@ -61,12 +62,13 @@ export function clusterClientFromKubeConfig(
  * connections alive: client-node 1.x creates a new agent per request, i.e. a TLS handshake
  * for every call, which dominated bursts (hundreds of reads and patches). Authentication
  * (headers, refreshed tokens) is still applied per request by the KubeConfig; only the
- * agent, built once from the TLS options it computed, is reused.
+ * agent, built from the TLS options it computed, is reused while they stay the same (a
+ * renewed client certificate gets a new one: tls-agent.ts).
  */
 function keepAliveConfiguration(kc: KubeConfig, beforeRequest?: () => Promise<void>): Configuration {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ConfigError(['kubeconfig has no current cluster']);
-  let shared: https.Agent | undefined;
+  const agents = new AgentPerTls((options) => new https.Agent({ ...options, keepAlive: true }));
   const auth: SecurityAuthentication = {
     getName: () => 'kubeconfig authentication (keep-alive)',
     async applySecurityAuthentication(context: RequestContext) {
@@ -74,8 +76,7 @@ function keepAliveConfiguration(kc: KubeConfig, beforeRequest?: () => Promise<vo
       await kc.applySecurityAuthentication(context);
       const fresh = context.getAgent();
       if (!(fresh instanceof https.Agent)) return; // proxies and plain http keep their own agent
-      shared ??= new https.Agent({ ...fresh.options, keepAlive: true });
-      context.setAgent(shared);
+      context.setAgent(agents.for(fresh.options));
     },
   };
   return createConfiguration({

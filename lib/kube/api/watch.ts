@@ -1,6 +1,7 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
+import { AgentPerTls } from './tls-agent.js';
 
 export type WatchPhase = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -73,18 +74,18 @@ const sharing = new WeakMap<KubeConfig, KubeConfig>();
  * connection a new secure context (its CA certificates parsed again) and a full handshake
  * with the server certificate checked again. A refresh opens two watches, so in a burst this
  * was most of rotor's TLS work (bench/analysis.md); the shared agent's session cache resumes
- * the TLS session instead. Headers (a renewed token) still come fresh for each watch.
+ * the TLS session instead. Headers (a renewed token) still come fresh for each watch, and a
+ * renewed client certificate gets an agent of its own (tls-agent.ts).
  */
 function sharingTls(kc: KubeConfig): KubeConfig {
   let view = sharing.get(kc);
   if (!view) {
-    let agent: https.Agent | undefined;
+    const agents = new AgentPerTls(sharedAgent);
     const wrapped: KubeConfig = Object.create(kc);
     wrapped.applyToFetchOptions = async (opts) => {
       const fresh = await kc.applyToFetchOptions(opts);
       if (!(fresh.agent instanceof https.Agent)) return fresh; // proxies and plain http keep theirs
-      agent ??= sharedAgent(fresh.agent.options);
-      return { ...fresh, agent };
+      return { ...fresh, agent: agents.for(fresh.agent.options) };
     };
     view = wrapped;
     sharing.set(kc, view);
