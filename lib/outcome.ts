@@ -25,8 +25,8 @@ export type WorkloadResult =
       name: string;
       /**
        * Another run restarted it first (rotor's own write coming back as a change event): a
-       * verified rotation follows that rollout as its own (lib/rotation/verified.ts); its
-       * `ms` counts from when that began, not from the other run's write.
+       * verified rotation follows that rollout as its own (lib/rotation/verified.ts); rotor
+       * did not see it start, so its `ms` is how long rotor followed it (`since: 'followed'`).
        */
       rollout?: RolloutReport;
     }
@@ -38,11 +38,14 @@ export type WorkloadResult =
  * continues (bounded by restart.rolloutTimeoutMs); `rolled-out` when the new template is
  * fully available; `rollout-failed` when the controller gave up (ProgressDeadlineExceeded,
  * a failed Job) or the bound passed (reason Timeout); `ms` counts from the restart write.
+ * With `since: 'followed'` rotor did not see the rollout start (another run restarted the
+ * workload, or this instance took the verification over from one that stopped): `ms` then
+ * only says how long rotor followed it, from when it began following to the end.
  */
 export type RolloutReport =
   | { status: 'following' }
-  | { status: 'rolled-out'; ms: number }
-  | { status: 'rollout-failed'; ms: number; reason: string; message: string }
+  | { status: 'rolled-out'; ms: number; since?: 'followed' }
+  | { status: 'rollout-failed'; ms: number; reason: string; message: string; since?: 'followed' }
   | { status: 'not-followed'; reason: string };
 
 /** The rollout rotor followed for a workload: its own restart's, or (a verified rotation) another run's. */

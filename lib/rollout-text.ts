@@ -3,11 +3,14 @@ import type { RolloutReport, UndoRecord } from './outcome.js';
 /** One workload's follow-up in words, as the CLI, the demo and notifications print it. */
 export function rolloutText(rollout: RolloutReport | undefined): string {
   if (!rollout) return '';
+  const seconds = 'ms' in rollout ? `${(rollout.ms / 1000).toFixed(1)} s` : '';
+  // Not started by rotor's restart: only how long it was followed is known.
+  const followed = 'since' in rollout ? ` (followed for ${seconds}; started earlier)` : undefined;
   switch (rollout.status) {
     case 'rolled-out':
-      return `rolled out in ${(rollout.ms / 1000).toFixed(1)} s`;
+      return followed ? `rolled out${followed}` : `rolled out in ${seconds}`;
     case 'rollout-failed':
-      return `rollout failed after ${(rollout.ms / 1000).toFixed(1)} s: ${rollout.reason}: ${rollout.message}`;
+      return `rollout failed${followed ?? ` after ${seconds}`}: ${rollout.reason}: ${rollout.message}`;
     case 'following':
       return 'rollout being followed';
     case 'not-followed':

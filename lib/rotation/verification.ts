@@ -129,7 +129,11 @@ export function asRestarted(w: FollowedWorkload): Restarted {
   return { status: 'restarted', hashes: [], ...w };
 }
 
-/** Follows each recorded restart again (a rollout that already ended is judged at once). */
+/**
+ * Follows each recorded restart again (a rollout that already ended is judged at once). rotor
+ * did not see these rollouts start (another run's restart, or a take-over's): their time is
+ * labelled as how long they were followed (`since: 'followed'`), not as how long they took.
+ */
 export async function followAgain(
   follow: FollowPort,
   workloads: readonly FollowedWorkload[],
@@ -139,7 +143,10 @@ export async function followAgain(
       const rollout = await follow(w.cluster, asRestarted(w)).catch(
         (error): RolloutResult => ({ status: 'not-followed', reason: describeError(error).message }),
       );
-      return { ...asRestarted(w), rollout };
+      return {
+        ...asRestarted(w),
+        rollout: rollout.status === 'not-followed' ? rollout : { ...rollout, since: 'followed' },
+      };
     }),
   );
 }

@@ -165,7 +165,12 @@ describe('verified rotation when a concurrent run restarted the consumers first'
       expect.objectContaining({
         status: 'already-current',
         name: 'fragile',
-        rollout: expect.objectContaining({ status: 'rollout-failed', reason: 'ProgressDeadlineExceeded' }),
+        // rotor did not see the other run's rollout start: its time is how long it was followed.
+        rollout: expect.objectContaining({
+          status: 'rollout-failed',
+          reason: 'ProgressDeadlineExceeded',
+          since: 'followed',
+        }),
       }),
     ]);
     const current = await kv.getSecret(name);
@@ -190,7 +195,7 @@ describe('verified rotation when a concurrent run restarted the consumers first'
     expect(run.final.workloads).toEqual([
       expect.objectContaining({
         status: 'already-current',
-        rollout: expect.objectContaining({ status: 'rolled-out' }),
+        rollout: expect.objectContaining({ status: 'rolled-out', since: 'followed' }),
       }),
     ]);
     expect(run.final.undo).toBeUndefined();

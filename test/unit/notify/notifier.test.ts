@@ -195,7 +195,7 @@ describe('notifications', () => {
           kind: 'Deployment',
           namespace: 'shop',
           name: 'web',
-          rollout: stuckRollout,
+          rollout: { ...stuckRollout, since: 'followed' },
         },
       ],
       undo: restoredAfterFailure,
@@ -206,7 +206,7 @@ describe('notifications', () => {
     expect(r.sent).toHaveLength(1);
     expect(r.sent[0]?.body).toMatchObject({ failed: true });
     expect(JSON.stringify(r.sent[0]?.body)).toContain(
-      'Deployment shop/web in aks, restarted by another run: rollout failed after 5.0 s: ProgressDeadlineExceeded: stuck',
+      'Deployment shop/web in aks, restarted by another run: rollout failed (followed for 5.0 s; started earlier): ProgressDeadlineExceeded: stuck',
     );
   });
 });

@@ -144,6 +144,12 @@ const FAILED = {
 } as const;
 const OK = { status: 'rolled-out', ms: 900 } as const;
 const FOLLOWING = { status: 'following' } as const;
+/**
+ * A rollout rotor followed but did not start (another run's restart, or a take-over): its
+ * `ms` counts only from when rotor began following it, and says so.
+ */
+const FOLLOWED_FAILED = { ...FAILED, since: 'followed' } as const;
+const FOLLOWED_OK = { ...OK, since: 'followed' } as const;
 
 describe('VerifiedRotation: rotation, safe to undo', () => {
   it('does not rotate again while the consumers of the last rotation have not all rolled out on it', async () => {
@@ -314,9 +320,10 @@ describe('VerifiedRotation: a host that stops while the rollouts are followed', 
     await next.verified.resume();
 
     const recorded = JSON.parse((await runs.get('manual:ev-1'))?.result ?? '{}') as Outcome;
-    expect(recorded.workloads.map((x) => (x.status === 'restarted' ? x.rollout?.status : x.status))).toEqual([
-      'rolled-out',
-      'rollout-failed',
+    // Followed from the take-over on: the time is how long it was followed, not since the restart.
+    expect(recorded.workloads.map((x) => (x.status === 'restarted' ? x.rollout : x.status))).toEqual([
+      FOLLOWED_OK,
+      FOLLOWED_FAILED,
     ]);
     expect(recorded.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3', rerun: 'ev-1-undo' });
   });
@@ -449,7 +456,7 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
       rerun: 'ev-1-undo',
     });
     expect(final.workloads).toEqual([
-      expect.objectContaining({ status: 'already-current', name: 'api', rollout: FAILED }),
+      expect.objectContaining({ status: 'already-current', name: 'api', rollout: FOLLOWED_FAILED }),
     ]);
     expect(w.current()).toMatchObject({ version: 'v3', value: 'old' });
     expect(await w.store.list()).toEqual([]);
@@ -464,9 +471,10 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
 
     expect(s.followed).toEqual(['alpha/Deployment/api@undefined']);
     expect(final.undo).toBeUndefined();
+    // The run's own restart counts from its write; the other run's, only from when it was followed.
     expect(final.workloads.map((x) => (x.status === 'restarted' ? x.rollout : x))).toEqual([
       OK,
-      expect.objectContaining({ status: 'already-current', rollout: OK }),
+      expect.objectContaining({ status: 'already-current', rollout: FOLLOWED_OK }),
     ]);
     expect(w.writes).toHaveLength(1); // the rotation only
     expect(await w.store.list()).toEqual([]);
@@ -525,7 +533,7 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     // `rotor status` of the run that rotated tells how the other run's restart ended.
     const recorded = JSON.parse((await runs.get('manual:ev-1'))?.result ?? '{}') as Outcome;
     expect(recorded.workloads).toEqual([
-      expect.objectContaining({ status: 'already-current', rollout: FAILED }),
+      expect.objectContaining({ status: 'already-current', rollout: FOLLOWED_FAILED }),
     ]);
     expect(recorded.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
   });
@@ -580,7 +588,7 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     expect(answered.undo).toBeUndefined();
     const recorded = JSON.parse((await runs.get('manual:req-1'))?.result ?? '{}') as Outcome;
     expect(recorded).toMatchObject({
-      workloads: [{ ...api, rollout: FAILED }],
+      workloads: [{ ...api, rollout: FOLLOWED_FAILED }],
       undo: { status: 'restored' },
     });
     expect(notified.map((o) => o.undo?.status)).toEqual([undefined, 'restored']);
