@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import type https from 'node:https';
 
 /**
@@ -6,55 +5,56 @@ import type https from 'node:https';
  * KubeConfig computes stays the same. Reusing one agent (keep-alive connections, one
  * secure context, resumed sessions) is what makes calls and watches cheap, but the
  * material can change within a process: an exec credential plugin or a kubeconfig's
- * certificate files hand out a renewed client certificate, a CA bundle is rotated. A
- * new fingerprint then builds a new agent, so the next connection presents the new
- * certificate. The old agent is dropped: its open watches and requests end as they would,
- * its idle keep-alive connections when the server closes them. A fingerprint costs a few
- * microseconds per call (a hash of a few kilobytes), against ~0.5 ms of CPU per API call.
+ * certificate files hand out a renewed client certificate, a CA bundle is rotated. New
+ * material then builds a new agent, so the next connection presents the new certificate.
+ * The old agent is dropped: its open watches and requests end as they would, its idle
+ * keep-alive connections when the server closes them. The material is compared byte for
+ * byte (a memcmp of a few kilobytes per call): a SHA-256 of it cost ~30 us per API call
+ * in the e2e bench's profile, more than the rest of the agent's choice.
  */
 export class AgentPerTls {
-  private current?: { fingerprint: string; agent: https.Agent };
+  private current?: { material: unknown[]; agent: https.Agent };
 
   constructor(private readonly build: (options: https.AgentOptions) => https.Agent) {}
 
   for(options: https.AgentOptions): https.Agent {
-    const fingerprint = tlsFingerprint(options);
-    if (this.current?.fingerprint !== fingerprint) this.current = { fingerprint, agent: this.build(options) };
+    const material = tlsMaterial(options);
+    if (!this.current || !same(this.current.material, material))
+      this.current = { material, agent: this.build(options) };
     return this.current.agent;
   }
 }
 
 /**
- * A digest of what decides the TLS identity and trust of a connection: the client
- * certificate and key (PEM, PFX, passphrase), the trusted CAs and how the server is
- * checked. Only compared, never printed: the key material does not leave this function.
+ * What decides the TLS identity and trust of a connection: the client certificate and key
+ * (PEM, PFX, passphrase), the trusted CAs and how the server is checked.
  */
-export function tlsFingerprint(options: https.AgentOptions): string {
-  const hash = createHash('sha256');
+function tlsMaterial(options: https.AgentOptions): unknown[] {
   const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = options;
-  for (const field of [ca, cert, key, pfx, passphrase, servername, rejectUnauthorized]) feed(hash, field);
-  return hash.digest('base64');
+  return [ca, cert, key, pfx, passphrase, servername, rejectUnauthorized];
 }
 
-/** Each part length-prefixed, so two different sequences of parts never hash alike. */
-function feed(hash: Hash, value: unknown): void {
-  if (value === undefined || value === null) {
-    hash.update('u;');
-  } else if (typeof value === 'string' || Buffer.isBuffer(value)) {
-    const bytes = typeof value === 'string' ? Buffer.from(value) : value;
-    hash.update(`b${bytes.length};`).update(bytes);
-  } else if (Array.isArray(value)) {
-    hash.update(`a${value.length};`);
-    for (const item of value) feed(hash, item);
-  } else if (typeof value === 'object') {
+/** Same TLS material, however it is spelt (a PEM as a string or as the Buffer of its bytes). */
+export function sameTlsMaterial(a: https.AgentOptions, b: https.AgentOptions): boolean {
+  return same(tlsMaterial(a), tlsMaterial(b));
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if ((typeof a === 'string' || Buffer.isBuffer(a)) && (typeof b === 'string' || Buffer.isBuffer(b)))
+    return bytes(a).equals(bytes(b));
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     // { pem, passphrase } of a key, { buf, passphrase } of a PFX
-    const entries = Object.entries(value).sort(([a], [b]) => a.localeCompare(b));
-    hash.update(`o${entries.length};`);
-    for (const [name, item] of entries) {
-      feed(hash, name);
-      feed(hash, item);
-    }
-  } else {
-    feed(hash, String(value));
+    const keys = Object.keys(a);
+    return (
+      keys.length === Object.keys(b).length &&
+      keys.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
   }
+  return false;
+}
+
+function bytes(v: string | Buffer): Buffer {
+  return typeof v === 'string' ? Buffer.from(v) : v;
 }
