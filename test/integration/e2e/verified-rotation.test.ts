@@ -4,9 +4,11 @@
  * makes a consumer's rollout fail (rotor's KWOK stage crashes pods that carry any hash but the
  * known-good one); rotor alerts, writes the previous credential back as the current version,
  * refreshes and restarts again, records both steps, and the workload ends healthy on it.
+ * And a rotation whose new version did not reach its consumer (the operator could not sync it):
+ * a retry of the request finishes that rollout instead of rotating again.
  */
 import { randomBytes } from 'node:crypto';
-import type { CoreV1Event } from '@kubernetes/client-node';
+import { type CoreV1Event, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterClient } from '../../../lib/kube/cluster.js';
@@ -91,9 +93,9 @@ async function syncedSecret(name: string, key: string): Promise<void> {
 
 /**
  * A Deployment of 2 in cluster alpha that consumes `secret` and is healthy only on its
- * current data: the crash stage fails its pods on any other STAKATER_* hash.
+ * current data: the crash stage fails its pods on any other STAKATER_* hash (unless not `fragile`).
  */
-async function fragileConsumer(name: string, secret: string): Promise<string> {
+async function fragileConsumer(name: string, secret: string, { fragile = true } = {}): Promise<string> {
   const healthy = await secretHash(secret);
   await admin.apps.createNamespacedDeployment({
     namespace: app.namespace,
@@ -104,7 +106,10 @@ async function fragileConsumer(name: string, secret: string): Promise<string> {
         progressDeadlineSeconds: 4,
         selector: { matchLabels: { app: name } },
         template: {
-          metadata: { labels: { app: name }, annotations: { [HEALTHY_HASH_ANNOTATION]: healthy } },
+          metadata: {
+            labels: { app: name },
+            annotations: fragile ? { [HEALTHY_HASH_ANNOTATION]: healthy } : {},
+          },
           spec: {
             containers: [
               {
@@ -346,4 +351,65 @@ describe('verified rotation: a failed rollout is undone', () => {
       'vfragile restarted onto the restored credential',
     );
   }, 150_000);
+});
+
+/**
+ * Points ExternalSecret `name` at Key Vault secret `key`, or at a `property` of it: the value
+ * is no JSON object, so the operator cannot sync it (while it still names that secret).
+ */
+async function remoteRef(name: string, key: string, property?: string): Promise<void> {
+  await admin.custom.patchNamespacedCustomObject(
+    {
+      group: 'external-secrets.io',
+      version: 'v1',
+      plural: 'externalsecrets',
+      namespace: app.namespace,
+      name,
+      body: {
+        spec: { data: [{ secretKey: 'value', remoteRef: { key, ...(property ? { property } : {}) } }] },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
+describe('verified rotation: a new version that did not reach every consumer', () => {
+  it('a retry of the request finishes the rollout on the new version instead of rotating again, and settles it', async () => {
+    const name = `${app.namespace}-half`;
+    await kv.setSecret(name, `pw-${randomBytes(12).toString('hex')}`, {
+      tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' },
+    });
+    await syncedSecret('half', name);
+    await fragileConsumer('halfapp', 'half', { fragile: false });
+    await remoteRef('half', name, 'user'); // the operator can no longer sync it
+    const id = randomBytes(4).toString('hex');
+
+    const first = await sandbox.app.rotate(kvRef(name), { requestId: `half-1-${id}` });
+    const rotated = (await kv.getSecret(name)).properties.version;
+
+    expect(first.rotation).toEqual({ newVersion: rotated });
+    expect(first.refreshes).toEqual([expect.objectContaining({ name: 'half', status: 'failed' })]);
+    expect(first.workloads.filter((w) => w.name === 'halfapp')).toEqual([]);
+
+    // Retried while the operator still cannot sync: no second version, and the answer says why.
+    const stillDown = await sandbox.app.rotate(kvRef(name), { requestId: `half-2-${id}` });
+    expect(stillDown.rotation).toMatchObject({ finishing: rotated, detail: expect.stringContaining('half') });
+    expect(stillDown.refreshes).toEqual([expect.objectContaining({ name: 'half', status: 'failed' })]);
+    expect((await kv.getSecret(name)).properties.version).toBe(rotated);
+
+    // Fixed: the retry forces the sync of the current version, restarts and follows the consumer.
+    await remoteRef('half', name);
+    const retried = await sandbox.app.rotate(kvRef(name), { requestId: `half-3-${id}` });
+    const finished = await sandbox.rolledOut(retried, { timeoutMs: 60_000 });
+
+    expect(retried.rotation).toMatchObject({ finishing: rotated });
+    expect(rollouts(finished)).toEqual(['alpha/halfapp:rolled-out']);
+    expect(finished.undo).toBeUndefined();
+    expect((await kv.getSecret(name)).properties.version).toBe(rotated);
+    await healthyOn('halfapp', await secretHash('half'));
+    // Settled: the secret rotates again.
+    const next = await sandbox.app.rotate(kvRef(name), { requestId: `half-4-${id}` });
+    expect(next.rotation).toHaveProperty('newVersion');
+    await sandbox.rolledOut(next, { timeoutMs: 60_000 });
+  }, 120_000);
 });
