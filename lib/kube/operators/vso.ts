@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RefreshResult } from '../../outcome.js';
-import { annotate, getObject } from '../api/custom-objects.js';
+import { annotate } from '../api/custom-objects.js';
 import { GVR } from '../api/gvr.js';
 import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js';
 import type { ChangedResource } from '../changed-resource.js';
@@ -207,10 +207,12 @@ async function refreshStatic(
 ): Promise<RefreshOutput> {
   const started = performance.now();
   const deadline = Date.now() + ctx.timeoutMs;
-  const vss = await getObject(client, GVR.vaultStaticSecret, d.namespace, d.name);
-  const target = ((vss.spec ?? {}) as VssSpec).destination?.name ?? d.targetSecret ?? '';
+  // The resolve read the spec a moment ago (object cache): no GET before the force, whose
+  // answer is the baseline. Where VSO writes is taken from the synced object below; a
+  // destination changed in between is compared with nothing, so reported as changed.
+  const planned = d.targetSecret ?? '';
   const [before, version] = await Promise.all([
-    readSecretData(client, d.namespace, target),
+    planned ? readSecretData(client, d.namespace, planned) : null,
     eventsVersion(client, d.namespace),
   ]);
   const force = () =>
@@ -241,12 +243,13 @@ async function refreshStatic(
       events: { version, notBefore: since, benign: isStatusConflict },
       deadline,
       timeoutMs: ctx.timeoutMs,
-      describe: (obj) => describeVss(obj ?? vss),
+      describe: (obj) => describeVss(obj ?? patched),
     }).finally(() => stopReforcing.abort());
   });
   if (!awaited.ok) return { result: [refreshFailed('vso', d, awaited.error)] };
+  const target = ((awaited.object.spec ?? {}) as VssSpec).destination?.name ?? planned;
   const after = await readSecretData(client, d.namespace, target);
-  const secretChanged = !sameData(before, after);
+  const secretChanged = target !== planned || !sameData(before, after);
   return {
     result: [
       {

@@ -284,20 +284,23 @@ describe('VSO VaultStaticSecret', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    // rotor's read of the object returns, then a reconcile (VSO's poll) writes its status
-    // before rotor's force lands; a second boundary just passed, so all of it falls in one second.
+    // rotor's read before the force (the target Secret's) returns, then a reconcile (VSO's
+    // poll) writes its status before rotor's force lands; a second boundary just passed, so
+    // all of it falls in one second.
     let raced = false;
     const racing = {
       ...rotor,
-      custom: new Proxy(rotor.custom, {
+      core: new Proxy(rotor.core, {
         get(target, prop, receiver) {
           const value = Reflect.get(target, prop, receiver);
-          if (prop !== 'getNamespacedCustomObject' || raced) return value;
-          return async (...args: Parameters<typeof target.getNamespacedCustomObject>) => {
-            const read = await target.getNamespacedCustomObject(...args);
-            raced = true;
-            await reconcile();
-            return read;
+          if (prop !== 'readNamespacedSecret' || raced) return value;
+          return async (...args: Parameters<typeof target.readNamespacedSecret>) => {
+            try {
+              return await target.readNamespacedSecret(...args);
+            } finally {
+              raced = true;
+              await reconcile();
+            }
           };
         },
       }),

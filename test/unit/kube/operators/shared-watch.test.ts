@@ -231,12 +231,19 @@ describe('the VSO operator follows a forced VaultStaticSecret on the object cach
     forceable: true,
   };
 
-  async function forcedOnCache(patch: (shared: WatchRequest) => Promise<KubeObject>, taps = { open: 0 }) {
+  async function forcedOnCache(
+    patch: (shared: WatchRequest) => Promise<KubeObject>,
+    taps = { open: 0 },
+    reads: string[] = [],
+  ) {
     const cache = new ObjectCache(client, { log: () => undefined });
     await cache.list(GVR.vaultStaticSecret);
     const shared = opened.at(-1) as WatchRequest;
     const vso = operatorClient({
-      getNamespacedCustomObject: async () => vss('8', earlier, 'old'),
+      getNamespacedCustomObject: async () => {
+        reads.push('VaultStaticSecret');
+        return vss('8', earlier, 'old');
+      },
       patchNamespacedCustomObject: () => patch(shared),
     });
     const output = vsoOperator.refresh(vso, derived, {
@@ -271,6 +278,25 @@ describe('the VSO operator follows a forced VaultStaticSecret on the object cach
     const { result } = await output;
     expect(result.map((r) => r.status)).toEqual(['refreshed']);
     expect(ownWatches()).toEqual([]);
+  });
+
+  it('reads nothing of the VaultStaticSecret before its force: the resolve read its spec, the patch answers with its state', async () => {
+    const reads: string[] = [];
+    const { shared, output } = await forcedOnCache(
+      async (shared) => {
+        shared.onEvent('MODIFIED', vss('10', earlier, 'old'));
+        return vss('10', earlier, 'old');
+      },
+      { open: 0 },
+      reads,
+    );
+    shared.onEvent('MODIFIED', vss('12', at, 'new'));
+
+    const { result } = await output;
+    expect(result).toEqual([
+      expect.objectContaining({ status: 'refreshed', targetSecret: 'db', secretChanged: false }),
+    ]);
+    expect(reads).toEqual([]);
   });
 
   it('judges nothing before its own write: an earlier renewed Ready on the shared watch is not the forced sync', async () => {
