@@ -23,6 +23,8 @@ export type WorkloadResult =
       kind: string;
       namespace: string;
       name: string;
+      /** CronJob: the Job another run created for the same hashes, which is what rolls out. */
+      job?: string;
       /**
        * Another run restarted it first (rotor's own write coming back as a change event): a
        * verified rotation follows that rollout as its own (lib/rotation/verified.ts); rotor

@@ -65,12 +65,14 @@ export function failedRollouts(workloads: readonly WorkloadResult[]): string[] {
 /**
  * The rollouts a record keeps, so another instance can follow them (no hashes, no values):
  * the run's restarts, and the workloads another run restarted first (already-current). Those
- * have no generation: the follower takes the workload's current one, the other run's restart.
+ * have no generation: the follower takes the workload's current one, the other run's restart
+ * (a CronJob's: the Job that run created).
  */
 export function followedWorkloads(workloads: readonly WorkloadResult[]): FollowedWorkload[] {
   return workloads.flatMap((w): FollowedWorkload[] => {
     const { cluster, kind, namespace, name } = w;
-    if (w.status === 'already-current') return [{ cluster, kind, namespace, name }];
+    if (w.status === 'already-current')
+      return [{ cluster, kind, namespace, name, ...(w.job === undefined ? {} : { job: w.job }) }];
     if (w.status !== 'restarted') return [];
     return [
       {

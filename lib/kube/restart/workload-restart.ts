@@ -135,13 +135,14 @@ function toResult(
   base: { cluster: string; kind: string; namespace: string; name: string },
   outcome: KindOutcome,
 ): WorkloadResult {
-  if (outcome.status === 'already-current') return { ...base, status: 'already-current' };
+  const job = 'follow' in outcome && outcome.follow ? { job: outcome.follow.name } : {};
+  if (outcome.status === 'already-current') return { ...base, status: 'already-current', ...job };
   if (outcome.status === 'skipped') return { ...base, status: 'skipped', reason: outcome.reason };
   return {
     ...base,
     status: 'restarted',
     hashes: outcome.written.map((t) => t.hash),
     ...(outcome.generation !== undefined ? { generation: outcome.generation } : {}),
-    ...(outcome.follow ? { job: outcome.follow.name } : {}),
+    ...job,
   };
 }

@@ -212,6 +212,51 @@ describe('verified rotation when a concurrent run restarted the consumers first'
   });
 });
 
+describe('a CronJob the concurrent run restarted first', () => {
+  it('is followed through the Job that run created (named after the same hashes) to its completion', async () => {
+    await f.createSecret(ns, 'nightly', { password: 'good' });
+    await f.admin.batch.createNamespacedCronJob({
+      namespace: ns,
+      body: {
+        metadata: { name: 'nightly', annotations: { [RELOADER.auto]: 'true' } },
+        spec: {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            spec: {
+              template: {
+                spec: {
+                  ...podSpec([container('c', { envFrom: [{ secretRef: { name: 'nightly' } }] })]),
+                  restartPolicy: 'Never',
+                },
+              },
+            },
+          },
+        },
+      },
+    });
+    const name = uniqueName('vc-kv');
+
+    const run = await rotateWhileAnotherRunRestartsFirst(name, 'nightly');
+
+    const job = run.concurrent[0]?.status === 'restarted' ? run.concurrent[0].job : undefined;
+    expect(job).toMatch(/^nightly-/);
+    // (The Job itself consumes the Secret too; not opted in, it is skipped.)
+    const cronJobs = (o: WorkloadResult[]) => o.filter((w) => w.kind === 'CronJob');
+    expect(cronJobs(run.own)).toEqual([expect.objectContaining({ status: 'already-current', job })]);
+    expect(cronJobs(run.final.workloads)).toEqual([
+      expect.objectContaining({
+        status: 'already-current',
+        rollout: expect.objectContaining({ status: 'rolled-out', since: 'followed' }),
+      }),
+    ]);
+    expect(
+      (await f.admin.batch.readNamespacedJob({ namespace: ns, name: job ?? '' })).status?.succeeded,
+    ).toBe(1);
+    expect(run.final.undo).toBeUndefined();
+    expect((await kv.getSecret(name)).properties.version).toBe(run.rotated);
+  });
+});
+
 describe('a retry after a rotation whose new version did not reach every consumer', () => {
   /**
    * Rotates `name` on instance `first`: its run syncs and restarts `reached` (rolled out), but

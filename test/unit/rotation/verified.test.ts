@@ -538,6 +538,26 @@ describe('VerifiedRotation: consumers a concurrent run restarted first', () => {
     expect(recorded.undo).toMatchObject({ status: 'restored', restoredVersion: 'v3' });
   });
 
+  it('names a CronJob’s Job in the record, so the follower follows the Job the other run created', async () => {
+    const w = world();
+    const s = engine(w, { rollouts: ['held'] });
+    await s.verified.rotate(REF, { reason: 'manual' });
+    const cron = {
+      status: 'already-current' as const,
+      cluster: 'alpha',
+      kind: 'CronJob',
+      namespace: 'app',
+      name: 'nightly',
+      job: 'nightly-0123456789',
+    };
+
+    await s.verified.settle({ ...outcome('v2', []), workloads: [cron] });
+
+    expect((await w.store.list())[0]?.record.workloads).toEqual([
+      { cluster: 'alpha', kind: 'CronJob', namespace: 'app', name: 'nightly', job: 'nightly-0123456789' },
+    ]);
+  });
+
   it('names them in the record at the answer too, so a take-over follows them beside the run’s own restarts', async () => {
     const w = world();
     const first = engine(w, { owner: 'first' });

@@ -58,7 +58,9 @@ async function restart(
       follow: { kind: 'Job', name: created.metadata?.name ?? job.metadata.name },
     };
   } catch (error) {
-    if (isConflict(error)) return { status: 'already-current' };
+    // The Job for these hashes exists: another run created it, and it is what rolls out.
+    if (isConflict(error))
+      return { status: 'already-current', follow: { kind: 'Job', name: job.metadata.name } };
     throw error;
   }
 }

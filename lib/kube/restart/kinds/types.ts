@@ -15,7 +15,8 @@ export interface KindContext {
 }
 
 export type KindOutcome =
-  | { status: 'already-current' }
+  /** `follow`: a CronJob whose Job for these hashes exists already (another run created it). */
+  | { status: 'already-current'; follow?: { kind: 'Job'; name: string } }
   | {
       status: 'restarted';
       written: ReloadTarget[];
