@@ -56,7 +56,7 @@ export function failedRecord(
   reason: string,
   patch: Partial<VerificationRecord> = {},
 ): VerificationRecord {
-  const { finishing: _finishing, ...rest } = record;
+  const { finishing: _finishing, unreached: _unreached, ...rest } = record;
   return { ...rest, ...patch, state: 'failed', reason };
 }
 
@@ -65,6 +65,6 @@ export function rollingRecord(
   record: VerificationRecord,
   patch: Partial<VerificationRecord>,
 ): VerificationRecord {
-  const { finishing: _finishing, reason: _reason, ...rest } = record;
+  const { finishing: _finishing, reason: _reason, unreached: _unreached, ...rest } = record;
   return { ...rest, ...patch, state: 'rolling' };
 }

@@ -1,7 +1,7 @@
 import type { BackendRegistry } from '../backends/registry.js';
 import { ConflictError, describeError, RotorError } from '../errors.js';
 import type { Outcome, UndoRecord } from '../outcome.js';
-import type { StoredVerification } from '../state/verifications.js';
+import type { StoredVerification, VerificationRecord } from '../state/verifications.js';
 import type { Logger } from '../telemetry.js';
 import {
   followedWorkloads,
@@ -119,15 +119,29 @@ export async function concludeIfNotReached(
   const unreached = notReached(outcome);
   if (unreached.length === 0) return false;
   const { eventId, source } = outcome;
-  const reason = `the new version did not reach every consumer (${unreached.join('; ')}): not verified; the secret is not rotated again until a later run of it (a retry of the rotation, a refresh) rolls every consumer out`;
   const workloads = followedWorkloads(outcome.workloads);
-  await deps.ledger.save(key, s, failedRecord(s.record, reason, { eventId, source, workloads }));
+  await concludeNotReached(deps, key, s, unreached.join('; '), { eventId, source, workloads });
+  return true;
+}
+
+/**
+ * The record is failed because the new version did not reach every consumer (`why`), whether
+ * the run's final outcome says so or the record does (`unreached`, for a take-over).
+ */
+export async function concludeNotReached(
+  deps: Pick<UndoDeps, 'ledger' | 'log'>,
+  key: string,
+  s: StoredVerification,
+  why: string,
+  patch: Partial<VerificationRecord> = {},
+): Promise<void> {
+  const reason = `the new version did not reach every consumer (${why}): not verified; the secret is not rotated again until a later run of it (a retry of the rotation, a refresh) rolls every consumer out`;
+  await deps.ledger.save(key, s, failedRecord(s.record, reason, patch));
   deps.ledger.unfollow(key);
   deps.log.error('a verified rotation could not be verified', {
-    eventId,
+    eventId: patch.eventId ?? s.record.eventId,
     ref: key,
     version: s.record.newVersion,
     reason,
   });
-  return true;
 }

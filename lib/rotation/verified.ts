@@ -22,7 +22,7 @@ import {
 import { finishingNow, finishOrWait, rollingRecord } from './verification-finish.js';
 import { VerificationLedger } from './verification-ledger.js';
 import { recordResumed } from './verification-report.js';
-import { concludeFailed, concludeIfNotReached } from './verification-undo.js';
+import { concludeFailed, concludeIfNotReached, concludeNotReached } from './verification-undo.js';
 import type { VerifiedRotationDeps } from './verified-deps.js';
 
 /**
@@ -106,8 +106,8 @@ export class VerifiedRotation {
       workloads: followedWorkloads(outcome.workloads),
       deadline: this.ledger.after(this.deps.bounds.followMs),
     };
-    const reached = notReached(outcome).length === 0;
-    const next = reached ? rollingRecord(s.record, patch) : { ...s.record, ...patch };
+    const unreached = notReached(outcome).join('; ');
+    const next = unreached ? { ...s.record, ...patch, unreached } : rollingRecord(s.record, patch);
     const recorded = this.ledger.save(key, s, next).then(() => undefined);
     this.tracking.set(key, recorded);
     return recorded.finally(() => this.tracking.delete(key));
@@ -249,7 +249,12 @@ export class VerifiedRotation {
     const failed = failedRollouts(followed);
     if (failed.length > 0)
       return { followed, undo: await this.conclude(key, failed, eventId ?? `verify-${key}`) };
-    await this.ledger.drop(key, this.ledger.get(key) ?? s);
+    const current = this.ledger.get(key) ?? s;
+    // The run's answer said some consumers were not reached: not verified by the others.
+    const { unreached } = current.record;
+    if (unreached)
+      await concludeNotReached({ ledger: this.ledger, log: this.deps.log }, key, current, unreached);
+    else await this.ledger.drop(key, current);
     return { followed };
   }
 

@@ -31,6 +31,11 @@ export interface VerificationRecord {
   /** `failed`: why it was not undone. */
   reason?: string;
   /**
+   * `rolling`, but the run's answer already said the new version did not reach every consumer
+   * (why): whoever settles it marks it failed rather than verified when its rollouts end well.
+   */
+  unreached?: string;
+  /**
    * `failed`, and a retry of the rotation is finishing its rollout (refresh and restart on
    * `newVersion`): `owner` runs it until `deadline`; meanwhile no other run takes it.
    */

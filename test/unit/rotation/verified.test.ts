@@ -867,6 +867,26 @@ describe('VerifiedRotation: a retry finishes a rollout the rotation did not comp
     expect(await s.verified.rotate(REF, { reason: 'manual' })).toMatchObject({ status: 'finishing' });
   });
 
+  it('a take-over of a run that did not reach every consumer does not settle it as healthy: failed, for a retry to finish', async () => {
+    const w = world();
+    const first = engine(w, { owner: 'first' });
+    await first.verified.rotate(REF, { reason: 'manual' });
+    // Answered with alpha's rollout still followed and beta unreachable, then that instance stopped.
+    await first.verified.track(notReachedIn(outcome('v2', [FOLLOWING])));
+    const next = engine(w, { owner: 'next', rollouts: [OK] });
+
+    await w.time.advance(FOLLOW_MS + 1);
+    await next.verified.resume();
+
+    expect(next.followed).toEqual(['alpha/Deployment/w0@7']);
+    expect((await w.store.list())[0]?.record).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('beta unreachable'),
+    });
+    expect(w.writes).toHaveLength(1);
+    expect(await next.verified.rotate(REF, { reason: 'manual' })).toMatchObject({ status: 'finishing' });
+  });
+
   it('a retry while another finishes waits; once that one’s deadline passed (it stopped) it finishes itself', async () => {
     const w = world();
     await halfRolledOut(engine(w, { owner: 'first' }));
