@@ -9,7 +9,7 @@ import type { ClusterClient } from '../cluster.js';
 import { type ExternalSecretSpec, specForceability, specOf, targetName } from './eso-match.js';
 import { resolveExternalSecrets } from './eso-resolve.js';
 import { describeEs, esVerdict, knownFailure } from './eso-verdict.js';
-import { eventsVersion } from './events.js';
+import { eventsVersion } from './events-version.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';

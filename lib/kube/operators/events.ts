@@ -39,16 +39,6 @@ function toWarning(e: CoreV1Event): WarningEvent {
   return { reason: e.reason ?? '', message: e.message ?? '', at: eventTime(e) };
 }
 
-/** The current version of the namespace's events, to watch from; undefined when not allowed. */
-export async function eventsVersion(client: ClusterClient, namespace: string): Promise<string | undefined> {
-  try {
-    const list = await client.core.listNamespacedEvent({ namespace, limit: 1 });
-    return list.metadata?.resourceVersion;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The newest meaningful Warning for the object; with `anyTime`, also one from before the
  * force (an operator that keeps failing the same way may record no new one: the spam filter

@@ -6,7 +6,8 @@ import { conditionOf, type KubeObject, serverPatchTime } from '../api/objects.js
 import type { ChangedResource } from '../changed-resource.js';
 import type { ClusterClient } from '../cluster.js';
 import type { Verdict } from './await.js';
-import { eventsVersion, type WarningEvent } from './events.js';
+import type { WarningEvent } from './events.js';
+import { eventsVersion } from './events-version.js';
 import type { DerivedObject, Operator, RefreshContext, RefreshOutput, ResolveContext } from './operator.js';
 import { refreshedTargets, refreshFailed } from './operator.js';
 import { atOrAfter, awaitRefresh, FORCE_SYNC_ANNOTATION, floorToSecond, forceValue } from './refresh-flow.js';
