@@ -371,7 +371,8 @@ All figures come from real servers on loopback: kube-apiserver + etcd built from
 OpenBao, the Key Vault endpoint of the test environment, Azurite; the ESO and VSO
 controllers are the stand-ins in test/standins (they follow the operators' contracts). The
 e2e, burst and pods-ready benchmarks run the operator stand-ins and the Key Vault stand-in in
-child processes of their own (bench/layout.ts): rotor's process holds rotor and the bench's
+child processes of their own (bench/layout.ts), and the watches that time a single change in
+another (bench/remote-observer.ts): rotor's process holds rotor and the burst's namespace
 watches only, and all of them share the machine's cores.
 The poll baseline is how long the same change waits without rotor: ESO's default
 refreshInterval (1 h, 30 min on average), VSO's refreshAfter, the CSI driver's 2 min
