@@ -23,7 +23,6 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import { Session } from 'node:inspector/promises';
-import { Watch } from '@kubernetes/client-node';
 import { envVarName, reloaderHash } from '../lib/kube/restart/index.js';
 import type { Outcome, TimelineStep } from '../lib/outcome.js';
 import { STANDIN_CONTROLLER_CLASS } from '../test/env/eso.js';
@@ -31,6 +30,7 @@ import { kubeClient } from '../test/env/index.js';
 import { keyVaultClientForTest } from '../test/env/keyvault-client.js';
 import type { Sandbox } from '../test/sandbox/sandbox.js';
 import { keyVaultEvent, sendEventGrid } from '../test/sandbox/scenarios.js';
+import { type Observer, startObserver } from './remote-observer.js';
 import { summarise } from './stats.js';
 import { RequestTrace } from './trace.js';
 
@@ -134,7 +134,12 @@ export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<numb
   );
   const from = sandbox.outcomes.length;
   const ids = new Set<string>(events.map((e) => e.id));
-  const seen = await NamespaceChanges.start(admin, namespace);
+  // In a child process unless ROTOR_BENCH_OBSERVER=in-process: rotor's process runs rotor only.
+  const seen = await startObserver(env.clusters[0]!.adminKubeconfig, {
+    synced: { path: `/api/v1/namespaces/${namespace}/secrets`, fingerprint: 'secretData' },
+    patched: { path: `/apis/apps/v1/namespaces/${namespace}/deployments`, fingerprint: 'podTemplate' },
+  });
+  if (seen.pid !== undefined) labels.set(seen.pid, "bench's watches");
   const profiler = PROFILE ? await startProfile() : undefined;
   const apiserverProfile = APISERVER_PROFILE ? apiserverCpuProfile(admin, APISERVER_PROFILE) : undefined;
   requests?.start();
@@ -156,7 +161,7 @@ export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<numb
   await apiserverProfile;
   if (requests) log(`requests during the burst:\n${requestsByKind(requests.stop(), namespace)}`);
   await new Promise((r) => setTimeout(r, 200)); // the watches' last events
-  seen.stop();
+  await seen.stop();
   const outcomes: Outcome[] = sandbox.outcomes.slice(from).filter((o) => ids.has(o.eventId));
   const generationsAfter = await generations(admin, namespace);
   const perDeployment = Object.fromEntries(
@@ -164,7 +169,7 @@ export async function runBurst(sandbox: Sandbox, burst: number, labels: Map<numb
   );
   const rollouts = Object.values(perDeployment).reduce((sum, n) => sum + n, 0);
   const stale = await staleWorkloads(admin, namespace, names, finalValues);
-  const perWorkload = deployments.map((d, di) => seen.ofDeployment(d, consumed(di), t0));
+  const perWorkload = deployments.map((d, di) => ofDeployment(seen, d, consumed(di), t0));
   if (TIMELINE) for (const w of perWorkload) log(w.line);
   return {
     events: events.length,
@@ -246,62 +251,19 @@ function requestsByKind(spans: readonly RequestTrace['spans'][number][], namespa
     .join('\n');
 }
 
-/** Times of every Secret data change and Deployment template change in the namespace. */
-class NamespaceChanges {
-  private readonly synced = new Map<string, number[]>();
-  private readonly patched = new Map<string, number[]>();
-  private readonly last = new Map<string, string>();
-  private readonly controllers: AbortController[] = [];
-
-  static async start(admin: Admin, namespace: string): Promise<NamespaceChanges> {
-    const changes = new NamespaceChanges();
-    const watch = (path: string, into: Map<string, number[]>, print: (o: never) => string) =>
-      new Watch(admin.kc).watch(
-        path,
-        {},
-        (phase, obj: { metadata?: { name?: string } }) => {
-          const name = `${path}/${obj.metadata?.name}`;
-          const p = print(obj as never);
-          const before = changes.last.get(name);
-          changes.last.set(name, p);
-          if (phase !== 'MODIFIED' || before === undefined || before === p) return;
-          const list = into.get(obj.metadata?.name ?? '') ?? [];
-          list.push(performance.now());
-          into.set(obj.metadata?.name ?? '', list);
-        },
-        () => undefined,
-      );
-    changes.controllers.push(
-      await watch(`/api/v1/namespaces/${namespace}/secrets`, changes.synced, (o: { data?: unknown }) =>
-        JSON.stringify(o.data ?? {}),
-      ),
-      await watch(
-        `/apis/apps/v1/namespaces/${namespace}/deployments`,
-        changes.patched,
-        (o: { spec?: { template?: unknown } }) => JSON.stringify(o.spec?.template ?? {}),
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 300)); // the initial ADDED events
-    return changes;
-  }
-
-  ofDeployment(name: string, secrets: string[], t0: number) {
-    const syncs = secrets.flatMap((s) => this.synced.get(s) ?? []).sort((a, b) => a - b);
-    const patches = this.patched.get(name) ?? [];
-    const first = syncs[0] ?? t0;
-    const lastSync = syncs.at(-1) ?? t0;
-    const lastPatch = patches.at(-1) ?? lastSync;
-    const rel = (t: number) => Math.round(t - t0);
-    return {
-      syncSpreadMs: lastSync - first,
-      lastSyncToPatchMs: lastPatch - lastSync,
-      line: `${name}: syncs ${syncs.map(rel).join(' ')} | patches ${patches.map(rel).join(' ')}`,
-    };
-  }
-
-  stop(): void {
-    for (const c of this.controllers) c.abort();
-  }
+/** Per Deployment, from the bench's watches: its Secrets' syncs spread, and last sync → last patch. */
+function ofDeployment(changes: Observer<'synced' | 'patched'>, name: string, secrets: string[], t0: number) {
+  const syncs = secrets.flatMap((s) => changes.watches.synced.changesOf(s)).sort((a, b) => a - b);
+  const patches = changes.watches.patched.changesOf(name);
+  const first = syncs[0] ?? t0;
+  const lastSync = syncs.at(-1) ?? t0;
+  const lastPatch = patches.at(-1) ?? lastSync;
+  const rel = (t: number) => Math.round(t - t0);
+  return {
+    syncSpreadMs: lastSync - first,
+    lastSyncToPatchMs: lastPatch - lastSync,
+    line: `${name}: syncs ${syncs.map(rel).join(' ')} | patches ${patches.map(rel).join(' ')}`,
+  };
 }
 
 /**

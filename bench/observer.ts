@@ -1,7 +1,8 @@
 /**
- * Times changes from outside rotor: a watch on one object records when the part the bench
- * cares about (a force annotation, a Secret's data, a pod template) last changed, on the
- * bench's own monotonic clock. rotor's self-reported timeline is never used for targets.
+ * Times changes from outside rotor: a watch reports when the part the bench cares about (a
+ * force annotation, a Secret's data, a pod template) changed, on the watching process's
+ * monotonic clock (bench/remote-observer.ts runs it beside rotor or in a child process).
+ * rotor's self-reported timeline is never used for targets.
  */
 import { type KubeConfig, Watch } from '@kubernetes/client-node';
 
@@ -11,18 +12,21 @@ type Obj = {
   spec?: { template?: unknown };
 };
 
+/**
+ * With a name, one object (its first state is the baseline); without, every object under
+ * the path, each with its own baseline (the burst's view of a namespace). A change is a
+ * new value of the fingerprinted part.
+ */
 export class ChangeWatch {
-  private last: string | undefined;
-  private waiters: Array<{ after: number; resolve: (t: number) => void }> = [];
+  private readonly last = new Map<string, string>();
   private controller?: AbortController;
-  changes = 0;
-  /** Called with the time of every change (the remote observer streams them to its parent). */
-  onChange?: (t: number) => void;
+  /** Called with the object's name and the time of every change (the remote observer streams them). */
+  onChange?: (name: string, t: number) => void;
 
   constructor(
     private readonly kc: KubeConfig,
     private readonly path: string,
-    private readonly name: string,
+    private readonly name: string | undefined,
     private readonly fingerprint: (obj: Obj) => string,
   ) {}
 
@@ -33,43 +37,22 @@ export class ChangeWatch {
     });
     this.controller = await new Watch(this.kc).watch(
       this.path,
-      { fieldSelector: `metadata.name=${this.name}` },
+      this.name ? { fieldSelector: `metadata.name=${this.name}` } : {},
       (phase, obj: Obj) => {
         if (phase !== 'ADDED' && phase !== 'MODIFIED') return;
+        const name = obj.metadata?.name ?? '';
         const print = this.fingerprint(obj);
-        const first = this.last === undefined;
-        if (print === this.last) return;
-        this.last = print;
-        if (first) return ready();
-        this.changes++;
-        const t = performance.now();
-        this.onChange?.(t);
-        this.waiters = this.waiters.filter((w) => {
-          if (t < w.after) return true;
-          w.resolve(t);
-          return false;
-        });
+        const before = this.last.get(name);
+        if (print === before) return;
+        this.last.set(name, print);
+        if (before === undefined) return this.name ? ready() : undefined;
+        this.onChange?.(name, performance.now());
       },
       () => undefined,
     );
+    // A namespace's objects arrive as ADDED events once the watch is open.
+    if (!this.name) setTimeout(ready, 300);
     await started;
-  }
-
-  /** Resolves with the time of the first change seen after now. */
-  next(timeoutMs = 30_000): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no change of ${this.name} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.waiters.push({
-        after: performance.now(),
-        resolve: (t) => {
-          clearTimeout(timer);
-          resolve(t);
-        },
-      });
-    });
   }
 
   stop(): void {

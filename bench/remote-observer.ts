@@ -15,27 +15,25 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type ChildChannel, startChildService } from '../test/env/child-service.js';
 import { ChangeWatch, FINGERPRINTS, type Fingerprint } from './observer.js';
 
+/** One object (`name`), or every object under the path. */
 export interface WatchSpec {
   path: string;
-  name: string;
+  name?: string;
   fingerprint: Fingerprint;
 }
 
-/** What the bench needs of a watch: the time of the first change after now. */
-export interface Watched {
-  next(timeoutMs?: number): Promise<number>;
-}
-
 export interface Observer<K extends string> {
-  readonly watches: Record<K, Watched>;
+  readonly watches: Record<K, Observed>;
   readonly where: string;
   /** Bound of the cross-process clock error, ms (0 in process). */
   readonly clockErrorMs: number;
+  /** The child's, for the burst's CPU table; undefined in process. */
+  readonly pid?: number;
   stop(): Promise<void>;
 }
 
 type Down = { ping: number };
-type Up = { pong: number; at: number } | { key: string; at: number };
+type Up = { pong: number; at: number } | { key: string; name: string; at: number };
 
 const wallNow = () => performance.timeOrigin + performance.now();
 
@@ -43,21 +41,20 @@ export async function startObserver<K extends string>(
   kubeconfig: string,
   specs: Record<K, WatchSpec>,
 ): Promise<Observer<K>> {
+  const watches = mapValues(specs, () => new Observed());
   if (process.env.ROTOR_BENCH_OBSERVER === 'in-process') {
-    const kc = new KubeConfig();
-    kc.loadFromString(kubeconfig);
-    const watches = mapValues(specs, (s) => new ChangeWatch(kc, s.path, s.name, FINGERPRINTS[s.fingerprint]));
-    await Promise.all(Object.values<ChangeWatch>(watches).map((w) => w.start()));
-    return {
-      watches,
-      where: 'bench process',
-      clockErrorMs: 0,
-      stop: async () => {
-        for (const w of Object.values<ChangeWatch>(watches)) w.stop();
+    const running = await runObserver(
+      { kubeconfig, specs },
+      {
+        send: (data) => {
+          const m = data as Up;
+          if ('key' in m) watches[m.key as K].changed(m.name, m.at);
+        },
+        onMessage: () => undefined,
       },
-    };
+    );
+    return { watches, where: 'bench process', clockErrorMs: 0, stop: running.stop };
   }
-  const remote = mapValues(specs, () => new RemoteWatch());
   const pongs = new Map<number, (at: number) => void>();
   const child = await startChildService<Record<string, never>>(
     'bench observer',
@@ -68,7 +65,7 @@ export async function startObserver<K extends string>(
       onMessage: (data) => {
         const m = data as Up;
         if ('pong' in m) pongs.get(m.pong)?.(m.at);
-        else remote[m.key as K]?.changed(m.at);
+        else watches[m.key as K]?.changed(m.name, m.at);
       },
     },
   );
@@ -82,17 +79,27 @@ export async function startObserver<K extends string>(
     const back = wallNow();
     if (back - sent < best.rtt) best = { rtt: back - sent, offset: at - (sent + back) / 2 };
   }
-  for (const w of Object.values<RemoteWatch>(remote)) w.offset = best.offset;
-  return { watches: remote, where: 'child process', clockErrorMs: best.rtt / 2, stop: () => child.stop() };
+  for (const w of Object.values<Observed>(watches)) w.offset = best.offset;
+  return {
+    watches,
+    where: 'child process',
+    clockErrorMs: best.rtt / 2,
+    pid: child.pid,
+    stop: () => child.stop(),
+  };
 }
 
-/** The parent's view of a watch in the child: changes arrive as wall-clock instants. */
-class RemoteWatch implements Watched {
+/** The bench's view of a watch: changes arrive as wall-clock instants, kept per object on its clock. */
+export class Observed {
   offset = 0;
+  private readonly times = new Map<string, number[]>();
   private waiters: Array<{ after: number; resolve: (t: number) => void }> = [];
 
-  changed(at: number): void {
+  changed(name: string, at: number): void {
     const t = at - this.offset - performance.timeOrigin;
+    const list = this.times.get(name) ?? [];
+    list.push(t);
+    this.times.set(name, list);
     this.waiters = this.waiters.filter((w) => {
       if (t < w.after) return true;
       w.resolve(t);
@@ -100,6 +107,7 @@ class RemoteWatch implements Watched {
     });
   }
 
+  /** Resolves with the time of the first change seen after now. */
   next(timeoutMs = 30_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no change within ${timeoutMs} ms`)), timeoutMs);
@@ -112,9 +120,14 @@ class RemoteWatch implements Watched {
       });
     });
   }
+
+  /** Every change of the named object so far, in order. */
+  changesOf(name: string): readonly number[] {
+    return this.times.get(name) ?? [];
+  }
 }
 
-/** The child's end (child-service-main.ts calls it): the watches, streaming each change. */
+/** The watching end (the child, or the bench process itself): each change streamed as it is seen. */
 export async function runObserver(
   options: { kubeconfig: string; specs: Record<string, WatchSpec> },
   channel: ChildChannel,
@@ -127,7 +140,7 @@ export async function runObserver(
   });
   const watches = Object.entries(options.specs).map(([key, s]) => {
     const w = new ChangeWatch(kc, s.path, s.name, FINGERPRINTS[s.fingerprint]);
-    w.onChange = () => channel.send({ key, at: wallNow() } satisfies Up);
+    w.onChange = (name, t) => channel.send({ key, name, at: performance.timeOrigin + t } satisfies Up);
     return w;
   });
   await Promise.all(watches.map((w) => w.start()));
