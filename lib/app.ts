@@ -70,7 +70,6 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
     answering: (answered) => verified.track(answered),
   });
   const purge = purgeTask(state.purgeable, config.state.retentionHours, clock, log);
-
   return {
     config,
     process: (event) => runner.process(event),
@@ -83,6 +82,7 @@ export async function createApp(config: Config, deps: AppDeps = {}): Promise<App
         scan: () => rotation.scanDue(),
         process: (event) => runner.process(event),
         housekeeping: [() => clusterPorts.resumePaused(), purge, verified.resumeInBackground],
+        finishing: { store: state.verifications, schedule: config.rotation.schedule },
         clock,
         log,
       }),

@@ -13,8 +13,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackends } from '../../../lib/backends/registry.js';
+import type { ChangeEvent } from '../../../lib/change-event.js';
 import { systemClock } from '../../../lib/clock.js';
 import { parseConfig } from '../../../lib/config.js';
+import { runDueScan } from '../../../lib/due-scan.js';
 import { envVarName, RELOADER } from '../../../lib/kube/restart/index.js';
 import type { ClusterFailure, Outcome, WorkloadResult } from '../../../lib/outcome.js';
 import { RotationEngine } from '../../../lib/rotation/engine.js';
@@ -22,6 +24,7 @@ import { VerifiedRotation } from '../../../lib/rotation/verified.js';
 import { type KeyVaultRef, refKey } from '../../../lib/secret-ref.js';
 import { TableVerificationStore } from '../../../lib/state/table-verifications.js';
 import { Tables } from '../../../lib/state/tables.js';
+import { createLogger } from '../../../lib/telemetry.js';
 import { keyVaultClientForTest, testEnv, uniqueName } from '../../env/index.js';
 import { HEALTHY_HASH_ANNOTATION } from '../../env/kube-controllers.js';
 import { testConfig } from '../backends/support.js';
@@ -80,10 +83,11 @@ function rotor(prefix = uniqueName('vc').replace(/[^a-z0-9]/g, '')) {
   // This instance's restart engine: the run that rotated restarts and follows through it.
   const restarts = f.engineFor();
   const errors: Array<Record<string, unknown>> = [];
+  const store = new TableVerificationStore(new Tables(state));
   const verified = new VerifiedRotation({
     rotate: (ref, options) => new RotationEngine({ backends, config }).rotate(ref, options),
     backends,
-    store: new TableVerificationStore(new Tables(state)),
+    store,
     config,
     bounds: { rotationMs: 120_000, followMs: 60_000 },
     follow: (_cluster, w) => restarts.follow(w, 30_000),
@@ -91,7 +95,7 @@ function rotor(prefix = uniqueName('vc').replace(/[^a-z0-9]/g, '')) {
     clock: systemClock,
     log: { info: () => undefined, warn: () => undefined, error: (_m, x) => errors.push(x ?? {}) },
   });
-  return { verified, errors, restarts };
+  return { verified, errors, restarts, store };
 }
 
 /**
@@ -150,6 +154,36 @@ async function restartAndFollow(r: ReturnType<typeof rotor>, secrets: string[]):
       w.status === 'restarted' ? { ...w, rollout: await r.restarts.follow(w, 30_000) } : w,
     ),
   );
+}
+
+/**
+ * Rotates a new secret on instance `first` (table `prefix`): its run syncs and restarts
+ * `reached` (rolled out), but its part for the other consumer failed (its cluster did not
+ * answer: an outcome's cluster failure), so the row is failed.
+ */
+async function halfRolledOut(reached: string) {
+  const name = uniqueName('vf-kv');
+  const ref: KeyVaultRef = { backend: 'azure-keyvault', vault: env.lowkey.vaultName, name };
+  const seeded = await kv.setSecret(name, 'good', {
+    tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' },
+  });
+  const prefix = uniqueName('vf').replace(/[^a-z0-9]/g, '');
+  const first = rotor(prefix);
+  const rotated = await first.verified.rotate(ref, { reason: 'manual' });
+  if (rotated.status !== 'rotated') throw new Error(`not rotated: ${JSON.stringify(rotated)}`);
+  await f.updateSecret(ns, reached, { password: 'new' });
+  const down = {
+    cluster: 'beta',
+    error: { code: 'unreachable', message: 'beta unreachable', retryable: true },
+  };
+  const firstRun = outcomeOf(
+    ref,
+    { newVersion: rotated.newVersion },
+    await restartAndFollow(first, [reached]),
+    [down],
+  );
+  await settled(first.verified, firstRun);
+  return { ref, name, prefix, first, before: seeded.properties.version, rotated: rotated.newVersion };
 }
 
 describe('verified rotation when a concurrent run restarted the consumers first', () => {
@@ -258,33 +292,9 @@ describe('a CronJob the concurrent run restarted first', () => {
 });
 
 describe('a retry after a rotation whose new version did not reach every consumer', () => {
-  /**
-   * Rotates `name` on instance `first`: its run syncs and restarts `reached` (rolled out), but
-   * its part for the other consumer failed (its cluster did not answer: an outcome's cluster failure),
-   * so the row is failed. Then two retries on two more instances at once.
-   */
+  /** halfRolledOut, then two retries on two more instances at once. */
   async function halfRolledOutThenTwoRetries(reached: string) {
-    const name = uniqueName('vf-kv');
-    const ref: KeyVaultRef = { backend: 'azure-keyvault', vault: env.lowkey.vaultName, name };
-    const seeded = await kv.setSecret(name, 'good', {
-      tags: { 'rotor-generator': 'password', 'rotor-verify': 'rollout' },
-    });
-    const prefix = uniqueName('vf').replace(/[^a-z0-9]/g, '');
-    const first = rotor(prefix);
-    const rotated = await first.verified.rotate(ref, { reason: 'manual' });
-    if (rotated.status !== 'rotated') throw new Error(`not rotated: ${JSON.stringify(rotated)}`);
-    await f.updateSecret(ns, reached, { password: 'new' });
-    const down = {
-      cluster: 'beta',
-      error: { code: 'unreachable', message: 'beta unreachable', retryable: true },
-    };
-    const firstRun = outcomeOf(
-      ref,
-      { newVersion: rotated.newVersion },
-      await restartAndFollow(first, [reached]),
-      [down],
-    );
-    await settled(first.verified, firstRun);
+    const { ref, name, prefix, first, before, rotated } = await halfRolledOut(reached);
     const [a, b] = [rotor(prefix), rotor(prefix)];
     const answers = await Promise.all([
       a.verified.rotate(ref, { reason: 'manual' }),
@@ -292,16 +302,7 @@ describe('a retry after a rotation whose new version did not reach every consume
     ]);
     const finisher = answers[0]?.status === 'finishing' ? a : b;
     const waiter = finisher === a ? b : a;
-    return {
-      ref,
-      name,
-      first,
-      answers,
-      finisher,
-      waiter,
-      before: seeded.properties.version,
-      rotated: rotated.newVersion,
-    };
+    return { ref, name, first, answers, finisher, waiter, before, rotated };
   }
 
   /** The finishing run: the operator syncs the new version into `missed`; restart on both Secrets, followed. */
@@ -368,5 +369,60 @@ describe('a retry after a rotation whose new version did not reach every consume
     expect([...run.finisher.errors, ...run.waiter.errors]).toEqual([
       expect.objectContaining({ undo: 'restored' }),
     ]);
+  });
+});
+
+describe("the timer's run after a rotation whose new version did not reach every consumer", () => {
+  it('finishes that rollout by itself, though no retry came and the secret is not due, and the row goes', async () => {
+    await consumer('reached-t', 'reached-t', { fragile: false });
+    await consumer('missed-t', 'missed-t', { fragile: false });
+    const { ref, name, prefix, rotated } = await halfRolledOut('reached-t');
+    const timer = rotor(prefix);
+    const events: ChangeEvent[] = [];
+
+    // The Runner's part, as the pipeline does it: the rotate port, then (finishing) the
+    // operator syncs the new version, restart and follow, and settle.
+    const outcomes = await runDueScan({
+      housekeeping: [],
+      scan: async () => [], // rotated a moment ago: its policy says it is not due
+      process: async (event) => {
+        events.push(event);
+        const options = { reason: event.kind, ...(event.version ? { expectedVersion: event.version } : {}) };
+        const rotation = await timer.verified.rotate(event.ref, options);
+        if (rotation.status !== 'finishing') throw new Error(`not finishing: ${JSON.stringify(rotation)}`);
+        await f.updateSecret(ns, 'missed-t', { password: 'new' });
+        const workloads = await restartAndFollow(timer, ['reached-t', 'missed-t']);
+        const outcome = outcomeOf(ref, { finishing: rotation.version, detail: rotation.detail }, workloads);
+        return settled(timer.verified, {
+          ...outcome,
+          eventId: event.id,
+          kind: event.kind,
+          source: event.source,
+        });
+      },
+      finishing: { store: timer.store, schedule: '0 */5 * * * *' },
+      clock: systemClock,
+      log: createLogger('error', () => undefined),
+    });
+
+    expect(events.map((e) => [e.id.replace(/\/[^/]+$/, ''), e.kind, e.source, e.version])).toEqual([
+      [`finish:${refKey(ref)}@${rotated}`, 'rotate-due', 'timer', rotated],
+    ]);
+    expect(outcomes).toEqual([
+      expect.objectContaining({
+        rotation: expect.objectContaining({ finishing: rotated }),
+        workloads: [
+          expect.objectContaining({ status: 'already-current', name: 'reached-t' }),
+          expect.objectContaining({
+            status: 'restarted',
+            name: 'missed-t',
+            rollout: expect.objectContaining({ status: 'rolled-out' }),
+          }),
+        ],
+      }),
+    ]);
+    expect((await kv.getSecret(name)).properties.version).toBe(rotated);
+    // Settled in the shared table: nothing left for the next tick.
+    expect(await timer.store.list()).toEqual([]);
   });
 });
