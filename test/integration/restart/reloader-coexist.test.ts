@@ -150,10 +150,16 @@ describe('rotor beside Reloader (Reloader stand-in, real kube-apiserver)', () =>
     const second = announce ? engine.expect([w.secret]) : undefined;
     await f.updateSecret(ns, w.name, { password: 'v1' });
     const r1 = engine.restart([w.secret], first ? { expectation: first } : {});
+    // Unannounced, two changes that reach the workload's batch in the same tick are one batch
+    // (coalescer.ts), read once with v2 in the Secret: one patch, by design. A fresh engine's
+    // first restart waits for its index, so on a loaded machine the second change, 50 ms
+    // later, could join it there (3 rollouts instead of 4, seen in a fresh-clone npm test).
+    // "One by one" is the second change written once the first is patched.
+    const firstDone = announce ? undefined : await r1;
     await sleep(50);
     await f.updateSecret(ns, w.name, { password: 'v2' });
     const r2 = engine.restart([w.secret], second ? { expectation: second } : {});
-    return (await Promise.all([r1, r2])).flat();
+    return firstDone ? [...firstDone, ...(await r2)] : (await Promise.all([r1, r2])).flat();
   }
 
   describe('without restart.reloader (rotor patches at once)', () => {
