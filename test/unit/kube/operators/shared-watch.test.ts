@@ -76,15 +76,16 @@ function refresh(tap: TapT | undefined) {
   });
 }
 
-describe('awaitRefresh on the object cache watch', () => {
-  beforeEach(() => {
-    opened.length = 0;
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+// Every case starts with no watch opened, on fake timers.
+beforeEach(() => {
+  opened.length = 0;
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
+describe('awaitRefresh on the object cache watch', () => {
   it('completes from the shared watch with no watch of its own, judging only what follows its own write', async () => {
     const { shared, tap } = await followedCache();
     expect(tap).toBeDefined();
@@ -148,14 +149,6 @@ describe('awaitRefresh on the object cache watch', () => {
 });
 
 describe('the ESO operator follows a forced ExternalSecret on the object cache watch', () => {
-  beforeEach(() => {
-    opened.length = 0;
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('forces, then reports the sync seen on the shared watch, with no watch of its own', async () => {
     const cache = new ObjectCache(client, { log: () => undefined });
     await cache.list(GVR.externalSecret);
@@ -200,14 +193,6 @@ describe('the ESO operator follows a forced ExternalSecret on the object cache w
 });
 
 describe('the VSO operator follows a forced VaultStaticSecret on the object cache watch', () => {
-  beforeEach(() => {
-    opened.length = 0;
-    vi.useFakeTimers();
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   const at = new Date('2030-01-01T10:00:05Z');
   const earlier = new Date(at.getTime() - 60_000);
   /** A VaultStaticSecret whose last reconcile renewed Ready at `readyAt`. */
