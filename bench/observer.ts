@@ -67,5 +67,3 @@ export const FINGERPRINTS = {
   podTemplate: (obj: Obj) => JSON.stringify(obj.spec?.template ?? {}),
 };
 export type Fingerprint = keyof typeof FINGERPRINTS;
-
-export const { forceAnnotation, secretData, podTemplate } = FINGERPRINTS;
