@@ -69,8 +69,8 @@ function eventText(w: WarningEvent): string {
  * connection (TLS handshake on both ends); most forced syncs end well within this, so
  * their refresh opens none. The watch starts from the version read beside the force, so
  * an earlier warning is still delivered, only later: a failure the operator reports by
- * Event alone is known this much later (one it writes to the status, at once). A second:
- * in the bench's burst (200 ExternalSecrets forced at once, CPU-bound on 2 cores) syncs took
+ * Event alone is known this much later (one it writes to the status, at once). Why one
+ * second: in the bench's burst (200 ExternalSecrets forced at once, CPU-bound on 2 cores) syncs took
  * 164–546 ms, so at 200 ms about a third of the refreshes opened a watch; an Event-only
  * failure learnt 0.8 s later matters to no one, beside refresh timeouts of a minute.
  */
